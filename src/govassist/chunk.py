@@ -1,0 +1,202 @@
+"""Paragraph-aware chunking: numbered paragraphs, lettered sub-items, bullets kept with their lead-in.
+
+Paragraph labels are what diplomats cite: "29", "29(d)", "PP3" (preambular paragraph of a text with
+numbered operative paragraphs), and "[12]" for the 12th paragraph of text that carries no number.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from .load import BULLET, HEADING, Block
+
+NUM_RE = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,2})*)(?:\.\s*|,\s+)(?=[A-Z(\"“‘])")
+SUB_RE = re.compile(r"^\s*\(?([a-z]{1,2}|[ivx]{1,5})\)\s+")
+SENT_RE = re.compile(r"(?<=[.;!?])[\"”’)]?\s+(?=[A-Z(\"“‘])")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A citable passage: one paragraph, sub-item, run of short paragraphs, or part of a long one."""
+
+    id: str
+    doc_id: str
+    para: str
+    paras: tuple[str, ...]
+    section: str
+    page: int | None
+    text: str
+    context: str = ""
+    order: int = 0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["paras"] = list(self.paras)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Chunk:
+        return cls(**{**d, "paras": tuple(d.get("paras", ()))})
+
+    @property
+    def embed_text(self) -> str:
+        """What the retrievers see: the passage with its lead-in and section for context."""
+        head = f"{self.section}. " if self.section else ""
+        return f"{head}{self.context} {self.text}".strip() if self.context else f"{head}{self.text}"
+
+
+@dataclass
+class _Unit:
+    para: str
+    section: str
+    page: int | None
+    lead: str
+    items: list[str] = field(default_factory=list)
+    item_pages: list[int | None] = field(default_factory=list)
+    numbered: bool = False
+    context: str = ""
+
+    @property
+    def text(self) -> str:
+        return "\n".join([self.lead, *(f"• {i}" for i in self.items)]) if self.items else self.lead
+
+
+def _roman(s: str) -> bool:
+    return bool(re.fullmatch(r"[ivx]+", s))
+
+
+def parse_units(blocks: list[Block]) -> list[_Unit]:
+    """Assign paragraph labels and group bullets and sub-items with their lead-in."""
+    units: list[_Unit] = []
+    section = ""
+    number: str | None = None
+    letter: str | None = None
+    numbered_total = sum(1 for b in blocks if NUM_RE.match(b.text))
+    uses_numbers = numbered_total >= 3
+    pp = plain = 0
+    last_kind = HEADING
+    for b in blocks:
+        if b.kind == HEADING:
+            section = b.text[:160]
+            last_kind = HEADING
+            continue
+        text = b.text
+        m_num = NUM_RE.match(text) if uses_numbers else None
+        m_sub = SUB_RE.match(text) if number else None
+        cur = units[-1] if units else None
+        if b.kind == BULLET:
+            if (
+                cur
+                and last_kind != HEADING
+                and (cur.items or cur.lead.rstrip().endswith(":") or cur.numbered)
+            ):
+                cur.items.append(text)
+                cur.item_pages.append(b.page)
+            else:
+                plain += 1
+                units.append(_Unit(f"[{plain}]", section, b.page, text, context=section))
+            last_kind = BULLET
+            continue
+        if cur and cur.items and last_kind == BULLET and text[:1].islower():
+            cur.items[-1] = f"{cur.items[-1]} {text}"  # closing words of a bulleted sentence
+            continue
+        if m_num:
+            number, letter = m_num.group(1), None
+            units.append(_Unit(number, section, b.page, text, numbered=True))
+        elif m_sub and number:
+            tag = m_sub.group(1)
+            parent = next((u for u in reversed(units) if u.para == number), None)
+            if _roman(tag) and letter and not (tag == "i" and letter == "h"):
+                label = f"{number}({letter})({tag})"
+            else:
+                letter, label = tag, f"{number}({tag})"
+            lead = parent.lead if parent else ""
+            units.append(_Unit(label, section, b.page, text, numbered=True, context=lead[:300]))
+        elif uses_numbers and number is None:
+            pp += 1
+            units.append(_Unit(f"PP{pp}", section, b.page, text))
+        else:
+            plain += 1
+            units.append(_Unit(f"[{plain}]", section, b.page, text))
+        last_kind = b.kind
+    return units
+
+
+def _windows(text: str, max_chars: int) -> list[str]:
+    """Split a long text at sentence ends into pieces of at most max_chars (a sentence is never cut)."""
+    sentences = [s for s in SENT_RE.split(text) if s.strip()]
+    parts, cur = [], ""
+    for s in sentences:
+        if cur and len(cur) + 1 + len(s) > max_chars:
+            parts.append(cur)
+            cur = s
+        else:
+            cur = f"{cur} {s}" if cur else s
+    if cur:
+        parts.append(cur)
+    return parts
+
+
+def _split_unit(u: _Unit, max_chars: int) -> list[tuple[str, int | None]]:
+    """The unit's text in parts of at most max_chars, each with the page it starts on."""
+    if len(u.text) <= max_chars:
+        return [(u.text, u.page)]
+    if not u.items:
+        return [(w, u.page) for w in _windows(u.lead, max_chars)]
+    parts: list[tuple[str, int | None]] = []
+    cur, cur_page = (u.lead, u.page) if len(u.lead) <= max_chars else ("", u.page)
+    if not cur:
+        parts.extend((w, u.page) for w in _windows(u.lead, max_chars))
+    pages = u.item_pages or [u.page] * len(u.items)
+    pieces = [(w, pg) for item, pg in zip(u.items, pages) for w in _windows(f"• {item}", max_chars)]
+    for piece, pg in pieces:
+        if cur and len(cur) + 1 + len(piece) > max_chars:
+            parts.append((cur, cur_page))
+            cur, cur_page = piece, pg
+        else:
+            cur, cur_page = (f"{cur}\n{piece}", cur_page) if cur else (piece, pg)
+    if cur:
+        parts.append((cur, cur_page))
+    return parts
+
+
+def chunk_blocks(
+    doc_id: str, blocks: list[Block], max_chars: int = 1200, min_chars: int = 200
+) -> list[Chunk]:
+    """Chunks for one document, with ids stable across rebuilds (doc id + paragraph label)."""
+    units = parse_units(blocks)
+    merged: list[tuple[_Unit, list[str]]] = []
+    for u in units:
+        prev = merged[-1] if merged else None
+        if (
+            prev
+            and not u.numbered
+            and not prev[0].numbered
+            and not u.para.startswith("PP")
+            and not prev[0].items
+            and not u.items
+            and prev[0].section == u.section
+            and (len(prev[0].lead) < min_chars or len(u.lead) < min_chars)
+            and len(prev[0].lead) + len(u.lead) < max_chars
+        ):
+            prev[0].lead = f"{prev[0].lead}\n{u.lead}"
+            prev[1].append(u.para)
+            continue
+        merged.append((u, [u.para]))
+    chunks: list[Chunk] = []
+    used: set[str] = set()
+    for u, paras in merged:
+        label = paras[0] if len(paras) == 1 else f"{paras[0]}–{paras[-1]}"
+        parts = _split_unit(u, max_chars)
+        for i, (text, page) in enumerate(parts, start=1):
+            base = f"{doc_id}#{label}" + (f"~p{i}" if len(parts) > 1 else "")
+            cid, n = base, 2
+            while cid in used:
+                cid, n = f"{base}~{n}", n + 1
+            used.add(cid)
+            context = u.context if i == 1 else (u.lead[:300] if u.items else u.context)
+            chunks.append(
+                Chunk(cid, doc_id, label, tuple(paras), u.section, page, text, context, len(chunks))
+            )
+    return chunks

@@ -1,0 +1,360 @@
+"""The `govassist` command. Subcommands mirror the stages and stay thin over the public functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .errors import GovassistError
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Cited retrieval over digital-governance texts."
+)
+corpus_app = typer.Typer(no_args_is_help=True, help="The corpus catalog and its files.")
+index_app = typer.Typer(no_args_is_help=True, help="Build and inspect the index.")
+app.add_typer(corpus_app, name="corpus")
+app.add_typer(index_app, name="index")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+Collection = Annotated[
+    list[str] | None, typer.Option("--collection", "-c", help="Collection/forum, e.g. G7, TTC.")
+]
+DocOpt = Annotated[list[str] | None, typer.Option("--doc", "-d", help="Document id (repeatable).")]
+StatusOpt = Annotated[list[str] | None, typer.Option("--status", help="adopted | draft | non-binding.")]
+FromOpt = Annotated[str, typer.Option("--from", help="Earliest date, YYYY-MM-DD.")]
+ToOpt = Annotated[str, typer.Option("--to", help="Latest date, YYYY-MM-DD.")]
+
+
+def _settings():
+    from .settings import load_settings
+
+    return load_settings()
+
+
+def _out(data: object) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _filters(collection, doc, status, date_from, date_to):
+    from .retrieve import Filters
+
+    return Filters(tuple(collection or ()), tuple(doc or ()), tuple(status or ()), (), date_from, date_to)
+
+
+@app.command("settings")
+def settings_cmd(as_json: JsonOpt = False) -> None:
+    """Print the effective configuration (environment over govassist.toml over defaults)."""
+    data = _settings().model_dump(mode="json")
+    if data.get("llm_api_key"):
+        data["llm_api_key"] = "***"
+    for u in data.get("users", {}).values():
+        u["password"] = "***"
+    _out(data) if as_json else [typer.echo(f"{k} = {v}") for k, v in data.items()]
+
+
+@corpus_app.command("fetch")
+def corpus_fetch(
+    mirror: Annotated[Path | None, typer.Option(help="Folder holding copies of catalogued files.")] = None,
+    download: Annotated[
+        bool, typer.Option(help="Download what the mirror lacks from its official URL.")
+    ] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Bring every catalogued file into the corpus folder, from a mirror or by download."""
+    from . import catalog
+
+    s = _settings()
+    mirror = mirror or (s.mirror_dir if s.mirror_dir.is_dir() else None)
+    r = catalog.fetch(catalog.load_catalog(s.catalog_file), s.corpus_dir, mirror, download)
+    if as_json:
+        _out(r.__dict__)
+        return
+    typer.echo(
+        f"copied {len(r.copied)}, downloaded {len(r.downloaded)}, already present {len(r.present)}, "
+        f"not obtained {len(r.failed)}"
+    )
+    for doc_id, why in r.failed.items():
+        typer.echo(f"  not obtained: {doc_id}: {why}")
+
+
+@corpus_app.command("add")
+def corpus_add(
+    source: Annotated[str, typer.Argument(help="A file path or an http(s) URL.")],
+    id: Annotated[str, typer.Option("--id", help="Stable id, e.g. gdc-rev2-2024.")],
+    title: Annotated[str, typer.Option(help="Full title.")],
+    label: Annotated[str, typer.Option(help="Short citation label, e.g. 'GDC Rev.2'.")] = "",
+    forum: str = "",
+    collection: str = "",
+    date: str = "",
+    type: str = "",
+    status: str = "non-binding",
+    family: str = "",
+    order: int = 0,
+    url: str = "",
+    file: Annotated[str, typer.Option(help="File name to store it under in the corpus folder.")] = "",
+) -> None:
+    """Register a new text in the catalog and copy or download it into the corpus folder."""
+    from . import catalog
+
+    s = _settings()
+    meta = {
+        "id": id,
+        "title": title,
+        "label": label or title,
+        "forum": forum,
+        "collection": collection,
+        "date": date,
+        "type": type,
+        "status": status,
+        "family": family,
+        "order": order,
+        "url": url or (source if source.startswith("http") else ""),
+        "file": file,
+    }
+    entry = catalog.add(s.catalog_file, s.corpus_dir, source, meta)
+    typer.echo(f"added {entry.id} as {s.corpus_dir / entry.file}; run `govassist index build` to index it")
+
+
+@corpus_app.command("list")
+def corpus_list(as_json: JsonOpt = False) -> None:
+    """List catalogued texts and whether their file is present."""
+    from . import catalog
+
+    s = _settings()
+    docs = catalog.load_catalog(s.catalog_file)
+    rows = [{**d.to_dict(), "present": (s.corpus_dir / d.file).is_file()} for d in docs]
+    if as_json:
+        _out(rows)
+        return
+    for r in rows:
+        typer.echo(
+            f"{'✓' if r['present'] else '·'} {r['id']:30} {r['date']:10} {r['status']:11} {r['label']}"
+        )
+
+
+@index_app.command("build")
+def index_build(
+    wait: Annotated[bool, typer.Option(help="Wait for another running build instead of refusing.")] = False,
+    force: Annotated[bool, typer.Option(help="Re-embed every document.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the index incrementally into a new folder and switch to it atomically.
+
+    Exit code 0: built, nothing skipped; 2: built, but some files were skipped (reasons listed).
+    """
+    from .index import build
+
+    s = _settings()
+    say = (lambda m: typer.echo(f"· {m}", err=True)) if progress and not as_json else None
+    r = build(s, progress=progress and not as_json, wait=wait, on_stage=say, force=force)
+    if as_json:
+        _out({**r.__dict__, "path": str(r.path)})
+    else:
+        state = "unchanged" if not r.changed else f"built {r.path.name}"
+        typer.echo(
+            f"{state}: {r.documents} documents, {r.chunks} chunks; re-embedded {len(r.embedded_docs)}, "
+            f"reused {len(r.reused_docs)}, skipped {len(r.skipped)} in {r.seconds.get('total', 0):.1f}s"
+        )
+        for note in r.notes:
+            typer.echo(f"  note: {note}")
+        for why in r.skipped.values():
+            typer.echo(f"  skipped: {why}")
+    if r.skipped:
+        raise typer.Exit(2)
+
+
+@index_app.command("info")
+def index_info(as_json: JsonOpt = False) -> None:
+    """What the current index holds: documents, chunks per document, paragraph coverage."""
+    from .index import info
+
+    data = info(_settings())
+    if as_json:
+        _out(data)
+        return
+    typer.echo(
+        f"{data['path']}\nbuilt {data['built_at']} with {data['embedder']} ({data['dim']}-d, {data['faiss']}); "
+        f"{data['counts']['documents']} documents, {data['counts']['chunks']} chunks, "
+        f"{data['bytes'] / 2**20:.1f} MB"
+    )
+    for d in data["docs"]:
+        typer.echo(
+            f"  {d['id']:30} {d['chunks']:4} chunks {d['paragraphs']:4} paras "
+            f"{('numbered ' + d['numbered']) if d['numbered'] else '':18} {d['label']}"
+        )
+    for why in data["skipped"].values():
+        typer.echo(f"  skipped: {why}")
+
+
+def _hit_json(h, rank: int) -> dict:
+    c = h.chunk
+    return {
+        "rank": rank,
+        "score": round(h.score, 6),
+        "chunk_id": c.id,
+        "doc_id": c.doc_id,
+        "label": h.doc.label,
+        "para": c.para,
+        "paras": list(c.paras),
+        "page": c.page,
+        "source": h.doc.file,
+        "text": c.text,
+        "date": h.doc.date,
+        "status": h.doc.status,
+        "also_in": list(h.also_in),
+    }
+
+
+@app.command("search")
+def search_cmd(
+    query: Annotated[str | None, typer.Argument(help="The query; quote a phrase for an exact match.")] = None,
+    k: Annotated[int, typer.Option("--k", "-k", help="Number of hits.")] = 10,
+    batch: Annotated[Path | None, typer.Option(help="JSONL file of {qid, query} lines.")] = None,
+    mode: Annotated[str, typer.Option(help="default | fused | dense | bm25")] = "default",
+    collection: Collection = None,
+    doc: DocOpt = None,
+    status: StatusOpt = None,
+    date_from: FromOpt = "",
+    date_to: ToOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Search the index: passages ranked by hybrid retrieval."""
+    from .errors import QueryError
+    from .index import open_store
+    from .retrieve import search
+
+    s = _settings()
+    f = _filters(collection, doc, status, date_from, date_to)
+    if batch is None and query is None:
+        raise QueryError("give a query, or --batch FILE.jsonl")
+    if batch is not None:
+        if not batch.is_file():
+            raise QueryError(f"{batch}: no such file")
+        lines = [json.loads(x) for x in batch.read_text(encoding="utf-8").splitlines() if x.strip()]
+        store = open_store(s)
+        for q in lines:
+            hits = search(store, q["query"], s, k=k, filters=f, mode=mode)
+            typer.echo(
+                json.dumps(
+                    {"qid": q["qid"], "hits": [_hit_json(h, h.rank) for h in hits]}, ensure_ascii=False
+                )
+            )
+        return
+    store = open_store(s)
+    t = time.perf_counter()
+    hits = search(store, query, s, k=k, filters=f, mode=mode)
+    ms = (time.perf_counter() - t) * 1000
+    if as_json:
+        _out({"query": query, "hits": [_hit_json(h, h.rank) for h in hits]})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(hits)} hits for {query!r} in {ms:.0f} ms", show_lines=True)
+    for col in ("#", "citation", "score", "passage"):
+        table.add_column(col)
+    from .answer import cite_label
+
+    for h in hits:
+        extra = f"\n[dim](same text in: {', '.join(h.also_in)})[/dim]" if h.also_in else ""
+        table.add_row(str(h.rank), cite_label(h), f"{h.score:.4f}", h.chunk.text[:300] + extra)
+    Console().print(table)
+
+
+@app.command("ask")
+def ask_cmd(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    k: Annotated[int, typer.Option("--k", "-k")] = 8,
+    llm: Annotated[
+        bool, typer.Option(help="Let the configured LLM rephrase (cites only given passages).")
+    ] = False,
+    collection: Collection = None,
+    doc: DocOpt = None,
+    status: StatusOpt = None,
+    date_from: FromOpt = "",
+    date_to: ToOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer a question; every sentence carries a citation, and the cited passages follow verbatim."""
+    from .answer import ask
+    from .index import open_store
+
+    s = _settings()
+    store = open_store(s)
+    a = ask(
+        store,
+        question,
+        s,
+        k=k,
+        filters=_filters(collection, doc, status, date_from, date_to),
+        mode="llm" if llm else None,
+    )
+    if as_json:
+        _out(a.to_dict())
+        return
+    typer.echo(a.text + "\n")
+    for note in a.notes:
+        typer.echo(f"note: {note}")
+    for c in a.citations:
+        typer.echo(f"[{c.citation}] {c.title} ({c.date}, {c.status}){' — ' + c.section if c.section else ''}")
+        typer.echo(f"  “{c.text}”\n")
+
+
+@app.command("run")
+def run_cmd(
+    chat: Annotated[bool, typer.Option(help="Start the chat after indexing.")] = True,
+    port: int = 8000,
+    host: str = "127.0.0.1",
+) -> None:
+    """The main job: bring the corpus in, build the index if missing, then start the chat."""
+    from . import catalog
+    from .index import build
+
+    s = _settings()
+    mirror = s.mirror_dir if s.mirror_dir.is_dir() else None
+    r = catalog.fetch(catalog.load_catalog(s.catalog_file), s.corpus_dir, mirror, download=mirror is None)
+    typer.echo(
+        f"corpus: {len(r.copied) + len(r.downloaded)} brought in, {len(r.present)} present, "
+        f"{len(r.failed)} not obtained",
+        err=True,
+    )
+    if not (s.current_index / "manifest.json").exists():
+        rep = build(s, progress=True)
+        typer.echo(
+            f"index built: {rep.documents} documents, {rep.chunks} chunks in {rep.seconds['total']:.1f}s",
+            err=True,
+        )
+    if chat:
+        import subprocess
+
+        app_py = Path(__file__).resolve().parents[2] / "app.py"
+        raise typer.Exit(
+            subprocess.call(
+                [
+                    sys.executable,
+                    "-m",
+                    "chainlit",
+                    "run",
+                    str(app_py),
+                    "--headless",
+                    "--host",
+                    host,
+                    "--port",
+                    str(port),
+                ]
+            )
+        )
+
+
+def main() -> None:
+    try:
+        app()
+    except GovassistError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)

