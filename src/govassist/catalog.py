@@ -118,12 +118,7 @@ def corpus_documents(docs: list[DocMeta], corpus_dir: Path) -> tuple[list[tuple[
         if p.is_file():
             pairs.append((d, p))
     for p in sorted(corpus_dir.iterdir()) if corpus_dir.is_dir() else []:
-        if (
-            not p.is_file()
-            or p.name in listed
-            or p.name.startswith(".")
-            or p.name in ("catalog.toml", "README.md")
-        ):
+        if not p.is_file() or p.name in listed or p.name.startswith(".") or p.name in ("catalog.toml", "README.md"):
             continue
         meta = infer_meta(p)
         if meta.id in ids:
@@ -152,9 +147,7 @@ def _download(url: str, dest: Path, timeout: float = 30.0, max_bytes: int = 50 *
         if size == 0:
             raise FetchError(f"{url}: empty response")
         if dest.suffix.lower() == ".pdf" and not tmp.read_bytes()[:1024].lstrip().startswith(b"%PDF"):
-            raise FetchError(
-                f"{url}: answered with a page that is not a PDF (a landing page?); fetch it by hand"
-            )
+            raise FetchError(f"{url}: answered with a page that is not a PDF (a landing page?); fetch it by hand")
         tmp.replace(dest)
     except httpx.HTTPError as exc:
         raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
@@ -162,9 +155,7 @@ def _download(url: str, dest: Path, timeout: float = 30.0, max_bytes: int = 50 *
         tmp.unlink(missing_ok=True)
 
 
-def fetch(
-    docs: list[DocMeta], corpus_dir: Path, mirror: Path | None = None, download: bool = True
-) -> FetchReport:
+def fetch(docs: list[DocMeta], corpus_dir: Path, mirror: Path | None = None, download: bool = True) -> FetchReport:
     """Bring each catalogued file into corpus_dir: from the mirror when it has it, else from its URL."""
     report = FetchReport()
     corpus_dir.mkdir(parents=True, exist_ok=True)
@@ -199,9 +190,7 @@ def _toml_value(v: object) -> str:
     return json.dumps(str(v), ensure_ascii=False)
 
 
-def add(
-    catalog_file: Path, corpus_dir: Path, source: str, meta: dict[str, object], mirror_ok: bool = True
-) -> DocMeta:
+def add(catalog_file: Path, corpus_dir: Path, source: str, meta: dict[str, object], mirror_ok: bool = True) -> DocMeta:
     """Register a new text: copy (or download) it into the corpus folder and append a catalog entry."""
     docs = load_catalog(catalog_file)
     if any(d.id == meta["id"] for d in docs):

@@ -86,11 +86,7 @@ def parse_units(blocks: list[Block]) -> list[_Unit]:
         m_sub = SUB_RE.match(text) if number else None
         cur = units[-1] if units else None
         if b.kind == BULLET:
-            if (
-                cur
-                and last_kind != HEADING
-                and (cur.items or cur.lead.rstrip().endswith(":") or cur.numbered)
-            ):
+            if cur and last_kind != HEADING and (cur.items or cur.lead.rstrip().endswith(":") or cur.numbered):
                 cur.items.append(text)
                 cur.item_pages.append(b.page)
             else:
@@ -161,9 +157,7 @@ def _split_unit(u: _Unit, max_chars: int) -> list[tuple[str, int | None]]:
     return parts
 
 
-def chunk_blocks(
-    doc_id: str, blocks: list[Block], max_chars: int = 1200, min_chars: int = 200
-) -> list[Chunk]:
+def chunk_blocks(doc_id: str, blocks: list[Block], max_chars: int = 1200, min_chars: int = 200) -> list[Chunk]:
     """Chunks for one document, with ids stable across rebuilds (doc id + paragraph label)."""
     units = parse_units(blocks)
     merged: list[tuple[_Unit, list[str]]] = []
@@ -196,7 +190,5 @@ def chunk_blocks(
                 cid, n = f"{base}~{n}", n + 1
             used.add(cid)
             context = u.context if i == 1 else (u.lead[:300] if u.items else u.context)
-            chunks.append(
-                Chunk(cid, doc_id, label, tuple(paras), u.section, page, text, context, len(chunks))
-            )
+            chunks.append(Chunk(cid, doc_id, label, tuple(paras), u.section, page, text, context, len(chunks)))
     return chunks

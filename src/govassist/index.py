@@ -90,9 +90,7 @@ def build_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
         fh.seek(0)
         holder = fh.read().strip() or "?"
         fh.close()
-        raise BuildLockedError(
-            f"another build is running (pid {holder}); wait for it or pass --wait"
-        ) from exc
+        raise BuildLockedError(f"another build is running (pid {holder}); wait for it or pass --wait") from exc
     fh.seek(0)
     fh.truncate()
     fh.write(str(os.getpid()))
@@ -240,7 +238,7 @@ def build(
         doc_entries: dict[str, dict] = {}
         embedded, reused = [], []
         offset = 0
-        for meta, path, digest, chunks in plan:
+        for meta, _path, digest, chunks in plan:
             if chunks is None:
                 pairs_old = prev_chunks[meta.id]
                 doc_chunks = [c for c, _ in pairs_old]
@@ -316,9 +314,7 @@ def build(
         os.replace(work, final)
         switch_current(s.index_dir, final)
         _prune(s.index_dir, {final.resolve()})
-        return BuildReport(
-            final, len(doc_entries), len(all_chunks), embedded, reused, skipped, notes, seconds
-        )
+        return BuildReport(final, len(doc_entries), len(all_chunks), embedded, reused, skipped, notes, seconds)
 
 
 def open_store(s: Settings) -> Store:
@@ -341,9 +337,7 @@ def open_store(s: Settings) -> Store:
     import faiss
     from llama_index.retrievers.bm25 import BM25Retriever
 
-    chunks = [
-        Chunk.from_dict(json.loads(x)) for x in (path / CHUNKS).read_text(encoding="utf-8").splitlines() if x
-    ]
+    chunks = [Chunk.from_dict(json.loads(x)) for x in (path / CHUNKS).read_text(encoding="utf-8").splitlines() if x]
     docs = {}
     for doc_id, d in manifest["docs"].items():
         fields = {k: v for k, v in d.items() if k in cat.DocMeta.__dataclass_fields__}

@@ -150,8 +150,8 @@ def load_text(path: Path, data: bytes) -> list[Block]:
 class _HTMLText(HTMLParser):
     """Collects block-level text from HTML, skipping scripts, styles and page chrome."""
 
-    SKIP = {"script", "style", "nav", "header", "footer", "noscript", "template", "head", "svg", "form"}
-    BREAK = {"p", "div", "br", "tr", "table", "section", "article", "blockquote", "dd", "dt", "pre"}
+    SKIP = frozenset({"script", "style", "nav", "header", "footer", "noscript", "template", "head", "svg", "form"})
+    BREAK = frozenset({"p", "div", "br", "tr", "table", "section", "article", "blockquote", "dd", "dt", "pre"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -251,9 +251,7 @@ def _pdf_blocks(pages: list[list[str]]) -> list[Block]:
                 flush()
                 kind, start_page = BULLET, pno
                 line = BULLET_RE.sub("", line, count=1)
-            elif (NUMBER_RE.match(line) and (prev_ended or ENDS_SENTENCE_RE.search(prev))) or (
-                prev_ended and buf
-            ):
+            elif (NUMBER_RE.match(line) and (prev_ended or ENDS_SENTENCE_RE.search(prev))) or (prev_ended and buf):
                 flush()
                 start_page = pno
             elif not buf:
@@ -297,9 +295,7 @@ def load_pdf(path: Path, data: bytes, limits: Limits) -> list[Block]:
                 raise _fail(path, "encrypted PDF: it needs a password; save an unprotected copy")
         n = len(reader.pages)
         if n > limits.max_pdf_pages:
-            raise _fail(
-                path, f"{n} pages, over the limit of {limits.max_pdf_pages} (GOVASSIST_MAX_PDF_PAGES)"
-            )
+            raise _fail(path, f"{n} pages, over the limit of {limits.max_pdf_pages} (GOVASSIST_MAX_PDF_PAGES)")
         pages, total = [], 0
         for page in reader.pages:
             text = page.extract_text() or ""

@@ -95,9 +95,7 @@ def _query_vec(model_key: tuple, query: str) -> np.ndarray:
 
 def query_vector(s: Settings, query: str) -> np.ndarray:
     """The query's embedding with the configured model (cached per process)."""
-    return _query_vec(
-        (s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix), query
-    )
+    return _query_vec((s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix), query)
 
 
 def dense_search(store: Store, qvec: np.ndarray, k: int, mask: np.ndarray) -> list[tuple[int, float]]:

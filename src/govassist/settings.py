@@ -71,9 +71,7 @@ class Settings(BaseSettings):
 
     # chat
     auth_enabled: bool = False
-    users: dict[str, dict[str, Any]] = Field(
-        default_factory=dict
-    )  # name -> {"password": ..., "roles": [...]}
+    users: dict[str, dict[str, Any]] = Field(default_factory=dict)  # name -> {"password": ..., "roles": [...]}
 
     # store: empty = FAISS + BM25 files under index_dir; a postgresql:// URL = PostgreSQL with pgvector
     database_url: str | None = None
