@@ -54,7 +54,11 @@ class BuildReport:
 
 @dataclass
 class Store:
-    """A built index held in memory: chunks, their vectors, FAISS and BM25, and the manifest."""
+    """The file-backed index held in memory: chunks, vectors, FAISS, BM25 and the manifest.
+
+    Retrieval talks to a store only through `docs`, `manifest`, `doc_chunks`, `dense`, `lexical` and `phrase`;
+    the PostgreSQL store offers the same, so the backend is a setting.
+    """
 
     path: Path
     manifest: dict[str, Any]
@@ -65,6 +69,54 @@ class Store:
     docs: dict[str, cat.DocMeta] = field(default_factory=dict)
     by_id: dict[str, int] = field(default_factory=dict)
     norm: list[str] = field(default_factory=list)  # normalised chunk texts, for exact phrases
+
+    def doc_chunks(self, doc_id: str) -> list[Chunk]:
+        return [c for c in self.chunks if c.doc_id == doc_id]
+
+    def _mask(self, allowed: set[str] | None) -> np.ndarray:
+        if allowed is None:
+            return np.ones(len(self.chunks), dtype=bool)
+        return np.fromiter((c.doc_id in allowed for c in self.chunks), dtype=bool, count=len(self.chunks))
+
+    def dense(self, qvec: np.ndarray, k: int, allowed: set[str] | None = None) -> list[tuple[Chunk, float]]:
+        """Top-k chunks by cosine, restricted to the allowed documents inside FAISS (not a post-filter)."""
+        import faiss
+
+        mask = self._mask(allowed)
+        if not mask.any():
+            return []
+        k = min(k, int(mask.sum()))
+        params = None
+        if not mask.all():
+            sel = faiss.IDSelectorBatch(np.flatnonzero(mask).astype(np.int64))
+            params = (
+                faiss.SearchParametersHNSW(sel=sel, efSearch=max(128, k))
+                if isinstance(self.faiss_index, faiss.IndexHNSWFlat)
+                else faiss.SearchParameters(sel=sel)
+            )
+        scores, ids = self.faiss_index.search(qvec.reshape(1, -1).astype(np.float32), k, params=params)
+        return [(self.chunks[int(i)], float(sc)) for i, sc in zip(ids[0], scores[0]) if 0 <= i < len(self.chunks)]
+
+    def lexical(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[Chunk, float]]:
+        """Top-k chunks by BM25 (bm25s, built through llama-index), with a weight mask for the filters."""
+        import bm25s
+
+        mask = self._mask(allowed)
+        r = self.bm25
+        tokens = bm25s.tokenize(query, stemmer=r.stemmer, token_pattern=r.token_pattern, show_progress=False)
+        if not tokens.vocab or not mask.any():
+            return []
+        k = min(k, len(self.chunks))
+        ids, scores = r.bm25.retrieve(tokens, k=k, show_progress=False, weight_mask=mask.astype(np.float32))
+        return [(self.chunks[int(i)], float(sc)) for i, sc in zip(ids[0], scores[0]) if sc > 0 and mask[int(i)]]
+
+    def phrase(self, wanted: list[str], allowed: set[str] | None = None) -> list[Chunk]:
+        """Chunks whose normalised text contains every normalised phrase."""
+        return [
+            c
+            for c, norm in zip(self.chunks, self.norm)
+            if (allowed is None or c.doc_id in allowed) and all(p in norm for p in wanted)
+        ]
 
 
 def chunker_settings(s: Settings) -> dict[str, int]:

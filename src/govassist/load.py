@@ -247,6 +247,17 @@ def _pdf_blocks(pages: list[list[str]]) -> list[Block]:
             nxt = next((_clean_inline(x).strip() for x in lines[i + 1 :] if x.strip()), "")
             prev = buf[-1] if buf else ""
             prev_ended = not buf or (len(prev) < full * 0.85 and ENDS_SENTENCE_RE.search(prev) is not None)
+            heading_like = (
+                len(line) < full * 0.7
+                and not ENDS_SENTENCE_RE.search(line)
+                and line[:1].isupper()
+                and nxt[:1].isupper()
+                and not NUMBER_RE.match(line)
+            )
+            if heading_like and not BULLET_RE.match(line) and (not buf or ENDS_SENTENCE_RE.search(buf[-1])):
+                flush()
+                blocks.append(Block(HEADING, line, pno))
+                continue
             if BULLET_RE.match(line) and (prev_ended or ENDS_SENTENCE_RE.search(prev)):
                 flush()
                 kind, start_page = BULLET, pno
@@ -256,17 +267,6 @@ def _pdf_blocks(pages: list[list[str]]) -> list[Block]:
                 start_page = pno
             elif not buf:
                 start_page = pno
-            if (
-                not buf
-                and len(line) < full * 0.7
-                and not ENDS_SENTENCE_RE.search(line)
-                and line[:1].isupper()
-                and nxt[:1].isupper()
-                and not NUMBER_RE.match(line)
-                and kind == PARA
-            ):
-                blocks.append(Block(HEADING, line, pno))
-                continue
             buf.append(line)
     flush()
     return blocks

@@ -83,9 +83,10 @@ def check_query(query: str, k: int, s: Settings) -> str:
     return q
 
 
-def allowed_mask(store: Store, filters: Filters) -> np.ndarray:
-    ok_docs = {doc_id for doc_id, d in store.docs.items() if filters.allows(d)}
-    return np.fromiter((c.doc_id in ok_docs for c in store.chunks), dtype=bool, count=len(store.chunks))
+def allowed_docs(store: Store, filters: Filters) -> set[str] | None:
+    """Document ids the filters let through; None when nothing is filtered out."""
+    ok = {doc_id for doc_id, d in store.docs.items() if filters.allows(d)}
+    return None if len(ok) == len(store.docs) else ok
 
 
 @lru_cache(maxsize=2048)
@@ -98,61 +99,29 @@ def query_vector(s: Settings, query: str) -> np.ndarray:
     return _query_vec((s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix), query)
 
 
-def dense_search(store: Store, qvec: np.ndarray, k: int, mask: np.ndarray) -> list[tuple[int, float]]:
-    import faiss
-
-    n = len(store.chunks)
-    if not mask.any():
-        return []
-    k = min(k, int(mask.sum()))
-    params = None
-    if not mask.all():
-        sel = faiss.IDSelectorBatch(np.flatnonzero(mask).astype(np.int64))
-        params = (
-            faiss.SearchParametersHNSW(sel=sel, efSearch=max(128, k))
-            if isinstance(store.faiss_index, faiss.IndexHNSWFlat)
-            else faiss.SearchParameters(sel=sel)
-        )
-    scores, ids = store.faiss_index.search(qvec.reshape(1, -1).astype(np.float32), k, params=params)
-    return [(int(i), float(sc)) for i, sc in zip(ids[0], scores[0]) if 0 <= i < n]
-
-
-def bm25_search(store: Store, query: str, k: int, mask: np.ndarray) -> list[tuple[int, float]]:
-    import bm25s
-
-    r = store.bm25
-    tokens = bm25s.tokenize(query, stemmer=r.stemmer, token_pattern=r.token_pattern, show_progress=False)
-    if not tokens.vocab or not mask.any():
-        return []
-    k = min(k, len(store.chunks))
-    ids, scores = r.bm25.retrieve(tokens, k=k, show_progress=False, weight_mask=mask.astype(np.float32))
-    return [(int(i), float(sc)) for i, sc in zip(ids[0], scores[0]) if sc > 0 and mask[int(i)]]
-
-
-def rrf(runs: list[tuple[list[tuple[int, float]], float]], rrf_k: int) -> dict[int, float]:
-    """Weighted reciprocal rank fusion of ranked lists."""
-    fused: dict[int, float] = {}
+def rrf(runs: list[tuple[list[tuple[Chunk, float]], float]], rrf_k: int) -> dict[str, float]:
+    """Weighted reciprocal rank fusion of ranked lists, keyed by chunk id."""
+    fused: dict[str, float] = {}
     for hits, weight in runs:
-        for rank, (i, _score) in enumerate(hits, start=1):
-            fused[i] = fused.get(i, 0.0) + weight / (rrf_k + rank)
+        for rank, (c, _score) in enumerate(hits, start=1):
+            fused[c.id] = fused.get(c.id, 0.0) + weight / (rrf_k + rank)
     return fused
 
 
-def _dedupe(order: list[int], store: Store) -> list[tuple[int, tuple[str, ...]]]:
+def _dedupe(order: list[Chunk]) -> list[tuple[Chunk, tuple[str, ...]]]:
     """Keep the best-ranked of passages whose text several documents share; name the others."""
-    kept: list[tuple[int, list[str]]] = []
+    kept: list[tuple[Chunk, list[str]]] = []
     seen: dict[str, int] = {}
-    for i in order:
-        c = store.chunks[i]
-        key = store.norm[i][:400]
+    for c in order:
+        key = normalise(c.text)[:400]
         if key in seen:
-            j = seen[key]
-            if c.doc_id != store.chunks[kept[j][0]].doc_id and c.doc_id not in kept[j][1]:
-                kept[j][1].append(c.doc_id)
+            first, others = kept[seen[key]]
+            if c.doc_id != first.doc_id and c.doc_id not in others:
+                others.append(c.doc_id)
             continue
         seen[key] = len(kept)
-        kept.append((i, []))
-    return [(i, tuple(o)) for i, o in kept]
+        kept.append((c, []))
+    return [(c, tuple(o)) for c, o in kept]
 
 
 def search(
@@ -169,42 +138,34 @@ def search(
     if mode not in MODES:
         raise QueryError(f"unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
     filters = filters or Filters()
-    mask = allowed_mask(store, filters)
+    allowed = allowed_docs(store, filters)
+    if allowed is not None and not allowed:
+        return []
     n_cand = max(s.candidates, k * 3)
-    qvec = None
-    dense: list[tuple[int, float]] = []
-    lexical: list[tuple[int, float]] = []
+    dense: list[tuple[Chunk, float]] = []
+    lexical: list[tuple[Chunk, float]] = []
     if mode in ("default", "fused", "dense"):
-        qvec = query_vector(s, q)
-        dense = dense_search(store, qvec, n_cand, mask)
+        dense = store.dense(query_vector(s, q), n_cand, allowed)
     if mode in ("default", "fused", "bm25"):
-        lexical = bm25_search(store, q, n_cand, mask)
+        lexical = store.lexical(q, n_cand, allowed)
+    by_id = {c.id: c for c, _ in (*dense, *lexical)}
     if mode == "dense":
-        scored = dict(dense)
+        scored = {c.id: sc for c, sc in dense}
     elif mode == "bm25":
-        scored = dict(lexical)
+        scored = {c.id: sc for c, sc in lexical}
     else:
         scored = rrf([(dense, s.dense_weight), (lexical, s.bm25_weight)], s.rrf_k)
-    order = sorted(scored, key=lambda i: -scored[i])
+    order = [by_id[i] for i in sorted(scored, key=lambda i: -scored[i])]
     if mode == "default":
         wanted = phrases(q)
         if wanted:
-            exact = [i for i in np.flatnonzero(mask) if all(p in store.norm[i] for p in wanted)]
-            exact.sort(key=lambda i: -scored.get(int(i), 0.0))
-            order = [int(i) for i in exact] + [i for i in order if i not in set(exact)]
+            exact = sorted(store.phrase(wanted, allowed), key=lambda c: (-scored.get(c.id, 0.0), c.doc_id, c.order))
+            ids = {c.id for c in exact}
+            order = exact + [c for c in order if c.id not in ids]
     drafts_only = bool(filters.statuses) and set(filters.statuses) == {"draft"}
-    ranked = _dedupe(order, store) if mode == "default" and not drafts_only else [(i, ()) for i in order]
-    cos = {}
-    if qvec is not None:
-        cos = {i: float(store.vectors[i] @ qvec) for i, _ in ranked[:k]}
+    ranked = _dedupe(order) if mode == "default" and not drafts_only else [(c, ()) for c in order]
+    cos = {c.id: sc for c, sc in dense}
     return [
-        Hit(
-            store.chunks[i],
-            store.docs[store.chunks[i].doc_id],
-            float(scored.get(i, 0.0)),
-            r,
-            cos.get(i),
-            also,
-        )
-        for r, (i, also) in enumerate(ranked[:k], start=1)
+        Hit(c, store.docs[c.doc_id], float(scored.get(c.id, 0.0)), r, cos.get(c.id), also)
+        for r, (c, also) in enumerate(ranked[:k], start=1)
     ]

@@ -1,0 +1,100 @@
+"""Shared fixtures: an isolated environment, a tiny synthetic corpus with a hashing embedder, and (for
+integration tests) the real mirror corpus indexed once per session with the packaged model."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from govassist.settings import Settings
+from pdfmaker import make_pdf
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
+MIRROR = Path(os.environ.get("GOVASSIST_TEST_MIRROR", ROOT.parent / "shared" / "corpus"))
+
+REPORT_PAGES = [
+    [
+        "I. Introduction",
+        "The Council met in Leuven to advance cooperation on semiconductors and",
+        "artificial intelligence between both partners, building on earlier work.",
+        "We intend to deepen our work on trustworthy AI and measurement tools.",
+    ],
+    [
+        "II. Critical minerals",
+        "We will diversify supply chains for critical minerals used in batteries",
+        "and in quantum technologies, with transparent standards.",
+    ],
+]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's govassist.toml or GOVASSIST_* variables, or reaches a model hub."""
+    for key in list(os.environ):
+        if key.startswith("GOVASSIST_") and key not in ("GOVASSIST_TEST_MIRROR",):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("GOVASSIST_CONFIG", str(tmp_path / "no-such-govassist.toml"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+def make_mini_corpus(dest: Path) -> Path:
+    """Copy the synthetic fixture corpus and make its PDF (with running header and page footer)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in (FIXTURES / "mini").iterdir():
+        shutil.copy(f, dest / f.name)
+    make_pdf(dest / "synthetic-report.pdf", REPORT_PAGES, header="Synthetic Joint Statement, April 2024")
+    return dest
+
+
+@pytest.fixture
+def mini_settings(tmp_path: Path) -> Settings:
+    corpus = make_mini_corpus(tmp_path / "corpus")
+    return Settings(
+        corpus_dir=corpus,
+        catalog_file=corpus / "catalog.toml",
+        index_dir=tmp_path / "indexes",
+        data_dir=tmp_path / "data",
+        embed_model="hash:256",
+        min_relevance=0.05,
+        mirror_dir=tmp_path / "no-mirror",
+    )
+
+
+@pytest.fixture
+def mini_store(mini_settings: Settings):
+    from govassist.index import build, open_store
+
+    build(mini_settings, progress=False)
+    return open_store(mini_settings)
+
+
+@pytest.fixture(scope="session")
+def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The mirror corpus indexed with the packaged default embedder, once per test session."""
+    if not MIRROR.is_dir():
+        pytest.fail(f"integration tests need the corpus mirror at {MIRROR} (set GOVASSIST_TEST_MIRROR)")
+    from govassist import catalog
+    from govassist.index import build
+
+    base = tmp_path_factory.mktemp("real")
+    s = Settings(
+        corpus_dir=base / "corpus",
+        catalog_file=ROOT / "corpus" / "catalog.toml",
+        index_dir=base / "indexes",
+        data_dir=base / "data",
+        mirror_dir=MIRROR,
+    )
+    catalog.fetch(catalog.load_catalog(s.catalog_file), s.corpus_dir, MIRROR, download=False)
+    build(s, progress=False)
+    return s
+
+
+@pytest.fixture(scope="session")
+def real_store(real_settings: Settings):
+    from govassist.index import open_store
+
+    return open_store(real_settings)

@@ -1,0 +1,48 @@
+"""Write small real PDFs for tests: one text line per row, optional running header and 'Page N' footer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _esc(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def make_pdf(path: Path, pages: list[list[str]], header: str | None = None, footer: bool = True) -> Path:
+    """A PDF with one page per list of lines (Helvetica, latin-1 text), as official PDFs are typeset."""
+    objs: list[bytes] = []
+    kids = []
+    n_pages = len(pages)
+    font_id = 3 + 2 * n_pages
+    for i, lines in enumerate(pages, start=1):
+        rows = ([header] if header else []) + lines + ([f"Page {i}"] if footer else [])
+        y, parts = 800, ["BT /F1 10 Tf 12 TL 50 800 Td"]
+        for row in rows:
+            parts.append(f"({_esc(row)}) Tj T*")
+            y -= 12
+        parts.append("ET")
+        stream = "\n".join(parts).encode("latin-1")
+        page_id, content_id = 3 + 2 * (i - 1), 4 + 2 * (i - 1)
+        kids.append(page_id)
+        objs.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {content_id} 0 R "
+            f"/Resources << /Font << /F1 {font_id} 0 R >> >> >>".encode()
+        )
+        objs.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    head = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{' '.join(f'{k} 0 R' for k in kids)}] /Count {n_pages} >>".encode(),
+    ]
+    all_objs = [*head, *objs, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for n, body in enumerate(all_objs, start=1):
+        offsets.append(len(out))
+        out += f"{n} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(all_objs) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(all_objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    path.write_bytes(bytes(out))
+    return path
