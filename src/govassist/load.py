@@ -5,14 +5,18 @@ Every failure is a LoadError naming the file and the reason; nothing else escape
 
 from __future__ import annotations
 
-import html
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import LoadError
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 HEADING, PARA, BULLET = "heading", "para", "bullet"
 BULLET_RE = re.compile(r"^\s*(?:[-*•·▪◦\x7f]|\u2013)\s+")
@@ -24,6 +28,20 @@ PAGE_NUM_RE = re.compile(r"^\s*(?:page\s+)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\s*$
 INLINE_BULLET_RE = re.compile(r"(?<=[.;:])\s+[-•]\s+(?=\w)")
 ENDS_SENTENCE_RE = re.compile(r"[.:;!?)\]\"”’]\s*$")
 SUPERSCRIPTS = str.maketrans("", "", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+# multi-byte UTF-8 sequences: a file holding some of these and an invalid byte mixes encodings
+UTF8_MULTI_RE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+MAGIC = (
+    (b"%PDF", "a PDF", ".pdf"),
+    (b"PK\x03\x04", "a ZIP archive or Office document (DOCX/XLSX/ODT)", None),
+    (b"\xd0\xcf\x11\xe0", "an old Office document (DOC/XLS)", None),
+    (b"\x89PNG", "a PNG image", None),
+    (b"\xff\xd8\xff", "a JPEG image", None),
+    (b"GIF8", "a GIF image", None),
+    (b"\x1f\x8b", "a gzip archive", None),
+    (b"{\\rtf", "an RTF document", None),
+)
+PDF_TOKENS_PER_PAGE = 100_000  # pypdf parsing budget per content stream; real pages use under 5,000
+PDF_STREAM_BYTES = 16 * 2**20  # largest decompressed stream pypdf may produce (a bomb stops here)
 
 
 @dataclass(frozen=True)
@@ -41,6 +59,14 @@ class Limits:
 
     max_bytes: int = 20 * 2**20
     max_pdf_pages: int = 2000
+    max_text_chars: int = 20 * 2**20  # text extracted from one PDF (its streams are compressed)
+    timeout_s: float = 60.0  # wall-clock budget for one PDF, checked page by page
+
+
+def limits(s: Settings) -> Limits:
+    """The loader bounds the settings ask for."""
+    max_bytes = int(s.max_file_mb * 2**20)
+    return Limits(max_bytes, s.max_pdf_pages, max_text_chars=max_bytes, timeout_s=s.load_timeout_s)
 
 
 def _fail(path: Path, reason: str) -> LoadError:
@@ -49,25 +75,38 @@ def _fail(path: Path, reason: str) -> LoadError:
 
 def _clean_inline(text: str) -> str:
     """Drop markdown/HTML residue inside a line: bold marks, link targets, tags, escapes."""
-    text = re.sub(r"<!--.*?-->", " ", text)
+    text = _drop_comments(text)
     text = re.sub(r"</?[a-zA-Z][^<>]{0,200}>", "", text)
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"!?\[([^\]\n]{0,1000})\]\([^()\n]{0,2000}\)", r"\1", text)
     text = text.replace("**", "").replace("__", "")
     text = re.sub(r"\\([\\`*_{}\[\]()#+\-.!$])", r"\1", text)
     return text.translate(SUPERSCRIPTS)
 
 
+def _drop_comments(text: str) -> str:
+    """Replace each <!-- ... --> with a space (an unclosed comment runs to the end), in linear time."""
+    out, pos = [], 0
+    while (start := text.find("<!--", pos)) >= 0:
+        out.append(text[pos:start])
+        end = text.find("-->", start + 4)
+        pos = len(text) if end < 0 else end + 3
+        out.append(" ")
+    out.append(text[pos:])
+    return "".join(out) if len(out) > 1 else text
+
+
 def _join(lines: list[str]) -> str:
-    out = ""
+    parts: list[str] = []
     for line in lines:
         line = line.strip()
         if not line:
             continue
-        if out.endswith("-") and not out.endswith(" -") and line[:1].islower():
-            out += line
+        last = parts[-1] if parts else ""
+        if last.endswith("-") and not last.endswith(" -") and line[:1].islower():
+            parts[-1] = last + line
         else:
-            out = f"{out} {line}" if out else line
-    return re.sub(r"[ \t\u00a0]+", " ", out).strip()
+            parts.append(line)
+    return re.sub(r"[ \t\u00a0]+", " ", " ".join(parts)).strip()
 
 
 def _is_heading_line(raw: str) -> bool:
@@ -79,13 +118,21 @@ def _is_heading_line(raw: str) -> bool:
 
 
 def _decode(path: Path, data: bytes) -> str:
+    """Text from bytes: UTF-8, or UTF-16/32 with a byte-order mark; anything else is refused with the reason."""
     if not data.strip():
         raise _fail(path, "empty file: nothing to index")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise _fail(path, f"starts with a UTF-16 mark but does not decode: {exc.reason}") from exc
+    for mark, codec in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
+                        (b"\xfe\xff", "utf-16")):  # fmt: skip
+        if data.startswith(mark):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError as exc:
+                raise _fail(path, f"starts with a {codec.upper()} mark but does not decode: {exc.reason}") from exc
+    head = data.lstrip()[:8]
+    for magic, what, suffix in MAGIC:
+        if head.startswith(magic):
+            fix = f"rename it to {path.stem}{suffix}" if suffix else "convert it to PDF, TXT, MD or HTML"
+            raise _fail(path, f"this is {what}, not text: {fix}")
     sample = data[:65536]
     controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
     if b"\x00" in sample or controls > len(sample) * 0.01:
@@ -93,9 +140,13 @@ def _decode(path: Path, data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise _fail(
-            path, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); re-save it as UTF-8"
-        ) from exc
+        bad, line = data[exc.start], data.count(b"\n", 0, exc.start) + 1
+        where = f"byte 0x{bad:02x} on line {line}, offset {exc.start}"
+        if UTF8_MULTI_RE.search(data):
+            reason = f"mixed encodings: UTF-8 text with a stray non-UTF-8 byte ({where}); fix it and re-save as UTF-8"
+        else:
+            reason = f"not valid UTF-8 ({where}; Latin-1 or Windows-1252?): re-save it as UTF-8"
+        raise _fail(path, reason) from exc
 
 
 def text_blocks(text: str, page: int | None = None) -> list[Block]:
@@ -196,7 +247,7 @@ def load_html(path: Path, data: bytes) -> list[Block]:
     except Exception as exc:  # HTMLParser is lenient; anything it raises is a malformed file
         raise _fail(path, f"malformed HTML: {exc}") from exc
     parser.flush()
-    blocks = [Block(b.kind, html.unescape(b.text), None) for b in parser.blocks]
+    blocks = parser.blocks  # character references are already converted (convert_charrefs)
     if not blocks:
         raise _fail(path, "HTML page has no text")
     return blocks
@@ -239,12 +290,14 @@ def _pdf_blocks(pages: list[list[str]]) -> list[Block]:
                 blocks.append(Block(kind if i == 0 else BULLET, piece, start_page))
         buf, kind = [], PARA
 
-    for pno, lines in enumerate(pages, start=1):
-        for i, raw in enumerate(lines):
-            line = _clean_inline(raw).replace("\x7f", "•").strip()
+    for pno, raw_lines in enumerate(pages, start=1):
+        lines = [_clean_inline(x).replace("\x7f", "•").strip() for x in raw_lines]
+        following = [""] * len(lines)  # the next non-empty line after each line, on the same page
+        for i in range(len(lines) - 2, -1, -1):
+            following[i] = lines[i + 1] or following[i + 1]
+        for line, nxt in zip(lines, following):
             if not line:
                 continue
-            nxt = next((_clean_inline(x).strip() for x in lines[i + 1 :] if x.strip()), "")
             prev = buf[-1] if buf else ""
             prev_ended = not buf or (len(prev) < full * 0.85 and ENDS_SENTENCE_RE.search(prev) is not None)
             heading_like = (
@@ -272,39 +325,75 @@ def _pdf_blocks(pages: list[list[str]]) -> list[Block]:
     return blocks
 
 
+def _declared_pages(reader: object) -> int:
+    """The page count the document's page tree claims (0 if unreadable): a cheap first check for bombs."""
+    try:
+        count = reader.trailer["/Root"]["/Pages"]["/Count"]  # type: ignore[attr-defined]
+        return int(count) if isinstance(count, int) else 0
+    except Exception:
+        return 0
+
+
 def load_pdf(path: Path, data: bytes, limits: Limits) -> list[Block]:
+    """Text of each page, bounded in pages, decompressed stream size, extracted text and time."""
     import io
     import logging
 
     import pypdf
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PdfReadError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     if not data:
         raise _fail(path, "empty file: nothing to index")
     if not data.lstrip()[:5].startswith(b"%PDF"):
         raise _fail(path, "not a PDF (no %PDF header): the file is corrupt or misnamed")
+    over_pages = f"over the limit of {limits.max_pdf_pages} (GOVASSIST_MAX_PDF_PAGES)"
+    deadline = time.monotonic() + limits.timeout_s
+    bounds = {
+        "stream_parsing_work_maximum_count": PDF_TOKENS_PER_PAGE,
+        "zlib_maximum_output_length": PDF_STREAM_BYTES,
+        "lzw_maximum_output_length": PDF_STREAM_BYTES,
+        "run_length_maximum_output_length": PDF_STREAM_BYTES,
+        "brotli_maximum_output_length": PDF_STREAM_BYTES,
+        "array_based_stream_maximum_output_length": PDF_STREAM_BYTES,
+        "page_tree_maximum_entries": max(1000, limits.max_pdf_pages * 2),
+    }
     try:
-        reader = pypdf.PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            try:
-                ok = reader.decrypt("")
-            except Exception as exc:
-                raise _fail(path, f"encrypted PDF that cannot be opened without a password ({exc})") from exc
-            if not ok:
-                raise _fail(path, "encrypted PDF: it needs a password; save an unprotected copy")
-        n = len(reader.pages)
-        if n > limits.max_pdf_pages:
-            raise _fail(path, f"{n} pages, over the limit of {limits.max_pdf_pages} (GOVASSIST_MAX_PDF_PAGES)")
-        pages, total = [], 0
-        for page in reader.pages:
-            text = page.extract_text() or ""
-            total += len(text)
-            if total > limits.max_bytes * 4:
-                raise _fail(path, "extracted text exceeds the size limit (a PDF bomb?)")
-            pages.append([x for x in text.splitlines()])
+        with pypdf.apply_configuration(**bounds):
+            reader = pypdf.PdfReader(io.BytesIO(data))
+            if reader.is_encrypted:
+                try:
+                    ok = reader.decrypt("")
+                except Exception as exc:
+                    raise _fail(path, f"encrypted PDF that cannot be opened without a password ({exc})") from exc
+                if not ok:
+                    raise _fail(path, "encrypted PDF: it needs a password; save an unprotected copy")
+            if _declared_pages(reader) > limits.max_pdf_pages:
+                raise _fail(path, f"declares {_declared_pages(reader)} pages, {over_pages}")
+            n = len(reader.pages)
+            if n > limits.max_pdf_pages:
+                raise _fail(path, f"{n} pages, {over_pages}")
+            pages, total = [], 0
+            for pno, page in enumerate(reader.pages, start=1):
+                if time.monotonic() > deadline:
+                    raise _fail(
+                        path,
+                        f"reading took over {limits.timeout_s:g} s (stopped at page {pno} of {n}; "
+                        "GOVASSIST_LOAD_TIMEOUT_S): a PDF bomb, or save a simpler copy",
+                    )
+                text = page.extract_text() or ""
+                total += len(text)
+                if total > limits.max_text_chars:
+                    raise _fail(
+                        path,
+                        f"extracted text passes {limits.max_text_chars:,} characters by page {pno} of {n} "
+                        "(a PDF bomb?); split the document",
+                    )
+                pages.append(text.splitlines())
     except LoadError:
         raise
+    except LimitReachedError as exc:
+        raise _fail(path, f"rejected as a PDF bomb: {str(exc)[:120]}") from exc
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
         raise _fail(path, f"corrupt or truncated PDF ({type(exc).__name__}: {str(exc)[:120]})") from exc
     except Exception as exc:
@@ -316,9 +405,8 @@ def load_pdf(path: Path, data: bytes, limits: Limits) -> list[Block]:
     return _pdf_blocks(_strip_furniture(pages))
 
 
-def load_file(path: Path, limits: Limits | None = None) -> list[Block]:
-    """Read one corpus file into blocks, or raise LoadError with the file name and a reason."""
-    limits = limits or Limits()
+def check_file(path: Path, limits: Limits) -> int:
+    """Reject a file by type or size before reading it; returns its size in bytes."""
     suffix = path.suffix.lower()
     if suffix not in (".txt", ".md", ".markdown", ".html", ".htm", ".pdf"):
         raise _fail(path, f"unsupported file type {suffix or '(none)'}: use PDF, TXT, MD or HTML")
@@ -329,12 +417,23 @@ def load_file(path: Path, limits: Limits | None = None) -> list[Block]:
     if size > limits.max_bytes:
         raise _fail(
             path,
-            f"{size / 2**20:.1f} MB, over the limit of {limits.max_bytes / 2**20:.0f} MB (GOVASSIST_MAX_FILE_MB)",
+            f"{size / 2**20:.1f} MB, over the limit of {limits.max_bytes / 2**20:g} MB (GOVASSIST_MAX_FILE_MB)",
         )
+    return size
+
+
+def load_file(path: Path, limits: Limits | None = None) -> list[Block]:
+    """Read one corpus file into blocks, or raise LoadError with the file name and a reason."""
+    limits = limits or Limits()
+    check_file(path, limits)
+    suffix = path.suffix.lower()
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            data = fh.read(limits.max_bytes + 1)  # the file may have grown since it was checked
     except OSError as exc:
         raise _fail(path, f"cannot read: {exc.strerror}") from exc
+    if len(data) > limits.max_bytes:
+        raise _fail(path, f"grew past the limit of {limits.max_bytes / 2**20:g} MB while being read")
     if suffix == ".pdf":
         blocks = load_pdf(path, data, limits)
     elif suffix in (".html", ".htm"):
