@@ -13,7 +13,7 @@ from .errors import ConfigError, FetchError
 
 STATUSES = ("adopted", "draft", "non-binding")
 SUFFIXES = (".pdf", ".txt", ".md", ".html", ".htm")
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,80}$")
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,80}$")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,125 @@
+"""The catalog, `corpus fetch` from a mirror and by URL (against a loopback HTTP server), and `corpus add`."""
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from govassist import catalog
+from govassist.errors import ConfigError
+from pdfmaker import make_pdf
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_project_catalog_lists_mirror_and_online_texts() -> None:
+    docs = {d.id: d for d in catalog.load_catalog(ROOT / "corpus" / "catalog.toml")}
+    assert len(docs) == 29
+    for doc_id in ("g7-hiroshima-2023", "spyware-2024", "ttc-2024-04", "gdc-rev2-2024", "wsis-tunis-agenda-2005"):
+        assert doc_id in docs
+    assert docs["gdc-rev2-2024"].status == "draft" and docs["gdc-rev2-2024"].label == "GDC Rev.2"
+    assert [d.id for d in sorted(docs.values(), key=lambda d: d.order) if d.family == "spyware-joint-statement"] == [
+        "spyware-2023",
+        "spyware-2024",
+    ]
+    assert all(d.url.startswith("https://") for d in docs.values())
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('[[doc]]\nid = "a"\ntitle = "T"\nlabel = "L"\n', "lacks file"),
+        ('[[doc]]\nid = "A B"\ntitle = "T"\nlabel = "L"\nfile = "a.txt"\n', "must be lowercase"),
+        ('[[doc]]\nid = "a"\ntitle = "T"\nlabel = "L"\nfile = "a.txt"\nstatus = "final"\n', "status must be"),
+        ('[[doc]]\nid = "a"\ntitle = "T"\nlabel = "L"\nfile = "a.txt"\nauthor = "x"\n', "unknown field"),
+        ('[[doc]]\nid = "a"\ntitle = "T"\nlabel = "L"\nfile = "a.txt"\n' * 2, "duplicate id"),
+        ("[[doc]\n", "not valid TOML"),
+    ],
+)
+def test_invalid_catalogs_are_rejected(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "catalog.toml"
+    path.write_text(body)
+    with pytest.raises(ConfigError, match=message):
+        catalog.load_catalog(path)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    routes: dict[str, tuple[int, str, bytes]] = {}
+
+    def do_GET(self) -> None:
+        status, ctype, body = self.routes.get(self.path, (404, "text/plain", b"not found"))
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args) -> None:
+        pass
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Iterator[str]:
+    pdf = make_pdf(tmp_path / "src.pdf", [["1. A downloaded official text."]]).read_bytes()
+    _Handler.routes = {
+        "/doc.pdf": (200, "application/pdf", pdf),
+        "/page.html": (200, "text/html", b"<html><body><p>72. We ask the Secretary-General.</p></body></html>"),
+        "/landing.pdf": (200, "text/html", b"<html>landing page</html>"),
+    }
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _doc(doc_id: str, file: str, url: str = "") -> catalog.DocMeta:
+    return catalog.DocMeta(id=doc_id, title=doc_id, label=doc_id, file=file, url=url)
+
+
+def test_fetch_from_mirror_and_by_url_reports_failures(tmp_path: Path, http_server: str) -> None:
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "m.txt").write_text("1. Mirrored.\n")
+    docs = [
+        _doc("m", "m.txt"),
+        _doc("pdf", "doc.pdf", f"{http_server}/doc.pdf"),
+        _doc("html", "page.html", f"{http_server}/page.html"),
+        _doc("gone", "gone.pdf", f"{http_server}/missing.pdf"),
+        _doc("landing", "landing.pdf", f"{http_server}/landing.pdf"),
+        _doc("offline", "o.txt"),
+    ]
+    dest = tmp_path / "corpus"
+    r = catalog.fetch(docs, dest, mirror)
+    assert r.copied == ["m"] and r.downloaded == ["pdf", "html"]
+    assert r.failed["gone"].endswith("HTTP 404")
+    assert "not a PDF" in r.failed["landing"]
+    assert r.failed["offline"] == "not in the mirror and no url"
+    assert (dest / "doc.pdf").read_bytes().startswith(b"%PDF")
+    assert not (dest / "gone.pdf").exists() and not list(dest.glob(".*part"))
+    again = catalog.fetch(docs[:3], dest, mirror)
+    assert again.present == ["m", "pdf", "html"]
+
+
+def test_add_registers_a_local_file_and_a_url(tmp_path: Path, http_server: str) -> None:
+    cat_file = tmp_path / "catalog.toml"
+    cat_file.write_text("")
+    src = tmp_path / "new text.md"
+    src.write_text("1. A new text.\n")
+    corpus = tmp_path / "corpus"
+    entry = catalog.add(cat_file, corpus, str(src), {"id": "new-2025", "title": "New \"quoted\" text", "date": "2025-01-02"})
+    assert entry.label == 'New "quoted" text' and (corpus / "new text.md").exists()
+    catalog.add(cat_file, corpus, f"{http_server}/page.html", {"id": "tunis", "title": "Tunis", "status": "adopted"})
+    docs = {d.id: d for d in catalog.load_catalog(cat_file)}
+    assert docs["new-2025"].title == 'New "quoted" text' and docs["tunis"].file == "page.html"
+    with pytest.raises(ConfigError, match="already has id"):
+        catalog.add(cat_file, corpus, str(src), {"id": "tunis", "title": "again"})
+
+
+def test_uncatalogued_files_get_inferred_metadata(tmp_path: Path) -> None:
+    (tmp_path / "GDC Rev.3 2024.pdf").write_bytes(b"%PDF")
+    pairs, notes = catalog.corpus_documents([], tmp_path)
+    meta = pairs[0][0]
+    assert (meta.id, meta.date, meta.in_catalog) == ("gdc-rev.3-2024", "2024-01-01", False)
+    assert "not in the catalog" in notes[0]

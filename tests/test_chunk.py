@@ -1,0 +1,102 @@
+"""Paragraph parsing on real excerpts of the corpus's numbering styles and on synthetic UN layouts."""
+
+from pathlib import Path
+
+from govassist.chunk import chunk_blocks, parse_units
+from govassist.load import load_file, text_blocks
+
+FIXTURES = Path(__file__).parent / "fixtures" / "mini"
+
+HIROSHIMA_EXCERPT = """**Preamble**
+
+1.  We, the Leaders of the Group of Seven (G7), met in Hiroshima for our
+    annual Summit on May 19-21, 2023.
+
+**We are taking concrete steps to:**
+
+-   support Ukraine for as long as it takes in the face of Russia's
+    illegal war of aggression;
+-   deliver our goal of mobilizing $600 billion in financing
+
+as outlined in the reference documents of this Communique.
+
+2.  We will champion international principles and shared values by:
+
+-   upholding and reinforcing the free and open international order;
+-   reinforcing our cooperation to strengthen democracy.
+
+11, We are determined to take on a leading role in reversing the setback.
+
+24.We welcome the adoption of the historic Kunming-Montreal Global
+Biodiversity Framework.
+"""
+
+ANNEX4_EXCERPT = """G7 Digital and Tech Track Annex 4
+
+1. We resolve to work together to identify priority fora for the joint promotion of the DFI.
+2. We are committed to promoting multi-stakeholder engagement in relevant Internet governance bodies.
+3. We collaborate in regard to the promotion and development of the open Internet.
+"""
+
+
+def test_hiroshima_style_numbers_bullets_and_typos() -> None:
+    units = parse_units(text_blocks(HIROSHIMA_EXCERPT))
+    assert [u.para for u in units] == ["1", "[1]", "2", "11", "24"]
+    lead_in = units[1]
+    assert lead_in.lead == "We are taking concrete steps to:"
+    assert len(lead_in.items) == 2
+    assert lead_in.items[1].endswith("as outlined in the reference documents of this Communique.")
+    assert units[2].items[0].startswith("upholding")
+    assert all(u.section == "Preamble" for u in units[:2])
+
+
+def test_numbered_lines_without_blank_lines() -> None:
+    units = parse_units(text_blocks(ANNEX4_EXCERPT))
+    assert [u.para for u in units] == ["1", "2", "3"]
+    assert units[0].section == "G7 Digital and Tech Track Annex 4"
+
+
+def test_synthetic_un_layout_preamble_operative_and_lettered_subitems() -> None:
+    blocks = load_file(FIXTURES / "synthetic-un-compact.txt")
+    chunks = chunk_blocks("syn", blocks, max_chars=1200, min_chars=10)
+    paras = [c.para for c in chunks]
+    assert paras == ["PP1", "PP2", "PP3", "1", "2", "2(a)", "2(b)", "2(c)", "2(d)", "3", "4"]
+    sub = next(c for c in chunks if c.para == "2(d)")
+    assert sub.text == "(d) Strengthen capacity building for open source software and open data."
+    assert sub.context.startswith("2. We will pursue the following actions:")
+    assert sub.id == "syn#2(d)"
+    assert next(c for c in chunks if c.para == "4").section == "Artificial intelligence"
+
+
+def test_roman_subitems_nest_under_letters() -> None:
+    text = (
+        "4. We note progress.\n5. We will:\n(a) build capacity, including:\n(i) training;\n(ii) exchanges;\n"
+        "(b) report back.\n6. We conclude.\n"
+    )
+    paras = [u.para for u in parse_units(text_blocks(text))]
+    assert paras == ["4", "5", "5(a)", "5(a)(i)", "5(a)(ii)", "5(b)", "6"]
+
+
+def test_long_paragraph_split_at_sentences_with_stable_ids() -> None:
+    sentence = "We reaffirm our commitment to an open, free, global, interoperable, reliable and secure Internet. "
+    blocks = text_blocks(sentence * 30)
+    a = chunk_blocks("d", blocks, max_chars=500)
+    b = chunk_blocks("d", blocks, max_chars=500)
+    assert len(a) > 1 and all(len(c.text) <= 500 for c in a)
+    assert [c.id for c in a] == [c.id for c in b] == [f"d#[1]~p{i}" for i in range(1, len(a) + 1)]
+    assert all(c.para == "[1]" for c in a)
+    assert " ".join(c.text for c in a) == blocks[0].text
+
+
+def test_short_unnumbered_paragraphs_merge_and_record_each_label() -> None:
+    blocks = text_blocks("Washington, D.C.\n\nFor immediate release.\n\n" + "A long enough paragraph of real content. " * 10)
+    chunks = chunk_blocks("d", blocks, max_chars=1200, min_chars=200)
+    assert chunks[0].para == "[1]–[3]"
+    assert chunks[0].paras == ("[1]", "[2]", "[3]")
+
+
+def test_restarted_numbering_gets_distinct_ids() -> None:
+    text = "**Section 1**\n\n1. First statement text here.\n\n**Section 2**\n\n1. Second statement text here.\n"
+    blocks = text_blocks(text)
+    ids = [c.id for c in chunk_blocks("t", blocks, min_chars=5)]
+    assert len(ids) == len(set(ids)) == 2

@@ -1,0 +1,95 @@
+"""The CLI's machine interface and its one-line errors, run in-process on the synthetic corpus."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from govassist.cli import app, main
+from govassist.settings import Settings
+
+
+@pytest.fixture
+def env(mini_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for key, value in mini_settings.model_dump().items():
+        if value is not None and not isinstance(value, dict):
+            monkeypatch.setenv(f"GOVASSIST_{key.upper()}", str(value))
+    return mini_settings
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+def run_main(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
+    monkeypatch.setattr("sys.argv", ["govassist", *args])
+    with pytest.raises(SystemExit) as ex:
+        main()
+    out = capsys.readouterr()
+    return ex.value.code, out.out, out.err
+
+
+def test_build_exit_code_2_when_files_were_skipped(env: Settings) -> None:
+    r = run("index", "build", "--no-progress")
+    assert r.exit_code == 2
+    assert "skipped: empty-file.txt: empty file" in r.output
+
+
+def test_search_json_shape(env: Settings) -> None:
+    run("index", "build", "--no-progress")
+    r = run("search", "scientific panel on artificial intelligence", "--k", "3", "--json")
+    data = json.loads(r.output)
+    assert data["query"] == "scientific panel on artificial intelligence"
+    hit = data["hits"][0]
+    assert {"rank", "score", "chunk_id", "doc_id", "label", "para", "page", "source", "text"} <= set(hit)
+    assert (hit["rank"], hit["chunk_id"], hit["source"]) == (1, "syn-compact#4", "synthetic-un-compact.txt")
+
+
+def test_search_batch_prints_one_line_per_query(env: Settings, tmp_path) -> None:
+    run("index", "build", "--no-progress")
+    batch = tmp_path / "q.jsonl"
+    batch.write_text('{"qid": "a", "query": "quantum computing"}\n{"qid": "b", "query": "submarine cables"}\n')
+    r = run("search", "--batch", str(batch), "--k", "2", "--json")
+    lines = [json.loads(x) for x in r.output.splitlines()]
+    assert [x["qid"] for x in lines] == ["a", "b"] and all(len(x["hits"]) == 2 for x in lines)
+
+
+def test_ask_json_carries_answer_and_citations(env: Settings) -> None:
+    run("index", "build", "--no-progress")
+    data = json.loads(run("ask", "Who will connect schools and hospitals?", "--json").output)
+    assert data["answer"] and data["citations"]
+    assert {"chunk_id", "doc_id", "label", "para", "page", "source", "text"} <= set(data["citations"][0])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("search", ""), "the question is empty"),
+        (("search", "x", "--k", "0"), "k must be between 1 and 50"),
+        (("ask", "   "), "the question is empty"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(env: Settings, capsys, monkeypatch, args, message) -> None:
+    run("index", "build", "--no-progress")
+    code, _out, err = run_main(capsys, monkeypatch, *args)
+    assert code == 1 and err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_missing_index_is_a_clear_message(env: Settings, capsys, monkeypatch) -> None:
+    code, _out, err = run_main(capsys, monkeypatch, "search", "anything")
+    assert code == 1 and "no index at" in err and "govassist index build" in err
+
+
+def test_settings_hides_secrets(env: Settings, monkeypatch) -> None:
+    monkeypatch.setenv("GOVASSIST_LLM_API_KEY", "sekrit")
+    data = json.loads(run("settings", "--json").output)
+    assert data["llm_api_key"] == "***" and data["embed_model"] == "hash:256"
+
+
+def test_toml_file_is_read_and_env_wins(tmp_path, monkeypatch) -> None:
+    cfg = tmp_path / "g.toml"
+    cfg.write_text('k = 5\nembed_model = "from-toml"\n')
+    monkeypatch.setenv("GOVASSIST_CONFIG", str(cfg))
+    monkeypatch.setenv("GOVASSIST_EMBED_MODEL", "from-env")
+    s = Settings()
+    assert (s.k, s.embed_model) == (5, "from-env")

@@ -1,0 +1,110 @@
+"""Index build: incremental re-embedding, atomic switch, bad files skipped with reasons, manifest checks."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from govassist.errors import BuildLockedError, IndexMismatchError, IndexMissingError
+from govassist.index import build, build_lock, info, open_store
+from govassist.settings import Settings
+
+
+def test_first_build_indexes_good_files_and_names_the_bad_one(mini_settings: Settings) -> None:
+    r = build(mini_settings, progress=False)
+    assert sorted(r.embedded_docs) == ["syn-compact", "syn-g7", "syn-report"]
+    assert r.skipped == {"empty-file.txt": "empty-file.txt: empty file: nothing to index"}
+    current = mini_settings.current_index
+    assert current.is_symlink() and (current / "manifest.json").exists()
+    manifest = json.loads((current / "manifest.json").read_text())
+    assert manifest["embedder"] == "hash:256" and manifest["dim"] == 256
+    assert manifest["chunker"] == {"version": manifest["chunker"]["version"], "max_chars": 1200, "min_chars": 200}
+    assert set(manifest["docs"]) == {"syn-compact", "syn-g7", "syn-report"}
+    assert len(manifest["docs"]["syn-g7"]["sha256"]) == 64
+    assert manifest["skipped"] == r.skipped
+
+
+def test_rebuild_reembeds_only_the_changed_document(mini_settings: Settings) -> None:
+    build(mini_settings, progress=False)
+    first = mini_settings.current_index.resolve()
+    again = build(mini_settings, progress=False)
+    assert not again.changed and again.embedded_docs == [] and mini_settings.current_index.resolve() == first
+
+    g7 = mini_settings.corpus_dir / "synthetic-g7-ministerial.md"
+    g7.write_text(g7.read_text() + "\n4.  We will meet again next year in Canada.\n")
+    r = build(mini_settings, progress=False)
+    assert r.embedded_docs == ["syn-g7"]
+    assert sorted(r.reused_docs) == ["syn-compact", "syn-report"]
+    assert mini_settings.current_index.resolve() != first
+    store = open_store(mini_settings)
+    assert "syn-g7#4" in store.by_id
+
+
+def test_new_uncatalogued_file_is_ingested_and_reported(mini_settings: Settings) -> None:
+    build(mini_settings, progress=False)
+    (mini_settings.corpus_dir / "Tunis Agenda 2005.txt").write_text("72. We ask the Secretary-General to convene a forum.\n")
+    r = build(mini_settings, progress=False)
+    assert r.embedded_docs == ["tunis-agenda-2005"]
+    assert any("Tunis Agenda 2005.txt: not in the catalog" in n for n in r.notes)
+    store = open_store(mini_settings)
+    assert store.docs["tunis-agenda-2005"].date == "2005-01-01"
+
+
+def test_duplicate_content_is_skipped(mini_settings: Settings) -> None:
+    shutil.copy(mini_settings.corpus_dir / "synthetic-g7-ministerial.md", mini_settings.corpus_dir / "copy.md")
+    r = build(mini_settings, progress=False)
+    assert r.skipped["copy.md"] == "copy.md: duplicate of synthetic-g7-ministerial.md (same content); skipped"
+
+
+def test_interrupted_build_leaves_old_index_serving(mini_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    build(mini_settings, progress=False)
+    old = mini_settings.current_index.resolve()
+    old_ids = [c.id for c in open_store(mini_settings).chunks]
+    (mini_settings.corpus_dir / "synthetic-g7-ministerial.md").write_text("1. Changed.\n2. Changed too.\n3. And this.\n")
+
+    import faiss
+
+    def boom(*_a, **_k):
+        raise KeyboardInterrupt("killed mid-write")
+
+    monkeypatch.setattr(faiss, "write_index", boom)
+    with pytest.raises(KeyboardInterrupt):
+        build(mini_settings, progress=False)
+    assert mini_settings.current_index.resolve() == old
+    assert [c.id for c in open_store(mini_settings).chunks] == old_ids
+    leftovers = [p.name for p in mini_settings.index_dir.glob("build-*.tmp")]
+    assert len(leftovers) == 1
+    monkeypatch.undo()
+    build(mini_settings, progress=False)
+    assert not list(mini_settings.index_dir.glob("build-*.tmp"))
+
+
+def test_second_build_refuses_while_one_holds_the_lock(mini_settings: Settings) -> None:
+    with build_lock(mini_settings.index_dir), pytest.raises(BuildLockedError, match=f"pid {os.getpid()}"):
+        build(mini_settings, progress=False)
+
+
+def test_open_store_errors(mini_settings: Settings) -> None:
+    with pytest.raises(IndexMissingError, match="govassist index build"):
+        open_store(mini_settings)
+    build(mini_settings, progress=False)
+    other = Settings(**{**mini_settings.model_dump(), "embed_model": "hash:128"})
+    with pytest.raises(IndexMismatchError, match="built with embedder 'hash:256'"):
+        open_store(other)
+
+
+def test_info_reports_documents_and_paragraph_coverage(mini_settings: Settings) -> None:
+    build(mini_settings, progress=False)
+    data = info(mini_settings)
+    docs = {d["id"]: d for d in data["docs"]}
+    assert docs["syn-compact"]["numbered"] == "1–4"
+    assert docs["syn-report"]["pages"] == 2
+    assert data["counts"]["documents"] == 3
+
+
+def test_nothing_to_index_is_a_clear_error(tmp_path: Path, mini_settings: Settings) -> None:
+    empty = Settings(**{**mini_settings.model_dump(), "corpus_dir": tmp_path / "nothing"})
+    with pytest.raises(IndexMissingError, match="corpus fetch"):
+        build(empty, progress=False)

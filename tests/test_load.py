@@ -1,0 +1,128 @@
+"""Loaders: structure, page numbers, furniture removal and bad input, on small fixture files."""
+
+from pathlib import Path
+
+import pytest
+
+from govassist.errors import LoadError
+from govassist.load import BULLET, HEADING, PARA, Limits, load_file, text_blocks
+from pdfmaker import make_pdf
+
+
+def test_pdf_keeps_pages_and_drops_running_header_and_footer(tmp_path: Path) -> None:
+    pages = [
+        ["1. We affirm the first commitment on connectivity for all", "schools and hospitals by 2030."],
+        ["2. We support open standards for digital public", "infrastructure and interoperability."],
+        ["3. We will review progress annually at ministerial level."],
+    ]
+    pdf = make_pdf(tmp_path / "doc.pdf", pages, header="Synthetic Ministerial Statement, Rome 2024")
+    blocks = load_file(pdf)
+    texts = [b.text for b in blocks]
+    assert [b.page for b in blocks] == [1, 2, 3]
+    assert texts[0] == "1. We affirm the first commitment on connectivity for all schools and hospitals by 2030."
+    assert not any("Synthetic Ministerial Statement" in t or "Page " in t for t in texts)
+
+
+def test_pdf_headings_detected(tmp_path: Path) -> None:
+    from conftest import REPORT_PAGES
+
+    pdf = make_pdf(tmp_path / "r.pdf", REPORT_PAGES, header="Synthetic Joint Statement, April 2024")
+    blocks = load_file(pdf)
+    assert [(b.kind, b.text, b.page) for b in blocks if b.kind == HEADING] == [
+        (HEADING, "I. Introduction", 1),
+        (HEADING, "II. Critical minerals", 2),
+    ]
+
+
+def test_markdown_structure_bold_headings_bullets_and_wrapped_numbers() -> None:
+    md = (
+        "**HEALTH**  \n\n"
+        "1.  We commit to vaccinate the world by getting as many safe vaccines\n"
+        "    to as many people as possible.\n\n"
+        "**We are taking concrete steps to:**\n\n"
+        "-   support Ukraine for as long as it takes;\n"
+        "-   strengthen disarmament and non-proliferation efforts\n\n"
+        "24.We welcome the adoption of the Kunming-Montreal framework.\n"
+        "11, We are determined to take on a leading role.\n"
+    )
+    blocks = text_blocks(md)
+    assert [(b.kind, b.text[:22]) for b in blocks] == [
+        (HEADING, "HEALTH"),
+        (PARA, "1. We commit to vaccin"),
+        (PARA, "We are taking concrete"),
+        (BULLET, "support Ukraine for as"),
+        (BULLET, "strengthen disarmament"),
+        (PARA, "24.We welcome the adop"),
+        (PARA, "11, We are determined "),
+    ]
+
+
+def test_markdown_links_and_tags_are_reduced_to_text() -> None:
+    blocks = text_blocks("See the [official interventions](https://example.org/x) <span>here</span>.\n")
+    assert blocks[0].text == "See the official interventions here."
+
+
+def test_html_blocks_skip_scripts_and_navigation(tmp_path: Path) -> None:
+    page = tmp_path / "p.html"
+    page.write_text(
+        "<html><head><title>T</title><script>alert(1)</script></head><body><nav>Home | About</nav>"
+        "<h2>Our commitments</h2><p>1. We, the representatives, declare our common desire.</p>"
+        "<ul><li>an inclusive information society</li></ul><footer>Copyright</footer></body></html>",
+        encoding="utf-8",
+    )
+    blocks = load_file(page)
+    assert [(b.kind, b.text) for b in blocks] == [
+        (HEADING, "Our commitments"),
+        (PARA, "1. We, the representatives, declare our common desire."),
+        (BULLET, "an inclusive information society"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("empty.txt", b"", "empty file"),
+        ("blank.md", b"  \n\n ", "empty file"),
+        ("binary.txt", bytes(range(256)) * 10, "binary data"),
+        ("latin1.txt", "Déclaration de principes".encode("latin-1"), "not valid UTF-8"),
+        ("broken.pdf", b"%PDF-1.4\n1 0 obj <<", "corrupt or truncated PDF"),
+        ("fake.pdf", b"hello, I am text", "not a PDF"),
+        ("notes.docx", b"PK\x03\x04", "unsupported file type"),
+    ],
+)
+def test_bad_input_gets_a_reason_naming_the_file(tmp_path: Path, name: str, data: bytes, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(LoadError) as err:
+        load_file(path)
+    assert str(err.value).startswith(f"{name}: ")
+    assert reason in str(err.value)
+
+
+def test_encrypted_and_textless_pdfs_are_refused(tmp_path: Path) -> None:
+    import pypdf
+
+    src = make_pdf(tmp_path / "plain.pdf", [["1. Some text to protect."]])
+    writer = pypdf.PdfWriter(clone_from=str(src))
+    writer.encrypt("secret")
+    enc = tmp_path / "locked.pdf"
+    with enc.open("wb") as fh:
+        writer.write(fh)
+    with pytest.raises(LoadError, match="locked.pdf: encrypted PDF"):
+        load_file(enc)
+    blank = make_pdf(tmp_path / "scan.pdf", [[], []], footer=False)
+    with pytest.raises(LoadError, match="scan.pdf: PDF has no extractable text"):
+        load_file(blank)
+
+
+def test_size_limit_is_checked_before_reading(tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"a" * 3000)
+    with pytest.raises(LoadError, match="over the limit"):
+        load_file(big, Limits(max_bytes=1000))
+
+
+def test_utf16_with_bom_is_read(tmp_path: Path) -> None:
+    p = tmp_path / "u16.txt"
+    p.write_bytes("1. We affirm the Tunis Agenda.\n".encode("utf-16"))
+    assert load_file(p)[0].text == "1. We affirm the Tunis Agenda."
