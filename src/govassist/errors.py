@@ -35,3 +35,7 @@ class FetchError(GovassistError):
 
 class LLMError(GovassistError):
     """The optional LLM backend failed or answered outside its contract."""
+
+
+class EvalError(GovassistError):
+    """The evaluation question set or an evaluation request is invalid, or a regression gate failed."""
