@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import tomllib
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -57,6 +58,11 @@ def _entry(raw: dict, source: Path) -> DocMeta:
         raise ConfigError(f"{source}: id {raw['id']!r} must be lowercase letters, digits, '.' or '-'")
     if raw.get("status", "non-binding") not in STATUSES:
         raise ConfigError(f"{source}: {raw['id']}: status must be one of {', '.join(STATUSES)}")
+    if not safe_name(str(raw["file"])):
+        raise ConfigError(
+            f"{source}: {raw['id']}: file {raw['file']!r} must be a path inside the corpus folder "
+            "(relative, no '..', no control characters)"
+        )
     known = {f for f in DocMeta.__dataclass_fields__ if f != "in_catalog"}
     unknown = set(raw) - known
     if unknown:
@@ -86,10 +92,28 @@ def load_catalog(path: Path) -> list[DocMeta]:
     return docs
 
 
+def safe_name(name: str) -> bool:
+    """A relative path that cannot leave the folder it is joined to (symlinks are checked by `inside`)."""
+    parts = name.replace("\\", "/").split("/")
+    return (
+        bool(name.strip())
+        and not name.startswith(("/", "~"))
+        and not re.match(r"^[A-Za-z]:", name)
+        and ".." not in parts
+        and not any(ord(ch) < 32 for ch in name)
+    )
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Whether path, with symlinks resolved, lies inside folder."""
+    return path.resolve().is_relative_to(folder.resolve())
+
+
 def infer_meta(path: Path) -> DocMeta:
     """Metadata for a file in the corpus folder that the catalog does not list, inferred from its name."""
     stem = path.stem
-    doc_id = re.sub(r"[^a-z0-9.-]+", "-", stem.lower()).strip("-.") or "document"
+    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    doc_id = re.sub(r"[^a-z0-9.-]+", "-", ascii_stem.lower()).strip("-.") or "document"
     year = re.search(r"(19|20)\d\d", stem)
     title = re.sub(r"[-_]+", " ", stem).strip().title() or path.name
     return DocMeta(
@@ -113,16 +137,25 @@ def corpus_documents(docs: list[DocMeta], corpus_dir: Path) -> tuple[list[tuple[
     pairs: list[tuple[DocMeta, Path]] = []
     listed = {d.file for d in docs}
     ids = {d.id for d in docs}
+    outside = "links outside the corpus folder; copy the file in instead"
     for d in docs:
         p = corpus_dir / d.file
         if p.is_file():
+            if not inside(p, corpus_dir):
+                notes.append(f"{d.file}: {outside}")
+                continue
             pairs.append((d, p))
     for p in sorted(corpus_dir.iterdir()) if corpus_dir.is_dir() else []:
         if not p.is_file() or p.name in listed or p.name.startswith(".") or p.name in ("catalog.toml", "README.md"):
             continue
+        if not inside(p, corpus_dir):
+            notes.append(f"{p.name}: {outside}")
+            continue
         meta = infer_meta(p)
-        if meta.id in ids:
-            meta = DocMeta(**{**meta.to_dict(), "id": f"{meta.id}-{p.suffix.lstrip('.') or 'file'}"})
+        base, n = meta.id, 2
+        while meta.id in ids:
+            meta = DocMeta(**{**meta.to_dict(), "id": f"{base}-{n}"})
+            n += 1
         ids.add(meta.id)
         notes.append(f"{p.name}: not in the catalog; ingested as {meta.id!r} with metadata from its name")
         pairs.append((meta, p))
