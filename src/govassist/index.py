@@ -22,7 +22,7 @@ from . import catalog as cat
 from .chunk import Chunk, chunk_blocks
 from .embed import embed_texts, make_embedder
 from .errors import BuildLockedError, IndexMismatchError, IndexMissingError, LoadError
-from .load import Limits, load_file
+from .load import check_file, limits_for, load_file
 from .settings import Settings
 from .text import normalise
 
@@ -247,7 +247,7 @@ def build(
             for c, v in zip(prev[1], prev[2]):
                 prev_chunks.setdefault(c.doc_id, []).append((c, v))
 
-        limits = Limits(max_bytes=int(s.max_file_mb * 2**20), max_pdf_pages=s.max_pdf_pages)
+        limits = limits_for(s)
         skipped: dict[str, str] = {}
         seen_hash: dict[str, str] = {}
         plan: list[tuple[cat.DocMeta, Path, str, list[Chunk] | None]] = []
@@ -255,7 +255,11 @@ def build(
         t = time.perf_counter()
         for meta, path in pairs:
             try:
+                check_file(path, limits)  # type and size, before reading a byte
                 digest = sha256(path)
+            except LoadError as exc:
+                skipped[path.name] = str(exc)
+                continue
             except OSError as exc:
                 skipped[path.name] = f"{path.name}: cannot read: {exc.strerror}"
                 continue

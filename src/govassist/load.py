@@ -63,7 +63,7 @@ class Limits:
     timeout_s: float = 60.0  # wall-clock budget for one PDF, checked page by page
 
 
-def limits(s: Settings) -> Limits:
+def limits_for(s: Settings) -> Limits:
     """The loader bounds the settings ask for."""
     max_bytes = int(s.max_file_mb * 2**20)
     return Limits(max_bytes, s.max_pdf_pages, max_text_chars=max_bytes, timeout_s=s.load_timeout_s)
