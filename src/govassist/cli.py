@@ -338,6 +338,55 @@ def run_cmd(
         )
 
 
+def _markdown(text: str) -> None:
+    """Markdown on a terminal through rich; raw (diff marks kept) when piped."""
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        Console().print(Markdown(text))
+    else:
+        typer.echo(text)
+
+
+@app.command("compare")
+def compare_cmd(
+    old: Annotated[str | None, typer.Argument(help="Document id of the earlier version.")] = None,
+    new: Annotated[str | None, typer.Argument(help="Document id of the later version.")] = None,
+    family: Annotated[str | None, typer.Option(help="Walk every version of a family in catalog order.")] = None,
+    topic: Annotated[str | None, typer.Option(help="Only paragraphs about this topic, side by side.")] = None,
+    para: Annotated[str | None, typer.Option(help="Follow one paragraph, e.g. 29(d), through the versions.")] = None,
+    anchor: Annotated[str | None, typer.Option(help="Document the --para label refers to.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What changed between versions: paragraphs aligned (renumbered, moved, split, merged), words marked."""
+    from .compare import run_compare
+    from .index import open_store
+
+    s = _settings()
+    data, md, warnings = run_compare(open_store(s), s, old, new, family, topic, para, anchor)
+    for w in warnings:
+        typer.echo(f"warning: {w}", err=True)
+    _out(data) if as_json else _markdown(md)
+
+
+@app.command("precedent")
+def precedent_cmd(
+    text: Annotated[str, typer.Argument(help="The wording to find agreed precedents for.")],
+    k: Annotated[int, typer.Option("--k", "-k", help="Number of precedents.")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Agreed-language search: passages with this wording or nearly so, closest first, differences marked."""
+    from .index import open_store
+    from .precedent import find_precedents, precedents_markdown
+
+    s = _settings()
+    found = find_precedents(open_store(s), text, s, k=k)
+    _out({"text": text, "precedents": [p.to_dict() for p in found]}) if as_json else _markdown(
+        precedents_markdown(found, text)
+    )
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,208 @@
+"""Agreed-language search: where has this wording (or nearly this wording) been agreed before?
+
+Candidates come from retrieval (BM25 and dense, generous depth, plus exact containment); each candidate
+passage is cut into sentences (and runs of up to a few sentences), and every run is scored against the
+proposed text on word sequences with rapidfuzz: `ratio` for the whole run, `partial_ratio` when the
+proposed text is shorter (a phrase inside a sentence). Passages on the same topic in other words score low.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+from .catalog import DocMeta
+from .chunk import Chunk
+from .compare import Segment, escape_md, word_diff
+from .errors import QueryError
+from .index import Store
+from .retrieve import Filters, allowed_docs, query_vector
+from .settings import Settings
+from .text import normalise, sentences
+
+MIN_SCORE = 70.0  # closeness (0-100) below which a passage is not reported as a precedent
+MAX_RUN = 4  # sentences (or ;-clauses) joined into one candidate run
+DEPTH = 200  # passages fetched from each retriever
+
+
+@dataclass(frozen=True)
+class Precedent:
+    """A passage whose wording is identical or close to the proposed text.
+
+    `words` is the word-level diff from the precedent's matching words to the proposed text (`-` only in the
+    precedent, `+` only in the proposal); `before` and `after` are the rest of the matching sentence(s).
+    """
+
+    rank: int
+    score: float
+    identical: bool
+    chunk_id: str
+    doc_id: str
+    label: str
+    citation: str
+    para: str
+    page: int | None
+    title: str
+    date: str
+    status: str
+    passage: str
+    before: str
+    words: tuple[Segment, ...]
+    after: str
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["words"] = [[s.op, s.text] for s in self.words]
+        return d
+
+
+class _Encoder:
+    """Each distinct word becomes one character, so rapidfuzz scores word sequences."""
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, str] = {}
+
+    def __call__(self, words: list[str]) -> str:
+        return "".join(self.vocab.setdefault(w, chr(0x4E00 + len(self.vocab))) for w in words)
+
+
+def _words(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"\w+", normalise(text))
+
+
+def _runs(text: str, max_words: int) -> list[str]:
+    """Sentences and runs of consecutive sentences, long enough to hold the proposal but not much more."""
+    sents = sentences(text)
+    runs = []
+    for i in range(len(sents)):
+        run = sents[i]
+        runs.append(run)
+        n = len(run.split())
+        for j in range(i + 1, min(i + MAX_RUN, len(sents))):
+            if n >= max_words:
+                break
+            run = f"{run} {sents[j]}"
+            n += len(sents[j].split())
+            runs.append(run)
+    return runs
+
+
+def _score(q: str, w: str) -> tuple[float, float]:
+    from rapidfuzz import fuzz
+
+    ratio = fuzz.ratio(q, w)
+    partial = fuzz.partial_ratio(q, w) if len(q) < len(w) else 0.0
+    return max(ratio, partial), ratio
+
+
+def _span(run: str, proposal: str) -> tuple[str, str, str]:
+    """Split a run into (before, matching part, after) around the words it shares with the proposal."""
+    toks = run.split()
+    keys = [" ".join(_words(t)) for t in toks]
+    qk = _words(proposal)
+    blocks = [b for b in SequenceMatcher(None, keys, qk, autojunk=False).get_matching_blocks() if b.size]
+    if not blocks:
+        return "", run, ""
+    start, end = blocks[0].a, blocks[-1].a + blocks[-1].size
+    return " ".join(toks[:start]), " ".join(toks[start:end]), " ".join(toks[end:])
+
+
+def _candidates(store: Store, text: str, s: Settings, allowed: set[str] | None) -> list[Chunk]:
+    depth = min(len(store.chunks), max(DEPTH, 4 * s.candidates))
+    found = {c.id: c for c, _ in store.lexical(text, depth, allowed)}
+    for c, _ in store.dense(query_vector(s, text), depth, allowed):
+        found.setdefault(c.id, c)
+    for c in store.phrase([normalise(text)], allowed):
+        found.setdefault(c.id, c)
+    return list(found.values())
+
+
+def find_precedents(
+    store: Store, text: str, s: Settings, k: int = 10, filters: Filters | None = None, min_score: float = MIN_SCORE
+) -> list[Precedent]:
+    """Passages across the corpus with the proposed wording or nearly so, closest first (one per passage)."""
+    text = (text or "").strip()
+    if not _words(text):
+        raise QueryError("the phrase is empty: give the wording you want to find precedents for")
+    if len(text) > s.max_question_chars:
+        raise QueryError(
+            f"the phrase is {len(text)} characters, over the limit of {s.max_question_chars} "
+            "(GOVASSIST_MAX_QUESTION_CHARS): shorten it"
+        )
+    if not 1 <= k <= s.k_max:
+        raise QueryError(f"k must be between 1 and {s.k_max} (GOVASSIST_K_MAX), got {k}")
+    allowed = allowed_docs(store, filters or Filters())
+    if allowed is not None and not allowed:
+        return []
+    enc = _Encoder()
+    qw = _words(text)
+    q = enc(qw)
+    scored: list[tuple[float, float, str, Chunk]] = []
+    for c in _candidates(store, text, s, allowed):
+        best: tuple[float, float, str] | None = None
+        for run in _runs(c.text, len(qw)):
+            score, ratio = _score(q, enc(_words(run)))
+            if best is None or (score, ratio) > best[:2]:
+                best = (score, ratio, run)
+        if best and best[0] >= min_score:
+            scored.append((*best, c))
+    scored.sort(key=lambda x: (-x[0], -x[1], x[3].doc_id, x[3].order))
+    out = []
+    for rank, (score, _ratio, run, c) in enumerate(scored[:k], start=1):
+        doc: DocMeta = store.docs[c.doc_id]
+        before, span, after = _span(run, text)
+        words = word_diff(span, text, equal_from="old")
+        page = f", p. {c.page}" if c.page else ""
+        out.append(
+            Precedent(
+                rank,
+                round(score, 1),
+                all(w.op == "=" for w in words),
+                c.id,
+                c.doc_id,
+                doc.label,
+                f"{doc.label} ¶{c.para}{page}",
+                c.para,
+                c.page,
+                doc.title,
+                doc.date,
+                doc.status,
+                run,
+                before,
+                words,
+                after,
+            )
+        )
+    return out
+
+
+def precedents_markdown(results: list[Precedent], text: str = "") -> str:
+    """Markdown for a chat: each precedent cited, with the words that differ from the proposal marked
+    (~~only in the precedent~~, **only in the proposal**)."""
+    if not results:
+        return "No passage in the indexed texts has this wording or nearly so."
+    head = f"Precedents for “{escape_md(text)}”" if text else "Precedents"
+    lines = [f"{head}: {len(results)} found, closest first.", ""]
+    for p in results:
+        kind = "identical wording" if p.identical else f"closeness {p.score:.0f}"
+        body = " ".join(
+            x
+            for x in (
+                escape_md(p.before),
+                " ".join(
+                    f"~~{escape_md(w.text)}~~"
+                    if w.op == "-"
+                    else f"**{escape_md(w.text)}**"
+                    if w.op == "+"
+                    else escape_md(w.text)
+                    for w in p.words
+                ),
+                escape_md(p.after),
+            )
+            if x
+        )
+        lines.append(f"{p.rank}. **{escape_md(p.citation)}** ({escape_md(p.date)}, {escape_md(p.status)}) — {kind}")
+        lines.append(f"   > {body}")
+    return "\n".join(lines)
