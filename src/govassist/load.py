@@ -28,6 +28,7 @@ PAGE_NUM_RE = re.compile(r"^\s*(?:page\s+)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\s*$
 INLINE_BULLET_RE = re.compile(r"(?<=[.;:])\s+[-•]\s+(?=\w)")
 ENDS_SENTENCE_RE = re.compile(r"[.:;!?)\]\"”’]\s*$")
 SUPERSCRIPTS = str.maketrans("", "", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+SEPARATOR_RE = re.compile(r"\s*(<!--.*?-->|#{3,}|\*{3,}|-{3,}|_{3,})\s*")
 # multi-byte UTF-8 sequences: a file holding some of these and an invalid byte mixes encodings
 UTF8_MULTI_RE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 MAGIC = (
@@ -73,13 +74,21 @@ def _fail(path: Path, reason: str) -> LoadError:
     return LoadError(f"{path.name}: {reason}")
 
 
+MARKUP_RE = re.compile(r"[<\[*_\\⁰¹²³⁴⁵⁶⁷⁸⁹]")
+TAG_RE = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
+LINK_RE = re.compile(r"!?\[([^\]\[\n]{0,1000})\]\([^()\n]{0,2000}\)")  # bounded: linear on hostile input
+ESCAPE_RE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!$])")
+
+
 def _clean_inline(text: str) -> str:
     """Drop markdown/HTML residue inside a line: bold marks, link targets, tags, escapes."""
+    if not MARKUP_RE.search(text):
+        return text
     text = _drop_comments(text)
-    text = re.sub(r"</?[a-zA-Z][^<>]{0,200}>", "", text)
-    text = re.sub(r"!?\[([^\]\n]{0,1000})\]\([^()\n]{0,2000}\)", r"\1", text)
+    text = TAG_RE.sub("", text)
+    text = LINK_RE.sub(r"\1", text)
     text = text.replace("**", "").replace("__", "")
-    text = re.sub(r"\\([\\`*_{}\[\]()#+\-.!$])", r"\1", text)
+    text = ESCAPE_RE.sub(r"\1", text)
     return text.translate(SUPERSCRIPTS)
 
 
@@ -111,6 +120,8 @@ def _join(lines: list[str]) -> str:
 
 def _is_heading_line(raw: str) -> bool:
     s = raw.strip()
+    if not s.startswith(("#", "**")):
+        return False
     if re.fullmatch(r"#{1,6}\s+.+", s):
         return True
     bold = re.fullmatch(r"\*\*[^*].*\*\*", s) or re.fullmatch(r"(\*\*[^*]+\*\*\s*)+", s)
@@ -156,33 +167,34 @@ def text_blocks(text: str, page: int | None = None) -> list[Block]:
 
     def flush() -> None:
         nonlocal buf, kind
-        joined = _join([_clean_inline(x) for x in buf])
+        joined = _join(buf)
         if joined and re.search(r"\w", joined):
             if kind == PARA and len(buf) == 1 and _short_title(joined):
                 kind = HEADING
             blocks.append(Block(kind, joined, page))
         buf, kind = [], PARA
 
-    prev = ""
+    prev = ""  # the previous line, cleaned; buf holds cleaned lines
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = raw.rstrip()
-        if not line.strip() or re.fullmatch(r"\s*(<!--.*?-->|#{3,}|\*{3,}|-{3,}|_{3,})\s*", line):
+        if not line.strip() or SEPARATOR_RE.fullmatch(line):
             flush()
             prev = ""
             continue
-        after_stop = not prev or ENDS_SENTENCE_RE.search(_clean_inline(prev)) is not None
+        after_stop = not prev or ENDS_SENTENCE_RE.search(prev) is not None
         if _is_heading_line(line) and not buf:
             blocks.append(Block(HEADING, _join([_clean_inline(line.lstrip("# "))]), page))
             prev = ""
             continue
+        clean = _clean_inline(line)
         if BULLET_RE.match(line) and (after_stop or not buf or line[:1] != " "):
             flush()
             kind = BULLET
-            line = BULLET_RE.sub("", line, count=1)
-        elif NUMBER_RE.match(_clean_inline(line)) and (after_stop or not buf):
+            clean = _clean_inline(BULLET_RE.sub("", line, count=1))
+        elif NUMBER_RE.match(clean) and (after_stop or not buf):
             flush()
-        buf.append(line)
-        prev = line
+        buf.append(clean)
+        prev = clean
     flush()
     return blocks
 
