@@ -1,0 +1,715 @@
+"""The PostgreSQL store: chunks, pgvector embeddings (HNSW, cosine) and full-text search in one database that
+every app replica reads, selected by GOVASSIST_DATABASE_URL.
+
+Layout (schema `govassist`): `versions` (one row per successful build, with its manifest), `docs` (per version
+and document: content hash and catalog metadata), `current` (one row: the version readers serve) and one table
+`chunks_v<N>` per version, holding the chunk columns, `embedding vector(dim)` with an HNSW index, and a stored
+`tsv tsvector` with a GIN index. A build holds an advisory lock, writes the new version in a single transaction
+that ends by moving `current`, so readers never see a half-built version and a killed build rolls back.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import catalog as cat
+from .chunk import Chunk, chunk_blocks
+from .errors import BuildLockedError, ConfigError, IndexMismatchError, IndexMissingError, LoadError
+from .index import FORMAT, chunker_settings, sha256
+from .load import Limits, load_file
+from .settings import Settings
+from .text import normalise
+
+SCHEMA = "govassist"
+LOCK_KEY = 0x676F7661  # pg_advisory_lock key for builds ("gova")
+KEEP_OLD = 1  # versions kept besides the current one, for readers still on it and for rollback
+RECHECK_S = 0.5  # a reader looks up the current version at most this often
+EF_MIN, EF_MAX = 100, 1000  # hnsw.ef_search bounds (pgvector returns at most ef_search rows per scan)
+COLS = "id, doc_id, para, paras, section, page, text, context, ord"
+C_COLS = ", ".join(f"c.{x}" for x in COLS.split(", "))
+# Lexical ranking mirrors the file store's BM25 (bm25s, Lucene variant, k1=1.5, b=0.75): English snowball stems,
+# bm25s's 33 English stop words and one-character tokens dropped, hyphenated compounds indexed by their parts.
+BM25_K1, BM25_B = 1.5, 0.75
+# fmt: off
+STOP_WORDS = (
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not",
+    "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was",
+    "will", "with",
+)
+# fmt: on
+STOP_LEXEMES = sorted({*STOP_WORDS, *"abcdefghijklmnopqrstuvwxyz0123456789"})
+
+DDL = f"""
+CREATE EXTENSION IF NOT EXISTS vector;
+CREATE SCHEMA IF NOT EXISTS {SCHEMA};
+CREATE TABLE IF NOT EXISTS {SCHEMA}.versions (
+  id bigserial PRIMARY KEY,
+  embedder text NOT NULL,
+  dim int NOT NULL,
+  chunker jsonb NOT NULL,
+  manifest jsonb NOT NULL,
+  built_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE IF NOT EXISTS {SCHEMA}.docs (
+  version_id bigint NOT NULL REFERENCES {SCHEMA}.versions(id) ON DELETE CASCADE,
+  doc_id text NOT NULL,
+  sha256 text NOT NULL,
+  chunks int NOT NULL,
+  meta jsonb NOT NULL,
+  PRIMARY KEY (version_id, doc_id));
+CREATE TABLE IF NOT EXISTS {SCHEMA}.current (
+  one boolean PRIMARY KEY DEFAULT true CHECK (one),
+  version_id bigint NOT NULL REFERENCES {SCHEMA}.versions(id),
+  switched_at timestamptz NOT NULL DEFAULT now());
+DO $do$ BEGIN
+  IF to_regproc('{SCHEMA}.bm25_tsv') IS NULL THEN
+    CREATE TEXT SEARCH DICTIONARY {SCHEMA}.english_stem_all (TEMPLATE = snowball, Language = english);
+    CREATE TEXT SEARCH CONFIGURATION {SCHEMA}.english (COPY = pg_catalog.english);
+    ALTER TEXT SEARCH CONFIGURATION {SCHEMA}.english
+      ALTER MAPPING FOR asciiword, word, hword_asciipart, hword_part WITH {SCHEMA}.english_stem_all;
+    ALTER TEXT SEARCH CONFIGURATION {SCHEMA}.english DROP MAPPING FOR asciihword, hword, numhword;
+    CREATE FUNCTION {SCHEMA}.bm25_tsv(text) RETURNS tsvector IMMUTABLE STRICT PARALLEL SAFE LANGUAGE sql
+      AS $f$ SELECT ts_delete(to_tsvector('{SCHEMA}.english'::regconfig, $1),
+                              '{{{",".join(STOP_LEXEMES)}}}'::text[]) $f$;
+    CREATE FUNCTION {SCHEMA}.any_lexeme(text[]) RETURNS tsquery IMMUTABLE STRICT PARALLEL SAFE LANGUAGE sql
+      AS $f$ SELECT string_agg(quote_literal(w), ' | ')::tsquery FROM unnest($1) w WHERE strpos(w, chr(92)) = 0 $f$;
+    CREATE FUNCTION {SCHEMA}.tsv_len(tsvector) RETURNS int IMMUTABLE STRICT PARALLEL SAFE LANGUAGE sql
+      AS $f$ SELECT coalesce(sum(cardinality(positions)), 0)::int FROM unnest($1) $f$;
+  END IF;
+END $do$;
+"""
+
+
+def table(version: int) -> str:
+    return f"{SCHEMA}.chunks_v{int(version)}"
+
+
+def lex_table(version: int) -> str:
+    return f"{SCHEMA}.lexemes_v{int(version)}"
+
+
+def _chunk_table_ddl(version: int, dim: int) -> str:
+    return f"""
+CREATE TABLE {table(version)} (
+  id text PRIMARY KEY,
+  doc_id text NOT NULL,
+  para text NOT NULL,
+  paras text[] NOT NULL,
+  section text NOT NULL,
+  page int,
+  text text NOT NULL,
+  context text NOT NULL,
+  ord int NOT NULL,
+  search_text text NOT NULL,
+  norm text NOT NULL,
+  embedding vector({int(dim)}) NOT NULL,
+  tsv tsvector GENERATED ALWAYS AS ({SCHEMA}.bm25_tsv(search_text)) STORED,
+  tlen int GENERATED ALWAYS AS ({SCHEMA}.tsv_len({SCHEMA}.bm25_tsv(search_text))) STORED)"""
+
+
+def _index_ddl(version: int) -> list[str]:
+    t, v = table(version), int(version)
+    return [
+        f"CREATE INDEX chunks_v{v}_doc ON {t} (doc_id, ord)",
+        f"CREATE INDEX chunks_v{v}_tsv ON {t} USING gin (tsv)",
+        f"CREATE INDEX chunks_v{v}_hnsw ON {t} USING hnsw (embedding vector_cosine_ops) "
+        "WITH (m = 16, ef_construction = 64)",
+        f"CREATE TABLE {lex_table(v)} AS SELECT word, ndoc FROM ts_stat('SELECT tsv FROM {t}')",
+        f"ALTER TABLE {lex_table(v)} ADD PRIMARY KEY (word)",
+        f"ANALYZE {t}",
+        f"ANALYZE {lex_table(v)}",
+    ]
+
+
+def _connect(url: str, autocommit: bool = True) -> Any:
+    import psycopg
+
+    try:
+        return psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise ConfigError(
+            f"cannot reach PostgreSQL ({_first_line(exc)}): start it with `govassist db start` "
+            "or fix GOVASSIST_DATABASE_URL"
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _register(conn: Any) -> None:
+    from pgvector.psycopg import register_vector
+
+    register_vector(conn)
+
+
+def _require_url(s: Settings) -> str:
+    if not s.database_url:
+        raise ConfigError("no database configured: set GOVASSIST_DATABASE_URL (see `govassist db start`)")
+    return s.database_url
+
+
+# ---------------------------------------------------------------- build
+
+
+@dataclass(frozen=True)
+class PgBuildReport:
+    """What a database build did; `version` is the id now current."""
+
+    version: int
+    documents: int
+    chunks: int
+    embedded_docs: list[str]
+    reused_docs: list[str]
+    seeded_docs: list[str]
+    skipped: dict[str, str]
+    notes: list[str]
+    seconds: dict[str, float]
+    pruned: list[int] = field(default_factory=list)
+    changed: bool = True
+
+
+@dataclass(frozen=True)
+class _Planned:
+    meta: cat.DocMeta
+    digest: str
+    source: str  # "db" (copy rows from the previous version), "seed" (file index vectors) or "embed"
+    chunks: tuple[Chunk, ...] = ()
+    vectors: np.ndarray | None = None
+
+
+def _current_row(conn: Any) -> tuple[int, str, int, dict, dict] | None:
+    exists = conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.current",)).fetchone()[0]
+    if exists is None:
+        return None
+    return conn.execute(
+        f"SELECT v.id, v.embedder, v.dim, v.chunker, v.manifest FROM {SCHEMA}.current c "
+        f"JOIN {SCHEMA}.versions v ON v.id = c.version_id"
+    ).fetchone()
+
+
+def _prev_docs(conn: Any, version: int) -> dict[str, dict]:
+    rows = conn.execute(f"SELECT doc_id, sha256, chunks, meta FROM {SCHEMA}.docs WHERE version_id = %s", (version,))
+    return {d: {**meta, "sha256": h, "chunks": n} for d, h, n, meta in rows}
+
+
+def _seed_docs(seed: Any, s: Settings) -> dict[str, tuple[str, list[Chunk], np.ndarray]]:
+    """Chunks and vectors of a file index built with the same embedder and chunker, by document."""
+    if seed is None or seed.manifest.get("embedder") != s.embed_model:
+        return {}
+    if seed.manifest.get("chunker") != chunker_settings(s):
+        return {}
+    out: dict[str, tuple[str, list[Chunk], list[np.ndarray]]] = {}
+    for i, c in enumerate(seed.chunks):
+        entry = out.setdefault(c.doc_id, (seed.manifest["docs"][c.doc_id]["sha256"], [], []))
+        entry[1].append(c)
+        entry[2].append(seed.vectors[i])
+    return {d: (h, cs, np.vstack(vs)) for d, (h, cs, vs) in out.items()}
+
+
+def _plan(
+    s: Settings, prev_docs: dict[str, dict], seeds: dict[str, tuple[str, list[Chunk], np.ndarray]]
+) -> tuple[list[_Planned], dict[str, str], list[str]]:
+    """Hash every corpus file; reuse what the database or the seed already has; load and chunk the rest."""
+    docs = cat.load_catalog(s.catalog_file)
+    pairs, notes = cat.corpus_documents(docs, s.corpus_dir)
+    missing = [d.id for d in docs if not (s.corpus_dir / d.file).is_file()]
+    if missing:
+        notes.append(
+            f"{len(missing)} catalogued text(s) not in {s.corpus_dir}/ (run `govassist corpus fetch`): "
+            + ", ".join(missing)
+        )
+    limits = Limits(max_bytes=int(s.max_file_mb * 2**20), max_pdf_pages=s.max_pdf_pages)
+    plan: list[_Planned] = []
+    skipped: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for meta, path in pairs:
+        try:
+            digest = sha256(path)
+        except OSError as exc:
+            skipped[path.name] = f"{path.name}: cannot read: {exc.strerror}"
+            continue
+        if digest in seen:
+            skipped[path.name] = f"{path.name}: duplicate of {seen[digest]} (same content); skipped"
+            continue
+        seen[digest] = path.name
+        if prev_docs.get(meta.id, {}).get("sha256") == digest:
+            plan.append(_Planned(meta, digest, "db"))
+            continue
+        if meta.id in seeds and seeds[meta.id][0] == digest:
+            _h, chunks, vecs = seeds[meta.id]
+            plan.append(_Planned(meta, digest, "seed", tuple(chunks), vecs))
+            continue
+        try:
+            chunks = chunk_blocks(meta.id, load_file(path, limits), s.chunk_max_chars, s.chunk_min_chars)
+        except LoadError as exc:
+            skipped[path.name] = str(exc)
+            continue
+        if not chunks:
+            skipped[path.name] = f"{path.name}: no paragraphs of text found"
+            continue
+        plan.append(_Planned(meta, digest, "embed", tuple(chunks)))
+    return plan, skipped, notes
+
+
+def _copy_rows(conn: Any, version: int, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    types = ["text", "text", "text", "text[]", "text", "int4", "text", "text", "int4", "text", "text", "vector"]
+    cols = f"{COLS}, search_text, norm, embedding"
+    with conn.cursor() as cur, cur.copy(f"COPY {table(version)} ({cols}) FROM STDIN WITH (FORMAT BINARY)") as cp:
+        cp.set_types(types)
+        for c, v in zip(chunks, vectors):
+            row = (c.id, c.doc_id, c.para, list(c.paras), c.section, c.page, c.text, c.context, c.order)
+            cp.write_row((*row, c.embed_text, normalise(c.text), np.asarray(v, dtype=np.float32)))
+
+
+def _prune(conn: Any, current: int) -> list[int]:
+    """Drop versions older than the current one and the KEEP_OLD before it; a table still being read is left
+    for the next build (lock_timeout), so readers are never blocked for long."""
+    import psycopg
+
+    ids = [r[0] for r in conn.execute(f"SELECT id FROM {SCHEMA}.versions WHERE id < %s ORDER BY id DESC", (current,))]
+    dropped = []
+    for vid in ids[KEEP_OLD:]:
+        try:
+            with conn.transaction():
+                conn.execute("SET LOCAL lock_timeout = '2s'")
+                conn.execute(f"DROP TABLE IF EXISTS {table(vid)}, {lex_table(vid)}")
+                conn.execute(f"DELETE FROM {SCHEMA}.versions WHERE id = %s", (vid,))
+            dropped.append(vid)
+        except psycopg.errors.LockNotAvailable:
+            continue
+    return dropped
+
+
+def build(
+    s: Settings,
+    progress: bool = True,
+    wait: bool = False,
+    on_stage: Callable[[str], None] | None = None,
+    force: bool = False,
+    seed: Any = None,
+) -> PgBuildReport:
+    """Build a new version in the database (re-embedding only changed documents) and make it current.
+
+    `seed` may be an open file index (index.Store) built with the same embedder and chunker: documents whose
+    content hash it shares take its vectors instead of being embedded again (moving a file index into
+    PostgreSQL). Another build running at the same time makes this one refuse, or wait when asked.
+    """
+    import psycopg
+
+    from .embed import embed_texts, make_embedder
+
+    say = on_stage or (lambda _msg: None)
+    t0 = time.perf_counter()
+    seconds: dict[str, float] = {}
+    conn = _connect(_require_url(s))
+    try:
+        if wait:
+            conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        elif not conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0]:
+            holder = conn.execute(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND granted", (LOCK_KEY,)
+            ).fetchone()
+            raise BuildLockedError(
+                f"another database build is running (backend pid {holder[0] if holder else '?'}); "
+                "wait for it or pass --wait"
+            )
+        try:
+            conn.execute(DDL)
+        except psycopg.Error as exc:
+            raise ConfigError(f"cannot prepare the database schema: {_first_line(exc)}") from exc
+        _register(conn)
+        cur = _current_row(conn)
+        compatible = bool(cur) and cur[1] == s.embed_model and cur[3] == chunker_settings(s) and not force
+        prev_docs = _prev_docs(conn, cur[0]) if cur else {}
+        say("load+chunk")
+        t = time.perf_counter()
+        plan, skipped, notes = _plan(s, prev_docs if compatible else {}, _seed_docs(seed, s))
+        seconds["load_chunk"] = time.perf_counter() - t
+
+        to_embed = [p for p in plan if p.source == "embed"]
+        texts = [c.embed_text for p in to_embed for c in p.chunks]
+        say(f"embed {len(texts)} chunks")
+        t = time.perf_counter()
+        vecs = np.zeros((0, 0), dtype=np.float32)
+        if texts:
+            model = make_embedder(s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix)
+            vecs = embed_texts(model, texts, progress=progress)
+        seconds["embed"] = time.perf_counter() - t
+
+        doc_entries = {
+            p.meta.id: {
+                **p.meta.to_dict(),
+                "restricted": list(p.meta.restricted),
+                "sha256": p.digest,
+                "chunks": prev_docs[p.meta.id]["chunks"] if p.source == "db" else len(p.chunks),
+            }
+            for p in plan
+        }
+        n_chunks = sum(d["chunks"] for d in doc_entries.values())
+        if not n_chunks:
+            raise IndexMissingError(
+                f"nothing to index in {s.corpus_dir}/: run `govassist corpus fetch` first"
+                + (f" ({len(skipped)} file(s) skipped)" if skipped else "")
+            )
+        by_source = {k: [p.meta.id for p in plan if p.source == k] for k in ("db", "seed", "embed")}
+        if compatible and not by_source["embed"] and not by_source["seed"] and doc_entries == prev_docs:
+            seconds["total"] = time.perf_counter() - t0
+            return PgBuildReport(
+                cur[0], len(doc_entries), n_chunks, [], by_source["db"], [], skipped, notes, seconds, changed=False
+            )
+        dim = int(vecs.shape[1]) if texts else int(cur[2] if compatible else _seed_dim(plan))
+
+        say("write version")
+        t = time.perf_counter()
+        with conn.transaction():
+            conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            manifest = {
+                "format": FORMAT,
+                "backend": "postgresql",
+                "embedder": s.embed_model,
+                "dim": dim,
+                "chunker": chunker_settings(s),
+                "faiss": "pgvector-hnsw",
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "counts": {"documents": len(doc_entries), "chunks": n_chunks, "skipped": len(skipped)},
+                "skipped": skipped,
+                "embedded_docs": by_source["embed"],
+            }
+            version = conn.execute(
+                f"INSERT INTO {SCHEMA}.versions (embedder, dim, chunker, manifest) "
+                "VALUES (%s, %s, %s, %s) RETURNING id",
+                (s.embed_model, dim, json.dumps(chunker_settings(s)), json.dumps(manifest)),
+            ).fetchone()[0]
+            conn.execute(_chunk_table_ddl(version, dim))
+            if by_source["db"]:
+                conn.execute(
+                    f"INSERT INTO {table(version)} ({COLS}, search_text, norm, embedding) "
+                    f"SELECT {COLS}, search_text, norm, embedding FROM {table(cur[0])} WHERE doc_id = ANY(%s)",
+                    (by_source["db"],),
+                )
+            offset = 0
+            for p in plan:
+                if p.source == "seed":
+                    _copy_rows(conn, version, list(p.chunks), p.vectors)
+                elif p.source == "embed":
+                    _copy_rows(conn, version, list(p.chunks), vecs[offset : offset + len(p.chunks)])
+                    offset += len(p.chunks)
+            say("index version")
+            for ddl in _index_ddl(version):
+                conn.execute(ddl)
+            with (
+                conn.cursor() as c,
+                c.copy(f"COPY {SCHEMA}.docs (version_id, doc_id, sha256, chunks, meta) FROM STDIN") as cp,
+            ):
+                for doc_id, d in doc_entries.items():
+                    meta = {k: v for k, v in d.items() if k not in ("sha256", "chunks")}
+                    cp.write_row((version, doc_id, d["sha256"], d["chunks"], json.dumps(meta, ensure_ascii=False)))
+            n, avgdl = conn.execute(f"SELECT count(*), avg(tlen)::float8 FROM {table(version)}").fetchone()
+            manifest["lexical"] = {"ranking": "bm25", "k1": BM25_K1, "b": BM25_B, "n": n, "avgdl": avgdl or 1.0}
+            seconds["write"] = time.perf_counter() - t
+            seconds["total"] = time.perf_counter() - t0
+            manifest["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
+            conn.execute(f"UPDATE {SCHEMA}.versions SET manifest = %s WHERE id = %s", (json.dumps(manifest), version))
+            conn.execute(
+                f"INSERT INTO {SCHEMA}.current (one, version_id) VALUES (true, %s) "
+                "ON CONFLICT (one) DO UPDATE SET version_id = excluded.version_id, switched_at = now()",
+                (version,),
+            )
+        pruned = _prune(conn, version)
+        return PgBuildReport(
+            version,
+            len(doc_entries),
+            n_chunks,
+            by_source["embed"],
+            by_source["db"],
+            by_source["seed"],
+            skipped,
+            notes,
+            seconds,
+            pruned,
+        )
+    finally:
+        conn.close()  # also releases the advisory lock
+
+
+def _seed_dim(plan: list[_Planned]) -> int:
+    return next(int(p.vectors.shape[1]) for p in plan if p.vectors is not None)
+
+
+# ---------------------------------------------------------------- read
+
+
+@dataclass(frozen=True)
+class Version:
+    """One built version as readers see it: its table, manifest and documents (with chunk counts)."""
+
+    id: int
+    manifest: dict[str, Any]
+    docs: dict[str, cat.DocMeta]
+    counts: dict[str, int]
+
+    @property
+    def table(self) -> str:
+        return table(self.id)
+
+
+class DocsView(Mapping[str, cat.DocMeta]):
+    """The current version's documents; a lookup of a document only the previous version had still resolves,
+    so a request that straddles a switch never fails on a document removed by it."""
+
+    def __init__(self, current: dict[str, cat.DocMeta], previous: dict[str, cat.DocMeta]) -> None:
+        self._cur, self._prev = current, previous
+
+    def __getitem__(self, key: str) -> cat.DocMeta:
+        return self._cur[key] if key in self._cur else self._prev[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._cur)
+
+    def __len__(self) -> int:
+        return len(self._cur)
+
+
+def _doc_meta(meta: dict[str, Any]) -> cat.DocMeta:
+    fields = {k: v for k, v in meta.items() if k in cat.DocMeta.__dataclass_fields__}
+    fields["restricted"] = tuple(fields.get("restricted", ()))
+    return cat.DocMeta(**fields)
+
+
+@lru_cache(maxsize=8)
+def _pool(url: str, max_size: int) -> Any:
+    """One connection pool per database URL and process, shared by every store opened on it."""
+    from psycopg_pool import ConnectionPool
+
+    pool = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=max_size,
+        kwargs={"autocommit": True},
+        configure=_register,
+        open=True,
+        name="govassist",
+    )
+    try:
+        pool.wait(timeout=15)
+    except Exception as exc:
+        pool.close()
+        _pool.cache_clear()
+        raise ConfigError(
+            f"cannot reach PostgreSQL ({_first_line(exc)}): start it with `govassist db start` "
+            "or fix GOVASSIST_DATABASE_URL"
+        ) from exc
+    return pool
+
+
+class PgStore:
+    """The database-backed store, offering what retrieval needs (docs, manifest, doc_chunks, dense, lexical,
+    phrase). It follows the `current` pointer: at most every `recheck_s` seconds it reads the current
+    version id (one indexed single-row SELECT) and loads that version's documents once."""
+
+    def __init__(self, s: Settings, recheck_s: float = RECHECK_S, pool_size: int = 4) -> None:
+        self.settings = s
+        self.recheck_s = recheck_s
+        self._pool = _pool(_require_url(s), pool_size)
+        self._versions: dict[int, Version] = {}
+        self._pinned: Version | None = None
+        self._previous: Version | None = None
+        self._checked = 0.0
+        self.refresh()
+
+    # -- version tracking
+
+    def refresh(self) -> Version:
+        """Look up the current version now and switch to it if it changed."""
+        import psycopg
+
+        with self._pool.connection() as conn:
+            try:
+                row = conn.execute(f"SELECT version_id FROM {SCHEMA}.current").fetchone()
+            except psycopg.errors.UndefinedTable:
+                row = None
+            if row is None:
+                raise IndexMissingError("the database holds no index yet: build one with `govassist db build`")
+            vid = int(row[0])
+            if vid not in self._versions:
+                self._versions[vid] = self._load_version(conn, vid)
+                for old in sorted(self._versions)[:-2]:
+                    del self._versions[old]
+        v = self._versions[vid]
+        if self._pinned is None or self._pinned.id != v.id:
+            self._previous, self._pinned = self._pinned, v
+        self._checked = time.monotonic()
+        return v
+
+    def _load_version(self, conn: Any, vid: int) -> Version:
+        emb, manifest = conn.execute(
+            f"SELECT embedder, manifest FROM {SCHEMA}.versions WHERE id = %s", (vid,)
+        ).fetchone()
+        if emb != self.settings.embed_model:
+            raise IndexMismatchError(
+                f"the database index was built with embedder {emb!r} but settings ask for "
+                f"{self.settings.embed_model!r}: rebuild with `govassist db build` or set GOVASSIST_EMBED_MODEL"
+            )
+        rows = conn.execute(
+            f"SELECT doc_id, sha256, chunks, meta FROM {SCHEMA}.docs WHERE version_id = %s ORDER BY doc_id", (vid,)
+        ).fetchall()
+        docs = {d: _doc_meta(meta) for d, _h, _n, meta in rows}
+        counts = {d: int(n) for d, _h, n, _m in rows}
+        manifest = {**manifest, "version": vid, "docs": {d: {**m, "sha256": h, "chunks": n} for d, h, n, m in rows}}
+        return Version(vid, manifest, docs, counts)
+
+    @property
+    def version(self) -> Version:
+        if self._pinned is None or time.monotonic() - self._checked >= self.recheck_s:
+            return self.refresh()
+        return self._pinned
+
+    @property
+    def docs(self) -> Mapping[str, cat.DocMeta]:
+        v = self.version
+        prev = self._previous.docs if self._previous else {}
+        return DocsView(v.docs, prev) if prev else v.docs
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return self.version.manifest
+
+    # -- queries
+
+    def _query(self, sql: str, params: tuple | dict, settings: tuple[tuple[str, str], ...] = ()) -> list[tuple]:
+        """Run a read on the pinned version's table; if a build pruned that table meanwhile, re-pin and retry."""
+        import psycopg
+
+        for attempt in (1, 2):
+            v = self._pinned or self.version
+            try:
+                with self._pool.connection() as conn, conn.transaction():
+                    for name, value in settings:
+                        conn.execute(f"SELECT set_config('{name}', %s, true)", (value,))
+                    sql_v = sql.replace("{t}", v.table).replace("{lex}", lex_table(v.id))
+                    return conn.execute(sql_v, params).fetchall()
+            except psycopg.errors.UndefinedTable:
+                if attempt == 2:
+                    raise
+                self.refresh()
+        return []
+
+    @staticmethod
+    def _chunk(row: tuple) -> Chunk:
+        cid, doc_id, para, paras, section, page, text, context, order = row[:9]
+        return Chunk(cid, doc_id, para, tuple(paras), section, page, text, context, order)
+
+    @staticmethod
+    def _where(allowed: set[str] | None, prefix: str = "") -> tuple[str, tuple]:
+        return (f"AND {prefix}doc_id = ANY(%s)", (sorted(allowed),)) if allowed is not None else ("", ())
+
+    def doc_chunks(self, doc_id: str) -> list[Chunk]:
+        rows = self._query(f"SELECT {COLS} FROM {{t}} WHERE doc_id = %s ORDER BY ord", (doc_id,))
+        return [self._chunk(r) for r in rows]
+
+    def dense(self, qvec: np.ndarray, k: int, allowed: set[str] | None = None) -> list[tuple[Chunk, float]]:
+        """Top-k by cosine. The HNSW index serves unfiltered searches and broad filters (ef_search widened by
+        the share of rows the filter keeps); a filter keeping at most `faiss_exact_max` chunks, or an HNSW scan
+        that came back short, is answered exactly from the doc_id index. Filters are SQL, never post-filters."""
+        v = self.version
+        total = sum(v.counts.values())
+        n = total if allowed is None else sum(v.counts.get(d, 0) for d in allowed)
+        if n == 0 or k < 1:
+            return []
+        k = min(k, n)
+        q = np.asarray(qvec, dtype=np.float32).reshape(-1)
+        where, extra = self._where(allowed)
+        sql = (
+            f"SELECT {COLS}, 1 - (embedding <=> %s) AS cos FROM {{t}} WHERE true {where} "
+            "ORDER BY embedding <=> %s LIMIT %s"
+        )
+        params = (q, *extra, q, k)
+        exact = allowed is not None and n <= self.settings.faiss_exact_max
+        if not exact:
+            ef = min(EF_MAX, max(EF_MIN, math.ceil(2 * k * total / n)))
+            rows = self._query(sql, params, (("hnsw.ef_search", str(ef)),))
+            if len(rows) >= k or allowed is None:
+                return [(self._chunk(r), float(r[9])) for r in rows]
+        rows = self._query(sql, params, (("enable_indexscan", "off"),))
+        return [(self._chunk(r), float(r[9])) for r in rows]
+
+    def lexical(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[Chunk, float]]:
+        """Top-k by BM25 over PostgreSQL full text: the query's lexemes select rows through the GIN index on the
+        stored tsvector (any term may match, as in BM25); term frequencies come from the tsvector positions and
+        document frequencies from the version's ts_stat table."""
+        p = self.version.manifest["lexical"]
+        where, extra = self._where(allowed, "m.")
+        sql = f"""
+WITH w AS (
+  SELECT l.word, ln(1 + (%s - l.ndoc + 0.5) / (l.ndoc + 0.5)) AS idf FROM {{lex}} l
+  WHERE l.word = ANY(tsvector_to_array({SCHEMA}.bm25_tsv(%s)))),
+tq AS (SELECT {SCHEMA}.any_lexeme(array_agg(word)) AS q, array_agg(word) AS words FROM w),
+s AS (
+  SELECT m.id, sum(w.idf * u.tf / (u.tf + %s * (1 - %s + %s * m.tlen / %s))) AS score
+  FROM {{t}} m, tq,
+    LATERAL (SELECT lexeme, cardinality(positions) AS tf
+             FROM unnest(ts_filter(setweight(m.tsv, 'A', tq.words), '{{a}}'))) u
+    JOIN w ON w.word = u.lexeme
+  WHERE m.tsv @@ tq.q {where}
+  GROUP BY m.id ORDER BY score DESC, m.id LIMIT %s)
+SELECT {C_COLS}, s.score FROM s JOIN {{t}} c USING (id) ORDER BY s.score DESC, c.id"""
+        params = (p["n"], query, p["k1"], p["b"], p["b"], p["avgdl"], *extra, k)
+        return [(self._chunk(r), float(r[9])) for r in self._query(sql, params)]
+
+    def phrase(self, wanted: list[str], allowed: set[str] | None = None) -> list[Chunk]:
+        """Chunks whose normalised text contains every normalised phrase (exact substring, as the file store)."""
+        if not wanted:
+            return []
+        where, extra = self._where(allowed)
+        conds = " AND ".join("strpos(norm, %s) > 0" for _ in wanted)
+        rows = self._query(f"SELECT {COLS} FROM {{t}} WHERE {conds} {where} ORDER BY doc_id, ord", (*wanted, *extra))
+        return [self._chunk(r) for r in rows]
+
+
+def open_store_for(s: Settings) -> Any:
+    """The store the settings select: PostgreSQL when GOVASSIST_DATABASE_URL is set, else the file index.
+    Cheap to call per request: database stores share one pool per process and cache versions."""
+    if not s.database_url:
+        from .index import open_store
+
+        return open_store(s)
+    return PgStore(s)
+
+
+# ---------------------------------------------------------------- inspect
+
+
+def info(s: Settings) -> dict[str, Any]:
+    """The database's versions, which one is current, and the size of each version's chunk table."""
+    conn = _connect(_require_url(s))
+    with conn:
+        cur = _current_row(conn)
+        if cur is None:
+            raise IndexMissingError("the database holds no index yet: build one with `govassist db build`")
+        rows = conn.execute(
+            f"SELECT id, embedder, dim, built_at, manifest->'counts', "
+            f"pg_total_relation_size(to_regclass('{SCHEMA}.chunks_v' || id)) "
+            f"FROM {SCHEMA}.versions ORDER BY id"
+        ).fetchall()
+    return {
+        "current": cur[0],
+        "versions": [
+            {"id": r[0], "embedder": r[1], "dim": r[2], "built_at": r[3].isoformat(), "counts": r[4], "bytes": r[5]}
+            for r in rows
+        ],
+    }
+
+
+def data_path(s: Settings) -> Path:
+    """Where `govassist db start` keeps the local server's data."""
+    return s.data_dir / "pg"
