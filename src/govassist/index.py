@@ -266,9 +266,9 @@ def build(
             if digest in seen_hash:
                 skipped[path.name] = f"{path.name}: duplicate of {seen_hash[digest]} (same content); skipped"
                 continue
-            seen_hash[digest] = path.name
             old = prev_docs.get(meta.id)
             if old and old.get("sha256") == digest and meta.id in prev_chunks:
+                seen_hash[digest] = path.name
                 plan.append((meta, path, digest, None))
                 continue
             try:
@@ -279,6 +279,7 @@ def build(
             if not chunks:
                 skipped[path.name] = f"{path.name}: no paragraphs of text found"
                 continue
+            seen_hash[digest] = path.name  # only indexed files: a copy of a bad file gets its own reason
             plan.append((meta, path, digest, chunks))
         seconds["load_chunk"] = time.perf_counter() - t
 

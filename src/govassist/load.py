@@ -183,7 +183,9 @@ def text_blocks(text: str, page: int | None = None) -> list[Block]:
             continue
         after_stop = not prev or ENDS_SENTENCE_RE.search(prev) is not None
         if _is_heading_line(line) and not buf:
-            blocks.append(Block(HEADING, _join([_clean_inline(line.lstrip("# "))]), page))
+            heading = _join([_clean_inline(line.lstrip("# "))])
+            if re.search(r"\w", heading):
+                blocks.append(Block(HEADING, heading, page))
             prev = ""
             continue
         clean = _clean_inline(line)
