@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import MIRROR
+
 from govassist.chunk import parse_units
 from govassist.compare import (
     Comparison,
@@ -111,8 +111,14 @@ def _by_kind(r: Comparison) -> dict[str, list[tuple[tuple[str, ...], tuple[str, 
 def test_every_derived_change_is_found_and_classified(drafts_store, drafts_settings) -> None:
     r = compare_docs(drafts_store, "draft-v1", "draft-v2", drafts_settings)
     assert _by_kind(r) == {
-        "unchanged": [(("1",), ("1",)), (("2",), ("3",)), (("5",), ("6",)), (("7",), ("9",)), (("11",), ("11",))]
-        + [(("12",), ("12",))],
+        "unchanged": [
+            (("1",), ("1",)),
+            (("2",), ("3",)),
+            (("5",), ("6",)),
+            (("7",), ("9",)),
+            (("11",), ("11",)),
+            (("12",), ("12",)),
+        ],
         "moved": [(("10",), ("2",))],
         "deleted": [(("3",), ())],
         "edited": [(("4",), ("4",))],
@@ -221,16 +227,14 @@ def test_align_on_units_without_a_store() -> None:
 
 
 def test_markup_in_documents_cannot_inject() -> None:
-    nasty = '<script>alert(1)</script> **bold** [link](http://x) ~~s~~ | pipe\n# heading\n- item'
+    nasty = "<script>alert(1)</script> **bold** [link](http://x) ~~s~~ | pipe\n# heading\n- item"
     out = escape_md(nasty)
     assert "<" not in out and ">" not in out
     assert "**" not in out.replace("\\*\\*", "") and "](" not in out and "~~" not in out.replace("\\~\\~", "")
     assert "\\|" in out and "\n\\# heading" in out and "\n\\- item" in out
     old = [Para("1", "Harmless words before the change here and there.")]
     new = [Para("1", "Harmless words before the <img src=x onerror=alert(1)> change here and there.")]
-    md = comparison_markdown(
-        Comparison(_meta("a"), _meta("b"), tuple(align(old, new)), 1, 1)
-    )
+    md = comparison_markdown(Comparison(_meta("a"), _meta("b"), tuple(align(old, new)), 1, 1))
     assert "<img" not in md and "**&lt;img src=x onerror=alert\\(1\\)&gt;**" in md
 
 
@@ -254,7 +258,7 @@ def test_bad_document_ids_are_clear_errors(drafts_store, drafts_settings, args, 
 
 
 def test_bad_requests(drafts_store, drafts_settings) -> None:
-    with pytest.raises(QueryError, match="family 'nope'.*families with versions: derived"):
+    with pytest.raises(QueryError, match=r"family 'nope'.*families with versions: derived"):
         compare_family(drafts_store, "nope", drafts_settings)
     with pytest.raises(QueryError, match="not both"):
         run_compare(drafts_store, drafts_settings, "draft-v1", "draft-v2", family="derived")
@@ -328,7 +332,10 @@ def test_spyware_2023_to_2024(real_store, real_settings) -> None:
     added = next(c for c in r.changes if c.kind == "added")
     assert added.new_text.startswith("At the third Summit for Democracy on March 18, 2024, Finland, Germany")
     edited = next(c for c in r.changes if c.kind == "edited")
-    assert [s.text for s in edited.words if s.op != "="] == ["Finland, Germany, Japan,", "Poland, Ireland, Republic of Korea,"]
+    assert [s.text for s in edited.words if s.op != "="] == [
+        "Finland, Germany, Japan,",
+        "Poland, Ireland, Republic of Korea,",
+    ]
     assert all(s.op == "+" for s in edited.words if s.op != "=")
     merged = next(c for c in r.changes if c.kind == "merged")
     assert not merged.edited and merged.similarity == 100

@@ -89,11 +89,13 @@ def _runs(text: str, max_words: int) -> list[str]:
     return runs
 
 
-def _score(q: str, w: str) -> tuple[float, float]:
+def _score(q: str, w: str, whole: bool) -> tuple[float, float]:
+    """(closeness, ratio): a whole sentence is scored against the whole run; a fragment also by its best
+    alignment inside the run."""
     from rapidfuzz import fuzz
 
     ratio = fuzz.ratio(q, w)
-    partial = fuzz.partial_ratio(q, w) if len(q) < len(w) else 0.0
+    partial = fuzz.partial_ratio(q, w) if not whole and len(q) < len(w) else 0.0
     return max(ratio, partial), ratio
 
 
@@ -107,6 +109,12 @@ def _span(run: str, proposal: str) -> tuple[str, str, str]:
         return "", run, ""
     start, end = blocks[0].a, blocks[-1].a + blocks[-1].size
     return " ".join(toks[:start]), " ".join(toks[start:end]), " ".join(toks[end:])
+
+
+def _recency(d: DocMeta) -> tuple[int, int]:
+    """Among equally close passages: adopted texts first, then the most recent."""
+    digits = d.date.replace("-", "")
+    return (0 if d.status == "adopted" else 1, -int(digits) if digits.isdigit() else 0)
 
 
 def _candidates(store: Store, text: str, s: Settings, allowed: set[str] | None) -> list[Chunk]:
@@ -136,6 +144,7 @@ def find_precedents(
     allowed = allowed_docs(store, filters or Filters())
     if allowed is not None and not allowed:
         return []
+    whole = text[-1] in ".!?;"  # a sentence: words the precedent has beyond it are differences, not context
     enc = _Encoder()
     qw = _words(text)
     q = enc(qw)
@@ -143,16 +152,16 @@ def find_precedents(
     for c in _candidates(store, text, s, allowed):
         best: tuple[float, float, str] | None = None
         for run in _runs(c.text, len(qw)):
-            score, ratio = _score(q, enc(_words(run)))
+            score, ratio = _score(q, enc(_words(run)), whole)
             if best is None or (score, ratio) > best[:2]:
                 best = (score, ratio, run)
         if best and best[0] >= min_score:
             scored.append((*best, c))
-    scored.sort(key=lambda x: (-x[0], -x[1], x[3].doc_id, x[3].order))
+    scored.sort(key=lambda x: (-x[0], -x[1], *_recency(store.docs[x[3].doc_id]), x[3].doc_id, x[3].order))
     out = []
     for rank, (score, _ratio, run, c) in enumerate(scored[:k], start=1):
         doc: DocMeta = store.docs[c.doc_id]
-        before, span, after = _span(run, text)
+        before, span, after = ("", run, "") if whole else _span(run, text)
         words = word_diff(span, text, equal_from="old")
         page = f", p. {c.page}" if c.page else ""
         out.append(

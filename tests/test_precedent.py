@@ -1,0 +1,151 @@
+"""Agreed-language search: near-verbatim wording found and ranked, differences marked, bad input refused.
+Fast cases run on the synthetic corpus (hashing embedder); the perturbation cases on the real corpus."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from govassist.errors import QueryError
+from govassist.precedent import find_precedents, precedents_markdown
+from govassist.retrieve import Filters
+
+SENT_39 = (
+    "We reiterate the importance of facilitating Data Free Flow with Trust (DFFT) to enable trustworthy cross-border "
+    "data flows and invigorate the digital economy as a whole, while preserving governments’ ability to address "
+    "legitimate public interest."
+)
+SPYWARE = (
+    "Our efforts will allow us to work collectively for the first time as we develop and implement policies to "
+    "discourage the misuse of commercial spyware"
+)
+
+
+def _ops(p) -> list[tuple[str, str]]:
+    return [(w.op, w.text) for w in p.words if w.op != "="]
+
+
+def test_phrase_inside_a_sentence_is_identical_with_its_context(mini_store, mini_settings) -> None:
+    found = find_precedents(mini_store, "independent international scientific panel", mini_settings, k=3)
+    top = found[0]
+    assert (top.chunk_id, top.citation, top.identical, top.score) == ("syn-compact#4", "Syn. Compact ¶4", True, 100)
+    assert top.before == "We decide to establish an"
+    assert [w.text for w in top.words] == ["independent international scientific panel"]
+    assert top.after == "on artificial intelligence with balanced geographical representation."
+    assert (top.date, top.status, top.title) == (
+        "2024-09-22",
+        "adopted",
+        "Synthetic Compact on Digital Cooperation (test fixture)",
+    )
+
+
+def test_altered_wording_is_found_with_the_differences(mini_store, mini_settings) -> None:
+    # "schools" -> "clinics", "hospitals" kept, "by 2030" dropped
+    found = find_precedents(mini_store, "Connect all clinics and hospitals to the Internet", mini_settings, k=3)
+    top = found[0]
+    assert top.chunk_id.startswith("syn-compact#2") and not top.identical and 70 <= top.score < 100
+    assert _ops(top) == [("-", "schools"), ("+", "clinics")]
+    assert top.after == "by 2030;"
+
+
+def test_same_topic_other_words_is_not_a_precedent(mini_store, mini_settings) -> None:
+    assert find_precedents(mini_store, "Nations should link up every classroom and clinic online", mini_settings) == []
+
+
+def test_json_shape_and_markdown(mini_store, mini_settings) -> None:
+    found = find_precedents(mini_store, "Connect all clinics and hospitals to the Internet", mini_settings, k=2)
+    d = found[0].to_dict()
+    json.dumps(d)
+    assert set(d) == {
+        "rank", "score", "identical", "chunk_id", "doc_id", "label", "citation", "para", "page", "title", "date",
+        "status", "passage", "before", "words", "after",
+    }  # fmt: skip
+    assert d["rank"] == 1 and ["-", "schools"] in d["words"] and ["+", "clinics"] in d["words"]
+    md = precedents_markdown(found, "Connect all clinics and hospitals to the Internet")
+    assert md.startswith("Precedents for “Connect all clinics and hospitals to the Internet”:")
+    assert "1. **Syn. Compact ¶2\\(a\\)** (2024-09-22, adopted) — closeness" in md
+    assert "~~schools~~ **clinics**" in md
+    assert precedents_markdown([]) == "No passage in the indexed texts has this wording or nearly so."
+
+
+@pytest.mark.parametrize(
+    ("text", "k", "message"),
+    [
+        ("", 10, "the phrase is empty"),
+        ("   ", 10, "the phrase is empty"),
+        ("— … —", 10, "the phrase is empty"),
+        ("x" * 2001, 10, "over the limit of 2000"),
+        ("submarine cables", 0, "k must be between 1 and 50"),
+        ("submarine cables", 51, "k must be between 1 and 50"),
+    ],
+)
+def test_bad_input(mini_store, mini_settings, text, k, message) -> None:
+    with pytest.raises(QueryError, match=message):
+        find_precedents(mini_store, text, mini_settings, k=k)
+
+
+def test_filters_keep_restricted_documents_out(mini_store, mini_settings) -> None:
+    found = find_precedents(
+        mini_store, "independent international scientific panel", mini_settings, filters=Filters(doc_ids=("syn-g7",))
+    )
+    assert all(p.doc_id == "syn-g7" for p in found)
+
+
+def test_cli_precedent_json_and_empty_phrase(mini_settings, mini_store, monkeypatch, capsys) -> None:
+    from govassist.cli import main
+
+    for key, value in mini_settings.model_dump().items():
+        if value is not None and not isinstance(value, dict):
+            monkeypatch.setenv(f"GOVASSIST_{key.upper()}", str(value))
+    monkeypatch.setattr("sys.argv", ["govassist", "precedent", "secure submarine cables", "--k", "2", "--json"])
+    with pytest.raises(SystemExit) as ok:
+        main()
+    data = json.loads(capsys.readouterr().out)
+    assert ok.value.code == 0 and data["text"] == "secure submarine cables"
+    assert data["precedents"][0]["citation"] == "Syn. G7 Ministerial ¶1" and data["precedents"][0]["identical"]
+    monkeypatch.setattr("sys.argv", ["govassist", "precedent", " "])
+    with pytest.raises(SystemExit) as ex:
+        main()
+    err = capsys.readouterr().err
+    assert (
+        ex.value.code == 1 and err == "error: the phrase is empty: give the wording you want to find precedents for\n"
+    )
+
+
+# ---------------------------------------------------------------- the real corpus
+
+
+@pytest.mark.integration
+def test_word_swapped_finds_the_verbatim_source_first(real_store, real_settings) -> None:
+    altered = SENT_39.replace("trustworthy", "secure")
+    found = find_precedents(real_store, altered, real_settings, k=5)
+    assert (found[0].doc_id, found[0].para, found[0].identical) == ("g7-hiroshima-2023", "39", False)
+    assert _ops(found[0]) == [("-", "trustworthy"), ("+", "secure")]
+    # Apulia 2024 reused the sentence with "operationalizing" for "facilitating": a precedent too, one word further
+    assert found[1].doc_id == "g7-apulia-2024" and found[1].score < found[0].score
+    assert _ops(found[1]) == [("-", "operationalizing"), ("+", "facilitating"), ("-", "trustworthy"), ("+", "secure")]
+
+
+@pytest.mark.integration
+def test_clause_removed_finds_the_verbatim_source_first(real_store, real_settings) -> None:
+    shorter = SENT_39.replace(", while preserving governments’ ability to address legitimate public interest", "")
+    found = find_precedents(real_store, shorter, real_settings, k=5)
+    assert (found[0].doc_id, found[0].para, found[0].identical) == ("g7-hiroshima-2023", "39", False)
+    # a whole sentence is compared whole: the clause it lacks is marked, not passed off as context
+    assert _ops(found[0]) == [("-", "while preserving governments’ ability to address legitimate public interest.")]
+    assert found[0].after == "" and 80 < found[0].score < 100
+
+
+@pytest.mark.integration
+def test_verbatim_wording_in_two_versions_ranks_both_first(real_store, real_settings) -> None:
+    found = find_precedents(real_store, SPYWARE, real_settings, k=5)
+    assert {p.doc_id for p in found[:2]} == {"spyware-2023", "spyware-2024"}
+    assert all(p.identical and p.score == 100 for p in found[:2])
+    assert found[0].status == "non-binding" and found[0].date in ("2023-03-30", "2024-03-18")
+
+
+@pytest.mark.integration
+def test_paraphrase_on_the_same_topic_is_not_agreed_language(real_store, real_settings) -> None:
+    paraphrase = "Trusted movement of data between countries should be made easier while states keep room to regulate."
+    assert find_precedents(real_store, paraphrase, real_settings) == []
