@@ -473,6 +473,9 @@ class DocsView(Mapping[str, cat.DocMeta]):
     def __getitem__(self, key: str) -> cat.DocMeta:
         return self._cur[key] if key in self._cur else self._prev[key]
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._cur
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._cur)
 
@@ -491,6 +494,9 @@ def _pool(url: str, max_size: int) -> Any:
     """One connection pool per database URL and process, shared by every store opened on it."""
     from psycopg_pool import ConnectionPool
 
+    with _connect(url) as conn:
+        if conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.current",)).fetchone()[0] is None:
+            raise IndexMissingError("the database holds no index yet: build one with `govassist db build`")
     pool = ConnectionPool(
         url,
         min_size=1,
@@ -591,7 +597,7 @@ class PgStore:
         import psycopg
 
         for attempt in (1, 2):
-            v = self._pinned or self.version
+            v = self.version
             try:
                 with self._pool.connection() as conn, conn.transaction():
                     for name, value in settings:

@@ -1,0 +1,336 @@
+"""The PostgreSQL store against a real PostgreSQL with pgvector (pgserver, started once per session, one fresh
+database per test): versioned builds, incremental rebuilds, a killed build, two processes on one database,
+filters in SQL, and parity with the file store on the development questions."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from govassist import pgdb, pgstore
+from govassist.errors import BuildLockedError, ConfigError, IndexMissingError
+from govassist.retrieve import Filters, query_vector, search
+from govassist.settings import Settings
+
+pytestmark = pytest.mark.pg
+ROOT = Path(__file__).resolve().parents[1]
+G7 = "synthetic-g7-ministerial.md"
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One server per session. Its folder is outside pytest's private temp root: under root, pgserver runs
+    PostgreSQL as an unprivileged user that must be able to reach the folder."""
+    base = Path(tempfile.mkdtemp(prefix="govassist-pg-"))
+    state = pgdb.start(base / "data")
+    yield state
+    pgdb.stop(base / "data")
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server: pgdb.ServerState, request: pytest.FixtureRequest) -> str:
+    """A fresh database for this test on the session's server."""
+    import psycopg
+
+    name = "t_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name.lower())[:55]
+    with psycopg.connect(pg_server.url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return pgdb._url(pg_server.url, name)
+
+
+@pytest.fixture
+def pg_settings(mini_settings: Settings, pg_url: str) -> Settings:
+    return mini_settings.model_copy(update={"database_url": pg_url})
+
+
+def _env(s: Settings) -> dict[str, str]:
+    """The settings as GOVASSIST_* variables, for a child process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVASSIST_")}
+    for key in ("corpus_dir", "catalog_file", "index_dir", "data_dir", "embed_model", "database_url"):
+        env[f"GOVASSIST_{key.upper()}"] = str(getattr(s, key))
+    env["GOVASSIST_MIN_RELEVANCE"] = str(s.min_relevance)
+    return env
+
+
+def _tables(url: str) -> set[str]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'govassist'").fetchall()
+    return {r[0] for r in rows}
+
+
+def test_local_server_has_pgvector(pg_server: pgdb.ServerState) -> None:
+    import psycopg
+
+    assert pgdb.status(pg_server.pgdata).running
+    with psycopg.connect(pg_server.url) as conn:
+        assert conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()[0] >= "0.6"
+
+
+def test_build_then_search_like_the_file_store(pg_settings: Settings) -> None:
+    from govassist.index import build, open_store
+
+    r = pgstore.build(pg_settings, progress=False)
+    assert sorted(r.embedded_docs) == ["syn-compact", "syn-g7", "syn-report"] and r.reused_docs == []
+    assert r.skipped == {"empty-file.txt": "empty-file.txt: empty file: nothing to index"}
+    store = pgstore.PgStore(pg_settings)
+    assert sorted(store.docs) == ["syn-compact", "syn-g7", "syn-report"]
+    assert store.manifest["embedder"] == "hash:256" and store.manifest["dim"] == 256
+    assert len(store.manifest["docs"]["syn-g7"]["sha256"]) == 64
+
+    build(pg_settings, progress=False)
+    files = open_store(pg_settings)
+    assert [c.id for c in store.doc_chunks("syn-g7")] == [c.id for c in files.doc_chunks("syn-g7")]
+    q = "independent international scientific panel on artificial intelligence"
+    for mode in ("default", "fused", "dense", "bm25"):
+        pg_ids = [h.chunk.id for h in search(store, q, pg_settings, k=5, mode=mode)]
+        file_ids = [h.chunk.id for h in search(files, q, pg_settings, k=5, mode=mode)]
+        assert pg_ids[0] == "syn-compact#4", mode
+        if mode == "dense":
+            assert pg_ids == file_ids
+    hits = search(store, 'which text says "open research environment"', pg_settings, k=5)
+    assert hits[0].chunk.id == "syn-g7#3"
+    assert store.lexical("the and of", 5) == []  # only stop words: nothing to match
+
+
+def test_unchanged_rebuild_is_a_no_op_and_a_change_reembeds_one_document(pg_settings: Settings) -> None:
+    first = pgstore.build(pg_settings, progress=False)
+    compact = [c.id for c in pgstore.PgStore(pg_settings).doc_chunks("syn-compact")]
+    again = pgstore.build(pg_settings, progress=False)
+    assert not again.changed and again.version == first.version and again.embedded_docs == []
+
+    g7 = pg_settings.corpus_dir / G7
+    g7.write_text(g7.read_text() + "\n4.  We will meet again next year in Canada.\n")
+    second = pgstore.build(pg_settings, progress=False)
+    assert second.version > first.version
+    assert second.embedded_docs == ["syn-g7"] and sorted(second.reused_docs) == ["syn-compact", "syn-report"]
+    store = pgstore.PgStore(pg_settings)
+    assert "syn-g7#4" in {c.id for c in store.doc_chunks("syn-g7")}
+    assert [c.id for c in store.doc_chunks("syn-compact")] == compact  # copied inside the database
+
+    g7.write_text(g7.read_text() + "\n5.  A last paragraph.\n")
+    third = pgstore.build(pg_settings, progress=False)
+    assert third.pruned == [first.version]  # the current version and one before it are kept
+    assert {t for t in _tables(pg_settings.database_url) if t.startswith("chunks_")} == {
+        f"chunks_v{second.version}",
+        f"chunks_v{third.version}",
+    }
+
+
+def test_reader_follows_the_current_version_without_restart(pg_settings: Settings) -> None:
+    v1 = pgstore.build(pg_settings, progress=False).version
+    following = pgstore.PgStore(pg_settings, recheck_s=0)
+    pinned = pgstore.PgStore(pg_settings, recheck_s=3600)
+    (pg_settings.corpus_dir / G7).unlink()
+    v2 = pgstore.build(pg_settings, progress=False).version
+    assert following.manifest["version"] == v2 and "syn-g7" not in following.docs
+    assert pinned.manifest["version"] == v1 and "syn-g7" in pinned.docs  # stays on its version until it rechecks
+    assert pinned.refresh().id == v2 and "syn-g7" not in pinned.docs
+    assert pinned.docs["syn-g7"].label == "Syn. G7 Ministerial"  # a request straddling the switch still resolves
+
+
+def test_filters_are_sql_and_return_k_hits_from_the_allowed_documents(pg_settings: Settings) -> None:
+    pgstore.build(pg_settings, progress=False)
+    store = pgstore.PgStore(pg_settings)
+    q = "semiconductors supply chains"
+    only_ttc = search(store, q, pg_settings, k=10, filters=Filters(collections=("ttc",)))
+    assert only_ttc and {h.doc.id for h in only_ttc} == {"syn-report"}
+    g7 = search(store, q, pg_settings, k=10, filters=Filters(doc_ids=("syn-g7",)))
+    assert {h.doc.id for h in g7} == {"syn-g7"}
+    dated = search(store, q, pg_settings, k=10, filters=Filters(date_from="2024-01-01", date_to="2024-06-30"))
+    assert {h.doc.id for h in dated} == {"syn-report"}
+    assert search(store, q, pg_settings, filters=Filters(collections=("WSIS",))) == []
+
+    n_g7 = len(store.doc_chunks("syn-g7"))
+    qvec = query_vector(pg_settings, q)
+    exact = store.dense(qvec, 50, {"syn-g7"})
+    assert len(exact) == n_g7 and {c.doc_id for c, _ in exact} == {"syn-g7"}
+    hnsw_store = pgstore.PgStore(pg_settings.model_copy(update={"faiss_exact_max": 0}))  # forces the HNSW path
+    via_hnsw = hnsw_store.dense(qvec, 50, {"syn-g7"})
+    assert [c.id for c, _ in via_hnsw] == [c.id for c, _ in exact]
+    lex = store.lexical(q, 50, {"syn-report"})
+    assert lex and {c.doc_id for c, _ in lex} == {"syn-report"}
+
+
+def test_no_database_or_no_index_says_what_to_do(pg_settings: Settings, tmp_path: Path) -> None:
+    with pytest.raises(IndexMissingError, match="govassist db build"):
+        pgstore.PgStore(pg_settings)
+    bad = pg_settings.model_copy(update={"database_url": f"postgresql://postgres@/x?host={tmp_path}"})
+    with pytest.raises(ConfigError, match="govassist db start"):
+        pgstore.build(bad, progress=False)
+    with pytest.raises(ConfigError, match="GOVASSIST_DATABASE_URL"):
+        pgstore.build(pg_settings.model_copy(update={"database_url": None}), progress=False)
+
+
+PAUSED_BUILD = """
+import sys, time
+from govassist import pgstore
+from govassist.settings import load_settings
+
+def stage(msg):
+    if msg == "index version":
+        print("PAUSED", flush=True)
+        time.sleep(600)
+
+pgstore.build(load_settings(), progress=False, on_stage=stage)
+"""
+
+
+def _read_line(proc: subprocess.Popen, timeout: float = 120) -> str:
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    if not ready:
+        raise AssertionError("child process said nothing")
+    return proc.stdout.readline().strip()
+
+
+def test_killed_build_leaves_the_previous_version_serving(pg_settings: Settings) -> None:
+    v1 = pgstore.build(pg_settings, progress=False).version
+    before = [c.id for c in pgstore.PgStore(pg_settings).doc_chunks("syn-g7")]
+    (pg_settings.corpus_dir / G7).write_text("1. Changed.\n\n2. Changed too.\n\n3. And this.\n")
+    child = subprocess.Popen(
+        [sys.executable, "-c", PAUSED_BUILD], env=_env(pg_settings), stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert _read_line(child) == "PAUSED"  # rows of the new version written, inside its transaction
+        with pytest.raises(BuildLockedError, match="another database build is running"):
+            pgstore.build(pg_settings, progress=False)
+        reader = pgstore.PgStore(pg_settings, recheck_s=0)
+        assert reader.manifest["version"] == v1 and [c.id for c in reader.doc_chunks("syn-g7")] == before
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert reader.manifest["version"] == v1 and [c.id for c in reader.doc_chunks("syn-g7")] == before
+    assert {t for t in _tables(pg_settings.database_url) if t.startswith("chunks_")} == {f"chunks_v{v1}"}
+    for _ in range(50):  # the server notices the dead client's socket and frees its lock
+        try:
+            r = pgstore.build(pg_settings, progress=False)
+            break
+        except BuildLockedError:
+            time.sleep(0.2)
+    assert r.embedded_docs == ["syn-g7"] and r.version > v1
+    assert "Changed too." in " ".join(c.text for c in reader.doc_chunks("syn-g7"))
+
+
+APP = """
+import json, sys
+from govassist import pgstore
+from govassist.retrieve import search
+from govassist.settings import load_settings
+
+s = load_settings()
+store = pgstore.open_store_for(s)
+print(json.dumps({"ready": True}), flush=True)
+for line in sys.stdin:
+    cmd = json.loads(line)
+    if cmd["op"] == "build":
+        out = {"version": pgstore.build(s, progress=False).version}
+    else:
+        hits = search(store, cmd["q"], s, k=3)
+        out = {"version": store.manifest["version"], "ids": [h.chunk.id for h in hits]}
+    print(json.dumps(out), flush=True)
+"""
+
+
+def test_two_app_processes_share_one_database_and_see_a_rebuild(pg_settings: Settings) -> None:
+    v1 = pgstore.build(pg_settings, progress=False).version
+    apps = [
+        subprocess.Popen(
+            [sys.executable, "-c", APP],
+            env=_env(pg_settings),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+
+    def ask(proc: subprocess.Popen, **cmd: str) -> dict:
+        proc.stdin.write(json.dumps(cmd) + "\n")
+        proc.stdin.flush()
+        return json.loads(_read_line(proc))
+
+    try:
+        for p in apps:
+            assert json.loads(_read_line(p)) == {"ready": True}
+        q = "where will the ministers meet next year"
+        first = [ask(p, op="search", q=q) for p in apps]
+        assert first[0] == first[1] and first[0]["version"] == v1 and "syn-g7#4" not in first[0]["ids"]
+
+        g7 = pg_settings.corpus_dir / G7
+        g7.write_text(g7.read_text() + "\n4.  The ministers will meet again next year in Canada.\n")
+        v2 = ask(apps[0], op="build")["version"]
+        assert v2 > v1
+        seen = {}
+        for _ in range(100):  # each app rechecks the current version at most every RECHECK_S
+            seen = ask(apps[1], op="search", q=q)
+            if seen["version"] == v2:
+                break
+            time.sleep(0.05)
+        assert seen["version"] == v2 and seen["ids"][0] == "syn-g7#4"
+        assert ask(apps[0], op="search", q=q)["ids"][0] == "syn-g7#4"
+    finally:
+        for p in apps:
+            p.stdin.close()
+            p.wait(timeout=30)
+
+
+def test_open_store_for_picks_the_backend(pg_settings: Settings) -> None:
+    from govassist.index import Store, build
+
+    build(pg_settings, progress=False)
+    pgstore.build(pg_settings, progress=False)
+    assert isinstance(pgstore.open_store_for(pg_settings.model_copy(update={"database_url": None})), Store)
+    assert isinstance(pgstore.open_store_for(pg_settings), pgstore.PgStore)
+
+
+@pytest.mark.integration
+def test_parity_with_the_file_store_on_the_development_questions(real_settings, real_store, pg_url: str) -> None:
+    """Top-10 overlap per mode, and Recall@5 of the default pipeline, PostgreSQL vs FAISS + bm25s."""
+    from ranx import Qrels, Run, evaluate
+
+    from govassist.evaluate import build_qrels, load_questions, passage_key
+
+    s = real_settings.model_copy(update={"database_url": pg_url})
+    r = pgstore.build(s, progress=False, seed=real_store)
+    assert r.embedded_docs == [] and len(r.seeded_docs) == r.documents  # vectors taken over, not re-embedded
+    pg = pgstore.PgStore(s)
+    questions = load_questions(ROOT / "eval" / "questions.jsonl")
+    overlap: dict[str, float] = {}
+    runs: dict[str, dict[str, dict[str, float]]] = {"files": {}, "pg": {}}
+    for mode in ("dense", "bm25", "fused", "default"):
+        shares = []
+        for q in questions:
+            a = search(real_store, q.query, s, k=10, mode=mode)
+            b = search(pg, q.query, s, k=10, mode=mode)
+            shares.append(len({h.chunk.id for h in a} & {h.chunk.id for h in b}) / max(1, len(a)))
+            if mode == "default":
+                for name, hits in (("files", a), ("pg", b)):
+                    ranked: dict[str, float] = {}
+                    for h in hits:
+                        ranked.setdefault(passage_key(h.chunk), 1.0 / (len(ranked) + 1))
+                    runs[name][q.qid] = ranked
+        overlap[mode] = sum(shares) / len(shares)
+    qrels = build_qrels(questions, real_store)
+    recall = {
+        name: float(evaluate(Qrels(qrels), Run(run, name=name), "recall@5", make_comparable=True))
+        for name, run in runs.items()
+    }
+    print(f"\nparity: top-10 overlap {overlap}; recall@5 {recall}")
+    assert overlap["dense"] >= 0.95
+    assert overlap["default"] >= 0.9 and overlap["fused"] >= 0.9
+    assert abs(recall["pg"] - recall["files"]) <= 0.02
