@@ -1,0 +1,402 @@
+"""The chat's logic, free of Chainlit: settings -> filters, follow-up rewriting, commands, one turn -> a reply,
+login checks, and the per-process store. `chat_ui` sends what these functions return."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from . import chat_render as r
+from .answer import STOP, Answer, extract
+from .catalog import DocMeta, inside
+from .errors import GovassistError, QueryError
+from .index import Store, open_store
+from .retrieve import Filters, Hit, allowed_docs, search
+from .settings import Settings
+
+log = logging.getLogger("govassist.chat")
+
+STATUS_CHOICES: dict[str, tuple[str, ...]] = {
+    "All texts": (),
+    "Adopted only": ("adopted",),
+    "Drafts only": ("draft",),
+    "Non-binding only": ("non-binding",),
+    "Exclude drafts": ("adopted", "non-binding"),
+}
+ALIASES = {
+    "g7": "G7",
+    "group of seven": "G7",
+    "ttc": "TTC",
+    "trade and technology council": "TTC",
+    "dfi": "DFI",
+    "declaration for the future of the internet": "DFI",
+    "wsis": "WSIS",
+    "world summit on the information society": "WSIS",
+    "gdc": "GDC",
+    "global digital compact": "GDC",
+    "summit for democracy": "Summit for Democracy",
+    "s4d": "Summit for Democracy",
+    "quad": "Regional",
+    "asean": "Regional",
+}
+FOLLOW_START = re.compile(r"^\s*(and|also|what about|how about|same for|what of|then)\b", re.I)
+PRONOUN = re.compile(r"\b(it|its|they|them|their|these|those)\b|\b(about|on|of|regarding|with|to) (this|that)\b", re.I)
+YEAR = re.compile(r"\b(?:(since|after|from|before|until|through|by|in)\s+)?((?:19[5-9]|20\d)\d)\b", re.I)
+WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
+EXTRA_STOP = {"say", "says", "tell", "mention", "mentions", "mentioned", "also", "then", "same", "texts", "text"}
+HASH_PREFIX = "pbkdf2_sha256"
+
+
+@dataclass(frozen=True)
+class Prefs:
+    """What the user chose in the chat settings. Empty tuples mean everything."""
+
+    collections: tuple[str, ...] = ()
+    doc_ids: tuple[str, ...] = ()
+    status: str = "All texts"
+    k: int = 8
+    mode: str = "extractive"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question as understood: the query searched and the facets the conversation carries forward."""
+
+    question: str
+    query: str
+    topic: tuple[str, ...] = ()
+    collections: tuple[str, ...] = ()
+    date_from: str = ""
+    date_to: str = ""
+    followup: bool = False
+
+
+@dataclass(frozen=True)
+class SidePassage:
+    name: str
+    markdown: str
+
+
+@dataclass(frozen=True)
+class PdfPage:
+    name: str
+    path: Path
+    page: int | None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Everything one turn shows: the message, its side elements, and the retrieval step."""
+
+    content: str
+    passages: tuple[SidePassage, ...] = ()
+    pdfs: tuple[PdfPage, ...] = ()
+    step: str = ""
+    retrieval_ms: float | None = None
+    turn: Turn | None = None
+    answer: Answer | None = None
+    filters: dict[str, Any] = field(default_factory=dict)
+    error: bool = False
+
+
+# ---------------------------------------------------------------- the store, shared by every session
+
+
+_store_lock = threading.Lock()
+_stores: dict[tuple[str, str], Store] = {}
+
+
+def current_store(s: Settings) -> Store:
+    """The current index, opened once per process and reopened when a build switches `indexes/current`."""
+    target = s.current_index.resolve()
+    key = (str(s.index_dir.resolve()), str(target))
+    with _store_lock:
+        if key not in _stores:
+            store = open_store(s)
+            for old in [k for k in _stores if k[0] == key[0]]:
+                del _stores[old]
+            _stores[key] = store
+        return _stores[key]
+
+
+def warm(s: Settings) -> None:
+    """Open the index and embed one query, so the model is loaded before the first person asks."""
+    from .retrieve import query_vector
+
+    current_store(s)
+    query_vector(s, "digital cooperation")
+
+
+def visible_docs(store: Store, roles: tuple[str, ...]) -> dict[str, DocMeta]:
+    allowed = allowed_docs(store, Filters(roles=roles))
+    return {i: d for i, d in store.docs.items() if allowed is None or i in allowed}
+
+
+def index_summary(store: Store, roles: tuple[str, ...], s: Settings) -> str:
+    per: dict[str, int] = {}
+    for d in visible_docs(store, roles).values():
+        per[d.collection or "Other"] = per.get(d.collection or "Other", 0) + 1
+    return r.welcome_markdown(per, store.manifest.get("built_at", ""), len(store.chunks), bool(s.llm_base_url))
+
+
+# ---------------------------------------------------------------- settings -> prefs -> filters
+
+
+def prefs_from_values(values: dict[str, Any], s: Settings, docs: dict[str, DocMeta]) -> Prefs:
+    """Validate the chat settings the browser sent; anything out of range is a QueryError naming the range."""
+    collections = {d.collection for d in docs.values()}
+    cols = tuple(c for c in values.get("collections") or () if c in collections)
+    ids = tuple(i for i in values.get("documents") or () if i in docs)
+    status = values.get("status") or "All texts"
+    if status not in STATUS_CHOICES:
+        raise QueryError(f"unknown status choice {status!r}: use one of {', '.join(STATUS_CHOICES)}")
+    try:
+        k = int(values.get("k", s.k))
+    except (TypeError, ValueError) as exc:
+        raise QueryError(f"the number of passages must be a whole number, got {values.get('k')!r}") from exc
+    if not 1 <= k <= s.k_max:
+        raise QueryError(f"the number of passages must be between 1 and {s.k_max} (GOVASSIST_K_MAX), got {k}")
+    mode = values.get("mode") or "extractive"
+    if mode not in answer_modes(s):
+        raise QueryError(f"answer mode {mode!r} is not available: set GOVASSIST_LLM_BASE_URL to use the LLM")
+    return Prefs(cols, ids, status, k, mode)
+
+
+def answer_modes(s: Settings) -> tuple[str, ...]:
+    return ("extractive", "llm") if s.llm_base_url else ("extractive",)
+
+
+def filters_for(prefs: Prefs, turn: Turn, roles: tuple[str, ...]) -> tuple[Filters, list[str]]:
+    """The filters of one turn and their description. A forum named in the question wins over the collection
+    setting for that turn (said in the notes), unless documents were chosen."""
+    notes: list[str] = []
+    cols = prefs.collections
+    if turn.collections and not prefs.doc_ids:
+        if cols and set(cols) != set(turn.collections):
+            notes.append(f"the question names {', '.join(turn.collections)}, so the collection setting is set aside")
+        cols = turn.collections
+    f = Filters(cols, prefs.doc_ids, STATUS_CHOICES[prefs.status], (), turn.date_from, turn.date_to, roles)
+    desc = []
+    if cols:
+        desc.append("collection " + ", ".join(cols))
+    if prefs.doc_ids:
+        desc.append("documents " + ", ".join(prefs.doc_ids))
+    if f.statuses:
+        desc.append(prefs.status.lower())
+    if turn.date_from or turn.date_to:
+        desc.append(f"dated {turn.date_from or '…'} to {turn.date_to or '…'}")
+    return f, desc + notes
+
+
+# ---------------------------------------------------------------- follow-up questions
+
+
+def aliases_for(docs: dict[str, DocMeta]) -> dict[str, str]:
+    """Names that, in a question, select a collection: acronyms of the indexed collections and known aliases."""
+    present = {d.collection for d in docs.values() if d.collection}
+    out = {a: c for a, c in ALIASES.items() if c in present}
+    out.update({c.lower(): c for c in present if c.isupper() or any(ch.isdigit() for ch in c)})
+    return out
+
+
+def _years(question: str) -> tuple[str, str]:
+    starts, ends = [], []
+    for word, year in YEAR.findall(question):
+        w, y = word.lower(), int(year)
+        if y > date.today().year:  # "the 2030 Agenda" names a target, not a date of publication
+            continue
+        if w in ("since", "after", "from"):
+            starts.append(f"{y + (w == 'after')}-01-01")
+        elif w == "before":
+            ends.append(f"{y - 1}-12-31")
+        elif w in ("until", "through", "by"):
+            ends.append(f"{y}-12-31")
+        else:
+            starts.append(f"{y}-01-01")
+            ends.append(f"{y}-12-31")
+    return (min(starts) if starts else "", max(ends) if ends else "")
+
+
+def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Turn:
+    """Rewrite a question with the conversation, deterministically.
+
+    Forums and years named in the question become filters. A follow-up (starts with "and"/"what about",
+    uses a pronoun, or has no topic word of its own) inherits the previous topic words, forums and years
+    that it does not replace.
+    """
+    q = " ".join(question.split())
+    rest = q.lower()
+    cols: list[str] = []
+    for alias, col in sorted(aliases.items(), key=lambda ac: -len(ac[0])):
+        pattern = rf"(?<![\w-]){re.escape(alias)}(?![\w-])"
+        if re.search(pattern, rest):
+            cols.append(col)
+            rest = re.sub(pattern, " ", rest)
+    date_from, date_to = _years(q)
+    words = (w for w in WORD.findall(rest) if len(w) > 2 and w not in STOP and w not in EXTRA_STOP)
+    topic = tuple(dict.fromkeys(w for w in words if not (w.isdigit() and len(w) == 4)))
+    followup = prev is not None and bool(FOLLOW_START.search(q) or PRONOUN.search(q) or not topic)
+    if not followup or prev is None:
+        return Turn(q, q, topic, tuple(dict.fromkeys(cols)), date_from, date_to)
+    carried = tuple(w for w in prev.topic if w not in topic)
+    query = f"{q} {' '.join(carried)}".strip() if carried else q
+    return Turn(
+        q,
+        query,
+        carried + topic,
+        tuple(dict.fromkeys(cols)) or prev.collections,
+        date_from if (date_from or date_to) else prev.date_from,
+        date_to if (date_from or date_to) else prev.date_to,
+        followup=True,
+    )
+
+
+# ---------------------------------------------------------------- one turn
+
+
+def _pdf_pages(a: Answer, docs: dict[str, DocMeta], s: Settings) -> dict[int, PdfPage]:
+    out: dict[int, PdfPage] = {}
+    for c in a.citations:
+        path = s.corpus_dir / c.source
+        if c.source.lower().endswith(".pdf") and path.is_file() and inside(path, s.corpus_dir):
+            label = docs[c.doc_id].label if c.doc_id in docs else c.label
+            out[c.key] = PdfPage(r.element_name(f"PDF {label} p. {c.page or 1}"), path, c.page)
+    return out
+
+
+def compose(turn: Turn, hits: list[Hit], s: Settings, mode: str) -> Answer:
+    """The answer to a turn from its hits: extractive, or the LLM when chosen and configured."""
+    if mode == "llm":
+        from .llm import llm_answer
+
+        return llm_answer(turn.query, hits, s, fallback=lambda: extract(turn.query, hits, s))
+    return extract(turn.query, hits, s)
+
+
+def answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: tuple[str, ...], prev: Turn | None):
+    """Understand, retrieve, answer and render one question. Errors propagate (see `error_reply`)."""
+    docs = visible_docs(store, roles)
+    turn = understand(question, prev, aliases_for(docs))
+    f, desc = filters_for(prefs, turn, roles)
+    t0 = time.perf_counter()
+    hits = search(store, turn.query, s, k=prefs.k, filters=f)
+    ms = (time.perf_counter() - t0) * 1000
+    a = compose(turn, hits, s, prefs.mode)
+    names = dict(zip([c.key for c in a.citations], r.unique_names(c.citation for c in a.citations)))
+    pdfs = _pdf_pages(a, docs, s)
+    notes = [f"Follow-up read as: {turn.query}"] if turn.followup else []
+    if not a.found and (f.collections or f.doc_ids or f.statuses or f.date_from or f.date_to):
+        notes.append("Filters in force: " + "; ".join(desc))
+    content = r.answer_markdown(a, names, {k: p.name for k, p in pdfs.items()}, docs, notes)
+    side = tuple(SidePassage(names[c.key], r.passage_markdown(c, docs.get(c.doc_id))) for c in a.citations)
+    step = r.retrieval_markdown(turn.query, desc, [(_hit_label(h), h.score) for h in hits], ms)
+    record = {k: v for k, v in f.__dict__.items() if v}
+    return Reply(content, side, tuple(pdfs.values()), step, ms, turn, a, record)
+
+
+def _hit_label(h: Hit) -> str:
+    page = f", p. {h.chunk.page}" if h.chunk.page else ""
+    return f"{h.doc.label} ¶{h.chunk.para}{page}"
+
+
+def error_reply(exc: BaseException) -> Reply:
+    """A turn that failed: our own errors say what to do; anything else is logged and named, never fatal."""
+    if isinstance(exc, GovassistError):
+        return Reply(f"⚠ {r.inert(str(exc))}", error=True)
+    log.exception("chat turn failed", exc_info=exc)
+    return Reply(
+        f"⚠ This turn failed ({type(exc).__name__}); the conversation is still open. Try again or rephrase, "
+        "and tell the staff if it keeps happening (the server log has the details).",
+        error=True,
+    )
+
+
+# ---------------------------------------------------------------- commands
+
+
+def run_command(store: Store, text: str, s: Settings, roles: tuple[str, ...]) -> Reply | None:
+    """`/compare`, `/precedent`, `/docs`, `/help`; None when the text is not a command."""
+    if not text.startswith("/"):
+        return None
+    name, _, rest = text[1:].strip().partition(" ")
+    name, rest = name.lower(), rest.strip()
+    limit = Filters(roles=roles)
+    if name == "help":
+        return Reply(r.HELP)
+    if name == "docs":
+        return Reply(r.docs_markdown(visible_docs(store, roles).values()))
+    if name == "compare":
+        args = rest.split()
+        try:
+            from .compare import run_compare
+        except ImportError:
+            return Reply("⚠ `/compare` is not available in this installation (govassist.compare is missing).")
+        families = {d.family for d in visible_docs(store, roles).values() if d.family}
+        if len(args) == 1 and args[0] in families:
+            _, md, _w = run_compare(store, s, family=args[0], filters=limit)
+        elif len(args) >= 2:
+            _, md, _w = run_compare(store, s, args[0], args[1], topic=" ".join(args[2:]) or None, filters=limit)
+        else:
+            raise QueryError("give two document ids and an optional topic: /compare OLD NEW [topic] (see /docs)")
+        return Reply(md)
+    if name == "precedent":
+        try:
+            from .precedent import find_precedents, precedents_markdown
+        except ImportError:
+            return Reply("⚠ `/precedent` is not available in this installation (govassist.precedent is missing).")
+        found = find_precedents(store, rest, s, k=min(10, s.k_max), filters=limit)
+        return Reply(precedents_markdown(found, rest))
+    raise QueryError(f"unknown command /{name}: the commands are /compare, /precedent, /docs and /help")
+
+
+# ---------------------------------------------------------------- login
+
+
+def hash_password(password: str, iterations: int = 600_000) -> str:
+    """A salted PBKDF2-SHA256 hash to put in `users.NAME.password` instead of the password itself."""
+    salt = secrets.token_hex(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), iterations).hex()
+    return f"{HASH_PREFIX}${iterations}${salt}${digest}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Constant-time check against a `hash_password` hash, or against a plain password (discouraged)."""
+    if not stored:
+        return False
+    if stored.startswith(HASH_PREFIX + "$"):
+        try:
+            _, iterations, salt, digest = stored.split("$")
+            got = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), int(iterations)).hex()
+        except ValueError:
+            return False
+        return hmac.compare_digest(got, digest)
+    return hmac.compare_digest(password.encode(), stored.encode())
+
+
+_DUMMY = f"{HASH_PREFIX}$600000${'0' * 32}${'0' * 64}"  # unknown users are checked against this, and fail
+
+
+def check_login(s: Settings, name: str, password: str) -> tuple[str, ...] | None:
+    """The roles of a user whose password matches, or None. Unknown names cost the same time as known ones."""
+    entry = s.users.get(name)
+    if not isinstance(entry, dict):
+        verify_password(password, _DUMMY)
+        return None
+    if not verify_password(password, str(entry.get("password") or "")):
+        return None
+    return tuple(str(x) for x in entry.get("roles") or ())
+
+
+def roles_for(s: Settings, identifier: str | None) -> tuple[str, ...]:
+    """Roles of a signed-in user as the settings say now (a role removed there is removed at the next chat)."""
+    entry = s.users.get(identifier or "") if s.auth_enabled else None
+    return tuple(str(x) for x in entry.get("roles") or ()) if isinstance(entry, dict) else ()

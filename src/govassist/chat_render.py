@@ -1,0 +1,183 @@
+"""Markdown for the chat, built so that nothing from the corpus or the user can become markup.
+
+Every string that comes from a text or a person goes through `inert`, which backslash-escapes all ASCII
+punctuation: no HTML, link, image, autolink, heading, list or code syntax survives. Citation labels become
+element names through `element_name`, which drops the characters that could change how Chainlit turns a
+name into a clickable chip.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date
+
+from .answer import Answer, Citation
+from .catalog import DocMeta
+
+_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+_NAME_DROP = re.compile(r"[\\`*_<>!~$|#{}\"]")
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def inert(text: str) -> str:
+    """Text that markdown shows literally, on one or more lines (no line can start a block construct)."""
+    text = str(text).replace("\u200b", "").replace("\r", "")  # Chainlit draws U+200B as a typing cursor
+    text = text.replace(":::", ": ::")  # ":::type" opens a Chainlit alert box, even when escaped
+    return "\n".join(_PUNCT.sub(r"\\\1", line.strip()) for line in text.split("\n"))
+
+
+def element_name(label: str) -> str:
+    """A citation label as a Chainlit element name: shown verbatim in the message, with no markup character.
+
+    Square brackets are kept only when balanced (unnumbered paragraphs are cited as "¶[12]").
+    """
+    name = _NAME_DROP.sub("", label).replace("&", "＆")
+    if name.count("[") != name.count("]") or "](" in name:
+        name = name.replace("[", "").replace("]", "")
+    return re.sub(r"\s+", " ", name).strip() or "passage"
+
+
+def unique_names(labels: Iterable[str]) -> list[str]:
+    """Element names for labels, made unique within one message ("… (2)")."""
+    out: list[str] = []
+    for label in labels:
+        name, n = element_name(label), 2
+        while name in out:
+            name = f"{element_name(label)} ({n})"
+            n += 1
+        out.append(name)
+    return out
+
+
+def long_date(iso: str) -> str:
+    """'2023-05-20' -> '20 May 2023'; anything else is returned as it is."""
+    try:
+        d = date.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return iso or "undated"
+    return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
+
+
+def passage_markdown(c: Citation, doc: DocMeta | None) -> str:
+    """The side panel for one cited passage: where it is from, then the passage verbatim."""
+    where = [f"paragraph {inert(c.para)}"]
+    if c.page:
+        where.append(f"page {c.page}")
+    facts = [inert(long_date(c.date)), inert(c.status)]
+    if doc and doc.collection:
+        facts.insert(0, inert(doc.collection))
+    lines = [f"**{inert(c.title)}**", "", f"{' · '.join(where)} — {' · '.join(facts)}"]
+    if c.section:
+        lines += ["", f"*Section:* {inert(c.section)}"]
+    lines += ["", *(f"> {line}" for line in inert(c.text).split("\n"))]
+    if c.also_in:
+        lines += ["", f"*The same text also appears in:* {inert(', '.join(c.also_in))}"]
+    return "\n".join(lines)
+
+
+def answer_markdown(
+    a: Answer, names: dict[int, str], pdf_names: dict[int, str], docs: dict[str, DocMeta], notes: Iterable[str] = ()
+) -> str:
+    """The answer: each sentence with its citation chip, then the sources with title, date and status."""
+    head = [f"*{inert(n)}*" for n in (*notes, *a.notes)]
+    if not a.found:
+        return "\n\n".join([*head, inert(a.text)])
+    verbatim = a.mode == "extractive"
+    body = []
+    for s in a.sentences:
+        text = f"“{inert(s.text)}”" if verbatim else inert(s.text)
+        body.append(f"{text} {names[s.key]}")
+    how = (
+        "Quoted verbatim from the texts; click a citation to read the passage."
+        if verbatim
+        else "Written by the language model from the cited passages only; check each passage before relying on it."
+    )
+    sources = [f"**Sources** — {how}", ""]
+    for c in a.citations:
+        doc = docs.get(c.doc_id)
+        facts = [inert(long_date(c.date)), inert(c.status)]
+        if doc and doc.collection:
+            facts.insert(0, inert(doc.collection))
+        pdf = f" · {pdf_names[c.key]}" if c.key in pdf_names else ""
+        sources.append(f"{c.key}\\. {names[c.key]} {inert(c.title)} · {' · '.join(facts)}{pdf}")
+        sources.append("")
+    return "\n\n".join([*head, *body, "\n".join(sources).rstrip()])
+
+
+def retrieval_markdown(query: str, filters: list[str], hits: list[tuple[str, float]], ms: float) -> str:
+    """The retrieval step's output: the query searched, filters, timing and the ranked passages."""
+    lines = [f"Searched for: {inert(query)}", ""]
+    lines.append(f"Filters: {inert('; '.join(filters))}" if filters else "Filters: none (all texts you may read)")
+    lines += ["", f"{len(hits)} passages in {ms:.0f} ms:", ""]
+    lines += [f"{i}\\. {inert(label)} — score {score:.3f}" for i, (label, score) in enumerate(hits, start=1)]
+    return "\n".join(lines)
+
+
+def welcome_markdown(per_collection: dict[str, int], built_at: str, chunks: int, llm: bool) -> str:
+    """The first message: what the index holds, how answers are cited, what can be narrowed, the commands."""
+    n = sum(per_collection.values())
+    held = ", ".join(f"{inert(k)} {v}" for k, v in sorted(per_collection.items(), key=lambda kv: (-kv[1], kv[0])))
+    built = inert(built_at.replace("T", " ")[:16] + " UTC") if built_at else "unknown"
+    return "\n".join(
+        [
+            "### govassist — cited answers from digital-governance texts",
+            "",
+            f"The index holds **{n} texts** ({held}), {chunks} passages; last built {built}.",
+            "",
+            "Every sentence of an answer is quoted from a text and carries its citation (text, paragraph, page). "
+            "Click a citation to read the passage with its title and date.",
+            "",
+            "- Narrow the search with the settings button (⚙) beside the message box: collection, documents, "
+            "adopted or draft texts, number of passages" + (", answer mode." if llm else "."),
+            "- Follow-up questions use the conversation: *and what did the TTC say about it in 2024?*",
+            "- `/compare OLD NEW [topic]` compares two versions paragraph by paragraph; "
+            "`/precedent WORDING` finds agreed language; `/help` lists the commands.",
+        ]
+    )
+
+
+NO_INDEX = "\n".join(
+    [
+        "### govassist — no index yet",
+        "",
+        "There is nothing to search until the index is built. On the server, run:",
+        "",
+        "```",
+        "govassist corpus fetch",
+        "govassist index build",
+        "```",
+        "",
+        "(or `scripts/run`, which does both and starts this chat), then reload this page.",
+    ]
+)
+
+HELP = "\n".join(
+    [
+        "**Questions** — ask in plain words; name a forum (G7, TTC, DFI, WSIS, GDC, Summit for Democracy) or "
+        "a year to narrow that question. A short follow-up (*and in 2024?*, *what did the TTC say about it?*) "
+        "keeps the topic of the previous question.",
+        "",
+        "**Commands**",
+        "",
+        "- `/compare OLD NEW [topic]` — what changed between two versions (document ids, e.g. "
+        "`/compare gdc-rev2-2024 gdc-rev3-2024 human rights`); `/compare FAMILY` walks every version of a family.",
+        "- `/precedent WORDING` — where this wording, or nearly this wording, was agreed before.",
+        "- `/docs` — the document ids you can use.",
+        "- `/help` — this list.",
+        "",
+        "**Settings** (⚙ beside the message box) — collection, documents, adopted or draft texts, number of "
+        "passages, answer mode. Thumbs up or down on an answer is recorded for the evaluators.",
+    ]
+)
+
+
+def docs_markdown(docs: Iterable[DocMeta]) -> str:
+    """The documents a user may search, by collection, with the ids the commands take."""
+    lines = ["**Documents you can search** (id — label, date, status)", ""]
+    for d in sorted(docs, key=lambda d: (d.collection, d.date, d.id)):
+        lines.append(f"- {inert(d.collection or 'Other')}: `{d.id}` — {inert(d.label)}, {inert(d.date)}, {d.status}")
+    return "\n".join(lines)

@@ -1,0 +1,189 @@
+"""Chainlit glue: per-session state, settings widgets, starters, sending replies with their side elements and
+retrieval step, login, the feedback data layer, and the page's security headers. Imported only by app.py;
+the logic it calls lives in `chat`, `chat_render` and `chat_feedback`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import chainlit as cl
+from chainlit.input_widget import MultiSelect, Select, Slider
+
+from . import chat, chat_web
+from . import chat_feedback as fb
+from . import chat_render as r
+from .errors import IndexMissingError
+from .settings import load_settings
+
+S = load_settings()
+STARTERS = [
+    ("AI governance, G7", "What did the G7 leaders say about governing artificial intelligence?", "G7"),
+    ("Semiconductors, TTC", "What did the Trade and Technology Council agree on semiconductor supply chains?", "TTC"),
+    ("Commercial spyware", "What do the spyware joint statements commit governments to do?", "Summit for Democracy"),
+    ("Internet shutdowns, DFI", "What does the Declaration for the Future of the Internet say about shutdowns?", "DFI"),
+    ("Compare TTC 2023 and 2024", "/compare ttc-2023-05 ttc-2024-04 artificial intelligence", "TTC"),
+    ("Precedent: data free flow", "/precedent data free flow with trust", ""),
+]
+
+
+def _roles() -> tuple[str, ...]:
+    user = cl.user_session.get("user")
+    return chat.roles_for(S, getattr(user, "identifier", None))
+
+
+def _prefs() -> chat.Prefs:
+    return cl.user_session.get("prefs") or chat.Prefs(k=S.k)
+
+
+async def _store():
+    return await asyncio.to_thread(chat.current_store, S)
+
+
+def _widgets(docs: dict[str, Any]) -> list[Any]:
+    cols = sorted({d.collection for d in docs.values() if d.collection})
+    by_date = sorted(docs.values(), key=lambda d: (d.collection, d.date, d.id))
+    items = {f"{d.label} ({d.date[:4] or 'undated'}, {d.status})": d.id for d in by_date}
+    modes = chat.answer_modes(S)
+    k_max = min(max(20, S.k), S.k_max)
+    return [
+        MultiSelect(id="collections", label="Collections", items={c: c for c in cols}, initial=[],
+                    description="Search only these forums (none chosen: all)."),
+        MultiSelect(id="documents", label="Documents", items=items, initial=[],
+                    description="Search only these texts (none chosen: all)."),
+        Select(id="status", label="Status", values=list(chat.STATUS_CHOICES), initial_value="All texts"),
+        Slider(id="k", label="Passages retrieved", initial=S.k, min=1, max=k_max, step=1),
+        Select(id="mode", label="Answer mode", values=list(modes), initial_value="extractive",
+               description="extractive quotes the texts; llm rephrases (only when a model is configured)."),
+    ]  # fmt: skip
+
+
+async def starters(user: Any = None, language: str | None = None) -> list[cl.Starter]:
+    try:
+        roles = chat.roles_for(S, getattr(user, "identifier", None))
+        cols = {d.collection for d in chat.visible_docs(await _store(), roles).values()}
+    except Exception:
+        cols = set()
+    return [cl.Starter(label=lab, message=msg) for lab, msg, col in STARTERS if not col or col in cols]
+
+
+async def start() -> None:
+    cl.user_session.set("prefs", chat.Prefs(k=S.k))
+    try:
+        store = await _store()
+    except IndexMissingError:
+        await cl.Message(r.NO_INDEX, type="system_message").send()
+        return
+    except Exception as exc:
+        await _send(chat.error_reply(exc))
+        return
+    roles = _roles()
+    await cl.ChatSettings(_widgets(chat.visible_docs(store, roles))).send()
+    await cl.Message(chat.index_summary(store, roles, S), type="system_message").send()
+
+
+async def settings_update(values: dict[str, Any]) -> None:
+    try:
+        docs = chat.visible_docs(await _store(), _roles())
+        cl.user_session.set("prefs", chat.prefs_from_values(values, S, docs))
+    except Exception as exc:
+        await _send(chat.error_reply(exc))
+
+
+async def message(msg: cl.Message) -> None:
+    """One turn. Whatever goes wrong becomes a message; the session stays usable."""
+    roles, prefs = _roles(), _prefs()
+    try:
+        store = await _store()
+        reply = await asyncio.to_thread(chat.run_command, store, msg.content.strip(), S, roles)
+        if reply is None:
+            reply = await _answer(store, msg.content, prefs, roles)
+    except Exception as exc:
+        reply = chat.error_reply(exc)
+    await _send(reply)
+
+
+async def _answer(store: Any, question: str, prefs: chat.Prefs, roles: tuple[str, ...]) -> chat.Reply:
+    prev = cl.user_session.get("turn")
+    async with cl.Step(name="Retrieval", type="retrieval", show_input=False) as step:
+        try:
+            reply = await asyncio.to_thread(chat.answer_turn, store, question, S, prefs, roles, prev)
+            step.output = reply.step
+        except Exception as exc:
+            reply = chat.error_reply(exc)
+            step.output, step.is_error = "Retrieval failed; see the message below.", True
+    if reply.turn is not None:
+        cl.user_session.set("turn", reply.turn)
+    return reply
+
+
+async def _send(reply: chat.Reply) -> None:
+    elements: list[Any] = [cl.Text(name=p.name, content=p.markdown, display="side") for p in reply.passages]
+    elements += [cl.Pdf(name=p.name, path=str(p.path), page=p.page, display="side") for p in reply.pdfs]
+    out = cl.Message(content=reply.content, elements=elements)
+    await out.send()
+    if reply.answer is not None and reply.turn is not None:
+        user = getattr(cl.user_session.get("user"), "identifier", None)
+        args = (out.id, reply.answer, reply.turn.query, reply.filters, reply.retrieval_ms, user, out.thread_id)
+        try:
+            await asyncio.to_thread(fb.record_answer, fb.db_path(S.data_dir), *args)
+        except Exception as exc:  # the answer is shown; losing its review record must not end the turn
+            chat.log.warning("could not record the answer for review: %s", exc)
+
+
+async def login(username: str, password: str) -> cl.User | None:
+    roles = await asyncio.to_thread(chat.check_login, S, username, password)
+    return None if roles is None else cl.User(identifier=username, metadata={"roles": list(roles)})
+
+
+def data_layer() -> Any:
+    return fb.data_layer(fb.db_path(S.data_dir))
+
+
+def _auth_secret() -> None:
+    """Chainlit signs login tokens with CHAINLIT_AUTH_SECRET; without one, keep a generated one in data_dir."""
+    if os.environ.get("CHAINLIT_AUTH_SECRET"):
+        return
+    path = S.data_dir / "chainlit_auth_secret"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    os.environ["CHAINLIT_AUTH_SECRET"] = path.read_text().strip()
+
+
+def configure(app_root: Path) -> None:
+    """Chainlit's page settings for govassist, the readme, and security headers on every response."""
+    from chainlit.config import config
+    from chainlit.markdown import DEFAULT_MARKDOWN_STR
+    from chainlit.server import app
+
+    config.ui.name = "govassist"
+    config.ui.description = "Cited answers from digital-governance texts"
+    config.ui.default_theme = "light"
+    config.ui.cot = "full"
+    config.ui.default_sidebar_state = "hidden"
+    config.features.unsafe_allow_html = False
+    config.features.latex = False
+    config.features.user_message_markdown = False  # a question is shown as typed, never as markup
+    config.features.edit_message = False
+    if config.features.spontaneous_file_upload is not None:
+        config.features.spontaneous_file_upload.enabled = False
+    readme = app_root / "chainlit.md"
+    if not readme.exists() or readme.read_text(encoding="utf-8") == DEFAULT_MARKDOWN_STR:
+        readme.write_text(r.HELP + "\n", encoding="utf-8")
+    if S.auth_enabled:
+        _auth_secret()
+    chat_web.install(app, config)
+
+
+async def warm() -> None:
+    """Open the index and load the embedding model before the first question (it takes seconds on a laptop)."""
+    try:
+        await asyncio.to_thread(chat.warm, S)
+    except Exception as exc:  # no index yet, or a broken one: the chat says so when a session starts
+        chat.log.warning("warm-up skipped: %s", exc)

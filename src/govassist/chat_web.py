@@ -1,0 +1,78 @@
+"""The chat page as served: security headers, no request to any other host, govassist's look.
+
+The page gets a Content-Security-Policy that allows only this server (so even markup that slipped through could
+not load an image or script from elsewhere), and Chainlit's HTML loses its links to web fonts and a CDN, so an
+offline delegation laptop makes no outside request. Small routes serve the stylesheet and the wordmark.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from typing import Any
+
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' ws: wss:; worker-src 'self' blob:; "
+    "frame-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+)
+OUTSIDE_LINK = re.compile(rb"<link\b[^>]*\bhref=\"(?:https?:)?//[^\"]*\"[^>]*>", re.S)
+WATERMARK = "Answers quote the indexed texts. Read the cited passage before relying on it."
+NAVY = "221 51% 30%"
+STYLE = f"""
+:root:root {{ --primary: {NAVY}; --ring: {NAVY}; --font-sans: system-ui, "Segoe UI", Roboto, "Helvetica Neue",
+  Arial, sans-serif; }}
+.dark.dark {{ --primary: 217 70% 62%; --ring: 217 70% 62%; }}
+a.element-link {{ text-transform: none; font-size: 0.78rem; letter-spacing: 0; white-space: nowrap; }}
+.prose blockquote {{ font-style: normal; font-family: Georgia, "DejaVu Serif", "Times New Roman", serif; }}
+.prose blockquote p::before, .prose blockquote p::after {{ content: none; }}
+"""
+LOGO = """<svg xmlns="http://www.w3.org/2000/svg" width="236" height="56" viewBox="0 0 236 56">
+<rect x="1" y="1" width="234" height="54" rx="12" fill="#25407a"/>
+<text x="118" y="38" text-anchor="middle" font-family="Georgia, 'DejaVu Serif', serif" font-size="29"
+ fill="#ffffff">¶ govassist</text></svg>"""
+
+
+def install(app: Any, config: Any) -> None:
+    """Add the headers, the HTML clean-up and the govassist routes to Chainlit's FastAPI app."""
+    from fastapi.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    async def style(request: Any) -> Response:
+        return Response(STYLE, media_type="text/css")
+
+    async def logo(request: Any) -> Response:
+        return Response(LOGO, media_type="image/svg+xml")
+
+    async def translations(request: Any) -> Response:
+        language = config.ui.language or request.query_params.get("language") or "en-US"
+        if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?", language):
+            language = "en-US"
+        tr = config.load_translation(language)
+        if isinstance(tr.get("chat"), dict):
+            tr["chat"]["watermark"] = WATERMARK
+        return JSONResponse({"translation": tr})
+
+    # before Chainlit's catch-all route, which would otherwise answer these paths with the page itself
+    app.router.routes[0:0] = [
+        Route("/govassist/style.css", style),
+        Route("/govassist/logo.svg", logo),
+        Route("/project/translations", translations),
+    ]
+    config.ui.custom_css = "/govassist/style.css"
+    config.ui.logo_file_url = "/govassist/logo.svg"
+
+    @app.middleware("http")
+    async def headers(request: Any, call_next: Any) -> Any:
+        response = await call_next(request)
+        if response.headers.get("content-type", "").startswith("text/html"):
+            body = b"".join([chunk async for chunk in response.body_iterator])
+            if response.headers.get("content-encoding") == "gzip":  # Chainlit's GZip middleware runs inside this one
+                body = gzip.decompress(body)
+            drop = ("content-length", "content-encoding")
+            kept = {k: v for k, v in response.headers.items() if k.lower() not in drop}
+            response = Response(OUTSIDE_LINK.sub(b"", body), response.status_code, kept)
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
