@@ -163,7 +163,18 @@ def _clean_stale(index_dir: Path, keep: set[Path]) -> list[str]:
         if not (p / MANIFEST).exists() or p.name.endswith(".tmp"):
             shutil.rmtree(p, ignore_errors=True)
             removed.append(p.name)
+    for p in index_dir.glob(".current-*"):  # a symlink left by a build killed inside switch_current
+        p.unlink(missing_ok=True)
+        removed.append(p.name)
     return removed
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _prune(index_dir: Path, keep: set[Path], keep_n: int = 2) -> None:
@@ -364,12 +375,14 @@ def build(
             "seconds": {k: round(v, 3) for k, v in seconds.items()},
         }
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-        for f in work.iterdir():
+        for f in work.rglob("*"):
             if f.is_file():
                 with f.open("rb") as fh:
                     os.fsync(fh.fileno())
         os.replace(work, final)
+        _fsync_dir(s.index_dir)  # the new folder's name is on disk before current points at it
         switch_current(s.index_dir, final)
+        _fsync_dir(s.index_dir)
         _prune(s.index_dir, {final.resolve()})
         return BuildReport(final, len(doc_entries), len(all_chunks), embedded, reused, skipped, notes, seconds)
 
