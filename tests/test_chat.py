@@ -1,0 +1,373 @@
+"""The chat without a browser: message building, inert rendering, follow-ups, settings -> filters, commands,
+errors, login, restricted documents, feedback records and the page's headers."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+
+from govassist import chat
+from govassist import chat_feedback as fb
+from govassist import chat_render as r
+from govassist.errors import IndexMissingError, QueryError
+from govassist.settings import Settings
+
+HOSTILE = (
+    'Delegates noted <script>alert("x")</script> and <img src=http://evil.example/p.png onerror=alert(1)> '
+    "then ![pixel](http://evil.example/t.png) and [click](javascript:alert(1)) and <http://evil.example> "
+    "# heading\n- item\n1. item\n```\ncode\n```\n:::warning\nboxed\n:::\n\u200bcursor &amp; https://evil.example"
+)
+
+
+def rendered(markdown: str) -> str:
+    return MarkdownIt("commonmark").render(markdown)
+
+
+def visible_text(page: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def assert_inert(markdown: str) -> None:
+    out = rendered(markdown)
+    tags = set(re.findall(r"<([a-z0-9]+)", out))
+    assert tags <= {"p", "blockquote", "em", "strong", "ul", "li", "br", "code", "pre", "h3"}, tags
+    assert "evil.example" not in "".join(re.findall(r"<[^>]+>", out))
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def test_inert_text_renders_as_the_same_characters_and_no_markup() -> None:
+    out = rendered(r.inert(HOSTILE))
+    assert set(re.findall(r"<([a-z0-9]+)", out)) == {"p"}
+    expected = " ".join(HOSTILE.replace("\u200b", "").replace(":::", ": ::").split())
+    assert " ".join(visible_text(out).split()) == expected
+
+
+def test_element_names_keep_the_label_but_no_markup_characters() -> None:
+    assert r.element_name("Hiroshima Communiqué ¶38, p. 7") == "Hiroshima Communiqué ¶38, p. 7"
+    assert r.element_name("Takasaki Declaration ¶[12]") == "Takasaki Declaration ¶[12]"
+    assert r.element_name("GDC Rev.3 ¶29(d), p. 7") == "GDC Rev.3 ¶29(d), p. 7"
+    bad = r.element_name("Evil <img src=x> ![a](http://e) **b** ¶[3")
+    assert not set(bad) & set("<>*![]") and "img src=x" in bad
+    assert r.unique_names(["A ¶1", "A ¶1", "B"]) == ["A ¶1", "A ¶1 (2)", "B"]
+
+
+def test_long_dates_for_people() -> None:
+    assert r.long_date("2023-05-20") == "20 May 2023"
+    assert r.long_date("") == "undated" and r.long_date("2023") == "2023"
+
+
+# ---------------------------------------------------------------- one turn on the synthetic corpus
+
+
+def test_answer_turn_cites_passages_as_side_elements_and_pdf_pages(mini_store, mini_settings: Settings) -> None:
+    reply = chat.answer_turn(
+        mini_store, "critical minerals for batteries and quantum technologies", mini_settings, chat.Prefs(), (), None
+    )
+    a = reply.answer
+    assert a is not None and a.found and a.citations
+    names = [p.name for p in reply.passages]
+    assert names == [c.citation for c in a.citations]  # one side element per citation, named by its label
+    for name in names:
+        assert name in reply.content  # the marker Chainlit turns into a clickable chip
+    report = next(c for c in a.citations if c.doc_id == "syn-report")
+    side = reply.passages[names.index(report.citation)].markdown
+    shown = " ".join(visible_text(rendered(side)).split())
+    assert report.title in shown and f"paragraph {report.para} · page {report.page}" in shown
+    assert "5 April 2024" in shown and "draft" in shown and " ".join(report.text.split()) in shown
+    pdf = next(p for p in reply.pdfs if p.path.name == "synthetic-report.pdf")
+    assert pdf.page == report.page == 2 and pdf.name in reply.content
+    assert "passages in" in reply.step and reply.retrieval_ms is not None
+    assert_inert(reply.content)
+
+
+def test_nothing_found_says_so_and_names_the_filters(mini_store, mini_settings: Settings) -> None:
+    prefs = chat.Prefs(collections=("UN",), status="Drafts only")  # the only UN text is adopted
+    reply = chat.answer_turn(mini_store, "schools and hospitals", mini_settings, prefs, (), None)
+    assert reply.answer is not None and not reply.answer.found and not reply.passages
+    assert "Filters in force" in reply.content and "collection UN" in reply.content
+
+
+def test_collection_setting_restricts_citations(mini_store, mini_settings: Settings) -> None:
+    for col in ("G7", "UN", "TTC"):
+        reply = chat.answer_turn(
+            mini_store, "digital cooperation and data", mini_settings, chat.Prefs(collections=(col,)), (), None
+        )
+        assert reply.answer is not None
+        assert {mini_store.docs[c.doc_id].collection for c in reply.answer.citations} <= {col}
+
+
+def test_hostile_corpus_text_and_file_name_render_inert(mini_settings: Settings) -> None:
+    from govassist.index import build, open_store
+
+    name = "evil <img src=http_evil.example_x.png> ![p](x).txt"
+    (mini_settings.corpus_dir / name).write_text(
+        "Hostile test text. " + HOSTILE.replace("\n", " ") + " Data flows with trust across borders matter.",
+        encoding="utf-8",
+    )
+    build(mini_settings, progress=False)
+    store = open_store(mini_settings)
+    reply = chat.answer_turn(store, "data flows with trust across borders", mini_settings, chat.Prefs(), (), None)
+    assert reply.answer is not None and any(c.doc_id.startswith("evil") for c in reply.answer.citations)
+    for md in (reply.content, reply.step, *(p.markdown for p in reply.passages)):
+        assert_inert(md)
+    for p in reply.passages:
+        assert not set(p.name) & set("<>*!`")
+
+
+def test_question_and_error_text_are_inert() -> None:
+    reply = chat.error_reply(QueryError("unknown document '<img src=http://evil.example/x>'"))
+    assert reply.error and reply.content.startswith("⚠")
+    assert_inert(reply.content)
+    step = r.retrieval_markdown("<script>alert(1)</script> ![x](http://evil.example/a.png)", [], [], 1.0)
+    assert_inert(step)
+
+
+# ---------------------------------------------------------------- follow-ups
+
+
+ALIASES = {"g7": "G7", "ttc": "TTC", "trade and technology council": "TTC", "gdc": "GDC"}
+
+
+def test_follow_up_keeps_the_topic_and_takes_forum_and_year_from_the_question() -> None:
+    first = chat.understand("What did the G7 say about semiconductors?", None, ALIASES)
+    assert first.topic == ("semiconductors",) and first.collections == ("G7",) and not first.followup
+    second = chat.understand("and what did the TTC say about it in 2024?", first, ALIASES)
+    assert second.followup and second.collections == ("TTC",)
+    assert second.query.endswith("semiconductors") and "semiconductors" in second.topic
+    assert (second.date_from, second.date_to) == ("2024-01-01", "2024-12-31")
+    third = chat.understand("And in 2023?", second, ALIASES)
+    assert third.collections == ("TTC",) and third.date_from == "2023-01-01" and "semiconductors" in third.query
+
+
+def test_a_new_question_starts_a_new_topic() -> None:
+    first = chat.understand("What did the G7 say about semiconductors?", None, ALIASES)
+    fresh = chat.understand("Which texts address internet shutdowns?", first, ALIASES)
+    assert not fresh.followup and fresh.query == "Which texts address internet shutdowns?"
+    assert fresh.collections == () and "semiconductors" not in fresh.topic
+
+
+def test_forum_names_and_years_in_questions() -> None:
+    t = chat.understand("What has the Trade and Technology Council said about AI since 2022?", None, ALIASES)
+    assert t.collections == ("TTC",) and (t.date_from, t.date_to) == ("2022-01-01", "")
+    assert "technology" not in t.topic or t.collections == ("TTC",)
+    assert chat.understand("the 2030 Agenda in the GDC", None, ALIASES).date_from == ""  # a target, not a date
+    assert chat.understand("before 2023, what did the G7 say?", None, ALIASES).date_to == "2022-12-31"
+
+
+def test_aliases_only_for_indexed_collections(mini_store) -> None:
+    aliases = chat.aliases_for(mini_store.docs)
+    assert aliases["g7"] == "G7" and aliases["ttc"] == "TTC" and "gdc" not in aliases
+
+
+# ---------------------------------------------------------------- settings -> filters
+
+
+def test_settings_values_become_prefs_and_filters(mini_store, mini_settings: Settings) -> None:
+    values = {"collections": ["G7", "Nope"], "documents": ["syn-g7"], "status": "Exclude drafts", "k": 5.0}
+    prefs = chat.prefs_from_values(values, mini_settings, mini_store.docs)
+    assert prefs == chat.Prefs(("G7",), ("syn-g7",), "Exclude drafts", 5, "extractive")
+    turn = chat.understand("What did the TTC say in 2024?", None, chat.aliases_for(mini_store.docs))
+    f, desc = chat.filters_for(prefs, turn, ("negotiator",))
+    assert f.collections == ("G7",)  # documents chosen: the forum named in the question does not override them
+    assert f.doc_ids == ("syn-g7",) and f.statuses == ("adopted", "non-binding") and f.roles == ("negotiator",)
+    assert (f.date_from, f.date_to) == ("2024-01-01", "2024-12-31") and any("dated" in d for d in desc)
+    f2, desc2 = chat.filters_for(chat.Prefs(collections=("G7",)), turn, ())
+    assert f2.collections == ("TTC",) and any("set aside" in d for d in desc2)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [({"k": 0}, "between 1 and"), ({"k": "many"}, "whole number"), ({"mode": "llm"}, "GOVASSIST_LLM_BASE_URL"),
+     ({"status": "secret"}, "unknown status")],
+)  # fmt: skip
+def test_bad_settings_values_are_refused_with_the_range(mini_store, mini_settings, values, message) -> None:
+    with pytest.raises(QueryError, match=message):
+        chat.prefs_from_values(values, mini_settings, mini_store.docs)
+
+
+def test_llm_mode_is_offered_only_when_configured(mini_settings: Settings) -> None:
+    assert chat.answer_modes(mini_settings) == ("extractive",)
+    with_llm = Settings(**{**mini_settings.model_dump(), "llm_base_url": "http://127.0.0.1:9/v1"})
+    assert chat.answer_modes(with_llm) == ("extractive", "llm")
+
+
+# ---------------------------------------------------------------- errors and commands
+
+
+def test_a_bad_question_is_an_error_message_not_an_exception(mini_store, mini_settings: Settings) -> None:
+    with pytest.raises(QueryError):
+        chat.answer_turn(
+            mini_store, "x" * (mini_settings.max_question_chars + 1), mini_settings, chat.Prefs(), (), None
+        )
+    reply = chat.error_reply(RuntimeError("boom"))
+    assert reply.error and "RuntimeError" in reply.content and "still open" in reply.content
+
+
+def test_commands_dispatch(mini_store, mini_settings: Settings) -> None:
+    assert chat.run_command(mini_store, "What is DPI?", mini_settings, ()) is None
+    assert "/compare" in chat.run_command(mini_store, "/help", mini_settings, ()).content
+    docs = chat.run_command(mini_store, "/docs", mini_settings, ()).content
+    assert "`syn-compact`" in docs and "`syn-report`" in docs
+    with pytest.raises(QueryError, match="unknown command"):
+        chat.run_command(mini_store, "/frobnicate", mini_settings, ())
+    with pytest.raises(QueryError, match="two document ids"):
+        chat.run_command(mini_store, "/compare syn-g7", mini_settings, ())
+    cmp = chat.run_command(mini_store, "/compare syn-g7 syn-compact", mini_settings, ()).content
+    assert "Syn. G7 Ministerial" in cmp and "Syn. Compact" in cmp
+    prec = chat.run_command(mini_store, "/precedent connect all schools and hospitals", mini_settings, ()).content
+    assert "Syn. Compact ¶2(a)" in prec.replace("\\", "")
+
+
+def test_missing_command_module_gives_a_message(mini_store, mini_settings, monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "govassist.precedent", None)  # import now fails
+    reply = chat.run_command(mini_store, "/precedent anything", mini_settings, ())
+    assert reply is not None and "not available" in reply.content
+
+
+def test_no_index_is_reported_with_how_to_build(tmp_path: Path, mini_settings: Settings) -> None:
+    empty = Settings(**{**mini_settings.model_dump(), "index_dir": tmp_path / "none"})
+    with pytest.raises(IndexMissingError):
+        chat.current_store(empty)
+    assert "govassist index build" in r.NO_INDEX
+
+
+def test_store_is_shared_and_reopened_after_a_rebuild(mini_store, mini_settings: Settings) -> None:
+    from govassist.index import build
+
+    first = chat.current_store(mini_settings)
+    assert chat.current_store(mini_settings) is first
+    build(mini_settings, progress=False, force=True)
+    again = chat.current_store(mini_settings)
+    assert again is not first and again.path != first.path
+
+
+# ---------------------------------------------------------------- access
+
+
+def _restricted(mini_settings: Settings):
+    from govassist.index import build, open_store
+
+    cat = mini_settings.catalog_file
+    text = cat.read_text(encoding="utf-8").replace(
+        'status = "draft"\n', 'status = "draft"\nrestricted = ["negotiator"]\n'
+    )
+    cat.write_text(text, encoding="utf-8")
+    build(mini_settings, progress=False)
+    return open_store(mini_settings)
+
+
+def test_restricted_documents_only_for_their_roles(mini_settings: Settings) -> None:
+    store = _restricted(mini_settings)
+    q = "critical minerals for batteries and quantum technologies"
+    for roles, visible in (((), False), (("press",), False), (("negotiator",), True)):
+        reply = chat.answer_turn(store, q, mini_settings, chat.Prefs(), roles, None)
+        cited = {c.doc_id for c in reply.answer.citations}
+        assert ("syn-report" in cited) is visible
+        assert ("TTC 1" in chat.index_summary(store, roles, mini_settings)) is visible
+        assert ("syn-report" in chat.run_command(store, "/docs", mini_settings, roles).content) is visible
+    with pytest.raises(QueryError, match="unknown document"):
+        chat.run_command(store, "/compare syn-g7 syn-report", mini_settings, ())
+
+
+def test_login_checks_hashes_and_plain_passwords(mini_settings: Settings) -> None:
+    users = {
+        "ana": {"password": chat.hash_password("s3cret pass", iterations=1000), "roles": ["negotiator"]},
+        "bo": {"password": "plain-pw", "roles": []},
+        "nopw": {"password": "", "roles": ["negotiator"]},
+    }
+    s = Settings(**{**mini_settings.model_dump(), "users": users, "auth_enabled": True})
+    assert chat.check_login(s, "ana", "s3cret pass") == ("negotiator",)
+    assert chat.check_login(s, "ana", "s3cret pas") is None
+    assert chat.check_login(s, "bo", "plain-pw") == () and chat.check_login(s, "bo", "plain-pW") is None
+    assert chat.check_login(s, "nopw", "") is None and chat.check_login(s, "who", "plain-pw") is None
+    assert chat.roles_for(s, "ana") == ("negotiator",) and chat.roles_for(s, None) == ()
+    off = Settings(**{**s.model_dump(), "auth_enabled": False})
+    assert chat.roles_for(off, "ana") == ()  # without login nobody holds a role
+    assert chat.verify_password("x", "pbkdf2_sha256$broken") is False
+
+
+# ---------------------------------------------------------------- feedback
+
+
+def test_feedback_is_recorded_with_the_answer_it_judges(mini_store, mini_settings: Settings, tmp_path: Path) -> None:
+    db = fb.db_path(tmp_path / "data")
+    reply = chat.answer_turn(mini_store, "schools and hospitals", mini_settings, chat.Prefs(), (), None)
+    fb.record_answer(db, "m1", reply.answer, reply.turn.query, reply.filters, reply.retrieval_ms, "ana", "t1")
+    fid = fb.record_feedback(db, "m1", 0, "wrong paragraph")
+    fb.record_feedback(db, "m2", 1)
+    bad = fb.feedback_rows(db, bad_only=True)
+    assert len(bad) == 1 and bad[0]["id"] == fid and bad[0]["comment"] == "wrong paragraph"
+    assert bad[0]["question"] == "schools and hospitals" and bad[0]["user"] == "ana"
+    assert bad[0]["citations"][0]["citation"] == reply.answer.citations[0].citation
+    assert len(fb.feedback_rows(db)) == 2
+    fb.record_feedback(db, "m1", 1, None, feedback_id=fid)  # changed their mind
+    assert fb.feedback_rows(db, bad_only=True) == []
+    assert fb.delete_feedback(db, fid) and len(fb.feedback_rows(db)) == 1
+    with pytest.raises(ValueError):
+        fb.record_feedback(db, "m1", 5)
+
+
+def test_chainlit_data_layer_stores_thumbs(tmp_path: Path) -> None:
+    from chainlit.types import Feedback
+
+    db = tmp_path / "fb.sqlite3"
+    layer = fb.data_layer(db)
+    fid = asyncio.run(layer.upsert_feedback(Feedback(forId="m9", value=0, comment="missed ¶12")))
+    rows = fb.feedback_rows(db)
+    assert rows[0]["id"] == fid and rows[0]["value"] == 0 and rows[0]["comment"] == "missed ¶12"
+    assert asyncio.run(layer.get_user("ana")) is None
+    assert asyncio.run(layer.list_threads(None, None)).data == []
+
+
+# ---------------------------------------------------------------- the page
+
+
+def test_page_headers_strip_outside_links_and_serve_the_style() -> None:
+    from fastapi import FastAPI
+    from fastapi.middleware.gzip import GZipMiddleware
+    from fastapi.responses import HTMLResponse
+    from fastapi.testclient import TestClient
+
+    from govassist import chat_web
+
+    class Config:
+        class ui:
+            language = None
+            custom_css = None
+            logo_file_url = None
+
+        @staticmethod
+        def load_translation(language: str) -> dict:
+            return {"chat": {"watermark": "LLMs can make mistakes."}, "lang": language}
+
+    page = (
+        '<html><head><link rel="preconnect" href="https://fonts.googleapis.com" />\n<link\n href="https://cdn.'
+        'example/k.css"\n rel="stylesheet"\n/><link rel="stylesheet" href="/assets/a.css"></head></html>'
+    )
+    app = FastAPI()
+    app.add_middleware(GZipMiddleware, minimum_size=10)  # as in Chainlit: compressed HTML reaches our middleware
+
+    @app.get("/{path:path}")
+    async def serve(path: str):
+        return HTMLResponse(page)
+
+    chat_web.install(app, Config)
+    client = TestClient(app)
+    res = client.get("/")
+    assert "https://" not in res.text and '/assets/a.css"' in res.text
+    assert "default-src 'self'" in res.headers["content-security-policy"]
+    assert "img-src 'self' data: blob:" in res.headers["content-security-policy"]
+    assert client.get("/govassist/style.css").headers["content-type"].startswith("text/css")
+    assert client.get("/govassist/logo.svg").text.startswith("<svg")
+    tr = client.get("/project/translations?language=fr-FR").json()["translation"]
+    assert tr["chat"]["watermark"] == chat_web.WATERMARK and tr["lang"] == "fr-FR"
+    assert Config.ui.custom_css == "/govassist/style.css"
