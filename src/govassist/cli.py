@@ -387,6 +387,33 @@ def precedent_cmd(
     )
 
 
+@app.command("feedback")
+def feedback_cmd(
+    bad: Annotated[bool, typer.Option("--bad", help="Only thumbs down.")] = False,
+    limit: Annotated[int, typer.Option(help="Newest N.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Chat feedback for review: each thumbs up/down with the question, filters, answer and citations it judged."""
+    from .chat_feedback import db_path, feedback_rows
+
+    rows = feedback_rows(db_path(_settings().data_dir), bad_only=bad, limit=limit)
+    if as_json:
+        _out(rows)
+        return
+    for f in rows:
+        cites = ", ".join(c["citation"] for c in f["citations"] or [])
+        typer.echo(f"{'👍' if f['value'] else '👎'} {f['created_at']} {f['user'] or '-'}: {f['question']!r}")
+        typer.echo(f"   cited: {cites or '(nothing)'}" + (f"\n   comment: {f['comment']}" if f["comment"] else ""))
+
+
+@app.command("hash-password")
+def hash_password_cmd(password: Annotated[str, typer.Option(prompt=True, hide_input=True)]) -> None:
+    """A PBKDF2 hash to put in users.NAME.password (govassist.toml) instead of the password itself."""
+    from .chat import hash_password
+
+    typer.echo(hash_password(password))
+
+
 def main() -> None:
     try:
         app()
