@@ -1,0 +1,4 @@
+bench:
+	.venv/bin/python -m bench.run
+
+.PHONY: bench

@@ -1,0 +1,1 @@
+"""Benchmarks for govassist: ingestion, query latency, scale and embedders. Run with `python -m bench.run`."""
