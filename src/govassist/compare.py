@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher, get_close_matches
 from itertools import pairwise, zip_longest
 
+from .answer import STOP
 from .catalog import DocMeta
 from .chunk import SUB_RE, Chunk
 from .errors import QueryError
@@ -377,25 +378,31 @@ def _doc(store: Store, doc_id: str, filters: Filters | None) -> DocMeta:
     return store.docs[doc_id]
 
 
-def _on_topic(store: Store, s: Settings, topic: str, doc_id: str) -> set[str]:
-    """Paragraph labels of one document that retrieval finds about the topic: passages with a dense cosine of
-    at least `min_relevance`, or with the topic verbatim when only BM25 found them. Of a passage made of
-    several short paragraphs, only those that mention the topic's words count (all, if none does)."""
+def topic_terms(topic: str) -> set[str]:
+    """The topic's content words, plus their acronym ("artificial intelligence" -> also "ai")."""
+    words = [w for w in WORD_RE.findall(normalise(topic)) if w not in STOP and len(w) > 1]
+    return {*words, "".join(w[0] for w in words)} if len(words) > 1 else set(words)
+
+
+def _mentions(text: str, terms: set[str]) -> bool:
+    return bool(terms & set(WORD_RE.findall(normalise(text))))
+
+
+def _on_topic(store: Store, s: Settings, topic: str, doc_id: str, units: list[Para]) -> set[str]:
+    """Paragraph labels of one document about the topic: those of passages retrieval ranks for it (dense cosine
+    at least `min_relevance`, or the topic verbatim) that use the topic's words; if none uses them (a topic
+    worded differently in this text), all of those retrieved."""
     hits = search(store, topic, s, k=min(s.k_max, TOPIC_K), filters=Filters(doc_ids=(doc_id,)), mode="fused")
     want = normalise(topic)
-    terms = set(WORD_RE.findall(want))
-    labels: set[str] = set()
-    for h in hits:
-        c = h.chunk
-        if not ((h.cosine is not None and h.cosine >= s.min_relevance) or want in normalise(c.text)):
-            continue
-        lines = c.text.split("\n")
-        if len(c.paras) > 1 and len(lines) == len(c.paras):
-            mention = [p for p, x in zip(c.paras, lines) if terms & set(WORD_RE.findall(normalise(x)))]
-            labels.update(mention or c.paras)
-        else:
-            labels.update(c.paras)
-    return labels
+    found = {
+        p
+        for h in hits
+        if (h.cosine is not None and h.cosine >= s.min_relevance) or want in normalise(h.chunk.text)
+        for p in h.chunk.paras
+    }
+    terms = topic_terms(topic)
+    worded = {p.label for p in units if p.label in found and _mentions(p.text, terms)}
+    return worded or found
 
 
 def _compare(store: Store, old: DocMeta, new: DocMeta, s: Settings, topic: str | None) -> Comparison:
@@ -410,7 +417,7 @@ def _compare(store: Store, old: DocMeta, new: DocMeta, s: Settings, topic: str |
     po, pn = paragraphs(store, old.id), paragraphs(store, new.id)
     changes = align(po, pn)
     if topic:
-        on_old, on_new = _on_topic(store, s, topic, old.id), _on_topic(store, s, topic, new.id)
+        on_old, on_new = _on_topic(store, s, topic, old.id, po), _on_topic(store, s, topic, new.id, pn)
         changes = [c for c in changes if set(c.old) & on_old or set(c.new) & on_new]
     return Comparison(old, new, tuple(changes), len(po), len(pn), topic, tuple(warnings))
 
@@ -534,11 +541,11 @@ def _clip(text: str, words: int = CLIP_WORDS) -> str:
     return " ".join(toks[:words]) + (" …" if len(toks) > words else "")
 
 
-def _focus(text: str, topic: str) -> str:
-    """The sentences of a paragraph that mention the topic's words (all of it if none does), others elided."""
-    terms = {w for w in WORD_RE.findall(normalise(topic)) if len(w) > 1}
+def _focus(text: str, topic: str, most: int = 4) -> str:
+    """The first few sentences of a paragraph that use the topic's words (the opening if none does)."""
+    terms = topic_terms(topic)
     sents = sentences(text)
-    keep = [i for i, x in enumerate(sents) if terms & set(WORD_RE.findall(normalise(x)))]
+    keep = [i for i, x in enumerate(sents) if _mentions(x, terms)][:most]
     if not keep:
         return _clip(text)
     out, last = [], -1
@@ -571,6 +578,10 @@ def _change_md(c: Change) -> str:
 
 def _summary(r: Comparison) -> str:
     counts = ", ".join(f"{n} {k}" for k, n in r.counts.items() if n)
+    if r.topic:
+        return (
+            f"{len(r.changes)} on the topic (of {r.old_paragraphs} → {r.new_paragraphs} paragraphs): {counts or 'none'}"
+        )
     return f"{r.old_paragraphs} → {r.new_paragraphs} paragraphs: {counts or 'no differences'}"
 
 
