@@ -414,6 +414,75 @@ def hash_password_cmd(password: Annotated[str, typer.Option(prompt=True, hide_in
     typer.echo(hash_password(password))
 
 
+db_app = typer.Typer(no_args_is_help=True, help="The PostgreSQL store: a local server, builds, versions.")
+app.add_typer(db_app, name="db")
+PgData = Annotated[Path | None, typer.Option("--data", help="Server data folder (default: <data_dir>/pg).")]
+
+
+@db_app.command("start")
+def db_start(data: PgData = None) -> None:
+    """Start a local PostgreSQL with pgvector (pgserver) and print the GOVASSIST_DATABASE_URL to use."""
+    from . import pgdb, pgstore
+
+    st = pgdb.start(data or pgstore.data_path(_settings()))
+    typer.echo(f"PostgreSQL running (pid {st.pid}) in {st.pgdata}\nexport GOVASSIST_DATABASE_URL='{st.url}'")
+
+
+@db_app.command("stop")
+def db_stop(data: PgData = None) -> None:
+    """Stop the local PostgreSQL started by `govassist db start`."""
+    from . import pgdb, pgstore
+
+    st = pgdb.stop(data or pgstore.data_path(_settings()))
+    typer.echo(f"PostgreSQL in {st.pgdata} is {'still running' if st.running else 'stopped'}")
+
+
+@db_app.command("status")
+def db_status(data: PgData = None, as_json: JsonOpt = False) -> None:
+    """The local server's state and, when GOVASSIST_DATABASE_URL is set, the versions in the database."""
+    from . import pgdb, pgstore
+
+    s = _settings()
+    st = pgdb.status(data or pgstore.data_path(s))
+    db = pgstore.info(s) if s.database_url else None
+    if as_json:
+        _out({"local": {"pgdata": str(st.pgdata), "running": st.running, "url": st.url}, "database": db})
+        return
+    typer.echo(f"local server {st.pgdata}: " + (f"running, {st.url}" if st.running else "not running"))
+    if db is None:
+        typer.echo("GOVASSIST_DATABASE_URL is not set")
+        return
+    for v in db["versions"]:
+        mark = "*" if v["id"] == db["current"] else " "
+        typer.echo(f"{mark} v{v['id']} {v['built_at']} {v['counts']} {(v['bytes'] or 0) / 2**20:.1f} MB")
+
+
+@db_app.command("build")
+def db_build(
+    wait: Annotated[bool, typer.Option(help="Wait for another running build instead of refusing.")] = False,
+    force: Annotated[bool, typer.Option(help="Re-embed every document.")] = False,
+    from_files: Annotated[bool, typer.Option(help="Take vectors from the file index where hashes match.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build a new version in PostgreSQL (only changed documents re-embedded) and make it current."""
+    from . import pgstore
+    from .index import open_store
+
+    s = _settings()
+    seed = open_store(s) if from_files else None
+    r = pgstore.build(s, progress=not as_json, wait=wait, force=force, seed=seed)
+    if as_json:
+        _out(r.__dict__)
+        return
+    typer.echo(
+        f"{'built' if r.changed else 'unchanged'} v{r.version}: {r.documents} documents, {r.chunks} chunks; "
+        f"embedded {len(r.embedded_docs)}, copied {len(r.reused_docs)}, from files {len(r.seeded_docs)}, "
+        f"skipped {len(r.skipped)}, pruned {r.pruned or 'none'} in {r.seconds.get('total', 0):.1f}s"
+    )
+    for why in [*r.notes, *r.skipped.values()]:
+        typer.echo(f"  {why}")
+
+
 def main() -> None:
     try:
         app()
