@@ -200,6 +200,13 @@ def test_markdown_has_counts_first_labels_and_marks(drafts_store, drafts_setting
     assert "- **added** ¶5: **We launch a G7 working group" in md
 
 
+def test_markdown_limit_caps_the_list_not_the_counts(drafts_store, drafts_settings) -> None:
+    md = comparison_markdown(compare_docs(drafts_store, "draft-v1", "draft-v2", drafts_settings), limit=2)
+    assert "1 split, 1 merged, 1 added, 1 deleted" in md
+    assert sum(line.startswith("- **") for line in md.splitlines()) == 2
+    assert "- … 4 more changes (use --json for all)" in md
+
+
 def test_topic_keeps_paragraphs_on_the_topic_side_by_side(drafts_store, drafts_settings) -> None:
     r = compare_docs(drafts_store, "draft-v1", "draft-v2", drafts_settings, topic="outer space debris")
     assert r.topic == "outer space debris"

@@ -85,6 +85,19 @@ def test_bad_input(mini_store, mini_settings, text, k, message) -> None:
         find_precedents(mini_store, text, mini_settings, k=k)
 
 
+@pytest.mark.parametrize("min_score", [0, -5, 101])
+def test_bad_minimum_closeness(mini_store, mini_settings, min_score) -> None:
+    with pytest.raises(QueryError, match="minimum closeness must be above 0 and at most 100"):
+        find_precedents(mini_store, "submarine cables", mini_settings, min_score=min_score)
+
+
+def test_lower_minimum_admits_looser_wording(mini_store, mini_settings) -> None:
+    loose = "We commit to connect schools, clinics and libraries to the Internet"
+    assert find_precedents(mini_store, loose, mini_settings) == []
+    found = find_precedents(mini_store, loose, mini_settings, min_score=50)
+    assert found and found[0].chunk_id.startswith("syn-compact#2") and found[0].score < 70
+
+
 def test_filters_keep_restricted_documents_out(mini_store, mini_settings) -> None:
     found = find_precedents(
         mini_store, "independent international scientific panel", mini_settings, filters=Filters(doc_ids=("syn-g7",))

@@ -374,6 +374,7 @@ def compare_cmd(
 def precedent_cmd(
     text: Annotated[str, typer.Argument(help="The wording to find agreed precedents for.")],
     k: Annotated[int, typer.Option("--k", "-k", help="Number of precedents.")] = 10,
+    min_score: Annotated[float, typer.Option(help="Closeness (0-100) a passage needs to be listed.")] = 70.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Agreed-language search: passages with this wording or nearly so, closest first, differences marked."""
@@ -381,7 +382,7 @@ def precedent_cmd(
     from .precedent import find_precedents, precedents_markdown
 
     s = _settings()
-    found = find_precedents(open_store(s), text, s, k=k)
+    found = find_precedents(open_store(s), text, s, k=k, min_score=min_score)
     _out({"text": text, "precedents": [p.to_dict() for p in found]}) if as_json else _markdown(
         precedents_markdown(found, text)
     )

@@ -614,32 +614,41 @@ def _side_by_side(r: Comparison) -> list[str]:
     return rows
 
 
-def _one_md(r: Comparison) -> list[str]:
+def _one_md(r: Comparison, limit: int | None = None) -> list[str]:
     lines = [_title(r) + (f" — on *{escape_md(r.topic)}*" if r.topic else ""), "", _summary(r)]
     lines += [f"> ⚠ {escape_md(w)}" for w in r.warnings]
     lines.append("")
     if r.topic:
         if not r.changes:
             return [*lines, "No paragraph on this topic in either version."]
-        return lines + _side_by_side(r)
+        rows = _side_by_side(r)
+        more = len(rows) - 2 - limit if limit is not None else 0
+        if more > 0:
+            rows = [*rows[: 2 + limit], "", f"… {more} more rows (use --json for all)"]
+        return lines + rows
     shown = [c for c in r.changes if c.kind != "unchanged"]
-    lines += [_change_md(c) for c in shown] or ["No differences in wording."]
+    more = len(shown) - limit if limit is not None else 0
+    lines += [_change_md(c) for c in (shown[:limit] if more > 0 else shown)] or ["No differences in wording."]
+    if more > 0:
+        lines.append(f"- … {more} more changes (use --json for all)")
     same = [c for c in r.changes if c.kind == "unchanged"]
     if same:
         lines += ["", "Unchanged: " + ", ".join(f"{_labels(c.old)}→{_labels(c.new)}" for c in same)]
     return lines
 
 
-def comparison_markdown(result: Comparison | list[Comparison]) -> str:
-    """Markdown for a chat: summary counts first, paragraph labels as citations, ~~deleted~~ and **inserted**."""
+def comparison_markdown(result: Comparison | list[Comparison], limit: int | None = None) -> str:
+    """Markdown for a chat: summary counts first, paragraph labels as citations, ~~deleted~~ and **inserted**.
+
+    `limit` caps the changes listed per comparison (the counts still cover all; JSON has everything)."""
     if isinstance(result, Comparison):
-        return "\n".join(_one_md(result))
+        return "\n".join(_one_md(result, limit))
     if not result:
         return "Nothing to compare."
     chain = " → ".join([escape_md(result[0].old.label), *(escape_md(r.new.label) for r in result)])
     lines = [f"**History of {escape_md(result[0].old.family or 'these texts')}**: {chain}", ""]
     for r in result:
-        lines += [*_one_md(r), "", "---", ""]
+        lines += [*_one_md(r, limit), "", "---", ""]
     return "\n".join(lines[:-3])
 
 

@@ -21,7 +21,7 @@ from .settings import Settings
 from .text import normalise, sentences
 
 MIN_SCORE = 70.0  # closeness (0-100) below which a passage is not reported as a precedent
-MAX_RUN = 4  # sentences (or ;-clauses) joined into one candidate run
+MAX_RUN = 12  # sentences (or ;-clauses) at most joined into one candidate run
 DEPTH = 200  # passages fetched from each retriever
 
 
@@ -81,7 +81,7 @@ def _runs(text: str, max_words: int) -> list[str]:
         runs.append(run)
         n = len(run.split())
         for j in range(i + 1, min(i + MAX_RUN, len(sents))):
-            if n >= max_words:
+            if n >= 1.2 * max_words:
                 break
             run = f"{run} {sents[j]}"
             n += len(sents[j].split())
@@ -112,7 +112,7 @@ def _span(run: str, proposal: str) -> tuple[str, str, str]:
 
 
 def _recency(d: DocMeta) -> tuple[int, int]:
-    """Among equally close passages: adopted texts first, then the most recent."""
+    """Among equally close passages: adopted texts first, then the most recent (the latest agreed language)."""
     digits = d.date.replace("-", "")
     return (0 if d.status == "adopted" else 1, -int(digits) if digits.isdigit() else 0)
 
@@ -141,6 +141,8 @@ def find_precedents(
         )
     if not 1 <= k <= s.k_max:
         raise QueryError(f"k must be between 1 and {s.k_max} (GOVASSIST_K_MAX), got {k}")
+    if not 0 < min_score <= 100:
+        raise QueryError(f"the minimum closeness must be above 0 and at most 100, got {min_score:g}")
     allowed = allowed_docs(store, filters or Filters())
     if allowed is not None and not allowed:
         return []
@@ -157,7 +159,7 @@ def find_precedents(
                 best = (score, ratio, run)
         if best and best[0] >= min_score:
             scored.append((*best, c))
-    scored.sort(key=lambda x: (-x[0], -x[1], *_recency(store.docs[x[3].doc_id]), x[3].doc_id, x[3].order))
+    scored.sort(key=lambda x: (-x[0], *_recency(store.docs[x[3].doc_id]), -x[1], x[3].doc_id, x[3].order))
     out = []
     for rank, (score, _ratio, run, c) in enumerate(scored[:k], start=1):
         doc: DocMeta = store.docs[c.doc_id]
