@@ -180,7 +180,7 @@ def paragraphs(store: Store, doc_id: str) -> list[Para]:
 
 
 def _key(token: str) -> str:
-    return "".join(WORD_RE.findall(normalise(token)))
+    return "".join(word_keys(token))
 
 
 def _tokens(text: str) -> list[str]:
@@ -212,15 +212,14 @@ def word_diff(old: str, new: str, equal_from: str = "new") -> tuple[Segment, ...
     return tuple(out)
 
 
-class _Encoder:
-    """Maps each distinct word to one character, so rapidfuzz compares word sequences, not letters."""
+def word_keys(text: str) -> list[str]:
+    """The words of a text as compared: normalised, punctuation dropped."""
+    return WORD_RE.findall(normalise(text))
 
-    def __init__(self) -> None:
-        self.vocab: dict[str, str] = {}
 
-    def __call__(self, text: str) -> str:
-        words = WORD_RE.findall(normalise(text))
-        return "".join(self.vocab.setdefault(w, chr(0x4E00 + len(self.vocab))) for w in words)
+def encode(tokens: list[str], vocab: dict[str, str]) -> str:
+    """One character per distinct word (shared `vocab`), so rapidfuzz scores word sequences, not letters."""
+    return "".join(vocab.setdefault(w, chr(0x4E00 + len(vocab))) for w in tokens)
 
 
 # ---------------------------------------------------------------- alignment
@@ -280,8 +279,8 @@ def align(old: list[Para], new: list[Para]) -> list[Change]:
     """Changes that turn `old` into `new`, in the new version's reading order (deleted ones where they stood)."""
     from rapidfuzz import fuzz
 
-    enc = _Encoder()
-    ok, nk = [enc(p.text) for p in old], [enc(p.text) for p in new]
+    vocab: dict[str, str] = {}
+    ok, nk = [encode(word_keys(p.text), vocab) for p in old], [encode(word_keys(p.text), vocab) for p in new]
     pairs: dict[int, int] = {}
     by_text: dict[str, deque[int]] = defaultdict(deque)
     for j, k in enumerate(nk):
@@ -380,12 +379,12 @@ def _doc(store: Store, doc_id: str, filters: Filters | None) -> DocMeta:
 
 def topic_terms(topic: str) -> set[str]:
     """The topic's content words, plus their acronym ("artificial intelligence" -> also "ai")."""
-    words = [w for w in WORD_RE.findall(normalise(topic)) if w not in STOP and len(w) > 1]
-    return {*words, "".join(w[0] for w in words)} if len(words) > 1 else set(words)
+    content = [w for w in word_keys(topic) if w not in STOP and len(w) > 1]
+    return {*content, "".join(w[0] for w in content)} if len(content) > 1 else set(content)
 
 
 def _mentions(text: str, terms: set[str]) -> bool:
-    return bool(terms & set(WORD_RE.findall(normalise(text))))
+    return bool(terms & set(word_keys(text)))
 
 
 def _on_topic(store: Store, s: Settings, topic: str, doc_id: str, units: list[Para]) -> set[str]:

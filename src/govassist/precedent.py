@@ -13,7 +13,7 @@ from difflib import SequenceMatcher
 
 from .catalog import DocMeta
 from .chunk import Chunk
-from .compare import Segment, escape_md, word_diff
+from .compare import Segment, encode, escape_md, word_diff, word_keys
 from .errors import QueryError
 from .index import Store
 from .retrieve import Filters, allowed_docs, query_vector
@@ -56,22 +56,6 @@ class Precedent:
         return d
 
 
-class _Encoder:
-    """Each distinct word becomes one character, so rapidfuzz scores word sequences."""
-
-    def __init__(self) -> None:
-        self.vocab: dict[str, str] = {}
-
-    def __call__(self, words: list[str]) -> str:
-        return "".join(self.vocab.setdefault(w, chr(0x4E00 + len(self.vocab))) for w in words)
-
-
-def _words(text: str) -> list[str]:
-    import re
-
-    return re.findall(r"\w+", normalise(text))
-
-
 def _runs(text: str, max_words: int) -> list[str]:
     """Sentences and runs of consecutive sentences, long enough to hold the proposal but not much more."""
     sents = sentences(text)
@@ -102,8 +86,8 @@ def _score(q: str, w: str, whole: bool) -> tuple[float, float]:
 def _span(run: str, proposal: str) -> tuple[str, str, str]:
     """Split a run into (before, matching part, after) around the words it shares with the proposal."""
     toks = run.split()
-    keys = [" ".join(_words(t)) for t in toks]
-    qk = _words(proposal)
+    keys = [" ".join(word_keys(t)) for t in toks]
+    qk = word_keys(proposal)
     blocks = [b for b in SequenceMatcher(None, keys, qk, autojunk=False).get_matching_blocks() if b.size]
     if not blocks:
         return "", run, ""
@@ -132,7 +116,7 @@ def find_precedents(
 ) -> list[Precedent]:
     """Passages across the corpus with the proposed wording or nearly so, closest first (one per passage)."""
     text = (text or "").strip()
-    if not _words(text):
+    if not word_keys(text):
         raise QueryError("the phrase is empty: give the wording you want to find precedents for")
     if len(text) > s.max_question_chars:
         raise QueryError(
@@ -147,14 +131,14 @@ def find_precedents(
     if allowed is not None and not allowed:
         return []
     whole = text[-1] in ".!?;"  # a sentence: words the precedent has beyond it are differences, not context
-    enc = _Encoder()
-    qw = _words(text)
-    q = enc(qw)
+    vocab: dict[str, str] = {}
+    qw = word_keys(text)
+    q = encode(qw, vocab)
     scored: list[tuple[float, float, str, Chunk]] = []
     for c in _candidates(store, text, s, allowed):
         best: tuple[float, float, str] | None = None
         for run in _runs(c.text, len(qw)):
-            score, ratio = _score(q, enc(_words(run)), whole)
+            score, ratio = _score(q, encode(word_keys(run), vocab), whole)
             if best is None or (score, ratio) > best[:2]:
                 best = (score, ratio, run)
         if best and best[0] >= min_score:
