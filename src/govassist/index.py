@@ -221,6 +221,15 @@ def _faiss_index(vectors: np.ndarray, exact_max: int) -> tuple[Any, str]:
     return index, kind
 
 
+def _embed_by_length(model: Any, texts: list[str], progress: bool) -> np.ndarray:
+    """Embed shortest first so each batch pads little (mirror corpus: 1.8x fewer tokens); rows in input order."""
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    vecs = embed_texts(model, [texts[i] for i in order], progress=progress)
+    out = np.empty_like(vecs)
+    out[order] = vecs
+    return out
+
+
 def _bm25(chunks: list[Chunk]) -> Any:
     from llama_index.core.schema import TextNode
     from llama_index.retrievers.bm25 import BM25Retriever
@@ -298,7 +307,7 @@ def build(
         model = make_embedder(s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix)
         say(f"embed {len(new_texts)} chunks")
         t = time.perf_counter()
-        new_vecs = embed_texts(model, new_texts, progress=progress) if new_texts else None
+        new_vecs = _embed_by_length(model, new_texts, progress) if new_texts else None
         seconds["embed"] = time.perf_counter() - t
 
         all_chunks: list[Chunk] = []
