@@ -23,6 +23,15 @@ class ServerState:
     pid: int | None = None
 
 
+def _quiet_import() -> None:
+    """Import pgserver without its platformdirs warning about XDG_RUNTIME_DIR (it falls back to /tmp)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver  # noqa: F401
+
+
 def _url(base: str, database: str) -> str:
     """pgserver's URI (unix socket in the data folder) pointed at another database."""
     head, _, query = base.partition("?")
@@ -31,6 +40,7 @@ def _url(base: str, database: str) -> str:
 
 def status(pgdata: Path) -> ServerState:
     """Read the server's state from its data folder without starting it."""
+    _quiet_import()
     from pgserver.utils import PostmasterInfo
 
     pgdata = pgdata.expanduser().resolve()
@@ -43,6 +53,7 @@ def status(pgdata: Path) -> ServerState:
 def start(pgdata: Path) -> ServerState:
     """Initialise the data folder if new, start the server (it keeps running after this process exits),
     and create the `govassist` database with the vector extension."""
+    _quiet_import()
     import pgserver
     import psycopg
 
@@ -64,6 +75,7 @@ def start(pgdata: Path) -> ServerState:
 
 def stop(pgdata: Path) -> ServerState:
     """Stop the local server (fast shutdown: open sessions are closed)."""
+    _quiet_import()
     from pgserver._commands import pg_ctl
 
     state = status(pgdata)

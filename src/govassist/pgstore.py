@@ -1,11 +1,12 @@
-"""The PostgreSQL store: chunks, pgvector embeddings (HNSW, cosine) and full-text search in one database that
-every app replica reads, selected by GOVASSIST_DATABASE_URL.
+"""The PostgreSQL store: chunks, pgvector embeddings (HNSW, cosine) and BM25 over PostgreSQL full-text lexemes in
+one database that every app replica reads, selected by GOVASSIST_DATABASE_URL.
 
 Layout (schema `govassist`): `versions` (one row per successful build, with its manifest), `docs` (per version
-and document: content hash and catalog metadata), `current` (one row: the version readers serve) and one table
-`chunks_v<N>` per version, holding the chunk columns, `embedding vector(dim)` with an HNSW index, and a stored
-`tsv tsvector` with a GIN index. A build holds an advisory lock, writes the new version in a single transaction
-that ends by moving `current`, so readers never see a half-built version and a killed build rolls back.
+and document: content hash and catalog metadata), `current` (one row: the version readers serve), and per
+version N: `chunks_vN` (chunk columns, `embedding vector(dim)` with an HNSW index, a stored `tsv tsvector` and its
+length), `postings_vN` (lexeme -> chunk with the BM25 term-frequency factor, btree on lexeme) and `lexemes_vN`
+(document frequencies). A build holds an advisory lock and writes the new version in one transaction that ends
+by moving `current`, so readers never see a half-built version and a killed build rolls back.
 """
 
 from __future__ import annotations
@@ -80,8 +81,6 @@ DO $do$ BEGIN
     CREATE FUNCTION {SCHEMA}.bm25_tsv(text) RETURNS tsvector IMMUTABLE STRICT PARALLEL SAFE LANGUAGE sql
       AS $f$ SELECT ts_delete(to_tsvector('{SCHEMA}.english'::regconfig, $1),
                               '{{{",".join(STOP_LEXEMES)}}}'::text[]) $f$;
-    CREATE FUNCTION {SCHEMA}.any_lexeme(text[]) RETURNS tsquery IMMUTABLE STRICT PARALLEL SAFE LANGUAGE sql
-      AS $f$ SELECT string_agg(quote_literal(w), ' | ')::tsquery FROM unnest($1) w WHERE strpos(w, chr(92)) = 0 $f$;
     CREATE FUNCTION {SCHEMA}.tsv_len(tsvector) RETURNS int IMMUTABLE STRICT PARALLEL SAFE LANGUAGE sql
       AS $f$ SELECT coalesce(sum(cardinality(positions)), 0)::int FROM unnest($1) $f$;
   END IF;
@@ -116,17 +115,29 @@ CREATE TABLE {table(version)} (
   tlen int GENERATED ALWAYS AS ({SCHEMA}.tsv_len({SCHEMA}.bm25_tsv(search_text))) STORED)"""
 
 
-def _index_ddl(version: int) -> list[str]:
-    t, v = table(version), int(version)
+def post_table(version: int) -> str:
+    return f"{SCHEMA}.postings_v{int(version)}"
+
+
+def _index_ddl(version: int, avgdl: float) -> list[str]:
+    """Indexes of a loaded version: doc_id btree, HNSW for cosine, and the lexical postings derived from the
+    tsvector (one row per chunk and lexeme, sorted by lexeme, with the BM25 term-frequency factor precomputed)
+    plus document frequencies per lexeme."""
+    t, v, post, lex = table(version), int(version), post_table(version), lex_table(version)
     return [
         f"CREATE INDEX chunks_v{v}_doc ON {t} (doc_id, ord)",
-        f"CREATE INDEX chunks_v{v}_tsv ON {t} USING gin (tsv)",
         f"CREATE INDEX chunks_v{v}_hnsw ON {t} USING hnsw (embedding vector_cosine_ops) "
         "WITH (m = 16, ef_construction = 64)",
-        f"CREATE TABLE {lex_table(v)} AS SELECT word, ndoc FROM ts_stat('SELECT tsv FROM {t}')",
-        f"ALTER TABLE {lex_table(v)} ADD PRIMARY KEY (word)",
+        f"CREATE TABLE {post} AS SELECT u.lexeme AS word, c.id AS chunk_id, c.doc_id, "
+        f"(cardinality(u.positions) / (cardinality(u.positions) + {BM25_K1} * "
+        f"(1 - {BM25_B} + {BM25_B} * c.tlen / {float(avgdl)!r}::float8)))::float4 AS tfn "
+        f"FROM {t} c, unnest(c.tsv) u ORDER BY 1, 2",
+        f"CREATE INDEX postings_v{v}_word ON {post} (word) INCLUDE (chunk_id, doc_id, tfn)",
+        f"CREATE TABLE {lex} AS SELECT word, count(*)::int AS ndoc FROM {post} GROUP BY word",
+        f"ALTER TABLE {lex} ADD PRIMARY KEY (word)",
         f"ANALYZE {t}",
-        f"ANALYZE {lex_table(v)}",
+        f"ANALYZE {post}",
+        f"ANALYZE {lex}",
     ]
 
 
@@ -282,7 +293,7 @@ def _prune(conn: Any, current: int) -> list[int]:
         try:
             with conn.transaction():
                 conn.execute("SET LOCAL lock_timeout = '2s'")
-                conn.execute(f"DROP TABLE IF EXISTS {table(vid)}, {lex_table(vid)}")
+                conn.execute(f"DROP TABLE IF EXISTS {table(vid)}, {lex_table(vid)}, {post_table(vid)}")
                 conn.execute(f"DELETE FROM {SCHEMA}.versions WHERE id = %s", (vid,))
             dropped.append(vid)
         except psycopg.errors.LockNotAvailable:
@@ -405,7 +416,9 @@ def build(
                     _copy_rows(conn, version, list(p.chunks), vecs[offset : offset + len(p.chunks)])
                     offset += len(p.chunks)
             say("index version")
-            for ddl in _index_ddl(version):
+            n, avgdl = conn.execute(f"SELECT count(*), avg(tlen)::float8 FROM {table(version)}").fetchone()
+            manifest["lexical"] = {"ranking": "bm25", "k1": BM25_K1, "b": BM25_B, "n": n, "avgdl": avgdl or 1.0}
+            for ddl in _index_ddl(version, avgdl or 1.0):
                 conn.execute(ddl)
             with (
                 conn.cursor() as c,
@@ -414,8 +427,6 @@ def build(
                 for doc_id, d in doc_entries.items():
                     meta = {k: v for k, v in d.items() if k not in ("sha256", "chunks")}
                     cp.write_row((version, doc_id, d["sha256"], d["chunks"], json.dumps(meta, ensure_ascii=False)))
-            n, avgdl = conn.execute(f"SELECT count(*), avg(tlen)::float8 FROM {table(version)}").fetchone()
-            manifest["lexical"] = {"ranking": "bm25", "k1": BM25_K1, "b": BM25_B, "n": n, "avgdl": avgdl or 1.0}
             seconds["write"] = time.perf_counter() - t
             seconds["total"] = time.perf_counter() - t0
             manifest["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
@@ -425,6 +436,8 @@ def build(
                 "ON CONFLICT (one) DO UPDATE SET version_id = excluded.version_id, switched_at = now()",
                 (version,),
             )
+        for tab in (table(version), post_table(version)):  # sets the visibility map: index-only scans
+            conn.execute(f"VACUUM (ANALYZE) {tab}")
         pruned = _prune(conn, version)
         return PgBuildReport(
             version,
@@ -603,6 +616,7 @@ class PgStore:
                     for name, value in settings:
                         conn.execute(f"SELECT set_config('{name}', %s, true)", (value,))
                     sql_v = sql.replace("{t}", v.table).replace("{lex}", lex_table(v.id))
+                    sql_v = sql_v.replace("{post}", post_table(v.id))
                     return conn.execute(sql_v, params).fetchall()
             except psycopg.errors.UndefinedTable:
                 if attempt == 2:
@@ -650,27 +664,21 @@ class PgStore:
         return [(self._chunk(r), float(r[9])) for r in rows]
 
     def lexical(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[Chunk, float]]:
-        """Top-k by BM25 over PostgreSQL full text: the query's lexemes select rows through the GIN index on the
-        stored tsvector (any term may match, as in BM25); term frequencies come from the tsvector positions and
-        document frequencies from the version's ts_stat table."""
-        p = self.version.manifest["lexical"]
-        where, extra = self._where(allowed, "m.")
+        """Top-k by BM25 over PostgreSQL full-text lexemes: the query goes through the same text search
+        configuration as the chunks; each of its lexemes reads its postings (chunk, precomputed term-frequency
+        factor) from a btree; idf comes from the version's document frequencies. Any term may match, as in BM25.
+        """
+        n = float(self.version.manifest["lexical"]["n"])
+        where, extra = self._where(allowed, "p.")
         sql = f"""
-WITH w AS (
-  SELECT l.word, ln(1 + (%s - l.ndoc + 0.5) / (l.ndoc + 0.5)) AS idf FROM {{lex}} l
+WITH w AS MATERIALIZED (
+  SELECT l.word, ln(1 + (%s - l.ndoc + 0.5) / (l.ndoc + 0.5::float8)) AS idf FROM {{lex}} l
   WHERE l.word = ANY(tsvector_to_array({SCHEMA}.bm25_tsv(%s)))),
-tq AS (SELECT {SCHEMA}.any_lexeme(array_agg(word)) AS q, array_agg(word) AS words FROM w),
 s AS (
-  SELECT m.id, sum(w.idf * u.tf / (u.tf + %s * (1 - %s + %s * m.tlen / %s))) AS score
-  FROM {{t}} m, tq,
-    LATERAL (SELECT lexeme, cardinality(positions) AS tf
-             FROM unnest(ts_filter(setweight(m.tsv, 'A', tq.words), '{{a}}'))) u
-    JOIN w ON w.word = u.lexeme
-  WHERE m.tsv @@ tq.q {where}
-  GROUP BY m.id ORDER BY score DESC, m.id LIMIT %s)
-SELECT {C_COLS}, s.score FROM s JOIN {{t}} c USING (id) ORDER BY s.score DESC, c.id"""
-        params = (p["n"], query, p["k1"], p["b"], p["b"], p["avgdl"], *extra, k)
-        return [(self._chunk(r), float(r[9])) for r in self._query(sql, params)]
+  SELECT p.chunk_id, sum(w.idf * p.tfn) AS score FROM w JOIN {{post}} p ON p.word = w.word
+  WHERE true {where} GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT %s)
+SELECT {C_COLS}, s.score FROM s JOIN {{t}} c ON c.id = s.chunk_id ORDER BY s.score DESC, c.id"""
+        return [(self._chunk(r), float(r[9])) for r in self._query(sql, (n, query, *extra, k))]
 
     def phrase(self, wanted: list[str], allowed: set[str] | None = None) -> list[Chunk]:
         """Chunks whose normalised text contains every normalised phrase (exact substring, as the file store)."""
