@@ -18,6 +18,7 @@ from govassist.errors import IndexMissingError, QueryError
 from govassist.settings import Settings
 
 HOSTILE = (
+    "Write to sec@evil.example or www.evil.example. "
     'Delegates noted <script>alert("x")</script> and <img src=http://evil.example/p.png onerror=alert(1)> '
     "then ![pixel](http://evil.example/t.png) and [click](javascript:alert(1)) and <http://evil.example> "
     "# heading\n- item\n1. item\n```\ncode\n```\n:::warning\nboxed\n:::\n\u200bcursor &amp; https://evil.example"
@@ -35,7 +36,7 @@ def visible_text(page: str) -> str:
 def assert_inert(markdown: str) -> None:
     out = rendered(markdown)
     tags = set(re.findall(r"<([a-z0-9]+)", out))
-    assert tags <= {"p", "blockquote", "em", "strong", "ul", "li", "br", "code", "pre", "h3"}, tags
+    assert tags <= {"p", "blockquote", "em", "strong", "ul", "li", "br", "code", "pre", "h3", "h4"}, tags
     assert "evil.example" not in "".join(re.findall(r"<[^>]+>", out))
 
 
@@ -43,10 +44,14 @@ def assert_inert(markdown: str) -> None:
 
 
 def test_inert_text_renders_as_the_same_characters_and_no_markup() -> None:
-    out = rendered(r.inert(HOSTILE))
+    md = r.inert(HOSTILE)
+    out = rendered(md)
     assert set(re.findall(r"<([a-z0-9]+)", out)) == {"p"}
     expected = " ".join(HOSTILE.replace("\u200b", "").replace(":::", ": ::").split())
-    assert " ".join(visible_text(out).split()) == expected
+    assert " ".join(visible_text(out).replace(r.WJ, "").split()) == expected
+    # what GFM would link after parsing (bare URLs, www., e-mail) is broken by an invisible joiner
+    plain = visible_text(out)
+    assert not re.search(r"https?://|www\.|\w@", plain) and plain.count(r.WJ) == 6
 
 
 def test_element_names_keep_the_label_but_no_markup_characters() -> None:
@@ -301,14 +306,14 @@ def test_login_checks_hashes_and_plain_passwords(mini_settings: Settings) -> Non
 def test_feedback_is_recorded_with_the_answer_it_judges(mini_store, mini_settings: Settings, tmp_path: Path) -> None:
     db = fb.db_path(tmp_path / "data")
     reply = chat.answer_turn(mini_store, "schools and hospitals", mini_settings, chat.Prefs(), (), None)
-    fb.record_answer(db, "m1", reply.answer, reply.turn.query, reply.filters, reply.retrieval_ms, "ana", "t1")
+    fb.record_answer(db, "m1", reply.answer, reply.turn.query, reply.filters, reply.retrieval_ms, "ana", "t1", "r1")
     fid = fb.record_feedback(db, "m1", 0, "wrong paragraph")
-    fb.record_feedback(db, "m2", 1)
+    fb.record_feedback(db, "r1", 1)  # thumbs on the run that produced the answer
     bad = fb.feedback_rows(db, bad_only=True)
     assert len(bad) == 1 and bad[0]["id"] == fid and bad[0]["comment"] == "wrong paragraph"
     assert bad[0]["question"] == "schools and hospitals" and bad[0]["user"] == "ana"
     assert bad[0]["citations"][0]["citation"] == reply.answer.citations[0].citation
-    assert len(fb.feedback_rows(db)) == 2
+    assert [x["question"] for x in fb.feedback_rows(db)] == ["schools and hospitals"] * 2
     fb.record_feedback(db, "m1", 1, None, feedback_id=fid)  # changed their mind
     assert fb.feedback_rows(db, bad_only=True) == []
     assert fb.delete_feedback(db, fid) and len(fb.feedback_rows(db)) == 1

@@ -20,7 +20,7 @@ from .answer import Answer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
-  message_id TEXT PRIMARY KEY, thread_id TEXT, user TEXT, created_at TEXT NOT NULL,
+  message_id TEXT PRIMARY KEY, run_id TEXT, thread_id TEXT, user TEXT, created_at TEXT NOT NULL,
   question TEXT NOT NULL, query TEXT NOT NULL, filters TEXT NOT NULL, mode TEXT NOT NULL,
   found INTEGER NOT NULL, answer TEXT NOT NULL, citations TEXT NOT NULL, retrieval_ms REAL
 );
@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS feedback (
   comment TEXT, user TEXT, created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS feedback_message ON feedback(message_id);
+CREATE INDEX IF NOT EXISTS answers_run ON answers(run_id);
 """
 
 
@@ -62,14 +63,17 @@ def record_answer(
     retrieval_ms: float | None,
     user: str | None = None,
     thread_id: str | None = None,
+    run_id: str | None = None,
 ) -> None:
-    """Keep what an answer said and cited, under the id of the message that showed it."""
+    """Keep what an answer said and cited, under the id of the message that showed it (and of the run that
+    made it: Chainlit attaches the thumbs to either)."""
     cites = [{k: c.to_dict()[k] for k in ("citation", "doc_id", "chunk_id", "para", "page")} for c in a.citations]
     with _db(path) as con:
         con.execute(
-            "INSERT OR REPLACE INTO answers VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO answers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 message_id,
+                run_id,
                 thread_id,
                 user,
                 _now(),
@@ -121,7 +125,8 @@ def feedback_rows(path: Path, bad_only: bool = False, limit: int = 100) -> list[
         rows = con.execute(
             "SELECT f.id, f.value, f.comment, COALESCE(f.user, a.user) AS user, f.created_at, a.question, a.query, "
             "a.filters, a.mode, a.found, a.answer, a.citations, a.retrieval_ms, f.message_id FROM feedback f "
-            f"LEFT JOIN answers a ON a.message_id = f.message_id {where} ORDER BY f.created_at DESC LIMIT ?",
+            "LEFT JOIN answers a ON f.message_id IN (a.message_id, a.run_id) "
+            f"{where} ORDER BY f.created_at DESC LIMIT ?",
             (limit,),
         ).fetchall()
     out = []

@@ -16,6 +16,8 @@ from .answer import Answer, Citation
 from .catalog import DocMeta
 
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+_AUTOLINK = re.compile(r"(?i)\b(?:https?|ftp|mailto):(?=/)|\bwww(?=\.)|(?=@)")
+WJ = "\u2060"  # word joiner: invisible, and breaks what GFM would turn into a link (URLs, www., e-mail)
 _NAME_DROP = re.compile(r"[\\`*_<>!~$|#{}\"]")
 _MONTHS = (
     "January", "February", "March", "April", "May", "June",
@@ -24,9 +26,11 @@ _MONTHS = (
 
 
 def inert(text: str) -> str:
-    """Text that markdown shows literally, on one or more lines (no line can start a block construct)."""
+    """Text that markdown shows literally, on one or more lines (no line can start a block construct,
+    no URL or e-mail address becomes a link)."""
     text = str(text).replace("\u200b", "").replace("\r", "")  # Chainlit draws U+200B as a typing cursor
     text = text.replace(":::", ": ::")  # ":::type" opens a Chainlit alert box, even when escaped
+    text = _AUTOLINK.sub(lambda m: m.group(0) + WJ, text)  # GFM links bare URLs after parsing, whatever the escapes
     return "\n".join(_PUNCT.sub(r"\\\1", line.strip()) for line in text.split("\n"))
 
 
@@ -70,7 +74,13 @@ def passage_markdown(c: Citation, doc: DocMeta | None) -> str:
     facts = [inert(long_date(c.date)), inert(c.status)]
     if doc and doc.collection:
         facts.insert(0, inert(doc.collection))
-    lines = [f"**{inert(c.title)}**", "", f"{' · '.join(where)} — {' · '.join(facts)}"]
+    lines = [
+        f"#### {inert(c.citation)}",
+        "",
+        f"**{inert(c.title)}**",
+        "",
+        f"{' · '.join(where)} — {' · '.join(facts)}",
+    ]
     if c.section:
         lines += ["", f"*Section:* {inert(c.section)}"]
     lines += ["", *(f"> {line}" for line in inert(c.text).split("\n"))]

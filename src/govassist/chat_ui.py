@@ -121,17 +121,30 @@ async def _answer(store: Any, question: str, prefs: chat.Prefs, roles: tuple[str
 
 
 async def _send(reply: chat.Reply) -> None:
-    elements: list[Any] = [cl.Text(name=p.name, content=p.markdown, display="side") for p in reply.passages]
-    elements += [cl.Pdf(name=p.name, path=str(p.path), page=p.page, display="side") for p in reply.pdfs]
-    out = cl.Message(content=reply.content, elements=elements)
+    texts = [cl.Text(name=p.name, content=p.markdown, display="side") for p in reply.passages]
+    pdfs = [cl.Pdf(name=p.name, path=str(p.path), page=p.page, display="side") for p in reply.pdfs]
+    out = cl.Message(content=reply.content, elements=[*texts, *pdfs])
     await out.send()
+    if texts:
+        await _show_passages(texts, out.id)
     if reply.answer is not None and reply.turn is not None:
         user = getattr(cl.user_session.get("user"), "identifier", None)
         args = (out.id, reply.answer, reply.turn.query, reply.filters, reply.retrieval_ms, user, out.thread_id)
+        args += (out.parent_id,)
         try:
             await asyncio.to_thread(fb.record_answer, fb.db_path(S.data_dir), *args)
         except Exception as exc:  # the answer is shown; losing its review record must not end the turn
             chat.log.warning("could not record the answer for review: %s", exc)
+
+
+async def _show_passages(texts: list[cl.Text], key: str) -> None:
+    """Open the side panel on this answer's passages. Chainlit itself opens it on every side element of the
+    conversation (PDFs included) as soon as new ones arrive; this replaces that once the page has them."""
+    from chainlit.context import context
+
+    await asyncio.sleep(0.3)
+    await context.emitter.emit("set_sidebar_elements", {"elements": [t.to_dict() for t in texts], "key": key})
+    await context.emitter.emit("set_sidebar_title", "Passages cited in this answer")
 
 
 async def login(username: str, password: str) -> cl.User | None:

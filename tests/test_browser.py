@@ -1,0 +1,375 @@
+"""The chat end to end: `chainlit run app.py` on loopback over the real corpus, driven in Debian's Chromium.
+
+Every page request to another host is aborted and recorded (none may happen), screenshots and the measured
+time from question to complete answer go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import urlopen
+
+import pytest
+
+from govassist.settings import Settings
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ANSWER_TIMEOUT_MS = 180_000
+PAYLOAD = (
+    "<script>window.__pwned = 1</script> <img src=http://evil.invalid/pixel.png onerror=window.__pwned=2> "
+    "![tracker](http://evil.invalid/md.png) [click me](javascript:window.__pwned=3)"
+)
+EXTRA_CATALOG = """
+[[doc]]
+id = "hostile-fixture"
+title = "Hostile fixture <img src=http://evil.invalid/title.png> **not bold**"
+label = "Hostile <b>fixture</b>"
+collection = "Fixtures"
+date = "2024-02-02"
+file = "hostile-fixture.html"
+
+[[doc]]
+id = "restricted-draft"
+title = "Restricted negotiating draft (test fixture)"
+label = "Restricted draft"
+collection = "Fixtures"
+date = "2024-03-03"
+status = "draft"
+restricted = ["negotiator"]
+file = "restricted-draft.txt"
+"""
+HOSTILE_HTML = (  # entities, so the text extracted from the page carries the markup verbatim
+    "<html><body><p>Hostile fixture, not an official text.</p><p>1. The quokka protocol on zebra data "
+    f"portability {html.escape(PAYLOAD, quote=False)} shall apply to all quokka registries.</p></body></html>"
+)
+RESTRICTED_TEXT = (
+    "Restricted negotiating draft, not an official text.\n\n"
+    "1. Delegations shall treat the orbital debris zephyr clause as bracketed text pending consultations.\n"
+)
+USERS = {
+    "nego": {"password": "correct horse", "roles": ["negotiator"]},
+    "press": {"password": "pressroom", "roles": []},
+}
+
+
+# ---------------------------------------------------------------- the server
+
+
+@pytest.fixture(scope="module")
+def chat_settings(real_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The real corpus and index, plus a hostile and a restricted text (built incrementally: seconds)."""
+    from govassist.index import build
+
+    base = tmp_path_factory.mktemp("chat")
+    shutil.copytree(real_settings.corpus_dir, base / "corpus")
+    shutil.copytree(real_settings.index_dir, base / "indexes", symlinks=True)
+    catalog = base / "corpus" / "catalog.toml"
+    catalog.write_text(real_settings.catalog_file.read_text(encoding="utf-8") + EXTRA_CATALOG, encoding="utf-8")
+    (base / "corpus" / "hostile-fixture.html").write_text(HOSTILE_HTML, encoding="utf-8")
+    (base / "corpus" / "restricted-draft.txt").write_text(RESTRICTED_TEXT, encoding="utf-8")
+    s = Settings(
+        corpus_dir=base / "corpus",
+        catalog_file=catalog,
+        index_dir=base / "indexes",
+        data_dir=base / "data",
+        mirror_dir=real_settings.mirror_dir,
+    )
+    report = build(s, progress=False)
+    assert set(report.embedded_docs) == {"hostile-fixture", "restricted-draft"}, report.embedded_docs
+    return s
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve(s: Settings, workdir: Path, **extra_env: str) -> Iterator[str]:
+    """Run the chat as `govassist run` does, on a free loopback port, until the block ends."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GOVASSIST_", "CHAINLIT_"))}
+    env.update(
+        GOVASSIST_CORPUS_DIR=str(s.corpus_dir),
+        GOVASSIST_CATALOG_FILE=str(s.catalog_file),
+        GOVASSIST_INDEX_DIR=str(s.index_dir),
+        GOVASSIST_DATA_DIR=str(s.data_dir),
+        GOVASSIST_CONFIG=str(workdir / "no-such.toml"),
+        HF_HUB_OFFLINE="1",
+        **extra_env,
+    )
+    log = (workdir / "server.log").open("w")
+    cmd = [sys.executable, "-m", "chainlit", "run", str(ROOT / "app.py"), "--headless", "--host", "127.0.0.1"]
+    proc = subprocess.Popen([*cmd, "--port", str(port)], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"chat server exited with {proc.returncode}:\n{(workdir / 'server.log').read_text()[-3000:]}"
+                )
+            try:
+                with urlopen(url + "/health", timeout=2) as res:
+                    if res.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"chat server not up after 300 s:\n{(workdir / 'server.log').read_text()[-3000:]}")
+            time.sleep(1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server(chat_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serve(chat_settings, tmp_path_factory.mktemp("open")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"browser tests need Debian's Chromium at {CHROMIUM}: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+# ---------------------------------------------------------------- a person at the page
+
+
+class Chat:
+    """One browser tab on the chat; records any request to another host (aborted) and any JS dialog."""
+
+    def __init__(self, browser: object, url: str) -> None:
+        self.url = url
+        self.outside: list[str] = []
+        self.dialogs: list[str] = []
+        self.context = browser.new_context(viewport={"width": 1400, "height": 950})
+        self.context.route("**/*", self._guard)
+        self.page = self.context.new_page()
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+
+    def _guard(self, route: object) -> None:
+        host = urlparse(route.request.url).hostname
+        if host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            self.outside.append(route.request.url)
+            route.abort()
+
+    def open(self) -> Chat:
+        self.page.goto(self.url)
+        self.page.wait_for_selector("#chat-input", timeout=60_000)
+        self.page.wait_for_selector("text=The index holds", timeout=60_000)
+        return self
+
+    def ask(self, text: str) -> tuple[object, float]:
+        """Send a question; return the reply message and the seconds until it was complete on the page."""
+        n = self.page.locator(".ai-message").count()
+        self.page.fill("#chat-input", text)
+        t0 = time.perf_counter()
+        self.page.click("#chat-submit")
+        self.page.wait_for_function(
+            "n => !document.querySelector('#stop-button') && document.querySelectorAll('.ai-message').length > n",
+            arg=n,
+            timeout=ANSWER_TIMEOUT_MS,
+        )
+        return self.page.locator(".ai-message").last, time.perf_counter() - t0
+
+    def settings(self, collection: str) -> None:
+        self.page.click("#chat-settings-open-modal")
+        self.page.locator('#chat-settings input[placeholder="Select..."]').first.click()
+        self.page.locator("[cmdk-item]", has_text=collection).first.click()
+        self.page.click("#confirm")
+        self.page.wait_for_selector("#chat-settings", state="detached")
+
+    def shot(self, name: str) -> Path:
+        path = ARTIFACTS / f"chat-{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def chips(message: object) -> list[str]:
+    return [x.strip() for x in message.locator("a.element-link").all_inner_texts()]
+
+
+def quoted(message: object) -> list[str]:
+    return re.findall(r"“(.+?)”", message.inner_text())
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+# ---------------------------------------------------------------- the tests
+
+
+def test_cited_answer_side_panel_and_follow_up(server: str, browser: object) -> None:
+    chat = Chat(browser, server).open()
+    chat.shot("1-welcome")
+    msg, seconds = chat.ask("What did the G7 say about semiconductors?")
+    cited = chips(msg)
+    assert cited, msg.inner_text()
+    sentences = quoted(msg)
+    assert sentences, msg.inner_text()
+    chat.shot("2-answer")
+    msg.locator("a.element-link").first.click()
+    title = chat.page.locator("#side-view-title")
+    title.wait_for(timeout=15_000)
+    assert title.inner_text().strip() == cited[0]
+    panel = chat.page.locator("#side-view-content")
+    panel.locator("blockquote").first.wait_for(timeout=15_000)
+    shown = flat(panel.inner_text())
+    assert flat(sentences[0]) in shown  # the quoted sentence is in the passage the citation opens
+    assert "paragraph" in shown and re.search(r"\d{1,2} \w+ 20\d\d", shown)
+    chat.shot("3-side-panel")
+    follow, follow_s = chat.ask("and what did the TTC say about it in 2024?")
+    labels = chips(follow)
+    assert labels and all(x.startswith(("TTC Leuven 2024", "PDF TTC Leuven 2024")) for x in labels), labels
+    assert "semiconductors" in follow.inner_text()  # "Follow-up read as: ... semiconductors"
+    chat.shot("4-follow-up")
+    assert chat.outside == [] and chat.dialogs == []
+    timings = {"question_to_answer_s": round(seconds, 2), "follow_up_s": round(follow_s, 2)}
+    (ARTIFACTS / "chat-timings.json").write_text(json.dumps(timings, indent=2))
+    print(f"\nbrowser: question -> complete answer {seconds:.1f} s, follow-up {follow_s:.1f} s")
+    chat.close()
+
+
+def test_collection_filter_in_settings_limits_citations(server: str, browser: object, chat_settings) -> None:
+    from govassist.catalog import load_catalog
+
+    ttc = tuple(d.label for d in load_catalog(chat_settings.catalog_file) if d.collection == "TTC")
+    chat = Chat(browser, server).open()
+    chat.settings("TTC")
+    msg, _ = chat.ask("What was agreed on artificial intelligence?")
+    labels = chips(msg)
+    assert labels, msg.inner_text()
+    assert all(x.removeprefix("PDF ").startswith(ttc) for x in labels), labels
+    chat.shot("5-filter-ttc")
+    chat.close()
+
+
+def test_hostile_text_in_corpus_and_question_stays_inert(server: str, browser: object) -> None:
+    chat = Chat(browser, server).open()
+    question = f"What does the quokka protocol say about zebra data? {PAYLOAD}"
+    msg, _ = chat.ask(question)
+    assert any(x.startswith("Hostile") for x in chips(msg)), msg.inner_text()
+    assert "<script>window.__pwned = 1</script>" in msg.inner_text()  # shown as text
+    assert question in chat.page.locator("body").inner_text()  # the question, as typed
+    msg.locator("a.element-link", has_text="Hostile").first.click()
+    chat.page.locator("#side-view-content blockquote").first.wait_for(timeout=15_000)
+    assert "![tracker](http://evil.invalid/md.png)" in chat.page.locator("#side-view-content").inner_text()
+    chat.page.wait_for_timeout(1000)
+    chat.shot("6-hostile")
+    assert chat.page.evaluate("window.__pwned") is None
+    assert chat.page.locator("img[src*='evil'], a[href^='javascript'], a[href*='evil']").count() == 0
+    assert chat.page.evaluate("[...document.scripts].filter(s => s.text.includes('__pwned')).length") == 0
+    assert chat.outside == [] and chat.dialogs == []
+    chat.close()
+
+
+def test_a_failed_turn_leaves_the_session_usable_and_feedback_is_recorded(
+    server: str, browser: object, chat_settings
+) -> None:
+    from govassist.chat_feedback import db_path, feedback_rows
+
+    chat = Chat(browser, server).open()
+    bad, _ = chat.ask("/compare no-such-doc gdc-nowhere")
+    assert "⚠" in bad.inner_text() and "unknown document" in bad.inner_text()
+    msg, _ = chat.ask("What do the spyware joint statements commit governments to do?")
+    assert chips(msg), msg.inner_text()
+    msg.hover()
+    chat.page.locator(".negative-feedback-off").last.click()
+    chat.page.locator("[role=dialog] textarea").fill("missed the 2024 statement")
+    chat.page.click("#submit-feedback")
+    rows: list[dict] = []
+    for _ in range(50):
+        rows = feedback_rows(db_path(chat_settings.data_dir), bad_only=True)
+        if rows:
+            break
+        time.sleep(0.2)
+    assert rows and rows[0]["comment"] == "missed the 2024 statement"
+    assert rows[0]["question"] == "What do the spyware joint statements commit governments to do?"
+    assert rows[0]["citations"]
+    chat.close()
+
+
+def test_restricted_text_is_never_shown_without_login(server: str, browser: object) -> None:
+    chat = Chat(browser, server).open()
+    msg, _ = chat.ask("What about the orbital debris zephyr clause?")
+    assert not any(x.startswith("Restricted") for x in chips(msg)), chips(msg)
+    assert "zephyr clause as bracketed" not in chat.page.locator("body").inner_text()
+    chat.close()
+
+
+def test_login_and_roles(chat_settings: Settings, browser: object, tmp_path_factory) -> None:
+    env = {"GOVASSIST_AUTH_ENABLED": "true", "GOVASSIST_USERS": json.dumps(USERS)}
+    with serve(chat_settings, tmp_path_factory.mktemp("auth"), **env) as url:
+        anon = Chat(browser, url)
+        anon.page.goto(url)
+        anon.page.wait_for_selector("#email", timeout=60_000)
+        assert anon.page.locator("#chat-input").count() == 0
+        anon.page.fill("#email", "nego")
+        anon.page.fill("#password", "wrong")
+        anon.page.click("button[type=submit]")
+        anon.page.wait_for_timeout(1500)
+        assert anon.page.locator("#chat-input").count() == 0
+        anon.shot("7-login-refused")
+        anon.close()
+        seen = {}
+        for user in ("press", "nego"):
+            chat = Chat(browser, url)
+            chat.page.goto(url)
+            chat.page.fill("#email", user)
+            chat.page.fill("#password", USERS[user]["password"])
+            chat.page.click("button[type=submit]")
+            chat.page.wait_for_selector("text=The index holds", timeout=60_000)
+            msg, _ = chat.ask("What about the orbital debris zephyr clause?")
+            seen[user] = any(x.startswith("Restricted draft") for x in chips(msg))
+            chat.shot(f"8-logged-in-{user}")
+            assert chat.outside == []
+            chat.close()
+        assert seen == {"press": False, "nego": True}
