@@ -151,6 +151,19 @@ def test_clause_removed_finds_the_verbatim_source_first(real_store, real_setting
 
 
 @pytest.mark.integration
+def test_signatories_dropped_still_finds_the_statement(real_store, real_settings) -> None:
+    proposal = (
+        "We recognize the threat posed by the misuse of commercial spyware and the need for strict domestic and "
+        "international controls on the proliferation and use of such technology."
+    )
+    found = find_precedents(real_store, proposal, real_settings, k=5)
+    # both versions open with it after their list of governments; 2023 lists fewer, so it is closer
+    assert [(p.doc_id, p.para) for p in found[:2]] == [("spyware-2023", "[1]"), ("spyware-2024", "[2]")]
+    assert _ops(found[0])[0][0] == "-" and _ops(found[0])[0][1].startswith("the governments of Australia")
+    assert "+" not in [op for op, _ in _ops(found[0])] and not found[0].identical
+
+
+@pytest.mark.integration
 def test_verbatim_wording_in_two_versions_ranks_both_first(real_store, real_settings) -> None:
     found = find_precedents(real_store, SPYWARE, real_settings, k=5)
     assert {p.doc_id for p in found[:2]} == {"spyware-2023", "spyware-2024"}

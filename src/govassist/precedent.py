@@ -2,8 +2,9 @@
 
 Candidates come from retrieval (BM25 and dense, generous depth, plus exact containment); each candidate
 passage is cut into sentences (and runs of up to a few sentences), and every run is scored against the
-proposed text on word sequences with rapidfuzz: `ratio` for the whole run, `partial_ratio` when the
-proposed text is shorter (a phrase inside a sentence). Passages on the same topic in other words score low.
+proposed text on word sequences with rapidfuzz (`ratio` for the whole run, `partial_ratio` for the best
+alignment inside it; see `_score`). Case, quotes and punctuation are not compared. Passages on the same
+topic in other words score low.
 """
 
 from __future__ import annotations
@@ -73,14 +74,24 @@ def _runs(text: str, max_words: int) -> list[str]:
     return runs
 
 
-def _score(q: str, w: str, whole: bool) -> tuple[float, float]:
-    """(closeness, ratio): a whole sentence is scored against the whole run; a fragment also by its best
-    alignment inside the run."""
+def _score(q: str, w: str, whole: bool, floor: float) -> tuple[float, float]:
+    """(closeness, ratio). A fragment scores its best alignment inside the run (or the whole run, if better).
+    A whole sentence scores the mean of the two, so words one side has beyond the other lower the score
+    without hiding the match (a clause or a list of signatories dropped). The costly alignment is skipped
+    when even its upper bound (from the proposal's words the run has at all) cannot reach `floor`."""
     from rapidfuzz import fuzz
 
     ratio = fuzz.ratio(q, w)
-    partial = fuzz.partial_ratio(q, w) if not whole and len(q) < len(w) else 0.0
-    return max(ratio, partial), ratio
+    present = set(w)
+    p = sum(ch in present for ch in q)
+    bound = 200 * p / (len(q) + p) if p else 0.0
+    if whole:
+        if (ratio + bound) / 2 < floor:
+            return (ratio + bound) / 2, ratio
+        return (ratio + fuzz.partial_ratio(q, w)) / 2, ratio
+    if len(q) >= len(w) or max(ratio, bound) < floor:
+        return ratio, ratio
+    return max(ratio, fuzz.partial_ratio(q, w)), ratio
 
 
 def _span(run: str, proposal: str) -> tuple[str, str, str]:
@@ -138,7 +149,8 @@ def find_precedents(
     for c in _candidates(store, text, s, allowed):
         best: tuple[float, float, str] | None = None
         for run in _runs(c.text, len(qw)):
-            score, ratio = _score(q, encode(word_keys(run), vocab), whole)
+            floor = max(min_score, best[0]) if best else min_score
+            score, ratio = _score(q, encode(word_keys(run), vocab), whole, floor)
             if best is None or (score, ratio) > best[:2]:
                 best = (score, ratio, run)
         if best and best[0] >= min_score:
