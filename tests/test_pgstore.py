@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -140,6 +141,43 @@ def test_reader_follows_the_current_version_without_restart(pg_settings: Setting
     assert pinned.manifest["version"] == v1 and "syn-g7" in pinned.docs  # stays on its version until it rechecks
     assert pinned.refresh().id == v2 and "syn-g7" not in pinned.docs
     assert pinned.docs["syn-g7"].label == "Syn. G7 Ministerial"  # a request straddling the switch still resolves
+
+
+def test_searches_from_many_threads_survive_rebuilds_that_switch_and_prune(pg_settings: Settings) -> None:
+    pgstore.build(pg_settings, progress=False)
+    store = pgstore.PgStore(pg_settings, recheck_s=0)
+    g7 = pg_settings.corpus_dir / G7
+    text = g7.read_text()
+    errors: list[BaseException] = []
+    versions: set[int] = set()
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                hits = search(store, "semiconductors supply chains and quantum research", pg_settings, k=5)
+                assert hits and all(h.doc.id == h.chunk.doc_id for h in hits)
+                versions.add(store.manifest["version"])
+            except BaseException as exc:
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for th in threads:
+        th.start()
+    try:
+        for i in range(4):  # the G7 text leaves, comes back changed, leaves, ...
+            if i % 2:
+                g7.write_text(text + f"\n4.  Round {i}.\n")
+            else:
+                g7.unlink()
+            pgstore.build(pg_settings, progress=False)
+    finally:
+        stop.set()
+        for th in threads:
+            th.join(timeout=60)
+    assert not errors, errors[0]
+    assert len(versions) >= 2
 
 
 def test_filters_are_sql_and_return_k_hits_from_the_allowed_documents(pg_settings: Settings) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -540,7 +541,7 @@ class PgStore:
         self.settings = s
         self.recheck_s = recheck_s
         self._pool = _pool(_require_url(s), pool_size)
-        self._versions: dict[int, Version] = {}
+        self._lock = threading.Lock()
         self._pinned: Version | None = None
         self._previous: Version | None = None
         self._checked = 0.0
@@ -560,15 +561,12 @@ class PgStore:
             if row is None:
                 raise IndexMissingError("the database holds no index yet: build one with `govassist db build`")
             vid = int(row[0])
-            if vid not in self._versions:
-                self._versions[vid] = self._load_version(conn, vid)
-                for old in sorted(self._versions)[:-2]:
-                    del self._versions[old]
-        v = self._versions[vid]
-        if self._pinned is None or self._pinned.id != v.id:
-            self._previous, self._pinned = self._pinned, v
-        self._checked = time.monotonic()
-        return v
+            with self._lock:
+                if self._pinned is None or self._pinned.id != vid:
+                    known = self._previous if self._previous and self._previous.id == vid else None
+                    self._previous, self._pinned = self._pinned, known or self._load_version(conn, vid)
+                self._checked = time.monotonic()
+                return self._pinned
 
     def _load_version(self, conn: Any, vid: int) -> Version:
         emb, manifest = conn.execute(
@@ -692,7 +690,8 @@ SELECT {C_COLS}, s.score FROM s JOIN {{t}} c ON c.id = s.chunk_id ORDER BY s.sco
 
 def open_store_for(s: Settings) -> Any:
     """The store the settings select: PostgreSQL when GOVASSIST_DATABASE_URL is set, else the file index.
-    Cheap to call per request: database stores share one pool per process and cache versions."""
+    Open it once per process: a database store follows the `current` version by itself (stores opened on the
+    same URL share one connection pool)."""
     if not s.database_url:
         from .index import open_store
 
