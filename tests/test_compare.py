@@ -205,6 +205,8 @@ def test_markdown_limit_caps_the_list_not_the_counts(drafts_store, drafts_settin
     assert "1 split, 1 merged, 1 added, 1 deleted" in md
     assert sum(line.startswith("- **") for line in md.splitlines()) == 2
     assert "- … 4 more changes (use --json for all)" in md
+    _data, capped, _w = run_compare(drafts_store, drafts_settings, "draft-v1", "draft-v2", limit=1)
+    assert "- … 5 more changes (use --json for all)" in capped
 
 
 def test_topic_keeps_paragraphs_on_the_topic_side_by_side(drafts_store, drafts_settings) -> None:

@@ -684,13 +684,15 @@ def run_compare(
     para: str | None = None,
     anchor: str | None = None,
     filters: Filters | None = None,
+    limit: int | None = None,
 ) -> tuple[object, str, list[str]]:
     """One entry point for the CLI and chat: (JSON-ready data, markdown, warnings) for two documents or a family,
-    optionally following one paragraph (`para`, label in `anchor` or the first version that has it)."""
+    optionally following one paragraph (`para`, label in `anchor` or the first version that has it).
+    `limit` caps the changes the markdown lists per comparison (a chat should pass one)."""
     if family and (old or new):
-        raise QueryError("give either two document ids or --family NAME, not both")
+        raise QueryError("give either two document ids or a family name, not both")
     if not family and not (old and new):
-        raise QueryError("give two document ids (OLD NEW), or --family NAME to walk a family's versions")
+        raise QueryError("give two document ids (old, then new), or a family name to walk all its versions")
     chain = (
         compare_family(store, family, s, topic, filters)
         if family
@@ -701,5 +703,5 @@ def run_compare(
         steps = follow(store, chain, para, anchor)
         return [st.to_dict() for st in steps], history_markdown(steps), warnings
     if family:
-        return [c.to_dict() for c in chain], comparison_markdown(chain), warnings
-    return chain[0].to_dict(), comparison_markdown(chain[0]), warnings
+        return [c.to_dict() for c in chain], comparison_markdown(chain, limit), warnings
+    return chain[0].to_dict(), comparison_markdown(chain[0], limit), warnings
