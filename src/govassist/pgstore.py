@@ -610,12 +610,16 @@ class PgStore:
         for attempt in (1, 2):
             v = self.version
             try:
-                with self._pool.connection() as conn, conn.transaction():
-                    for name, value in settings:
-                        conn.execute(f"SELECT set_config('{name}', %s, true)", (value,))
-                    sql_v = sql.replace("{t}", v.table).replace("{lex}", lex_table(v.id))
-                    sql_v = sql_v.replace("{post}", post_table(v.id))
-                    return conn.execute(sql_v, params).fetchall()
+                sql_v = sql.replace("{t}", v.table).replace("{lex}", lex_table(v.id))
+                sql_v = sql_v.replace("{post}", post_table(v.id))
+                with self._pool.connection() as conn:
+                    if not settings:
+                        return conn.execute(sql_v, params).fetchall()
+                    with conn.pipeline(), conn.transaction():  # one round trip for BEGIN, SET LOCALs, query
+                        for name, value in settings:
+                            conn.execute(f"SELECT set_config('{name}', %s, true)", (value,))
+                        cur = conn.execute(sql_v, params)
+                    return cur.fetchall()
             except psycopg.errors.UndefinedTable:
                 if attempt == 2:
                     raise
