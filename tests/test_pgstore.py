@@ -94,6 +94,8 @@ def test_build_then_search_like_the_file_store(pg_settings: Settings) -> None:
 
     build(pg_settings, progress=False)
     files = open_store(pg_settings)
+    assert sorted(c.id for c in store.chunks) == sorted(c.id for c in files.chunks)
+    assert len(store.chunks) == store.manifest["counts"]["chunks"]
     assert [c.id for c in store.doc_chunks("syn-g7")] == [c.id for c in files.doc_chunks("syn-g7")]
     q = "independent international scientific panel on artificial intelligence"
     for mode in ("default", "fused", "dense", "bm25"):

@@ -384,7 +384,8 @@ def build(
         say("write version")
         t = time.perf_counter()
         with conn.transaction():
-            conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            conn.execute("SET LOCAL maintenance_work_mem = '512MB'")  # HNSW graph built in memory
+            conn.execute("SET LOCAL work_mem = '256MB'")  # sorting the postings
             manifest = {
                 "format": FORMAT,
                 "backend": "postgresql",
@@ -542,6 +543,7 @@ class PgStore:
         self.recheck_s = recheck_s
         self._pool = _pool(_require_url(s), pool_size)
         self._lock = threading.Lock()
+        self._all: tuple[int, list[Chunk]] | None = None
         self._pinned: Version | None = None
         self._previous: Version | None = None
         self._checked = 0.0
@@ -600,6 +602,16 @@ class PgStore:
     @property
     def manifest(self) -> dict[str, Any]:
         return self.version.manifest
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        """Every chunk of the current version, loaded once per version: for evaluation and small corpora only.
+        (The number of chunks is `manifest["counts"]["chunks"]`.)"""
+        v = self.version
+        if self._all is None or self._all[0] != v.id:
+            rows = self._query(f"SELECT {COLS} FROM {{t}} ORDER BY doc_id, ord", ())
+            self._all = (v.id, [self._chunk(r) for r in rows])
+        return self._all[1]
 
     # -- queries
 
