@@ -39,6 +39,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ANSWER_TIMEOUT_MS = 180_000
+WJ = "\u2060"
 PAYLOAD = (
     "<script>window.__pwned = 1</script> <img src=http://evil.invalid/pixel.png onerror=window.__pwned=2> "
     "![tracker](http://evil.invalid/md.png) [click me](javascript:window.__pwned=3)"
@@ -301,7 +302,8 @@ def test_hostile_text_in_corpus_and_question_stays_inert(server: str, browser: o
     assert question in chat.page.locator("body").inner_text()  # the question, as typed
     msg.locator("a.element-link", has_text="Hostile").first.click()
     chat.page.locator("#side-view-content blockquote").first.wait_for(timeout=15_000)
-    assert "![tracker](http://evil.invalid/md.png)" in chat.page.locator("#side-view-content").inner_text()
+    panel = chat.page.locator("#side-view-content").inner_text().replace(WJ, "")  # invisible joiners unlink URLs
+    assert "![tracker](http://evil.invalid/md.png)" in panel
     chat.page.wait_for_timeout(1000)
     chat.shot("6-hostile")
     assert chat.page.evaluate("window.__pwned") is None

@@ -59,7 +59,8 @@ def test_element_names_keep_the_label_but_no_markup_characters() -> None:
     assert r.element_name("Takasaki Declaration ¶[12]") == "Takasaki Declaration ¶[12]"
     assert r.element_name("GDC Rev.3 ¶29(d), p. 7") == "GDC Rev.3 ¶29(d), p. 7"
     bad = r.element_name("Evil <img src=x> ![a](http://e) **b** ¶[3")
-    assert not set(bad) & set("<>*![]") and "img src=x" in bad
+    assert not set(bad) & set("<>*![]") and "img" not in bad and "Evil" in bad
+    assert r.element_name("Hostile <b>fixture</b> & co") == "Hostile fixture ＆ co"
     assert r.unique_names(["A ¶1", "A ¶1", "B"]) == ["A ¶1", "A ¶1 (2)", "B"]
 
 
@@ -346,13 +347,15 @@ def test_page_headers_strip_outside_links_and_serve_the_style() -> None:
 
     class Config:
         class ui:
+            name = "govassist"
             language = None
             custom_css = None
             logo_file_url = None
+            login_page_image = None
 
         @staticmethod
         def load_translation(language: str) -> dict:
-            return {"chat": {"watermark": "LLMs can make mistakes."}, "lang": language}
+            return {"chat": {"watermark": "LLMs can make mistakes."}, "auth": {"login": {}}, "lang": language}
 
     page = (
         '<html><head><link rel="preconnect" href="https://fonts.googleapis.com" />\n<link\n href="https://cdn.'
@@ -375,4 +378,6 @@ def test_page_headers_strip_outside_links_and_serve_the_style() -> None:
     assert client.get("/govassist/logo.svg").text.startswith("<svg")
     tr = client.get("/project/translations?language=fr-FR").json()["translation"]
     assert tr["chat"]["watermark"] == chat_web.WATERMARK and tr["lang"] == "fr-FR"
+    assert tr["auth"]["login"]["title"] == "Sign in to govassist" and "form" not in tr["auth"]["login"]
+    assert client.get("/avatars/govassist").text.startswith("<svg") and client.get("/logo").text.startswith("<svg")
     assert Config.ui.custom_css == "/govassist/style.css"

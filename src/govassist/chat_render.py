@@ -39,7 +39,7 @@ def element_name(label: str) -> str:
 
     Square brackets are kept only when balanced (unnumbered paragraphs are cited as "¶[12]").
     """
-    name = _NAME_DROP.sub("", label).replace("&", "＆")
+    name = _NAME_DROP.sub("", re.sub(r"<[^>]*>", " ", label)).replace("&", "＆")
     if name.count("[") != name.count("]") or "](" in name:
         name = name.replace("[", "").replace("]", "")
     return re.sub(r"\s+", " ", name).strip() or "passage"

@@ -27,6 +27,23 @@ a.element-link {{ text-transform: none; font-size: 0.78rem; letter-spacing: 0; w
 .prose blockquote {{ font-style: normal; font-family: Georgia, "DejaVu Serif", "Times New Roman", serif; }}
 .prose blockquote p::before, .prose blockquote p::after {{ content: none; }}
 """
+AVATAR = """<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">
+<rect width="64" height="64" rx="14" fill="#25407a"/><text x="32" y="44" text-anchor="middle"
+ font-family="Georgia, 'DejaVu Serif', serif" font-size="36" fill="#ffffff">¶</text></svg>"""
+LOGIN_IMAGE = """<svg xmlns="http://www.w3.org/2000/svg" width="800" height="1000" viewBox="0 0 800 1000">
+<defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="#1d2b4f"/>
+<stop offset="1" stop-color="#3b5998"/></linearGradient></defs><rect width="800" height="1000" fill="url(#g)"/>
+<text x="400" y="470" text-anchor="middle" font-family="Georgia, 'DejaVu Serif', serif" font-size="150"
+ fill="#ffffff" fill-opacity="0.9">¶</text>
+<text x="400" y="580" text-anchor="middle" font-family="Georgia, 'DejaVu Serif', serif" font-size="34"
+ fill="#ffffff" fill-opacity="0.85">Cited answers from digital-governance texts</text></svg>"""
+WORDS = {  # Chainlit's words that do not fit govassist
+    ("chat", "watermark"): WATERMARK,
+    ("auth", "login", "title"): "Sign in to govassist",
+    ("auth", "login", "form", "email", "label"): "User name",
+    ("auth", "login", "form", "email", "placeholder"): "",
+    ("auth", "login", "form", "email", "required"): "user name is a required field",
+}
 LOGO = """<svg xmlns="http://www.w3.org/2000/svg" width="236" height="56" viewBox="0 0 236 56">
 <rect x="1" y="1" width="234" height="54" rx="12" fill="#25407a"/>
 <text x="118" y="38" text-anchor="middle" font-family="Georgia, 'DejaVu Serif', serif" font-size="29"
@@ -41,26 +58,37 @@ def install(app: Any, config: Any) -> None:
     async def style(request: Any) -> Response:
         return Response(STYLE, media_type="text/css")
 
-    async def logo(request: Any) -> Response:
-        return Response(LOGO, media_type="image/svg+xml")
+    def svg(text: str) -> Any:
+        async def serve(request: Any) -> Response:
+            return Response(text, media_type="image/svg+xml")
+
+        return serve
 
     async def translations(request: Any) -> Response:
         language = config.ui.language or request.query_params.get("language") or "en-US"
         if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?", language):
             language = "en-US"
         tr = config.load_translation(language)
-        if isinstance(tr.get("chat"), dict):
-            tr["chat"]["watermark"] = WATERMARK
+        for path, text in WORDS.items():
+            node = tr
+            for key in path[:-1]:
+                node = node.get(key) if isinstance(node, dict) else None
+            if isinstance(node, dict):
+                node[path[-1]] = text
         return JSONResponse({"translation": tr})
 
-    # before Chainlit's catch-all route, which would otherwise answer these paths with the page itself
+    # ahead of Chainlit's own routes (its catch-all would answer the new paths with the page itself)
     app.router.routes[0:0] = [
         Route("/govassist/style.css", style),
-        Route("/govassist/logo.svg", logo),
+        Route("/govassist/logo.svg", svg(LOGO)),
+        Route("/govassist/login.svg", svg(LOGIN_IMAGE)),
+        Route("/logo", svg(LOGO)),  # the sign-in page asks for it before it may read the settings
+        Route(f"/avatars/{config.ui.name}", svg(AVATAR)),
         Route("/project/translations", translations),
     ]
     config.ui.custom_css = "/govassist/style.css"
     config.ui.logo_file_url = "/govassist/logo.svg"
+    config.ui.login_page_image = "/govassist/login.svg"
 
     @app.middleware("http")
     async def headers(request: Any, call_next: Any) -> Any:
