@@ -79,7 +79,8 @@ def test_answer_turn_cites_passages_as_side_elements_and_pdf_pages(mini_store, m
     a = reply.answer
     assert a is not None and a.found and a.citations
     names = [p.name for p in reply.passages]
-    assert names == [c.citation for c in a.citations]  # one side element per citation, named by its label
+    assert names == [chat._label(c) for c in a.citations]  # one side element per citation, named by its label
+    assert all(n.startswith(c.citation) for n, c in zip(names, a.citations))
     for name in names:
         assert name in reply.content  # the marker Chainlit turns into a clickable chip
     report = next(c for c in a.citations if c.doc_id == "syn-report")
@@ -91,6 +92,17 @@ def test_answer_turn_cites_passages_as_side_elements_and_pdf_pages(mini_store, m
     assert pdf.page == report.page == 2 and pdf.name in reply.content
     assert "passages in" in reply.step and reply.retrieval_ms is not None
     assert_inert(reply.content)
+
+
+def test_one_pdf_viewer_per_cited_page_and_parts_of_paragraphs_named(mini_store, mini_settings: Settings) -> None:
+    from dataclasses import replace
+
+    a = chat.answer_turn(mini_store, "critical minerals batteries", mini_settings, chat.Prefs(), (), None).answer
+    report = next(c for c in a.citations if c.doc_id == "syn-report")
+    twice = replace(a, citations=(report, replace(report, key=99, chunk_id=report.chunk_id + "~p2")))
+    names, pages = chat.pdf_pages(twice, mini_store.docs, mini_settings)
+    assert names == {report.key: "PDF Syn. Report p. 2", 99: "PDF Syn. Report p. 2"} and len(pages) == 1
+    assert chat._label(twice.citations[1]) == f"{report.citation} (part 2)"
 
 
 def test_nothing_found_says_so_and_names_the_filters(mini_store, mini_settings: Settings) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import chat_render as r
-from .answer import STOP, Answer, extract
+from .answer import STOP, Answer, Citation, extract
 from .catalog import DocMeta, inside
 from .errors import GovassistError, QueryError
 from .index import Store, open_store
@@ -263,14 +263,24 @@ def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Tur
 # ---------------------------------------------------------------- one turn
 
 
-def _pdf_pages(a: Answer, docs: dict[str, DocMeta], s: Settings) -> dict[int, PdfPage]:
-    out: dict[int, PdfPage] = {}
+def pdf_pages(a: Answer, docs: dict[str, DocMeta], s: Settings) -> tuple[dict[int, str], tuple[PdfPage, ...]]:
+    """For citations of PDF sources: the name of the PDF element each cites, and one element per page."""
+    names: dict[int, str] = {}
+    pages: dict[str, PdfPage] = {}
     for c in a.citations:
         path = s.corpus_dir / c.source
         if c.source.lower().endswith(".pdf") and path.is_file() and inside(path, s.corpus_dir):
             label = docs[c.doc_id].label if c.doc_id in docs else c.label
-            out[c.key] = PdfPage(r.element_name(f"PDF {label} p. {c.page or 1}"), path, c.page)
-    return out
+            name = r.element_name(f"PDF {label} p. {c.page or 1}")
+            names[c.key] = name
+            pages.setdefault(name, PdfPage(name, path, c.page))
+    return names, tuple(pages.values())
+
+
+def _label(c: Citation) -> str:
+    """The citation label, naming the part when a long paragraph was cut in parts ("#29~p2")."""
+    part = re.search(r"~p(\d+)$", c.chunk_id)
+    return f"{c.citation} (part {part.group(1)})" if part else c.citation
 
 
 def compose(turn: Turn, hits: list[Hit], s: Settings, mode: str) -> Answer:
@@ -291,16 +301,16 @@ def answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: t
     hits = search(store, turn.query, s, k=prefs.k, filters=f)
     ms = (time.perf_counter() - t0) * 1000
     a = compose(turn, hits, s, prefs.mode)
-    names = dict(zip([c.key for c in a.citations], r.unique_names(c.citation for c in a.citations)))
-    pdfs = _pdf_pages(a, docs, s)
+    names = dict(zip([c.key for c in a.citations], r.unique_names(_label(c) for c in a.citations)))
+    pdf_names, pdfs = pdf_pages(a, docs, s)
     notes = [f"Follow-up read as: {turn.query}"] if turn.followup else []
     if not a.found and (f.collections or f.doc_ids or f.statuses or f.date_from or f.date_to):
         notes.append("Filters in force: " + "; ".join(desc))
-    content = r.answer_markdown(a, names, {k: p.name for k, p in pdfs.items()}, docs, notes)
+    content = r.answer_markdown(a, names, pdf_names, docs, notes)
     side = tuple(SidePassage(names[c.key], r.passage_markdown(c, docs.get(c.doc_id))) for c in a.citations)
     step = r.retrieval_markdown(turn.query, desc, [(_hit_label(h), h.score) for h in hits], ms)
     record = {k: v for k, v in f.__dict__.items() if v}
-    return Reply(content, side, tuple(pdfs.values()), step, ms, turn, a, record)
+    return Reply(content, side, pdfs, step, ms, turn, a, record)
 
 
 def _hit_label(h: Hit) -> str:

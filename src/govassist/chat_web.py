@@ -35,8 +35,9 @@ LOGIN_IMAGE = """<svg xmlns="http://www.w3.org/2000/svg" width="800" height="100
 <stop offset="1" stop-color="#3b5998"/></linearGradient></defs><rect width="800" height="1000" fill="url(#g)"/>
 <text x="400" y="470" text-anchor="middle" font-family="Georgia, 'DejaVu Serif', serif" font-size="150"
  fill="#ffffff" fill-opacity="0.9">¶</text>
-<text x="400" y="580" text-anchor="middle" font-family="Georgia, 'DejaVu Serif', serif" font-size="34"
- fill="#ffffff" fill-opacity="0.85">Cited answers from digital-governance texts</text></svg>"""
+<text text-anchor="middle" font-family="Georgia, 'DejaVu Serif', serif" font-size="30" fill="#ffffff"
+ fill-opacity="0.85"><tspan x="400" y="570">Cited answers from</tspan>
+<tspan x="400" y="612">digital-governance texts</tspan></text></svg>"""
 WORDS = {  # Chainlit's words that do not fit govassist
     ("chat", "watermark"): WATERMARK,
     ("auth", "login", "title"): "Sign in to govassist",
