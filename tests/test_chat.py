@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from govassist import chat
+from govassist import chat, chat_auth
 from govassist import chat_feedback as fb
 from govassist import chat_render as r
 from govassist.errors import IndexMissingError, QueryError
@@ -298,19 +298,19 @@ def test_restricted_documents_only_for_their_roles(mini_settings: Settings) -> N
 
 def test_login_checks_hashes_and_plain_passwords(mini_settings: Settings) -> None:
     users = {
-        "ana": {"password": chat.hash_password("s3cret pass", iterations=1000), "roles": ["negotiator"]},
+        "ana": {"password": chat_auth.hash_password("s3cret pass", iterations=1000), "roles": ["negotiator"]},
         "bo": {"password": "plain-pw", "roles": []},
         "nopw": {"password": "", "roles": ["negotiator"]},
     }
     s = Settings(**{**mini_settings.model_dump(), "users": users, "auth_enabled": True})
-    assert chat.check_login(s, "ana", "s3cret pass") == ("negotiator",)
-    assert chat.check_login(s, "ana", "s3cret pas") is None
-    assert chat.check_login(s, "bo", "plain-pw") == () and chat.check_login(s, "bo", "plain-pW") is None
-    assert chat.check_login(s, "nopw", "") is None and chat.check_login(s, "who", "plain-pw") is None
-    assert chat.roles_for(s, "ana") == ("negotiator",) and chat.roles_for(s, None) == ()
+    assert chat_auth.check_login(s, "ana", "s3cret pass") == ("negotiator",)
+    assert chat_auth.check_login(s, "ana", "s3cret pas") is None
+    assert chat_auth.check_login(s, "bo", "plain-pw") == () and chat_auth.check_login(s, "bo", "plain-pW") is None
+    assert chat_auth.check_login(s, "nopw", "") is None and chat_auth.check_login(s, "who", "plain-pw") is None
+    assert chat_auth.roles_for(s, "ana") == ("negotiator",) and chat_auth.roles_for(s, None) == ()
     off = Settings(**{**s.model_dump(), "auth_enabled": False})
-    assert chat.roles_for(off, "ana") == ()  # without login nobody holds a role
-    assert chat.verify_password("x", "pbkdf2_sha256$broken") is False
+    assert chat_auth.roles_for(off, "ana") == ()  # without login nobody holds a role
+    assert chat_auth.verify_password("x", "pbkdf2_sha256$broken") is False
 
 
 # ---------------------------------------------------------------- feedback

@@ -3,11 +3,8 @@ login checks, and the per-process store. `chat_ui` sends what these functions re
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import re
-import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -53,7 +50,6 @@ PRONOUN = re.compile(r"\b(it|its|they|them|their|these|those)\b|\b(about|on|of|r
 YEAR = re.compile(r"\b(?:(since|after|from|before|until|through|by|in)\s+)?((?:19[5-9]|20\d)\d)\b", re.I)
 WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
 EXTRA_STOP = {"say", "says", "tell", "mention", "mentions", "mentioned", "also", "then", "same", "texts", "text"}
-HASH_PREFIX = "pbkdf2_sha256"
 
 
 @dataclass(frozen=True)
@@ -366,47 +362,3 @@ def run_command(store: Store, text: str, s: Settings, roles: tuple[str, ...]) ->
         found = find_precedents(store, rest, s, k=min(10, s.k_max), filters=limit)
         return Reply(precedents_markdown(found, rest))
     raise QueryError(f"unknown command /{name}: the commands are /compare, /precedent, /docs and /help")
-
-
-# ---------------------------------------------------------------- login
-
-
-def hash_password(password: str, iterations: int = 600_000) -> str:
-    """A salted PBKDF2-SHA256 hash to put in `users.NAME.password` instead of the password itself."""
-    salt = secrets.token_hex(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), iterations).hex()
-    return f"{HASH_PREFIX}${iterations}${salt}${digest}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    """Constant-time check against a `hash_password` hash, or against a plain password (discouraged)."""
-    if not stored:
-        return False
-    if stored.startswith(HASH_PREFIX + "$"):
-        try:
-            _, iterations, salt, digest = stored.split("$")
-            got = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), int(iterations)).hex()
-        except ValueError:
-            return False
-        return hmac.compare_digest(got, digest)
-    return hmac.compare_digest(password.encode(), stored.encode())
-
-
-_DUMMY = f"{HASH_PREFIX}$600000${'0' * 32}${'0' * 64}"  # unknown users are checked against this, and fail
-
-
-def check_login(s: Settings, name: str, password: str) -> tuple[str, ...] | None:
-    """The roles of a user whose password matches, or None. Unknown names cost the same time as known ones."""
-    entry = s.users.get(name)
-    if not isinstance(entry, dict):
-        verify_password(password, _DUMMY)
-        return None
-    if not verify_password(password, str(entry.get("password") or "")):
-        return None
-    return tuple(str(x) for x in entry.get("roles") or ())
-
-
-def roles_for(s: Settings, identifier: str | None) -> tuple[str, ...]:
-    """Roles of a signed-in user as the settings say now (a role removed there is removed at the next chat)."""
-    entry = s.users.get(identifier or "") if s.auth_enabled else None
-    return tuple(str(x) for x in entry.get("roles") or ()) if isinstance(entry, dict) else ()

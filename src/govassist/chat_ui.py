@@ -13,7 +13,7 @@ from typing import Any
 import chainlit as cl
 from chainlit.input_widget import MultiSelect, Select, Slider
 
-from . import chat, chat_web
+from . import chat, chat_auth, chat_web
 from . import chat_feedback as fb
 from . import chat_render as r
 from .errors import IndexMissingError
@@ -32,7 +32,7 @@ STARTERS = [
 
 def _roles() -> tuple[str, ...]:
     user = cl.user_session.get("user")
-    return chat.roles_for(S, getattr(user, "identifier", None))
+    return chat_auth.roles_for(S, getattr(user, "identifier", None))
 
 
 def _prefs() -> chat.Prefs:
@@ -63,7 +63,7 @@ def _widgets(docs: dict[str, Any]) -> list[Any]:
 
 async def starters(user: Any = None, language: str | None = None) -> list[cl.Starter]:
     try:
-        roles = chat.roles_for(S, getattr(user, "identifier", None))
+        roles = chat_auth.roles_for(S, getattr(user, "identifier", None))
         cols = {d.collection for d in chat.visible_docs(await _store(), roles).values()}
     except Exception:
         cols = set()
@@ -148,7 +148,7 @@ async def _show_passages(texts: list[cl.Text], key: str) -> None:
 
 
 async def login(username: str, password: str) -> cl.User | None:
-    roles = await asyncio.to_thread(chat.check_login, S, username, password)
+    roles = await asyncio.to_thread(chat_auth.check_login, S, username, password)
     return None if roles is None else cl.User(identifier=username, metadata={"roles": list(roles)})
 
 

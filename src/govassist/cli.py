@@ -410,7 +410,7 @@ def feedback_cmd(
 @app.command("hash-password")
 def hash_password_cmd(password: Annotated[str, typer.Option(prompt=True, hide_input=True)]) -> None:
     """A PBKDF2 hash to put in users.NAME.password (govassist.toml) instead of the password itself."""
-    from .chat import hash_password
+    from .chat_auth import hash_password
 
     typer.echo(hash_password(password))
 
