@@ -84,7 +84,7 @@ def install(app: Any, config: Any) -> None:
         Route("/govassist/logo.svg", svg(LOGO)),
         Route("/govassist/login.svg", svg(LOGIN_IMAGE)),
         Route("/logo", svg(LOGO)),  # the sign-in page asks for it before it may read the settings
-        Route(f"/avatars/{config.ui.name}", svg(AVATAR)),
+        Route("/avatars/{name}", svg(AVATAR)),  # the answers' and the retrieval step's
         Route("/project/translations", translations),
     ]
     config.ui.custom_css = "/govassist/style.css"
