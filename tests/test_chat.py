@@ -393,3 +393,21 @@ def test_page_headers_strip_outside_links_and_serve_the_style() -> None:
     assert tr["auth"]["login"]["title"] == "Sign in to govassist" and "form" not in tr["auth"]["login"]
     assert client.get("/avatars/govassist").text.startswith("<svg") and client.get("/logo").text.startswith("<svg")
     assert Config.ui.custom_css == "/govassist/style.css"
+
+
+def test_cli_lists_bad_answers_and_hashes_passwords(tmp_path: Path, monkeypatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from govassist.cli import app
+
+    monkeypatch.setenv("GOVASSIST_DATA_DIR", str(tmp_path))
+    fb.record_feedback(fb.db_path(tmp_path), "m1", 0, "wrong text cited")
+    fb.record_feedback(fb.db_path(tmp_path), "m2", 1)
+    res = CliRunner().invoke(app, ["feedback", "--bad", "--json"])
+    assert res.exit_code == 0, res.output
+    assert [r["comment"] for r in json.loads(res.output)] == ["wrong text cited"]
+    res = CliRunner().invoke(app, ["hash-password"], input="s3cret\n")
+    digest = res.output.strip().splitlines()[-1]
+    assert res.exit_code == 0 and chat_auth.verify_password("s3cret", digest)
