@@ -380,7 +380,7 @@ def test_page_headers_strip_outside_links_and_serve_the_style() -> None:
     async def serve(path: str):
         return HTMLResponse(page)
 
-    chat_web.install(app, Config)
+    chat_web.install(app, Config, max_upload_mb=1)
     client = TestClient(app)
     res = client.get("/")
     assert "https://" not in res.text and '/assets/a.css"' in res.text
@@ -393,6 +393,11 @@ def test_page_headers_strip_outside_links_and_serve_the_style() -> None:
     assert tr["auth"]["login"]["title"] == "Sign in to govassist" and "form" not in tr["auth"]["login"]
     assert client.get("/avatars/govassist").text.startswith("<svg") and client.get("/logo").text.startswith("<svg")
     assert Config.ui.custom_css == "/govassist/style.css"
+    big = client.post("/project/file", params={"session_id": "x"}, files={"file": ("a.txt", b"x" * (2 * 2**20))})
+    assert big.status_code == 413 and "GOVASSIST_MAX_UPLOAD_MB" in big.json()["detail"]
+    assert chat_web.upload_refusal("POST", "/project/file", None, 1)[0] == 411
+    assert chat_web.upload_refusal("POST", "/project/file", "1000", 1) is None
+    assert chat_web.upload_refusal("GET", "/project/file", "99999999", 1) is None
 
 
 def test_cli_lists_bad_answers_and_hashes_passwords(tmp_path: Path, monkeypatch) -> None:

@@ -49,6 +49,7 @@ FOLLOW_START = re.compile(r"^\s*(and|also|what about|how about|same for|what of|
 PRONOUN = re.compile(r"\b(it|its|they|them|their|these|those)\b|\b(about|on|of|regarding|with|to) (this|that)\b", re.I)
 YEAR = re.compile(r"\b(?:(since|after|from|before|until|through|by|in)\s+)?((?:19[5-9]|20\d)\d)\b", re.I)
 WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
+COMPARE_LIMIT = 40  # changes listed per comparison in a chat message
 EXTRA_STOP = {"say", "says", "tell", "mention", "mentions", "mentioned", "also", "then", "same", "texts", "text"}
 
 
@@ -348,9 +349,10 @@ def run_command(store: Store, text: str, s: Settings, roles: tuple[str, ...]) ->
             return Reply("⚠ `/compare` is not available in this installation (govassist.compare is missing).")
         families = {d.family for d in visible_docs(store, roles).values() if d.family}
         if len(args) == 1 and args[0] in families:
-            _, md, _w = run_compare(store, s, family=args[0], filters=limit)
+            _, md, _w = run_compare(store, s, family=args[0], filters=limit, limit=COMPARE_LIMIT)
         elif len(args) >= 2:
-            _, md, _w = run_compare(store, s, args[0], args[1], topic=" ".join(args[2:]) or None, filters=limit)
+            topic = " ".join(args[2:]) or None
+            _, md, _w = run_compare(store, s, args[0], args[1], topic=topic, filters=limit, limit=COMPARE_LIMIT)
         else:
             raise QueryError("give two document ids and an optional topic: /compare OLD NEW [topic] (see /docs)")
         return Reply(md)

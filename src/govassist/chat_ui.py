@@ -191,7 +191,7 @@ def configure(app_root: Path) -> None:
         readme.write_text(r.HELP + "\n", encoding="utf-8")
     if S.auth_enabled:
         _auth_secret()
-    chat_web.install(app, config)
+    chat_web.install(app, config, S.max_upload_mb)
 
 
 async def warm() -> None:

@@ -1,6 +1,7 @@
 """The chat page as served: security headers, no request to any other host, govassist's look.
 
-The page gets a Content-Security-Policy that allows only this server (so even markup that slipped through could
+Uploads larger than GOVASSIST_MAX_UPLOAD_MB are refused from their declared size, before they are read. The page
+gets a Content-Security-Policy that allows only this server (so even markup that slipped through could
 not load an image or script from elsewhere), and Chainlit's HTML loses its links to web fonts and a CDN, so an
 offline delegation laptop makes no outside request. Small routes serve the stylesheet and the wordmark.
 """
@@ -51,8 +52,20 @@ LOGO = """<svg xmlns="http://www.w3.org/2000/svg" width="236" height="56" viewBo
  fill="#ffffff">¶ govassist</text></svg>"""
 
 
-def install(app: Any, config: Any) -> None:
-    """Add the headers, the HTML clean-up and the govassist routes to Chainlit's FastAPI app."""
+def upload_refusal(method: str, path: str, length: str | None, max_mb: float) -> tuple[int, str] | None:
+    """Why an upload to Chainlit's file endpoint is refused before its body is read (None: let it through)."""
+    if method != "POST" or not path.rstrip("/").endswith("/project/file"):
+        return None
+    if length is None or not length.isdigit():
+        return 411, "uploads must declare their size (Content-Length)"
+    if int(length) > max_mb * 2**20:
+        mb = int(length) / 2**20
+        return 413, f"the upload is {mb:.1f} MB, over the limit of {max_mb:g} MB (GOVASSIST_MAX_UPLOAD_MB)"
+    return None
+
+
+def install(app: Any, config: Any, max_upload_mb: float = 20.0) -> None:
+    """Add the headers, the upload bound, the HTML clean-up and the govassist routes to Chainlit's FastAPI app."""
     from fastapi.responses import JSONResponse, Response
     from starlette.routing import Route
 
@@ -93,7 +106,11 @@ def install(app: Any, config: Any) -> None:
 
     @app.middleware("http")
     async def headers(request: Any, call_next: Any) -> Any:
-        response = await call_next(request)
+        refusal = upload_refusal(request.method, request.url.path, request.headers.get("content-length"), max_upload_mb)
+        if refusal:
+            response = JSONResponse({"detail": refusal[1]}, status_code=refusal[0])
+        else:
+            response = await call_next(request)
         if response.headers.get("content-type", "").startswith("text/html"):
             body = b"".join([chunk async for chunk in response.body_iterator])
             if response.headers.get("content-encoding") == "gzip":  # Chainlit's GZip middleware runs inside this one
