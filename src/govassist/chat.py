@@ -15,6 +15,10 @@ from typing import Any
 from . import chat_render as r
 from .answer import STOP, Answer, Citation, extract
 from .catalog import DocMeta, inside
+from .chat_auth import check_login as check_login  # re-exported: callers use chat.roles_for etc.
+from .chat_auth import hash_password as hash_password
+from .chat_auth import roles_for as roles_for
+from .chat_auth import verify_password as verify_password
 from .errors import GovassistError, QueryError
 from .index import Store, open_store
 from .retrieve import Filters, Hit, allowed_docs, search
