@@ -10,6 +10,7 @@ Latencies are for `retrieve.search` with the query embedding cached (it is the s
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -194,6 +195,7 @@ def main(
     finally:
         if server:
             pgdb.stop(server)
+            shutil.rmtree(server.parent, ignore_errors=True)
     rec.seconds = round(time.perf_counter() - t0, 1)
     rec.machine["loadavg_end"] = machine()["loadavg"]
     append_result(out, rec)

@@ -726,8 +726,12 @@ def info(s: Settings) -> dict[str, Any]:
         if cur is None:
             raise IndexMissingError("the database holds no index yet: build one with `govassist db build`")
         rows = conn.execute(
-            f"SELECT id, embedder, dim, built_at, manifest->'counts', "
-            f"pg_total_relation_size(to_regclass('{SCHEMA}.chunks_v' || id)) "
+            "SELECT id, embedder, dim, built_at, manifest->'counts', "
+            + " + ".join(
+                f"coalesce(pg_total_relation_size(to_regclass('{SCHEMA}.{name}_v' || id)), 0)"
+                for name in ("chunks", "postings", "lexemes")
+            )
+            + " "
             f"FROM {SCHEMA}.versions ORDER BY id"
         ).fetchall()
     return {
