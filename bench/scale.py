@@ -203,7 +203,7 @@ def run(cfg: BenchConfig, on_factor: Callable[[int, dict], None] | None = None) 
             "stages_s": {k: round(v, 3) for k, v in report.seconds.items()},
             "index_disk_mb": round(dir_mb(s.current_index), 1),
             "open_store_s": round(open_s, 3),
-            "latency_ms": latencies(store, s, qs),
+            "latency_ms": latencies(store, s, qs[: cfg.scale_questions], warm_round=False),
             "faiss": faiss_compare(store.vectors, qvecs, max(s.candidates, s.k * 3)),
         }
         del store
