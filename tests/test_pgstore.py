@@ -374,3 +374,26 @@ def test_parity_with_the_file_store_on_the_development_questions(real_settings, 
     assert overlap["dense"] >= 0.95
     assert overlap["default"] >= 0.9 and overlap["fused"] >= 0.9
     assert abs(recall["pg"] - recall["files"]) <= 0.02
+
+
+def test_db_cli_builds_and_reports_versions(pg_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from govassist.cli import app
+
+    for key, value in _env(pg_settings).items():
+        if key.startswith("GOVASSIST_"):
+            monkeypatch.setenv(key, value)
+    runner = CliRunner()
+    built = runner.invoke(app, ["db", "build", "--json"])
+    assert built.exit_code == 0, built.output
+    report = json.loads(built.stdout)
+    assert report["documents"] == 3 and report["changed"]
+    status = runner.invoke(app, ["db", "status", "--json", "--data", str(pg_settings.data_dir / "no-server")])
+    assert status.exit_code == 0, status.output
+    data = json.loads(status.stdout)
+    assert data["local"]["running"] is False
+    assert data["database"]["current"] == report["version"]
+    assert data["database"]["versions"][0]["counts"]["chunks"] == report["chunks"]
+    again = runner.invoke(app, ["db", "build"])
+    assert again.exit_code == 0 and again.stdout.startswith(f"unchanged v{report['version']}")
