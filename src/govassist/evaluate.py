@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .chunk import Chunk
-from .errors import EvalError
+from .errors import EvalError, LoadError
 from .index import Store
 from .settings import Settings
 from .text import normalise
@@ -168,7 +168,13 @@ def paragraph_units(s: Settings) -> dict[str, list[tuple[str, str]]]:
 
     pairs, _notes = cat.corpus_documents(cat.load_catalog(s.catalog_file), s.corpus_dir)
     limits = Limits(max_bytes=int(s.max_file_mb * 2**20), max_pdf_pages=s.max_pdf_pages)
-    return {meta.id: [(u.para, _norm(u.text)) for u in parse_units(load_file(path, limits))] for meta, path in pairs}
+    out: dict[str, list[tuple[str, str]]] = {}
+    for meta, path in pairs:
+        try:
+            out[meta.id] = [(u.para, _norm(u.text)) for u in parse_units(load_file(path, limits))]
+        except LoadError:
+            continue  # the index skips it too; a judgment on it is reported as a document not in the corpus
+    return out
 
 
 def locate(quote: str, units: list[tuple[str, str]]) -> list[str]:
@@ -215,7 +221,7 @@ def convert(raw_file: Path, out_file: Path, s: Settings) -> list[Question]:
         for j in raw.get("judgments", []):
             doc_id, grade = j.get("doc_id", ""), int(j.get("grade", 0))
             if doc_id not in units:
-                problems.append(f"{raw.get('qid')}: document {doc_id!r} is not in {s.corpus_dir}/ (corpus fetch?)")
+                problems.append(f"{raw.get('qid')}: document {doc_id!r} missing or unreadable in {s.corpus_dir}/")
                 continue
             if j.get("para"):
                 labels = [str(j["para"])]
@@ -484,8 +490,21 @@ def compare_runs(
         return {}
     rq = _qrels(qrels)
     ranx_runs = [_run(qrels, run, name) for name, run in runs.items()]
-    report = compare(rq, ranx_runs, list(METRICS.values()), stat_test=stat_test, max_p=MAX_P, make_comparable=True)
-    return report.to_dict()
+    with warnings.catch_warnings():  # scipy warns on (near-)identical samples; their p-value is handled below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        report = compare(rq, ranx_runs, list(METRICS.values()), stat_test=stat_test, max_p=MAX_P, make_comparable=True)
+    return _plain(report.to_dict())
+
+
+def _plain(x: Any) -> Any:
+    """JSON-ready copy: numpy numbers as floats; a NaN p-value (identical per-question values) as 1.0."""
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if hasattr(x, "item"):
+        x = x.item()
+    return 1.0 if isinstance(x, float) and x != x else x
 
 
 def load_baseline(path: Path, store: Store, qrels: dict[str, dict[str, int]]) -> dict[str, dict[str, dict[str, float]]]:
