@@ -94,3 +94,23 @@ def test_store_copy_is_independent(mini_settings: Settings, tmp_path) -> None:
     build(mini_settings, progress=False)
     shutil.rmtree(mini_settings.corpus_dir)
     assert open_store(mini_settings).chunks
+
+
+def test_doc_prior_recognises_named_versions() -> None:
+    from govassist.catalog import DocMeta
+    from govassist.retrieve import doc_prior
+
+    def d(i, label, date, coll):
+        return DocMeta(id=i, title=label, label=label, file=f"{i}.md", date=date, collection=coll)
+
+    docs = {x.id: x for x in [
+        d("ttc-2022", "TTC College Park 2022", "2022-12-05", "TTC"),
+        d("ttc-2023", "TTC Luleå 2023", "2023-05-31", "TTC"),
+        d("spy-2023", "Spyware Joint Statement 2023", "2023-03-30", "S4D"),
+        d("spy-2024", "Spyware Joint Statement 2024", "2024-03-18", "S4D"),
+        d("hiro", "Hiroshima Communiqué", "2023-05-20", "G7"),
+    ]}
+    assert doc_prior("In the 2022 TTC statement, what about chips?", docs) == {"ttc-2022": 1.0}
+    assert doc_prior("the 2024 version of the spyware statement", docs) == {"spy-2024": 1.0}
+    assert doc_prior("What did the Hiroshima communiqué say on AI?", docs) == {"hiro": 1.0}
+    assert doc_prior("what about quantum computing?", docs) == {}

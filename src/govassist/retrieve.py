@@ -19,6 +19,13 @@ from .text import normalise
 
 MODES = ("default", "fused", "dense", "bm25")
 PHRASE_RE = re.compile(r"[\"“”]([^\"“”]{3,})[\"“”]")
+YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
+NAME_RE = re.compile(r"\w[\w.-]*\w|\w")
+GENERIC = frozenset(
+    "the of and on for in to a an with by at joint statement statements leaders leader communique communiqué "
+    "declaration fact sheet readout summary proceedings meeting event united states u.s u.s.-eu s eu council "
+    "government governments participants host version text g7 group seven".split()
+)
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,37 @@ def allowed_docs(store: Store, filters: Filters) -> set[str] | None:
     return None if len(ok) == len(store.docs) else ok
 
 
+def _names(text: str) -> set[str]:
+    return {w for w in NAME_RE.findall(text.lower()) if w not in GENERIC and not YEAR_RE.fullmatch(w)}
+
+
+def doc_prior(query: str, docs: dict[str, DocMeta]) -> dict[str, float]:
+    """Documents the query names ("the 2022 TTC statement", "the Hiroshima communiqué", "in 2024").
+
+    A document scores a point for a distinctive word of its label, title or forum that the query uses (a word
+    found in at most two documents, or in one collection's documents when a year narrows it) and a point for its
+    year; only the best-scoring documents get the prior.
+    """
+    years = set(YEAR_RE.findall(query))
+    words = _names(query)
+    sigs = {i: _names(f"{d.label} {d.title} {d.forum} {d.collection}") for i, d in docs.items()}
+    df: dict[str, int] = {}
+    for sig in sigs.values():
+        for w in sig:
+            df[w] = df.get(w, 0) + 1
+    limit = max(2, len(docs) // 4) if years else 2
+    scores = {}
+    for i, d in docs.items():
+        named = any(df[w] <= limit for w in sigs[i] & words)
+        score = int(named) + int(bool(years) and d.date[:4] in years)
+        if named:
+            scores[i] = score
+    if not scores:
+        return {}
+    best = max(scores.values())
+    return {i: 1.0 for i, sc in scores.items() if sc == best}
+
+
 @lru_cache(maxsize=2048)
 def _query_vec(model_key: tuple, query: str) -> np.ndarray:
     return embed_query(make_embedder(*model_key), query)
@@ -155,6 +193,10 @@ def search(
         scored = {c.id: sc for c, sc in lexical}
     else:
         scored = rrf([(dense, s.dense_weight), (lexical, s.bm25_weight)], s.rrf_k)
+    if mode == "default" and s.doc_prior_weight:
+        prior = doc_prior(q, store.docs if allowed is None else {i: store.docs[i] for i in allowed})
+        if 0 < len(prior) < len(store.docs):
+            scored = {i: sc * (1 + s.doc_prior_weight * prior.get(by_id[i].doc_id, 0.0)) for i, sc in scored.items()}
     order = [by_id[i] for i in sorted(scored, key=lambda i: -scored[i])]
     if mode == "default":
         wanted = phrases(q)
