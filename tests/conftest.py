@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from pdfmaker import make_pdf
 
 from govassist.settings import Settings
-from pdfmaker import make_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -157,9 +157,6 @@ def test_chat_drops_a_message_over_the_transport_limit_and_serves_others(served)
     assert (report.errors, report.answered) == (0, 3)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the chat reads any upload whole before refusing it: GOVASSIST_MAX_UPLOAD_MB is not applied"
-)
 def test_chat_refuses_an_upload_over_max_upload_mb_before_reading_it(served) -> None:
     import httpx
 

@@ -6,10 +6,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from pdfmaker import make_pdf
 
 from govassist import catalog
 from govassist.errors import ConfigError
-from pdfmaker import make_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,7 +108,9 @@ def test_add_registers_a_local_file_and_a_url(tmp_path: Path, http_server: str) 
     src = tmp_path / "new text.md"
     src.write_text("1. A new text.\n")
     corpus = tmp_path / "corpus"
-    entry = catalog.add(cat_file, corpus, str(src), {"id": "new-2025", "title": "New \"quoted\" text", "date": "2025-01-02"})
+    entry = catalog.add(
+        cat_file, corpus, str(src), {"id": "new-2025", "title": 'New "quoted" text', "date": "2025-01-02"}
+    )
     assert entry.label == 'New "quoted" text' and (corpus / "new text.md").exists()
     catalog.add(cat_file, corpus, f"{http_server}/page.html", {"id": "tunis", "title": "Tunis", "status": "adopted"})
     docs = {d.id: d for d in catalog.load_catalog(cat_file)}

@@ -89,7 +89,9 @@ def test_long_paragraph_split_at_sentences_with_stable_ids() -> None:
 
 
 def test_short_unnumbered_paragraphs_merge_and_record_each_label() -> None:
-    blocks = text_blocks("Washington, D.C.\n\nFor immediate release.\n\n" + "A long enough paragraph of real content. " * 10)
+    blocks = text_blocks(
+        "Washington, D.C.\n\nFor immediate release.\n\n" + "A long enough paragraph of real content. " * 10
+    )
     chunks = chunk_blocks("d", blocks, max_chars=1200, min_chars=200)
     assert chunks[0].para == "[1]–[3]"
     assert chunks[0].paras == ("[1]", "[2]", "[3]")

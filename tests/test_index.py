@@ -44,7 +44,9 @@ def test_rebuild_reembeds_only_the_changed_document(mini_settings: Settings) -> 
 
 def test_new_uncatalogued_file_is_ingested_and_reported(mini_settings: Settings) -> None:
     build(mini_settings, progress=False)
-    (mini_settings.corpus_dir / "Tunis Agenda 2005.txt").write_text("72. We ask the Secretary-General to convene a forum.\n")
+    (mini_settings.corpus_dir / "Tunis Agenda 2005.txt").write_text(
+        "72. We ask the Secretary-General to convene a forum.\n"
+    )
     r = build(mini_settings, progress=False)
     assert r.embedded_docs == ["tunis-agenda-2005"]
     assert any("Tunis Agenda 2005.txt: not in the catalog" in n for n in r.notes)
@@ -62,7 +64,9 @@ def test_interrupted_build_leaves_old_index_serving(mini_settings: Settings, mon
     build(mini_settings, progress=False)
     old = mini_settings.current_index.resolve()
     old_ids = [c.id for c in open_store(mini_settings).chunks]
-    (mini_settings.corpus_dir / "synthetic-g7-ministerial.md").write_text("1. Changed.\n2. Changed too.\n3. And this.\n")
+    (mini_settings.corpus_dir / "synthetic-g7-ministerial.md").write_text(
+        "1. Changed.\n2. Changed too.\n3. And this.\n"
+    )
 
     import faiss
 

@@ -32,7 +32,8 @@ def test_no_pdf_chunk_contains_running_header_or_page_footer(real_store) -> None
     headers = {
         "g7-apulia-2024": "G7 Apulia Leaders' Communiqué",
         "ttc-2024-04": "U.S.-EU Joint Statement of the Trade and Technology Council, April 2024",
-        "spyware-2024": "Joint Statement on Efforts to Counter the Proliferation and Misuse of Commercial Spyware (2024)",
+        "spyware-2024": "Joint Statement on Efforts to Counter the Proliferation and Misuse of Commercial Spyware "
+        "(2024)",
     }
     for doc_id, header in headers.items():
         chunks = real_store.doc_chunks(doc_id)

@@ -37,8 +37,15 @@ def llm_settings(mini_settings: Settings) -> Iterator[Settings]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Fake)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Fake.seen, _Fake.status = [], 200
-    yield Settings(**{**mini_settings.model_dump(), "llm_base_url": f"http://127.0.0.1:{server.server_address[1]}/v1",
-                      "llm_model": "test-model", "llm_api_key": "k", "answer_mode": "llm"})
+    yield Settings(
+        **{
+            **mini_settings.model_dump(),
+            "llm_base_url": f"http://127.0.0.1:{server.server_address[1]}/v1",
+            "llm_model": "test-model",
+            "llm_api_key": "k",
+            "answer_mode": "llm",
+        }
+    )
     server.shutdown()
 
 

@@ -3,10 +3,10 @@
 from pathlib import Path
 
 import pytest
+from pdfmaker import make_pdf
 
 from govassist.errors import LoadError
 from govassist.load import BULLET, HEADING, PARA, Limits, load_file, text_blocks
-from pdfmaker import make_pdf
 
 
 def test_pdf_keeps_pages_and_drops_running_header_and_footer(tmp_path: Path) -> None:

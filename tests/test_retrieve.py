@@ -77,8 +77,13 @@ def test_restricted_documents_need_a_role(mini_settings: Settings) -> None:
 
 @pytest.mark.parametrize(
     ("query", "k", "message"),
-    [("", 5, "empty"), ("   ", 5, "empty"), ("x" * 2001, 5, "over the limit of 2000"), ("ok", 0, "k must be"),
-     ("ok", 51, "k must be between 1 and 50")],
+    [
+        ("", 5, "empty"),
+        ("   ", 5, "empty"),
+        ("x" * 2001, 5, "over the limit of 2000"),
+        ("ok", 0, "k must be"),
+        ("ok", 51, "k must be between 1 and 50"),
+    ],
 )
 def test_bad_queries_are_refused(mini_store, mini_settings: Settings, query: str, k: int, message: str) -> None:
     with pytest.raises(QueryError, match=message):
@@ -103,13 +108,16 @@ def test_doc_prior_recognises_named_versions() -> None:
     def d(i, label, date, coll):
         return DocMeta(id=i, title=label, label=label, file=f"{i}.md", date=date, collection=coll)
 
-    docs = {x.id: x for x in [
-        d("ttc-2022", "TTC College Park 2022", "2022-12-05", "TTC"),
-        d("ttc-2023", "TTC Luleå 2023", "2023-05-31", "TTC"),
-        d("spy-2023", "Spyware Joint Statement 2023", "2023-03-30", "S4D"),
-        d("spy-2024", "Spyware Joint Statement 2024", "2024-03-18", "S4D"),
-        d("hiro", "Hiroshima Communiqué", "2023-05-20", "G7"),
-    ]}
+    docs = {
+        x.id: x
+        for x in [
+            d("ttc-2022", "TTC College Park 2022", "2022-12-05", "TTC"),
+            d("ttc-2023", "TTC Luleå 2023", "2023-05-31", "TTC"),
+            d("spy-2023", "Spyware Joint Statement 2023", "2023-03-30", "S4D"),
+            d("spy-2024", "Spyware Joint Statement 2024", "2024-03-18", "S4D"),
+            d("hiro", "Hiroshima Communiqué", "2023-05-20", "G7"),
+        ]
+    }
     assert doc_prior("In the 2022 TTC statement, what about chips?", docs) == {"ttc-2022": 1.0}
     assert doc_prior("the 2024 version of the spyware statement", docs) == {"spy-2024": 1.0}
     assert doc_prior("What did the Hiroshima communiqué say on AI?", docs) == {"hiro": 1.0}

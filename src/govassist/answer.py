@@ -169,13 +169,28 @@ _SENT_CACHE: dict[tuple[tuple, str], np.ndarray] = {}
 
 def _sentence_vecs(model_key: tuple, texts: list[str]) -> np.ndarray:
     """Embeddings of candidate sentences, cached: popular passages are embedded once per process."""
-    missing = list(dict.fromkeys(t for t in texts if (model_key, t) not in _SENT_CACHE))
+    found = {t: v for t in texts if (v := _SENT_CACHE.get((model_key, t))) is not None}
+    missing = list(dict.fromkeys(t for t in texts if t not in found))
     if missing:
-        if len(_SENT_CACHE) > 50_000:
+        if len(_SENT_CACHE) > 200_000:
             _SENT_CACHE.clear()
         for t, v in zip(missing, embed_texts(make_embedder(*model_key), missing)):
-            _SENT_CACHE[(model_key, t)] = v
-    return np.vstack([_SENT_CACHE[(model_key, t)] for t in texts])
+            _SENT_CACHE[(model_key, t)] = found[t] = v
+    return np.vstack([found[t] for t in texts])
+
+
+def candidate_sentences(text: str) -> list[str]:
+    """The sentences of a passage that may be quoted in an answer."""
+    return [x for x in sentences(text) if len(x) >= 25]
+
+
+def warm_sentences(chunks: list, s: Settings, batch: int = 256) -> int:
+    """Embed every quotable sentence of the corpus ahead of questions (the chat runs this in the background)."""
+    model_key = (s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix)
+    texts = list(dict.fromkeys(x for c in chunks for x in candidate_sentences(c.text)))
+    for i in range(0, len(texts), batch):
+        _sentence_vecs(model_key, texts[i : i + batch])
+    return len(texts)
 
 
 def relevant(hits: list[Hit], question: str, s: Settings) -> bool:
@@ -197,9 +212,8 @@ def extract(question: str, hits: list[Hit], s: Settings, n_passages: int = 5) ->
     q_terms = _terms(question)
     cands: list[tuple[int, int, str]] = []  # (hit index, position, sentence)
     for hi, h in enumerate(top):
-        for pos, sent in enumerate(sentences(h.chunk.text)):
-            if len(sent) >= 25:
-                cands.append((hi, pos, sent))
+        for pos, sent in enumerate(candidate_sentences(h.chunk.text)):
+            cands.append((hi, pos, sent))
     if not cands:
         return Answer(question, NOTHING, (), (), found=False)
     qv = query_vector(s, question)

@@ -206,7 +206,7 @@ def _hit_json(h, rank: int) -> dict:
 @app.command("search")
 def search_cmd(
     query: Annotated[str | None, typer.Argument(help="The query; quote a phrase for an exact match.")] = None,
-    k: Annotated[int, typer.Option("--k", "-k", help="Number of hits.")] = 10,
+    k: Annotated[int | None, typer.Option("--k", "-k", help="Number of hits (default: GOVASSIST_K).")] = None,
     batch: Annotated[Path | None, typer.Option(help="JSONL file of {qid, query} lines.")] = None,
     mode: Annotated[str, typer.Option(help="default | fused | dense | bm25")] = "default",
     collection: Collection = None,
@@ -258,7 +258,7 @@ def search_cmd(
 @app.command("ask")
 def ask_cmd(
     question: Annotated[str, typer.Argument(help="The question.")],
-    k: Annotated[int, typer.Option("--k", "-k")] = 8,
+    k: Annotated[int | None, typer.Option("--k", "-k", help="Passages to draw on (default: GOVASSIST_K).")] = None,
     llm: Annotated[bool, typer.Option(help="Let the configured LLM rephrase (cites only given passages).")] = False,
     collection: Collection = None,
     doc: DocOpt = None,
