@@ -145,10 +145,11 @@ def index_build(
     s = _settings()
     say = (lambda m: typer.echo(f"· {m}", err=True)) if progress and not as_json else None
     r = build(s, progress=progress and not as_json, wait=wait, on_stage=say, force=force)
+    where = r.path.name if hasattr(r, "path") else f"database version {r.version}"
     if as_json:
-        _out({**r.__dict__, "path": str(r.path)})
+        _out({**r.__dict__, "path": str(getattr(r, "path", where))})
     else:
-        state = "unchanged" if not r.changed else f"built {r.path.name}"
+        state = "unchanged" if not r.changed else f"built {where}"
         typer.echo(
             f"{state}: {r.documents} documents, {r.chunks} chunks; re-embedded {len(r.embedded_docs)}, "
             f"reused {len(r.reused_docs)}, skipped {len(r.skipped)} in {r.seconds.get('total', 0):.1f}s"

@@ -246,6 +246,10 @@ def build(
     force: bool = False,
 ) -> BuildReport:
     """Build (incrementally) and switch. Bad files are skipped with a reason; the old index keeps serving."""
+    if s.database_url:
+        from . import pgstore
+
+        return pgstore.build(s, progress=progress, wait=wait, on_stage=on_stage, force=force)  # type: ignore[return-value]
     say = on_stage or (lambda _msg: None)
     t0 = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -398,6 +402,10 @@ def build(
 
 def open_store(s: Settings) -> Store:
     """Load the current index, checking it was built with the configured embedder."""
+    if s.database_url:  # the one seam: GOVASSIST_DATABASE_URL moves the index into PostgreSQL + pgvector
+        from .pgstore import PgStore
+
+        return PgStore(s)  # type: ignore[return-value]
     path = s.current_index
     if not (path / MANIFEST).exists():
         raise IndexMissingError(
