@@ -217,14 +217,14 @@ def plots(r: EvalResult, folder: Path) -> list[Path]:
             "nDCG@10 by question type",
         ),
     ):
-        fig, ax = plt.subplots(figsize=(max(7, 1.3 * len(groups)), 4.2))
+        fig, ax = plt.subplots(figsize=(max(7, 1.3 * len(groups)), 4.6))
         x = np.arange(len(groups))
         for i, n in enumerate(names):
             ax.bar(x + i * width - 0.4 + width / 2, [get(r.scores[n], g) for g in groups], width, label=n)
         ax.set_xticks(x, groups)
         ax.set_ylim(0, 1)
         ax.set_title(f"{title} ({len(r.questions)} questions)")
-        ax.legend(fontsize=8, ncols=min(len(names), 6))
+        ax.legend(fontsize=8, ncols=min(len(names), 6), loc="upper center", bbox_to_anchor=(0.5, -0.08))
         ax.grid(axis="y", alpha=0.3)
         fig.tight_layout()
         fig.savefig(folder / fname, dpi=110)

