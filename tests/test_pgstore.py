@@ -92,8 +92,9 @@ def test_build_then_search_like_the_file_store(pg_settings: Settings) -> None:
     assert store.manifest["embedder"] == "hash:256" and store.manifest["dim"] == 256
     assert len(store.manifest["docs"]["syn-g7"]["sha256"]) == 64
 
-    build(pg_settings, progress=False)
-    files = open_store(pg_settings)
+    file_settings = pg_settings.model_copy(update={"database_url": None})
+    build(file_settings, progress=False)
+    files = open_store(file_settings)
     assert sorted(c.id for c in store.chunks) == sorted(c.id for c in files.chunks)
     assert len(store.chunks) == store.manifest["counts"]["chunks"]
     assert [c.id for c in store.doc_chunks("syn-g7")] == [c.id for c in files.doc_chunks("syn-g7")]
@@ -330,12 +331,16 @@ def test_two_app_processes_share_one_database_and_see_a_rebuild(pg_settings: Set
 
 
 def test_open_store_for_picks_the_backend(pg_settings: Settings) -> None:
-    from govassist.index import Store, build
+    from govassist.index import Store, build, open_store
 
-    build(pg_settings, progress=False)
-    pgstore.build(pg_settings, progress=False)
-    assert isinstance(pgstore.open_store_for(pg_settings.model_copy(update={"database_url": None})), Store)
+    file_settings = pg_settings.model_copy(update={"database_url": None})
+    build(file_settings, progress=False)
+    assert isinstance(pgstore.open_store_for(file_settings), Store)
+    assert not isinstance(pgstore.open_store_for(file_settings), pgstore.PgStore)
+    build(pg_settings, progress=False)  # index.build routes to the database when GOVASSIST_DATABASE_URL is set
     assert isinstance(pgstore.open_store_for(pg_settings), pgstore.PgStore)
+    assert isinstance(open_store(pg_settings), pgstore.PgStore)
+    assert pgstore.info(pg_settings)["versions"][0]["counts"]["documents"] == 3
 
 
 @pytest.mark.integration

@@ -404,6 +404,8 @@ def build(
                 (s.embed_model, dim, json.dumps(chunker_settings(s)), json.dumps(manifest)),
             ).fetchone()[0]
             conn.execute(_chunk_table_ddl(version, dim))
+            # vectors inline, not in TOAST: an exact (filtered) scan then reads no TOAST pages (pgvector's advice)
+            conn.execute(f"ALTER TABLE {table(version)} ALTER COLUMN embedding SET STORAGE PLAIN")
             if by_source["db"]:
                 conn.execute(
                     f"INSERT INTO {table(version)} ({COLS}, search_text, norm, embedding) "
@@ -645,7 +647,10 @@ class PgStore:
 
     @staticmethod
     def _where(allowed: set[str] | None, prefix: str = "") -> tuple[str, tuple]:
-        return (f"AND {prefix}doc_id = ANY(%s)", (sorted(allowed),)) if allowed is not None else ("", ())
+        """The documents filter as SQL: a semi-join on the allowed ids (hashed, whatever their number)."""
+        if allowed is None:
+            return "", ()
+        return f"AND {prefix}doc_id IN (SELECT unnest(%s::text[]))", (sorted(allowed),)
 
     def doc_chunks(self, doc_id: str) -> list[Chunk]:
         rows = self._query(f"SELECT {COLS} FROM {{t}} WHERE doc_id = %s ORDER BY ord", (doc_id,))
@@ -663,9 +668,9 @@ class PgStore:
         k = min(k, n)
         q = np.asarray(qvec, dtype=np.float32).reshape(-1)
         where, extra = self._where(allowed)
-        sql = (
-            f"SELECT {COLS}, 1 - (embedding <=> %s) AS cos FROM {{t}} WHERE true {where} "
-            "ORDER BY embedding <=> %s LIMIT %s"
+        sql = (  # nearest ids first, then their columns: an exact scan never reads the text of rows it drops
+            f"SELECT {C_COLS}, 1 - s.d AS cos FROM (SELECT id, embedding <=> %s AS d FROM {{t}} WHERE true {where} "
+            "ORDER BY embedding <=> %s LIMIT %s) s JOIN {t} c USING (id) ORDER BY s.d, c.id"
         )
         params = (q, *extra, q, k)
         exact = allowed is not None and n <= self.settings.faiss_exact_max
