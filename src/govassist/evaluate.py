@@ -418,11 +418,12 @@ def run_config(
         latencies.append((time.perf_counter() - t) * 1000)
         ranked: dict[str, RankedHit] = {}
         for h in found:
-            key = passage_key(h.chunk)
-            if key not in ranked:
-                grade = qrels[q.qid].get(key, 0)
-                text = h.chunk.text[:100]
-                ranked[key] = RankedHit(len(ranked) + 1, key, h.chunk.id, h.chunk.paras, cite_label(h), text, grade)
+            # a passage shown once for several versions ("same text in: ...") retrieves each of its copies
+            for c in (h.chunk, *getattr(h, "also_chunks", ())):
+                key = passage_key(c)
+                if key not in ranked:
+                    grade = qrels[q.qid].get(key, 0)
+                    ranked[key] = RankedHit(len(ranked) + 1, key, c.id, c.paras, cite_label(h), c.text[:100], grade)
         hits[q.qid] = tuple(ranked.values())
     return ConfigRun(config, hits, tuple(latencies))
 

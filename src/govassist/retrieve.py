@@ -70,6 +70,7 @@ class Hit:
     rank: int
     cosine: float | None = None
     also_in: tuple[str, ...] = field(default=())
+    also_chunks: tuple[Chunk, ...] = field(default=())  # the folded copies of this passage in other documents
 
 
 def phrases(query: str) -> list[str]:
@@ -146,16 +147,16 @@ def rrf(runs: list[tuple[list[tuple[Chunk, float]], float]], rrf_k: int) -> dict
     return fused
 
 
-def _dedupe(order: list[Chunk]) -> list[tuple[Chunk, tuple[str, ...]]]:
-    """Keep the best-ranked of passages whose text several documents share; name the others."""
-    kept: list[tuple[Chunk, list[str]]] = []
+def _dedupe(order: list[Chunk]) -> list[tuple[Chunk, tuple[Chunk, ...]]]:
+    """Keep the best-ranked of passages whose text several documents share, with the folded copies."""
+    kept: list[tuple[Chunk, list[Chunk]]] = []
     seen: dict[str, int] = {}
     for c in order:
         key = normalise(c.text)[:400]
         if key in seen:
             first, others = kept[seen[key]]
-            if c.doc_id != first.doc_id and c.doc_id not in others:
-                others.append(c.doc_id)
+            if c.doc_id != first.doc_id and c.doc_id not in {o.doc_id for o in others}:
+                others.append(c)
             continue
         seen[key] = len(kept)
         kept.append((c, []))
@@ -208,6 +209,8 @@ def search(
     ranked = _dedupe(order) if mode == "default" and not drafts_only else [(c, ()) for c in order]
     cos = {c.id: sc for c, sc in dense}
     return [
-        Hit(c, store.docs[c.doc_id], float(scored.get(c.id, 0.0)), r, cos.get(c.id), also)
+        Hit(
+            c, store.docs[c.doc_id], float(scored.get(c.id, 0.0)), r, cos.get(c.id), tuple(o.doc_id for o in also), also
+        )
         for r, (c, also) in enumerate(ranked[:k], start=1)
     ]
