@@ -30,8 +30,8 @@ def _clear_caches() -> None:
 def latencies(store: Any, s: Settings, queries: list[str], warm_round: bool = True) -> dict[str, Any]:
     """p50/p95/p99 per mode over the queries, models loaded and warmed; caches cleared before every call.
 
-    With `warm_round`, `ask` is timed a second time over the same questions with the sentence embeddings of
-    the first round cached (query embeddings still not), as for popular passages in a long-running chat.
+    With `warm_round`, each `ask` is timed a second time with its passages' sentence embeddings cached (the
+    query embedding not), as for popular passages in a long-running chat.
     """
     from govassist import retrieve
     from govassist.answer import ask
@@ -42,7 +42,8 @@ def latencies(store: Any, s: Settings, queries: list[str], warm_round: bool = Tr
     for mode in MODES:  # warm-up: first calls pay for imports and lazy structures
         search(store, queries[0], s, mode=mode)
     ask(store, queries[0], s)
-    times: dict[str, list[float]] = {m: [] for m in (*MODES, "embed_query", "ask")}
+    names = (*MODES, "embed_query", "ask", *(("ask_warm",) if warm_round else ()))
+    times: dict[str, list[float]] = {m: [] for m in names}
     for q in queries:
         times["embed_query"].append(timed(lambda q=q: embed_query(model, q))[1])
         for mode in MODES:
@@ -50,9 +51,7 @@ def latencies(store: Any, s: Settings, queries: list[str], warm_round: bool = Tr
             times[mode].append(timed(lambda q=q, mode=mode: search(store, q, s, mode=mode))[1])
         _clear_caches()
         times["ask"].append(timed(lambda q=q: ask(store, q, s))[1])
-    if warm_round:
-        times["ask_warm"] = []
-        for q in queries:
+        if warm_round:  # the same question again: its passages' sentences are cached, its query vector is not
             retrieve._query_vec.cache_clear()
             times["ask_warm"].append(timed(lambda q=q: ask(store, q, s))[1])
     return {name: stats_ms(v) for name, v in times.items()}
