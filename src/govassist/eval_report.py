@@ -270,7 +270,7 @@ def write_report(r: EvalResult, out_dir: Path) -> Path:
         n += 1
     folder.mkdir(parents=True)
     (folder / "report.md").write_text(report_md(r), encoding="utf-8")
-    (folder / "results.json").write_text(json.dumps(results_json(r), ensure_ascii=False, indent=1), encoding="utf-8")
+    (folder / "results.json").write_text(json.dumps(results_json(r), ensure_ascii=False), encoding="utf-8")
     rows = _per_question_rows(r)
     with (folder / "per_question.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["qid"])

@@ -380,12 +380,15 @@ def config_store(store: Store, s: Settings, config: EvalConfig) -> tuple[Store, 
     """The store and settings a configuration searches: another embedder gets its own (cached) temp index."""
     if not config.embed_model or config.embed_model == s.embed_model:
         return store, s
+    import hashlib
     import re
     import tempfile
 
-    from .index import build, open_store
+    from .index import build, chunker_settings, open_store
 
-    folder = Path(tempfile.gettempdir()) / f"govassist-eval-{re.sub(r'[^a-zA-Z0-9.-]+', '-', config.embed_model)}"
+    what = json.dumps([str(s.corpus_dir.resolve()), str(s.catalog_file.resolve()), chunker_settings(s)])
+    name = f"{re.sub(r'[^a-zA-Z0-9.-]+', '-', config.embed_model)}-{hashlib.sha1(what.encode()).hexdigest()[:8]}"
+    folder = Path(tempfile.gettempdir()) / f"govassist-eval-{name}"
     s2 = s.model_copy(update={"embed_model": config.embed_model, "index_dir": folder})
     build(s2, progress=False, wait=True)
     return open_store(s2), s2
@@ -423,7 +426,8 @@ def run_config(
                 key = passage_key(c)
                 if key not in ranked:
                     grade = qrels[q.qid].get(key, 0)
-                    ranked[key] = RankedHit(len(ranked) + 1, key, c.id, c.paras, cite_label(h), c.text[:100], grade)
+                    label = cite_label(h) if c is h.chunk else f"{store.docs[c.doc_id].label} ¶{c.para}"
+                    ranked[key] = RankedHit(len(ranked) + 1, key, c.id, c.paras, label, c.text[:100], grade)
         hits[q.qid] = tuple(ranked.values())
     return ConfigRun(config, hits, tuple(latencies))
 
