@@ -89,7 +89,7 @@ def one(cfg: BenchConfig, name: str, base: Any, questions_file: Path, rows: list
         model, load_s = timed(lambda: make_embedder(name))
     except Exception as exc:  # a model that fails to load is a result
         return {"loads_offline": False, "error": f"{type(exc).__name__}: {exc}"}
-    n_sent, n_pass = (16, 8) if cfg.quick else (256, 64)
+    n_sent, n_pass = (16, 8) if cfg.quick else (128, 32)
     sents = _sample_sentences(base.chunks, n_sent)
     passages = [c.embed_text for c in base.chunks[:n_pass]]
     embed_texts(model, sents[:4])  # warm-up

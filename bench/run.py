@@ -140,7 +140,7 @@ def summary(rec: Record) -> str:
         lines += [
             "",
             "| scale | chunks | build (load+chunk / write) | open | search p95 dense / bm25 / fused / default"
-            " | ask p95 | FAISS flat / HNSW p95 | HNSW recall@10 | store memory |",
+            " | ask p95 | FAISS flat / HNSW p95 | HNSW recall@10 (by passage) | store memory |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for f, r in sc.items():
@@ -151,7 +151,8 @@ def summary(rec: Record) -> str:
                 + " / ".join(str(lat[m]["p95"]) for m in ("dense", "bm25", "fused", "default"))
                 + f" ms | {lat['ask']['p95']} ms | {fa['flat']['search_ms']['p95']} / "
                 f"{fa.get('hnsw', {}).get('search_ms', {}).get('p95', '–')} ms | "
-                f"{fa.get('hnsw', {}).get('recall_at_10', '–')} | {r['memory'].get('store_mb', '?')} MB "
+                f"{fa.get('hnsw', {}).get('recall_at_10', '–')} ({fa.get('hnsw', {}).get('passage_recall_at_10', '–')})"
+                f" | {r['memory'].get('store_mb', '?')} MB "
                 f"(process {r['memory'].get('process_mb', '?')} MB) |"
             )
         th = sec["scale"].get("threshold", {})
