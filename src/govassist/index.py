@@ -22,7 +22,7 @@ from . import catalog as cat
 from .chunk import Chunk, chunk_blocks
 from .embed import embed_texts, make_embedder
 from .errors import BuildLockedError, IndexMismatchError, IndexMissingError, LoadError
-from .load import check_file, limits_for, load_file
+from .load import Limits, check_file, limits_for, load_file
 from .settings import Settings
 from .text import normalise
 
@@ -129,6 +129,14 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def chunk_file(meta: cat.DocMeta, path: Path, s: Settings, limits: Limits) -> list[Chunk]:
+    """Load and chunk one corpus file; a file that yields no paragraph is a LoadError like any other."""
+    chunks = chunk_blocks(meta.id, load_file(path, limits), s.chunk_max_chars, s.chunk_min_chars)
+    if not chunks:
+        raise LoadError(f"{path.name}: no paragraphs of text found")
+    return chunks
 
 
 @contextlib.contextmanager
@@ -296,12 +304,9 @@ def build(
                 plan.append((meta, path, digest, None))
                 continue
             try:
-                chunks = chunk_blocks(meta.id, load_file(path, limits), s.chunk_max_chars, s.chunk_min_chars)
+                chunks = chunk_file(meta, path, s, limits)
             except LoadError as exc:
                 skipped[path.name] = str(exc)
-                continue
-            if not chunks:
-                skipped[path.name] = f"{path.name}: no paragraphs of text found"
                 continue
             seen_hash[digest] = path.name  # only indexed files: a copy of a bad file gets its own reason
             plan.append((meta, path, digest, chunks))

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 
 from . import catalog as cat
-from .chunk import Chunk, chunk_blocks
+from .chunk import Chunk
 from .errors import BuildLockedError, ConfigError, IndexMismatchError, IndexMissingError, LoadError
-from .index import FORMAT, chunker_settings, sha256
-from .load import Limits, load_file
+from .index import FORMAT, chunk_file, chunker_settings, sha256
+from .load import Limits
 from .settings import Settings
 from .text import normalise
 
@@ -262,12 +262,9 @@ def _plan(
             plan.append(_Planned(meta, digest, "seed", tuple(chunks), vecs))
             continue
         try:
-            chunks = chunk_blocks(meta.id, load_file(path, limits), s.chunk_max_chars, s.chunk_min_chars)
+            chunks = chunk_file(meta, path, s, limits)
         except LoadError as exc:
             skipped[path.name] = str(exc)
-            continue
-        if not chunks:
-            skipped[path.name] = f"{path.name}: no paragraphs of text found"
             continue
         plan.append(_Planned(meta, digest, "embed", tuple(chunks)))
     return plan, skipped, notes
