@@ -17,7 +17,7 @@ from .chunk import Chunk
 from .compare import Segment, encode, escape_md, word_diff, word_keys
 from .errors import QueryError
 from .index import Store
-from .retrieve import Filters, allowed_docs, query_vector
+from .retrieve import Filters, allowed_docs, check_query, query_vector
 from .settings import Settings
 from .text import normalise, sentences
 
@@ -129,13 +129,7 @@ def find_precedents(
     text = (text or "").strip()
     if not word_keys(text):
         raise QueryError("the phrase is empty: give the wording you want to find precedents for")
-    if len(text) > s.max_question_chars:
-        raise QueryError(
-            f"the phrase is {len(text)} characters, over the limit of {s.max_question_chars} "
-            "(GOVASSIST_MAX_QUESTION_CHARS): shorten it"
-        )
-    if not 1 <= k <= s.k_max:
-        raise QueryError(f"k must be between 1 and {s.k_max} (GOVASSIST_K_MAX), got {k}")
+    check_query(text, k, s, what="phrase")  # length and k bounds, as for searches
     if not 0 < min_score <= 100:
         raise QueryError(f"the minimum closeness must be above 0 and at most 100, got {min_score:g}")
     allowed = allowed_docs(store, filters or Filters())

@@ -77,13 +77,14 @@ def phrases(query: str) -> list[str]:
     return [normalise(p) for p in PHRASE_RE.findall(query) if p.strip()]
 
 
-def check_query(query: str, k: int, s: Settings) -> str:
+def check_query(query: str, k: int, s: Settings, what: str = "question") -> str:
+    """The stripped query, or a QueryError when it is empty, too long, or k is out of bounds."""
     q = (query or "").strip()
     if not q:
-        raise QueryError("the question is empty: type a question or a phrase to search for")
+        raise QueryError(f"the {what} is empty: type a question or a phrase to search for")
     if len(q) > s.max_question_chars:
         raise QueryError(
-            f"the question is {len(q)} characters, over the limit of {s.max_question_chars} "
+            f"the {what} is {len(q)} characters, over the limit of {s.max_question_chars} "
             "(GOVASSIST_MAX_QUESTION_CHARS): shorten it"
         )
     if not 1 <= k <= s.k_max:
