@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 SENTENCE_RE = re.compile(r"(?<=[.!?;])[\"”’)]?\s+(?=[A-Z(\"“‘•])|\n+")
+PUNCT = str.maketrans("‘’“”–—•", "''\"\"-- ")
 
 
+@lru_cache(maxsize=65536)
 def normalise(text: str) -> str:
-    """Lower-case, unify quotes and dashes, drop bullets, collapse spaces: for phrase and duplicate matching."""
+    """Lower-case, unify quotes and dashes, drop bullets, collapse spaces: for phrase and duplicate matching.
+
+    Cached: retrieval normalises the same candidate passages on every query to fold duplicates."""
     text = unicodedata.normalize("NFKC", text).lower()
-    text = text.translate(str.maketrans("‘’“”–—•", "''\"\"-- "))
+    text = text.translate(PUNCT)
     return re.sub(r"\s+", " ", text).strip()
 
 
