@@ -79,13 +79,17 @@ class Build:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
+        self.out = b""
         self.err = b""
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        # One reader per pipe, and nothing else reads them (communicate() would race the stderr reader).
+        self._readers = [threading.Thread(target=self._read, args=(name,), daemon=True) for name in ("out", "err")]
+        for r in self._readers:
+            r.start()
 
-    def _read(self) -> None:
-        while chunk := self.proc.stderr.read1(65536):  # type: ignore[union-attr]
-            self.err += chunk
+    def _read(self, name: str) -> None:
+        pipe = self.proc.stdout if name == "out" else self.proc.stderr
+        while chunk := pipe.read1(65536):  # type: ignore[union-attr]
+            setattr(self, name, getattr(self, name) + chunk)
 
     def wait_for(self, marker: str, timeout: float = 90) -> None:
         end = time.monotonic() + timeout
@@ -99,9 +103,10 @@ class Build:
         return self.proc.wait(30)
 
     def finish(self) -> tuple[int, str, str]:
-        out, _ = self.proc.communicate(timeout=180)
-        self._reader.join(10)
-        return self.proc.returncode, out.decode(), self.err.decode()
+        self.proc.wait(timeout=180)
+        for r in self._readers:
+            r.join(10)
+        return self.proc.returncode, self.out.decode(), self.err.decode()
 
 
 @pytest.fixture(scope="module")
