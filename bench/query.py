@@ -20,20 +20,36 @@ MODES = ("dense", "bm25", "fused", "default")
 
 
 def _clear_caches() -> None:
-    """Forget cached query and sentence embeddings, so each timed call does the work a new question does."""
-    from govassist import answer, retrieve
+    """Forget cached query embeddings, so each timed call embeds its question as a new question does."""
+    from govassist import retrieve
 
     retrieve._query_vec.cache_clear()
-    answer._SENT_CACHE.clear()
 
 
-def latencies(store: Any, s: Settings, queries: list[str], warm_round: bool = True) -> dict[str, Any]:
-    """p50/p95/p99 per mode over the queries, models loaded and warmed; caches cleared before every call.
+def _forget_sentences() -> None:
+    """Empty the sentence vectors in memory without rereading the cache file: a process without the build's cache."""
+    from govassist import sentvec
 
-    With `warm_round`, each `ask` is timed a second time with its passages' sentence embeddings cached (the
-    query embedding not), as for popular passages in a long-running chat.
+    for mem in sentvec._cache.values():
+        mem.clear()
+
+
+def _reload_sentences(s: Settings) -> None:
+    """Back to the normal state: the build's sentence cache read from disk (as a fresh process does on first use)."""
+    from govassist import sentvec
+
+    sentvec._cache.clear()
+    sentvec._loaded.clear()
+    sentvec._on_disk.clear()
+    sentvec._load(s, sentvec.model_key(s))
+
+
+def latencies(store: Any, s: Settings, queries: list[str], uncached_round: bool = True) -> dict[str, Any]:
+    """p50/p95/p99 per mode over the queries, models loaded and warmed; query vectors forgotten before every call.
+
+    `ask` quotes sentences whose vectors the build cached (indexes/sentence-cache/). With `uncached_round`, each
+    `ask` is timed a second time without that cache: its passages' sentences are embedded on the spot.
     """
-    from govassist import retrieve
     from govassist.answer import ask
     from govassist.embed import embed_query, make_embedder
     from govassist.retrieve import search
@@ -41,8 +57,9 @@ def latencies(store: Any, s: Settings, queries: list[str], warm_round: bool = Tr
     model = make_embedder(s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix)
     for mode in MODES:  # warm-up: first calls pay for imports and lazy structures
         search(store, queries[0], s, mode=mode)
+    _reload_sentences(s)
     ask(store, queries[0], s)
-    names = (*MODES, "embed_query", "ask", *(("ask_warm",) if warm_round else ()))
+    names = (*MODES, "embed_query", "ask", *(("ask_uncached",) if uncached_round else ()))
     times: dict[str, list[float]] = {m: [] for m in names}
     for q in queries:
         times["embed_query"].append(timed(lambda q=q: embed_query(model, q))[1])
@@ -51,9 +68,11 @@ def latencies(store: Any, s: Settings, queries: list[str], warm_round: bool = Tr
             times[mode].append(timed(lambda q=q, mode=mode: search(store, q, s, mode=mode))[1])
         _clear_caches()
         times["ask"].append(timed(lambda q=q: ask(store, q, s))[1])
-        if warm_round:  # the same question again: its passages' sentences are cached, its query vector is not
-            retrieve._query_vec.cache_clear()
-            times["ask_warm"].append(timed(lambda q=q: ask(store, q, s))[1])
+        if uncached_round:  # the same question again, its sentences and its query vector not cached
+            _clear_caches()
+            _forget_sentences()
+            times["ask_uncached"].append(timed(lambda q=q: ask(store, q, s))[1])
+            _reload_sentences(s)
     return {name: stats_ms(v) for name, v in times.items()}
 
 

@@ -48,14 +48,15 @@ def test_bench_writes_results_of_the_promised_shape(mini_settings: Settings, tmp
 
     ingest = rec["sections"]["ingest"]
     assert ingest["full"]["documents"] == 3 and ingest["full"]["chunks"] == 17
-    assert {"load_chunk", "embed", "write", "total"} <= ingest["full"]["stages_s"].keys()
+    assert {"load_chunk", "embed", "write", "sentences", "total"} <= ingest["full"]["stages_s"].keys()
+    assert 0 < ingest["full"]["serving_s"] <= ingest["full"]["cold_build_s"]
     assert ingest["unchanged_rebuild"]["changed"] is False
     edits = ingest["one_doc_rebuild"]["docs"]
     assert [d["doc"] for d in edits] == ["syn-g7", "syn-compact"]  # the smallest and the largest text document
     assert all(r["embedded_docs"] == [d["doc"]] for d in edits for r in d["runs"])
 
     latency = rec["sections"]["query"]["latency_ms"]
-    assert set(latency) == {"dense", "bm25", "fused", "default", "embed_query", "ask", "ask_warm"}
+    assert set(latency) == {"dense", "bm25", "fused", "default", "embed_query", "ask", "ask_uncached"}
     assert all(v["n"] == 3 and v["p50"] <= v["p95"] <= v["p99"] <= v["max"] for v in latency.values())
 
     scale = rec["sections"]["scale"]["factors"]

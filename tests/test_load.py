@@ -126,3 +126,26 @@ def test_utf16_with_bom_is_read(tmp_path: Path) -> None:
     p = tmp_path / "u16.txt"
     p.write_bytes("1. We affirm the Tunis Agenda.\n".encode("utf-16"))
     assert load_file(p)[0].text == "1. We affirm the Tunis Agenda."
+
+
+def test_pdf_bullet_after_an_item_ending_in_and_starts_a_new_item_across_pages(tmp_path: Path) -> None:
+    pages = [
+        ["To advance these interests, we commit to:", "- working with industry partners to inform our approach; and"],
+        [
+            "- engaging additional partner governments around the world, as well as other appropriate",
+            "stakeholders, to better align our policies.",
+            "Our efforts will continue next year.",
+        ],
+    ]
+    blocks = load_file(make_pdf(tmp_path / "list.pdf", pages, header="Synthetic Joint Statement (2024)"))
+    assert [(b.kind, b.text, b.page) for b in blocks] == [
+        (PARA, "To advance these interests, we commit to:", 1),
+        (BULLET, "working with industry partners to inform our approach; and", 1),
+        (
+            BULLET,
+            "engaging additional partner governments around the world, as well as other appropriate "
+            "stakeholders, to better align our policies.",
+            2,
+        ),
+        (PARA, "Our efforts will continue next year.", 2),
+    ]

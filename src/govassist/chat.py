@@ -131,13 +131,14 @@ def current_store(s: Settings) -> Store:
 
 def warm(s: Settings) -> None:
     """Open the index and embed one query, so the model is loaded before the first person asks."""
-    from .answer import warm_sentences
     from .retrieve import query_vector
+    from .sentvec import warm as warm_sentences
 
     store = current_store(s)
     query_vector(s, "digital cooperation")
-    # quotable sentences are embedded in the background, so the page is usable at once and answers get fast
-    threading.Thread(target=warm_sentences, args=(store.chunks, s), name="warm-sentences", daemon=True).start()
+    # quotable sentences: read from the build's cache, any missing embedded in the background (page usable at once)
+    texts = [c.text for c in store.chunks]
+    threading.Thread(target=warm_sentences, args=(s, texts), name="warm-sentences", daemon=True).start()
 
 
 def visible_docs(store: Store, roles: tuple[str, ...]) -> dict[str, DocMeta]:

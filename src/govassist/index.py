@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import catalog as cat
+from . import sentvec
 from .chunk import Chunk, chunk_blocks
 from .embed import embed_texts, make_embedder
 from .errors import BuildLockedError, IndexMismatchError, IndexMissingError, LoadError
@@ -27,7 +28,7 @@ from .settings import Settings
 from .text import normalise
 
 FORMAT = 1
-CHUNKER_VERSION = 4  # bump whenever load.py or chunk.py changes what they produce
+CHUNKER_VERSION = 5  # bump whenever load.py or chunk.py changes what they produce
 MANIFEST, CHUNKS, VECTORS, FAISS_FILE, BM25_DIR = (
     "manifest.json",
     "chunks.jsonl",
@@ -246,6 +247,16 @@ def _bm25(chunks: list[Chunk]) -> Any:
     return BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(10, len(nodes)))
 
 
+def _warm_sentences(s: Settings, chunks: list[Chunk], progress: bool, say: Callable[[str], None]) -> str:
+    """Embed the quotable sentences not yet in the cache (after the switch: the new index already serves)."""
+    say("quotable sentences")
+    try:
+        embedded, cached = sentvec.warm(s, [c.text for c in chunks], progress=progress)
+    except OSError as exc:  # a cache: failing to write it slows the first answers, it does not fail the build
+        return f"quotable-sentence cache not written ({exc}); answers embed their sentences on first use"
+    return f"quotable sentences: {embedded} embedded, {cached} already cached"
+
+
 def build(
     s: Settings,
     progress: bool = True,
@@ -349,6 +360,9 @@ def build(
             )
         changed = bool(embedded) or any(doc_entries[d] != prev_docs.get(d) for d in doc_entries | prev_docs)
         if not changed and prev and not force:
+            t = time.perf_counter()
+            notes.append(_warm_sentences(s, all_chunks, progress, say))
+            seconds["sentences"] = time.perf_counter() - t
             return BuildReport(
                 s.current_index.resolve(),
                 len(doc_entries),
@@ -402,6 +416,10 @@ def build(
         switch_current(s.index_dir, final)
         _fsync_dir(s.index_dir)
         _prune(s.index_dir, {final.resolve()})
+        t = time.perf_counter()
+        notes.append(_warm_sentences(s, all_chunks, progress, say))
+        seconds["sentences"] = time.perf_counter() - t
+        seconds["total"] = time.perf_counter() - t0
         return BuildReport(final, len(doc_entries), len(all_chunks), embedded, reused, skipped, notes, seconds)
 
 

@@ -27,6 +27,7 @@ ROMAN_HEADING_RE = re.compile(r"^\s*(?:[IVX]{1,5}|[A-H])\.\s+\S")
 PAGE_NUM_RE = re.compile(r"^\s*(?:page\s+)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\s*$", re.I)
 INLINE_BULLET_RE = re.compile(r"(?<=[.;:])\s+[-•]\s+(?=\w)")
 ENDS_SENTENCE_RE = re.compile(r"[.:;!?)\]\"”’]\s*$")
+ENDS_LIST_ITEM_RE = re.compile(r"[;,]\s*(?:and|or)\s*$")  # "...; and" closes an item: a bullet follows
 SUPERSCRIPTS = str.maketrans("", "", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 SEPARATOR_RE = re.compile(r"\s*(<!--.*?-->|#{3,}|\*{3,}|-{3,}|_{3,})\s*")
 # multi-byte UTF-8 sequences: a file holding some of these and an invalid byte mixes encodings
@@ -325,7 +326,9 @@ def _pdf_blocks(pages: list[list[str]]) -> list[Block]:
                 flush()
                 blocks.append(Block(HEADING, line, pno))
                 continue
-            if BULLET_RE.match(line) and (prev_ended or ENDS_SENTENCE_RE.search(prev)):
+            if BULLET_RE.match(line) and (
+                prev_ended or ENDS_SENTENCE_RE.search(prev) or ENDS_LIST_ITEM_RE.search(prev) or line[0] == "•"
+            ):
                 flush()
                 kind, start_page = BULLET, pno
                 line = BULLET_RE.sub("", line, count=1)

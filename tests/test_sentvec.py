@@ -1,0 +1,118 @@
+"""The quotable-sentence cache: written by the build after the switch, read by a fresh process instead of
+embedding, rebuilt incrementally, and only ever a cache (a bad or missing file costs time, not an answer)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from govassist import sentvec
+from govassist.answer import ask
+from govassist.index import build, open_store
+from govassist.settings import Settings
+
+
+def forget_memory() -> None:
+    """As in a new process: nothing in memory, the disk file not read yet."""
+    sentvec._cache.clear()
+    sentvec._loaded.clear()
+    sentvec._on_disk.clear()
+
+
+@pytest.fixture(autouse=True)
+def _new_process() -> None:
+    forget_memory()
+
+
+def no_embedding(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    calls: list[list[str]] = []
+
+    def record(_model, texts, progress=False):
+        calls.append(list(texts))
+        raise AssertionError(f"embedded {len(texts)} sentence(s) that the cache should hold")
+
+    monkeypatch.setattr(sentvec, "embed_texts", record)
+    return calls
+
+
+def test_build_caches_every_quotable_sentence(mini_store, mini_settings: Settings, monkeypatch) -> None:
+    path = sentvec.cache_file(mini_settings)
+    assert path.is_file() and path.parent.parent == mini_settings.index_dir
+    quotable = {x for c in mini_store.chunks for x in sentvec.quotable(c.text)}
+    with np.load(path) as z:
+        texts = set(__import__("json").loads(z["texts"].tobytes()))
+        assert z["vectors"].shape == (len(texts), 256)
+    assert quotable and quotable <= texts
+
+    forget_memory()
+    no_embedding(monkeypatch)  # a fresh process answers from the disk cache, embedding only the question
+    a = ask(mini_store, "quantum computing research", mini_settings)
+    assert a.found and a.sentences
+
+
+def test_cached_vectors_equal_fresh_ones(mini_store, mini_settings: Settings) -> None:
+    texts = [x for c in mini_store.chunks[:5] for x in sentvec.quotable(c.text)]
+    forget_memory()
+    cached = sentvec.vectors(mini_settings, texts)
+    from govassist.embed import embed_texts, make_embedder
+
+    fresh = embed_texts(make_embedder("hash:256"), texts)
+    assert np.allclose(cached, fresh, atol=1e-6)
+
+
+def test_rebuild_embeds_only_new_sentences(mini_store, mini_settings: Settings, monkeypatch) -> None:
+    doc = mini_settings.corpus_dir / "synthetic-g7-ministerial.md"
+    added = "Ministers welcomed a brand new initiative on lighthouse satellites for maritime data."
+    doc.write_text(doc.read_text(encoding="utf-8") + f"\n\n99. {added}\n", encoding="utf-8")
+    forget_memory()
+    seen: list[str] = []
+    real = sentvec.embed_texts
+
+    def spy(model, texts, progress=False):
+        seen.extend(texts)
+        return real(model, texts, progress=progress)
+
+    monkeypatch.setattr(sentvec, "embed_texts", spy)
+    r = build(mini_settings, progress=False)
+    assert r.changed
+    assert len(seen) == 1 and "lighthouse satellites" in seen[0]  # the rest of the document was cached
+    assert any(n.startswith("quotable sentences: 1 embedded, ") for n in r.notes)
+
+
+def test_a_corrupt_cache_is_ignored_and_rewritten(mini_store, mini_settings: Settings) -> None:
+    path = sentvec.cache_file(mini_settings)
+    path.write_bytes(b"not a numpy file")
+    forget_memory()
+    a = ask(mini_store, "quantum computing research", mini_settings)  # embeds what it needs
+    assert a.found
+    r = build(mini_settings, progress=False)  # nothing changed in the index; the cache is filled again
+    assert not r.changed
+    forget_memory()
+    assert len(sentvec._load(mini_settings, sentvec.model_key(mini_settings))) > 10
+
+
+def test_another_embedder_gets_another_file(mini_settings: Settings) -> None:
+    other = Settings(**{**mini_settings.model_dump(), "embed_model": "hash:128"})
+    assert sentvec.cache_file(other) != sentvec.cache_file(mini_settings)
+    assert sentvec.cache_file(other).parent == sentvec.cache_file(mini_settings).parent
+
+
+def test_an_unwritable_cache_does_not_fail_the_build(mini_settings: Settings) -> None:
+    mini_settings.index_dir.mkdir(parents=True)
+    (mini_settings.index_dir / "sentence-cache").write_text("a file where the folder should be")
+    forget_memory()
+    r = build(mini_settings, progress=False)
+    assert r.changed and open_store(mini_settings).chunks
+    assert any("quotable-sentence cache not written" in n for n in r.notes)
+
+
+def test_headings_and_list_titles_are_not_quotable() -> None:
+    passage = (
+        "Reference documents:\n• G7 Leaders’ Statement on Ukraine\n• *Building resilient supply chains*\n"
+        "• promote trust in the global digital ecosystem, including through protection of privacy; and\n"
+        "We welcome the Hiroshima Process International Code of Conduct for Organizations Developing AI."
+    )
+    assert sentvec.quotable(passage) == [
+        "promote trust in the global digital ecosystem, including through protection of privacy; and",
+        "We welcome the Hiroshima Process International Code of Conduct for Organizations Developing AI.",
+    ]
