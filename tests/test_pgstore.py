@@ -16,9 +16,10 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from govassist import pgdb, pgstore
+from govassist import pgdb, pgstore, sentvec
 from govassist.errors import BuildLockedError, ConfigError, IndexMissingError
 from govassist.retrieve import Filters, query_vector, search
 from govassist.settings import Settings
@@ -91,6 +92,11 @@ def test_build_then_search_like_the_file_store(pg_settings: Settings) -> None:
     assert sorted(store.docs) == ["syn-compact", "syn-g7", "syn-report"]
     assert store.manifest["embedder"] == "hash:256" and store.manifest["dim"] == 256
     assert len(store.manifest["docs"]["syn-g7"]["sha256"]) == 64
+    # this replica's answer cache holds every quotable sentence of the new version
+    assert any(n.startswith("quotable sentences: ") for n in r.notes)
+    with np.load(sentvec.cache_file(pg_settings)) as z:
+        cached = set(json.loads(z["texts"].tobytes()))
+    assert {x for c in store.chunks for x in sentvec.quotable(c.text)} <= cached
 
     file_settings = pg_settings.model_copy(update={"database_url": None})
     build(file_settings, progress=False)

@@ -247,11 +247,11 @@ def _bm25(chunks: list[Chunk]) -> Any:
     return BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(10, len(nodes)))
 
 
-def _warm_sentences(s: Settings, chunks: list[Chunk], progress: bool, say: Callable[[str], None]) -> str:
+def warm_sentences(s: Settings, passages: list[str], progress: bool, say: Callable[[str], None]) -> str:
     """Embed the quotable sentences not yet in the cache (after the switch: the new index already serves)."""
     say("quotable sentences")
     try:
-        embedded, cached = sentvec.warm(s, [c.text for c in chunks], progress=progress)
+        embedded, cached = sentvec.warm(s, passages, progress=progress)
     except OSError as exc:  # a cache: failing to write it slows the first answers, it does not fail the build
         return f"quotable-sentence cache not written ({exc}); answers embed their sentences on first use"
     return f"quotable sentences: {embedded} embedded, {cached} already cached"
@@ -361,7 +361,7 @@ def build(
         changed = bool(embedded) or any(doc_entries[d] != prev_docs.get(d) for d in doc_entries | prev_docs)
         if not changed and prev and not force:
             t = time.perf_counter()
-            notes.append(_warm_sentences(s, all_chunks, progress, say))
+            notes.append(warm_sentences(s, [c.text for c in all_chunks], progress, say))
             seconds["sentences"] = time.perf_counter() - t
             return BuildReport(
                 s.current_index.resolve(),
@@ -417,7 +417,7 @@ def build(
         _fsync_dir(s.index_dir)
         _prune(s.index_dir, {final.resolve()})
         t = time.perf_counter()
-        notes.append(_warm_sentences(s, all_chunks, progress, say))
+        notes.append(warm_sentences(s, [c.text for c in all_chunks], progress, say))
         seconds["sentences"] = time.perf_counter() - t
         seconds["total"] = time.perf_counter() - t0
         return BuildReport(final, len(doc_entries), len(all_chunks), embedded, reused, skipped, notes, seconds)

@@ -27,7 +27,7 @@ import numpy as np
 from . import catalog as cat
 from .chunk import Chunk
 from .errors import BuildLockedError, ConfigError, IndexMismatchError, IndexMissingError, LoadError
-from .index import FORMAT, chunk_file, chunker_settings, sha256
+from .index import FORMAT, chunk_file, chunker_settings, sha256, warm_sentences
 from .load import Limits
 from .settings import Settings
 from .text import normalise
@@ -440,6 +440,10 @@ def build(
         for tab in (table(version), post_table(version)):  # sets the visibility map: index-only scans
             conn.execute(f"VACUUM (ANALYZE) {tab}")
         pruned = _prune(conn, version)
+        t = time.perf_counter()  # this replica's answer cache (indexes/sentence-cache/); others fill theirs on start
+        passages = [r[0] for r in conn.execute(f"SELECT text FROM {table(version)}")]
+        notes.append(warm_sentences(s, passages, progress, say))
+        seconds["sentences"] = time.perf_counter() - t
         return PgBuildReport(
             version,
             len(doc_entries),
