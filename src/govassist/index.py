@@ -247,6 +247,60 @@ def _bm25(chunks: list[Chunk]) -> Any:
     return BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(10, len(nodes)))
 
 
+@dataclass(frozen=True)
+class Planned:
+    """One corpus file in a build: kept as the previous index stored it (`chunks` None), or loaded and chunked now."""
+
+    meta: cat.DocMeta
+    digest: str
+    chunks: tuple[Chunk, ...] | None
+
+
+def plan_documents(
+    s: Settings, reusable: Callable[[cat.DocMeta, str], bool]
+) -> tuple[list[Planned], dict[str, str], list[str]]:
+    """Check and hash every corpus file; keep those `reusable(meta, sha256)` accepts, load and chunk the rest.
+
+    Shared by the file and PostgreSQL builds. Returns the plan, the skipped files with their reasons, and notes."""
+    docs = cat.load_catalog(s.catalog_file)
+    pairs, notes = cat.corpus_documents(docs, s.corpus_dir)
+    missing = [d.id for d in docs if not (s.corpus_dir / d.file).is_file()]
+    if missing:
+        notes.append(
+            f"{len(missing)} catalogued text(s) not in {s.corpus_dir}/ (run `govassist corpus fetch`): "
+            + ", ".join(missing)
+        )
+    limits = limits_for(s)
+    plan: list[Planned] = []
+    skipped: dict[str, str] = {}
+    seen_hash: dict[str, str] = {}
+    for meta, path in pairs:
+        try:
+            check_file(path, limits)  # type and size, before reading a byte
+            digest = sha256(path)
+        except LoadError as exc:
+            skipped[path.name] = str(exc)
+            continue
+        except OSError as exc:
+            skipped[path.name] = f"{path.name}: cannot read: {exc.strerror}"
+            continue
+        if digest in seen_hash:
+            skipped[path.name] = f"{path.name}: duplicate of {seen_hash[digest]} (same content); skipped"
+            continue
+        if reusable(meta, digest):
+            seen_hash[digest] = path.name
+            plan.append(Planned(meta, digest, None))
+            continue
+        try:
+            chunks = chunk_file(meta, path, s, limits)
+        except LoadError as exc:
+            skipped[path.name] = str(exc)
+            continue
+        seen_hash[digest] = path.name  # only indexed files: a copy of a bad file gets its own reason
+        plan.append(Planned(meta, digest, tuple(chunks)))
+    return plan, skipped, notes
+
+
 def warm_sentences(s: Settings, passages: list[str], progress: bool, say: Callable[[str], None]) -> str:
     """Embed the quotable sentences not yet in the cache (after the switch: the new index already serves)."""
     say("quotable sentences")
@@ -275,14 +329,6 @@ def build(
     with build_lock(s.index_dir, wait=wait):
         keep = {s.current_index.resolve()} if s.current_index.exists() else set()
         _clean_stale(s.index_dir, keep)
-        docs = cat.load_catalog(s.catalog_file)
-        pairs, notes = cat.corpus_documents(docs, s.corpus_dir)
-        missing = [d.id for d in docs if not (s.corpus_dir / d.file).is_file()]
-        if missing:
-            notes.append(
-                f"{len(missing)} catalogued text(s) not in {s.corpus_dir}/ (run `govassist corpus fetch`): "
-                + ", ".join(missing)
-            )
         prev = None if force else _read_previous(s)
         prev_docs = prev[0]["docs"] if prev else {}
         prev_chunks: dict[str, list[tuple[Chunk, np.ndarray]]] = {}
@@ -290,40 +336,14 @@ def build(
             for c, v in zip(prev[1], prev[2]):
                 prev_chunks.setdefault(c.doc_id, []).append((c, v))
 
-        limits = limits_for(s)
-        skipped: dict[str, str] = {}
-        seen_hash: dict[str, str] = {}
-        plan: list[tuple[cat.DocMeta, Path, str, list[Chunk] | None]] = []
         say("load+chunk")
         t = time.perf_counter()
-        for meta, path in pairs:
-            try:
-                check_file(path, limits)  # type and size, before reading a byte
-                digest = sha256(path)
-            except LoadError as exc:
-                skipped[path.name] = str(exc)
-                continue
-            except OSError as exc:
-                skipped[path.name] = f"{path.name}: cannot read: {exc.strerror}"
-                continue
-            if digest in seen_hash:
-                skipped[path.name] = f"{path.name}: duplicate of {seen_hash[digest]} (same content); skipped"
-                continue
-            old = prev_docs.get(meta.id)
-            if old and old.get("sha256") == digest and meta.id in prev_chunks:
-                seen_hash[digest] = path.name
-                plan.append((meta, path, digest, None))
-                continue
-            try:
-                chunks = chunk_file(meta, path, s, limits)
-            except LoadError as exc:
-                skipped[path.name] = str(exc)
-                continue
-            seen_hash[digest] = path.name  # only indexed files: a copy of a bad file gets its own reason
-            plan.append((meta, path, digest, chunks))
+        plan, skipped, notes = plan_documents(
+            s, lambda meta, digest: prev_docs.get(meta.id, {}).get("sha256") == digest and meta.id in prev_chunks
+        )
         seconds["load_chunk"] = time.perf_counter() - t
 
-        new_texts = [c.embed_text for _m, _p, _d, ch in plan if ch for c in ch]
+        new_texts = [c.embed_text for p in plan if p.chunks for c in p.chunks]
         model = make_embedder(s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix)
         say(f"embed {len(new_texts)} chunks")
         t = time.perf_counter()
@@ -335,22 +355,23 @@ def build(
         doc_entries: dict[str, dict] = {}
         embedded, reused = [], []
         offset = 0
-        for meta, _path, digest, chunks in plan:
-            if chunks is None:
+        for p in plan:
+            meta = p.meta
+            if p.chunks is None:
                 pairs_old = prev_chunks[meta.id]
                 doc_chunks = [c for c, _ in pairs_old]
                 rows.extend(v for _, v in pairs_old)
                 reused.append(meta.id)
             else:
-                doc_chunks = chunks
-                rows.extend(new_vecs[offset : offset + len(chunks)])
-                offset += len(chunks)
+                doc_chunks = list(p.chunks)
+                rows.extend(new_vecs[offset : offset + len(doc_chunks)])
+                offset += len(doc_chunks)
                 embedded.append(meta.id)
             all_chunks.extend(doc_chunks)
             doc_entries[meta.id] = {
                 **meta.to_dict(),
                 "restricted": list(meta.restricted),
-                "sha256": digest,
+                "sha256": p.digest,
                 "chunks": len(doc_chunks),
             }
         if not all_chunks:

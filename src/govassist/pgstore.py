@@ -26,9 +26,8 @@ import numpy as np
 
 from . import catalog as cat
 from .chunk import Chunk
-from .errors import BuildLockedError, ConfigError, IndexMismatchError, IndexMissingError, LoadError
-from .index import FORMAT, chunk_file, chunker_settings, sha256, warm_sentences
-from .load import Limits
+from .errors import BuildLockedError, ConfigError, IndexMismatchError, IndexMissingError
+from .index import FORMAT, chunker_settings, plan_documents, warm_sentences
 from .settings import Settings
 from .text import normalise
 
@@ -231,42 +230,24 @@ def _seed_docs(seed: Any, s: Settings) -> dict[str, tuple[str, list[Chunk], np.n
 def _plan(
     s: Settings, prev_docs: dict[str, dict], seeds: dict[str, tuple[str, list[Chunk], np.ndarray]]
 ) -> tuple[list[_Planned], dict[str, str], list[str]]:
-    """Hash every corpus file; reuse what the database or the seed already has; load and chunk the rest."""
-    docs = cat.load_catalog(s.catalog_file)
-    pairs, notes = cat.corpus_documents(docs, s.corpus_dir)
-    missing = [d.id for d in docs if not (s.corpus_dir / d.file).is_file()]
-    if missing:
-        notes.append(
-            f"{len(missing)} catalogued text(s) not in {s.corpus_dir}/ (run `govassist corpus fetch`): "
-            + ", ".join(missing)
-        )
-    limits = Limits(max_bytes=int(s.max_file_mb * 2**20), max_pdf_pages=s.max_pdf_pages)
+    """The shared plan (index.plan_documents), each kept document taken from the database or else from the seed."""
+
+    def in_db(meta: cat.DocMeta, digest: str) -> bool:
+        return prev_docs.get(meta.id, {}).get("sha256") == digest
+
+    def in_seed(meta: cat.DocMeta, digest: str) -> bool:
+        return meta.id in seeds and seeds[meta.id][0] == digest
+
+    planned, skipped, notes = plan_documents(s, lambda m, d: in_db(m, d) or in_seed(m, d))
     plan: list[_Planned] = []
-    skipped: dict[str, str] = {}
-    seen: dict[str, str] = {}
-    for meta, path in pairs:
-        try:
-            digest = sha256(path)
-        except OSError as exc:
-            skipped[path.name] = f"{path.name}: cannot read: {exc.strerror}"
-            continue
-        if digest in seen:
-            skipped[path.name] = f"{path.name}: duplicate of {seen[digest]} (same content); skipped"
-            continue
-        seen[digest] = path.name
-        if prev_docs.get(meta.id, {}).get("sha256") == digest:
-            plan.append(_Planned(meta, digest, "db"))
-            continue
-        if meta.id in seeds and seeds[meta.id][0] == digest:
-            _h, chunks, vecs = seeds[meta.id]
-            plan.append(_Planned(meta, digest, "seed", tuple(chunks), vecs))
-            continue
-        try:
-            chunks = chunk_file(meta, path, s, limits)
-        except LoadError as exc:
-            skipped[path.name] = str(exc)
-            continue
-        plan.append(_Planned(meta, digest, "embed", tuple(chunks)))
+    for p in planned:
+        if p.chunks is not None:
+            plan.append(_Planned(p.meta, p.digest, "embed", p.chunks))
+        elif in_db(p.meta, p.digest):
+            plan.append(_Planned(p.meta, p.digest, "db"))
+        else:
+            _h, chunks, vecs = seeds[p.meta.id]
+            plan.append(_Planned(p.meta, p.digest, "seed", tuple(chunks), vecs))
     return plan, skipped, notes
 
 
