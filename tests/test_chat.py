@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -416,3 +417,36 @@ def test_cli_lists_bad_answers_and_hashes_passwords(tmp_path: Path, monkeypatch)
     res = CliRunner().invoke(app, ["hash-password"], input="s3cret\n")
     digest = res.output.strip().splitlines()[-1]
     assert res.exit_code == 0 and chat_auth.verify_password("s3cret", digest)
+
+
+def test_app_startup_does_not_wait_for_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server starts listening while the warm-up (index + model) runs in the background."""
+    from govassist import chat_ui
+
+    release, started, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_warm(_s: Settings) -> None:
+        started.set()
+        release.wait(30)
+        finished.set()
+
+    monkeypatch.setattr(chat, "warm", slow_warm)
+    asyncio.run(chat_ui.warm())  # returns while the warm-up is still loading
+    assert started.wait(10) and not finished.is_set()
+    release.set()
+    assert finished.wait(10)
+
+
+def test_a_failed_warm_up_is_logged_not_raised(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from govassist import chat_ui
+
+    def broken(_s: Settings) -> None:
+        raise IndexMissingError("no index at indexes/current")
+
+    monkeypatch.setattr(chat, "warm", broken)
+    asyncio.run(chat_ui.warm())
+    for t in [t for t in threading.enumerate() if t.name == "warm-up"]:
+        t.join(10)
+    assert "warm-up skipped: no index at indexes/current" in caplog.text

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -195,8 +196,13 @@ def configure(app_root: Path) -> None:
 
 
 async def warm() -> None:
-    """Open the index and load the embedding model before the first question (it takes seconds on a laptop)."""
-    try:
-        await asyncio.to_thread(chat.warm, S)
-    except Exception as exc:  # no index yet, or a broken one: the chat says so when a session starts
-        chat.log.warning("warm-up skipped: %s", exc)
+    """Open the index and load the embedding model in the background: the page is served at once, and a question
+    asked meanwhile waits for the model (seconds) instead of the whole server waiting before it listens."""
+
+    def run() -> None:
+        try:
+            chat.warm(S)
+        except Exception as exc:  # no index yet, or a broken one: the chat says so when a session starts
+            chat.log.warning("warm-up skipped: %s", exc)
+
+    threading.Thread(target=run, name="warm-up", daemon=True).start()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 import zipfile
 from functools import lru_cache
 from pathlib import Path
@@ -92,9 +93,18 @@ def _hash_vec(text: str, dim: int) -> list[float]:
     return (v / n if n else v).tolist()
 
 
-@lru_cache(maxsize=4)
+_load_lock = threading.Lock()
+
+
 def make_embedder(name: str, batch_size: int = 64, query_prefix: str = "", passage_prefix: str = "") -> Any:
-    """A llama-index embedding model for `name`, cached per process so queries never reload it."""
+    """A llama-index embedding model for `name`, cached per process so queries never reload it. Thread-safe: a
+    question asked while the chat's warm-up is loading the model waits for that load instead of starting another."""
+    with _load_lock:
+        return _make_embedder(name, batch_size, query_prefix, passage_prefix)
+
+
+@lru_cache(maxsize=4)
+def _make_embedder(name: str, batch_size: int, query_prefix: str, passage_prefix: str) -> Any:
     from llama_index.core import Settings as LISettings
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.llms import MockLLM
