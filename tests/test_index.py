@@ -5,8 +5,10 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from govassist import index
 from govassist.errors import BuildLockedError, IndexMismatchError, IndexMissingError
 from govassist.index import build, build_lock, info, open_store
 from govassist.settings import Settings
@@ -26,20 +28,35 @@ def test_first_build_indexes_good_files_and_names_the_bad_one(mini_settings: Set
     assert manifest["skipped"] == r.skipped
 
 
-def test_rebuild_reembeds_only_the_changed_document(mini_settings: Settings) -> None:
+def test_rebuild_reembeds_only_the_changed_document(mini_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     build(mini_settings, progress=False)
     first = mini_settings.current_index.resolve()
     again = build(mini_settings, progress=False)
     assert not again.changed and again.embedded_docs == [] and mini_settings.current_index.resolve() == first
 
+    before = open_store(mini_settings)
     g7 = mini_settings.corpus_dir / "synthetic-g7-ministerial.md"
     g7.write_text(g7.read_text() + "\n4.  We will meet again next year in Canada.\n")
+    seen: list[str] = []
+    real = index.embed_texts
+
+    def spy(model, texts, progress=False):
+        seen.extend(texts)
+        return real(model, texts, progress=progress)
+
+    monkeypatch.setattr(index, "embed_texts", spy)
     r = build(mini_settings, progress=False)
     assert r.embedded_docs == ["syn-g7"]
     assert sorted(r.reused_docs) == ["syn-compact", "syn-report"]
     assert mini_settings.current_index.resolve() != first
     store = open_store(mini_settings)
     assert "syn-g7#4" in store.by_id
+    # within the changed document only the new paragraph was embedded; the others kept their vectors
+    n_g7 = len(store.doc_chunks("syn-g7"))
+    assert seen == [store.chunks[store.by_id["syn-g7#4"]].embed_text]
+    assert f"embedded 1 of the {n_g7} chunks of new or changed documents" in r.notes
+    for c in before.doc_chunks("syn-g7"):
+        assert np.array_equal(store.vectors[store.by_id[c.id]], before.vectors[before.by_id[c.id]])
 
 
 def test_new_uncatalogued_file_is_ingested_and_reported(mini_settings: Settings) -> None:

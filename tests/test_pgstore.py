@@ -118,6 +118,7 @@ def test_build_then_search_like_the_file_store(pg_settings: Settings) -> None:
 
 def test_unchanged_rebuild_is_a_no_op_and_a_change_reembeds_one_document(pg_settings: Settings) -> None:
     first = pgstore.build(pg_settings, progress=False)
+    first_docs = pgstore.PgStore(pg_settings).manifest["docs"]
     compact = [c.id for c in pgstore.PgStore(pg_settings).doc_chunks("syn-compact")]
     again = pgstore.build(pg_settings, progress=False)
     assert not again.changed and again.version == first.version and again.embedded_docs == []
@@ -127,6 +128,8 @@ def test_unchanged_rebuild_is_a_no_op_and_a_change_reembeds_one_document(pg_sett
     second = pgstore.build(pg_settings, progress=False)
     assert second.version > first.version
     assert second.embedded_docs == ["syn-g7"] and sorted(second.reused_docs) == ["syn-compact", "syn-report"]
+    n_g7 = second.chunks - sum(first_docs[d]["chunks"] for d in ("syn-compact", "syn-report"))
+    assert f"embedded 1 of the {n_g7} chunks of new or changed documents" in second.notes  # only the new paragraph
     store = pgstore.PgStore(pg_settings)
     assert "syn-g7#4" in {c.id for c in store.doc_chunks("syn-g7")}
     assert [c.id for c in store.doc_chunks("syn-compact")] == compact  # copied inside the database

@@ -343,18 +343,23 @@ def build(
         )
         seconds["load_chunk"] = time.perf_counter() - t
 
-        new_texts = [c.embed_text for p in plan if p.chunks for c in p.chunks]
-        model = make_embedder(s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix)
+        # a changed document keeps the vectors of its chunks whose text did not change: only edits are embedded
+        known = {c.embed_text: v for pairs_old in prev_chunks.values() for c, v in pairs_old}
+        changed_texts = [c.embed_text for p in plan if p.chunks for c in p.chunks]
+        new_texts = list(dict.fromkeys(t for t in changed_texts if t not in known))
+        if changed_texts:
+            notes.append(f"embedded {len(new_texts)} of the {len(changed_texts)} chunks of new or changed documents")
         say(f"embed {len(new_texts)} chunks")
         t = time.perf_counter()
-        new_vecs = _embed_by_length(model, new_texts, progress) if new_texts else None
+        if new_texts:
+            model = make_embedder(s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix)
+            known.update(zip(new_texts, _embed_by_length(model, new_texts, progress)))
         seconds["embed"] = time.perf_counter() - t
 
         all_chunks: list[Chunk] = []
         rows: list[np.ndarray] = []
         doc_entries: dict[str, dict] = {}
         embedded, reused = [], []
-        offset = 0
         for p in plan:
             meta = p.meta
             if p.chunks is None:
@@ -364,8 +369,7 @@ def build(
                 reused.append(meta.id)
             else:
                 doc_chunks = list(p.chunks)
-                rows.extend(new_vecs[offset : offset + len(doc_chunks)])
-                offset += len(doc_chunks)
+                rows.extend(known[c.embed_text] for c in doc_chunks)
                 embedded.append(meta.id)
             all_chunks.extend(doc_chunks)
             doc_entries[meta.id] = {

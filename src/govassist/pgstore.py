@@ -328,12 +328,24 @@ def build(
 
         to_embed = [p for p in plan if p.source == "embed"]
         texts = [c.embed_text for p in to_embed for c in p.chunks]
-        say(f"embed {len(texts)} chunks")
+        known: dict[str, np.ndarray] = {}
+        if compatible and texts:  # a changed document keeps the vectors of its unchanged chunks
+            rows = conn.execute(
+                f"SELECT search_text, embedding FROM {table(cur[0])} WHERE doc_id = ANY(%s)",
+                ([p.meta.id for p in to_embed],),
+            )
+            known = {text: np.asarray(v.to_numpy(), dtype=np.float32) for text, v in rows}  # pgvector Vector
+        fresh = list(dict.fromkeys(x for x in texts if x not in known))
+        if texts:
+            notes.append(f"embedded {len(fresh)} of the {len(texts)} chunks of new or changed documents")
+        say(f"embed {len(fresh)} chunks")
         t = time.perf_counter()
         vecs = np.zeros((0, 0), dtype=np.float32)
-        if texts:
+        if fresh:
             model = make_embedder(s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix)
-            vecs = embed_texts(model, texts, progress=progress)
+            known.update(zip(fresh, embed_texts(model, fresh, progress=progress)))
+        if texts:
+            vecs = np.vstack([known[x] for x in texts])
         seconds["embed"] = time.perf_counter() - t
 
         doc_entries = {
