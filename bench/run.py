@@ -135,6 +135,8 @@ def summary(rec: Record) -> str:
             f"| `govassist --help` | {cold['help']['median_s']} s | fast |",
             f"| CLI cold start to first answer (`govassist ask`) | {cold['ask']['median_s']} s | |",
             f"| chat app cold start to HTTP 200 | {chat_s} | < 15 s |",
+            f"| chat app cold start to the first complete answer (asked at HTTP 200) | "
+            f"{_f(chat.get('first_answer_s'))} s | |",
         ]
     sc = sec.get("scale", {}).get("factors", {})
     if sc:
