@@ -41,6 +41,19 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
+def record_embedded(monkeypatch: pytest.MonkeyPatch, module: object) -> list[str]:
+    """The texts `module.embed_texts` embeds from now on (still embedded for real)."""
+    seen: list[str] = []
+    real = module.embed_texts  # type: ignore[attr-defined]
+
+    def spy(model: object, texts: list[str], progress: bool = False) -> object:
+        seen.extend(texts)
+        return real(model, texts, progress=progress)
+
+    monkeypatch.setattr(module, "embed_texts", spy)
+    return seen
+
+
 def make_mini_corpus(dest: Path) -> Path:
     """Copy the synthetic fixture corpus and make its PDF (with running header and page footer)."""
     dest.mkdir(parents=True, exist_ok=True)

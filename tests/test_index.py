@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import record_embedded
 
 from govassist import index
 from govassist.errors import BuildLockedError, IndexMismatchError, IndexMissingError
@@ -37,14 +38,7 @@ def test_rebuild_reembeds_only_the_changed_document(mini_settings: Settings, mon
     before = open_store(mini_settings)
     g7 = mini_settings.corpus_dir / "synthetic-g7-ministerial.md"
     g7.write_text(g7.read_text() + "\n4.  We will meet again next year in Canada.\n")
-    seen: list[str] = []
-    real = index.embed_texts
-
-    def spy(model, texts, progress=False):
-        seen.extend(texts)
-        return real(model, texts, progress=progress)
-
-    monkeypatch.setattr(index, "embed_texts", spy)
+    seen = record_embedded(monkeypatch, index)
     r = build(mini_settings, progress=False)
     assert r.embedded_docs == ["syn-g7"]
     assert sorted(r.reused_docs) == ["syn-compact", "syn-report"]

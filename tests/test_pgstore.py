@@ -208,7 +208,7 @@ def test_filters_are_sql_and_return_k_hits_from_the_allowed_documents(pg_setting
     qvec = query_vector(pg_settings, q)
     exact = store.dense(qvec, 50, {"syn-g7"})
     assert len(exact) == n_g7 and {c.doc_id for c, _ in exact} == {"syn-g7"}
-    hnsw_store = pgstore.PgStore(pg_settings.model_copy(update={"faiss_exact_max": 0}))  # forces the HNSW path
+    hnsw_store = pgstore.PgStore(pg_settings.model_copy(update={"pg_exact_max": 0}))  # forces the HNSW path
     via_hnsw = hnsw_store.dense(qvec, 50, {"syn-g7"})
     assert [c.id for c, _ in via_hnsw] == [c.id for c, _ in exact]
     lex = store.lexical(q, 50, {"syn-report"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import record_embedded
 
 from govassist import sentvec
 from govassist.answer import ask
@@ -65,14 +66,7 @@ def test_rebuild_embeds_only_new_sentences(mini_store, mini_settings: Settings, 
     added = "Ministers welcomed a brand new initiative on lighthouse satellites for maritime data."
     doc.write_text(doc.read_text(encoding="utf-8") + f"\n\n99. {added}\n", encoding="utf-8")
     forget_memory()
-    seen: list[str] = []
-    real = sentvec.embed_texts
-
-    def spy(model, texts, progress=False):
-        seen.extend(texts)
-        return real(model, texts, progress=progress)
-
-    monkeypatch.setattr(sentvec, "embed_texts", spy)
+    seen = record_embedded(monkeypatch, sentvec)
     r = build(mini_settings, progress=False)
     assert r.changed
     assert len(seen) == 1 and "lighthouse satellites" in seen[0]  # the rest of the document was cached

@@ -652,7 +652,7 @@ class PgStore:
 
     def dense(self, qvec: np.ndarray, k: int, allowed: set[str] | None = None) -> list[tuple[Chunk, float]]:
         """Top-k by cosine. The HNSW index serves unfiltered searches and broad filters (ef_search widened by
-        the share of rows the filter keeps); a filter keeping at most `faiss_exact_max` chunks, or an HNSW scan
+        the share of rows the filter keeps); a filter keeping at most `pg_exact_max` chunks, or an HNSW scan
         that came back short, is answered exactly from the doc_id index. Filters are SQL, never post-filters."""
         v = self.version
         total = sum(v.counts.values())
@@ -667,7 +667,7 @@ class PgStore:
             "ORDER BY embedding <=> %s LIMIT %s) s JOIN {t} c USING (id) ORDER BY s.d, c.id"
         )
         params = (q, *extra, q, k)
-        exact = allowed is not None and n <= self.settings.faiss_exact_max
+        exact = allowed is not None and n <= self.settings.pg_exact_max
         if not exact:
             ef = min(EF_MAX, max(EF_MIN, math.ceil(2 * k * total / n)))
             rows = self._query(sql, params, (("hnsw.ef_search", str(ef)),))

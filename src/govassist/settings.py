@@ -52,7 +52,8 @@ class Settings(BaseSettings):
     dense_weight: float = 1.5
     bm25_weight: float = 1.0
     doc_prior_weight: float = 0.25  # boost for documents the query names ("the 2022 TTC statement")
-    faiss_exact_max: int = 50_000  # above this many chunks the build uses HNSW
+    faiss_exact_max: int = 100_000  # above this many chunks the build uses HNSW (bench/scale.py measures both)
+    pg_exact_max: int = 50_000  # PostgreSQL: a filter keeping at most this many chunks is searched exactly
     min_relevance: float = 0.30  # cosine of the best dense hit below which "nothing relevant" is said
 
     # answers
