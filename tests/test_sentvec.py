@@ -3,6 +3,8 @@ embedding, rebuilt incrementally, and only ever a cache (a bad or missing file c
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from conftest import record_embedded
@@ -41,7 +43,7 @@ def test_build_caches_every_quotable_sentence(mini_store, mini_settings: Setting
     assert path.is_file() and path.parent.parent == mini_settings.index_dir
     quotable = {x for c in mini_store.chunks for x in sentvec.quotable(c.text)}
     with np.load(path) as z:
-        texts = set(__import__("json").loads(z["texts"].tobytes()))
+        texts = set(json.loads(z["texts"].tobytes()))
         assert z["vectors"].shape == (len(texts), 256)
     assert quotable and quotable <= texts
 
@@ -51,14 +53,14 @@ def test_build_caches_every_quotable_sentence(mini_store, mini_settings: Setting
     assert a.found and a.sentences
 
 
-def test_cached_vectors_equal_fresh_ones(mini_store, mini_settings: Settings) -> None:
-    texts = [x for c in mini_store.chunks[:5] for x in sentvec.quotable(c.text)]
-    forget_memory()
-    cached = sentvec.vectors(mini_settings, texts)
+def test_cached_vectors_equal_fresh_ones(mini_store, mini_settings: Settings, monkeypatch) -> None:
     from govassist.embed import embed_texts, make_embedder
 
+    texts = [x for c in mini_store.chunks[:5] for x in sentvec.quotable(c.text)]
     fresh = embed_texts(make_embedder("hash:256"), texts)
-    assert np.allclose(cached, fresh, atol=1e-6)
+    forget_memory()
+    no_embedding(monkeypatch)  # read from the file, not embedded again
+    assert np.allclose(sentvec.vectors(mini_settings, texts), fresh, atol=1e-6)
 
 
 def test_rebuild_embeds_only_new_sentences(mini_store, mini_settings: Settings, monkeypatch) -> None:
@@ -73,16 +75,34 @@ def test_rebuild_embeds_only_new_sentences(mini_store, mini_settings: Settings, 
     assert any(n.startswith("quotable sentences: 1 embedded, ") for n in r.notes)
 
 
-def test_a_corrupt_cache_is_ignored_and_rewritten(mini_store, mini_settings: Settings) -> None:
+def quotable_of(store) -> set[str]:
+    return {x for c in store.chunks for x in sentvec.quotable(c.text)}
+
+
+def cached_texts(s: Settings) -> set[str]:
+    with np.load(sentvec.cache_file(s)) as z:
+        return set(json.loads(z["texts"].tobytes()))
+
+
+@pytest.mark.parametrize("damage", ["not a zip", "truncated", "empty"])
+def test_a_damaged_cache_is_ignored_and_rewritten(mini_store, mini_settings: Settings, damage: str) -> None:
     path = sentvec.cache_file(mini_settings)
-    path.write_bytes(b"not a numpy file")
+    data = path.read_bytes()
+    path.write_bytes({"not a zip": b"not a numpy file", "truncated": data[: len(data) // 2], "empty": b""}[damage])
     forget_memory()
     a = ask(mini_store, "quantum computing research", mini_settings)  # embeds what it needs
-    assert a.found
-    r = build(mini_settings, progress=False)  # nothing changed in the index; the cache is filled again
-    assert not r.changed
+    assert a.found and a.sentences
     forget_memory()
-    assert len(sentvec._load(mini_settings, sentvec.model_key(mini_settings))) > 10
+    r = build(mini_settings, progress=False)  # nothing changed in the index; the cache is written anew
+    assert not r.changed and any(n.startswith("quotable sentences: ") for n in r.notes)
+    assert quotable_of(mini_store) <= cached_texts(mini_settings)
+
+
+def test_a_forced_rebuild_embeds_the_sentences_again(mini_store, mini_settings: Settings, monkeypatch) -> None:
+    seen = record_embedded(monkeypatch, sentvec)
+    build(mini_settings, progress=False, force=True)
+    assert set(seen) == quotable_of(mini_store) and len(seen) == len(set(seen))
+    assert quotable_of(mini_store) <= cached_texts(mini_settings)
 
 
 def test_another_embedder_gets_another_file(mini_settings: Settings) -> None:
@@ -103,10 +123,13 @@ def test_an_unwritable_cache_does_not_fail_the_build(mini_settings: Settings) ->
 def test_headings_and_list_titles_are_not_quotable() -> None:
     passage = (
         "Reference documents:\n• G7 Leaders’ Statement on Ukraine\n• *Building resilient supply chains*\n"
+        "• Developing Talent for the Digital Transition and Economic Growth\n"
         "• promote trust in the global digital ecosystem, including through protection of privacy; and\n"
+        "• Strengthening cybersecurity capacity in developing countries\n"
         "We welcome the Hiroshima Process International Code of Conduct for Organizations Developing AI."
     )
     assert sentvec.quotable(passage) == [
         "promote trust in the global digital ecosystem, including through protection of privacy; and",
+        "Strengthening cybersecurity capacity in developing countries",  # a short bullet in sentence case
         "We welcome the Hiroshima Process International Code of Conduct for Organizations Developing AI.",
     ]

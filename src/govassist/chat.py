@@ -138,7 +138,14 @@ def warm(s: Settings) -> None:
     query_vector(s, "digital cooperation")
     # quotable sentences: read from the build's cache, any missing embedded in the background (page usable at once)
     texts = [c.text for c in store.chunks]
-    threading.Thread(target=warm_sentences, args=(s, texts), name="warm-sentences", daemon=True).start()
+
+    def fill() -> None:
+        try:
+            warm_sentences(s, texts)
+        except Exception as exc:  # a cache: answers embed their sentences on first use instead
+            log.warning("quotable-sentence cache not filled: %s", exc)
+
+    threading.Thread(target=fill, name="warm-sentences", daemon=True).start()
 
 
 def visible_docs(store: Store, roles: tuple[str, ...]) -> dict[str, DocMeta]:

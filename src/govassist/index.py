@@ -306,7 +306,7 @@ def warm_sentences(s: Settings, passages: list[str], progress: bool, say: Callab
     say("quotable sentences")
     try:
         embedded, cached = sentvec.warm(s, passages, progress=progress)
-    except OSError as exc:  # a cache: failing to write it slows the first answers, it does not fail the build
+    except Exception as exc:  # a cache: failing to fill it slows the first answers, it never fails the build
         return f"quotable-sentence cache not written ({exc}); answers embed their sentences on first use"
     return f"quotable sentences: {embedded} embedded, {cached} already cached"
 
@@ -329,6 +329,8 @@ def build(
     with build_lock(s.index_dir, wait=wait):
         keep = {s.current_index.resolve()} if s.current_index.exists() else set()
         _clean_stale(s.index_dir, keep)
+        if force:  # re-embed everything, the quotable sentences too
+            sentvec.forget(s)
         prev = None if force else _read_previous(s)
         prev_docs = prev[0]["docs"] if prev else {}
         prev_chunks: dict[str, list[tuple[Chunk, np.ndarray]]] = {}

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import catalog as cat
+from . import sentvec
 from .chunk import Chunk
 from .errors import BuildLockedError, ConfigError, IndexMismatchError, IndexMissingError
 from .index import FORMAT, chunker_settings, plan_documents, warm_sentences
@@ -320,6 +321,8 @@ def build(
         _register(conn)
         cur = _current_row(conn)
         compatible = bool(cur) and cur[1] == s.embed_model and cur[3] == chunker_settings(s) and not force
+        if force:
+            sentvec.forget(s)
         prev_docs = _prev_docs(conn, cur[0]) if cur else {}
         say("load+chunk")
         t = time.perf_counter()
@@ -366,9 +369,13 @@ def build(
         by_source = {k: [p.meta.id for p in plan if p.source == k] for k in ("db", "seed", "embed")}
         if compatible and not by_source["embed"] and not by_source["seed"] and doc_entries == prev_docs:
             seconds["total"] = time.perf_counter() - t0
-            return PgBuildReport(
+            report = PgBuildReport(
                 cur[0], len(doc_entries), n_chunks, [], by_source["db"], [], skipped, notes, seconds, changed=False
             )
+            passages = _texts(conn, cur[0])
+            conn.close()
+            _warm(s, report, passages, progress, say)
+            return report
         dim = int(vecs.shape[1]) if texts else int(cur[2] if compatible else _seed_dim(plan))
 
         say("write version")
@@ -433,11 +440,7 @@ def build(
         for tab in (table(version), post_table(version)):  # sets the visibility map: index-only scans
             conn.execute(f"VACUUM (ANALYZE) {tab}")
         pruned = _prune(conn, version)
-        t = time.perf_counter()  # this replica's answer cache (indexes/sentence-cache/); others fill theirs on start
-        passages = [r[0] for r in conn.execute(f"SELECT text FROM {table(version)}")]
-        notes.append(warm_sentences(s, passages, progress, say))
-        seconds["sentences"] = time.perf_counter() - t
-        return PgBuildReport(
+        report = PgBuildReport(
             version,
             len(doc_entries),
             n_chunks,
@@ -449,8 +452,23 @@ def build(
             seconds,
             pruned,
         )
+        passages = _texts(conn, version)
     finally:
         conn.close()  # also releases the advisory lock
+    _warm(s, report, passages, progress, say)
+    return report
+
+
+def _texts(conn: Any, version: int) -> list[str]:
+    return [r[0] for r in conn.execute(f"SELECT text FROM {table(version)}")]
+
+
+def _warm(s: Settings, report: PgBuildReport, passages: list[str], progress: bool, say: Callable[[str], None]) -> None:
+    """This replica's answer cache (indexes/sentence-cache/), filled after the lock is released; other replicas
+    fill theirs when their chat starts."""
+    t = time.perf_counter()
+    report.notes.append(warm_sentences(s, passages, progress, say))
+    report.seconds["sentences"] = time.perf_counter() - t
 
 
 def _seed_dim(plan: list[_Planned]) -> int:

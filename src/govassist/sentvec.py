@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -32,6 +34,7 @@ _cache: dict[ModelKey, dict[str, np.ndarray]] = {}
 _loaded: set[tuple[ModelKey, Path]] = set()
 _on_disk: dict[tuple[ModelKey, Path], set[str]] = {}  # what each cache file holds, as read or written
 _lock = threading.Lock()
+log = logging.getLogger("govassist.sentvec")
 
 
 def quotable(text: str) -> list[str]:
@@ -41,7 +44,15 @@ def quotable(text: str) -> list[str]:
 
 
 def _title_like(sentence: str) -> bool:
-    return not SENTENCE_END.search(sentence) and (len(sentence.split()) < 12 or sentence.startswith(("*", "_")))
+    """A heading or a list of titles: no closing punctuation, and emphasised or in title case ("Developing Talent
+    for the Digital Transition"). A short bullet in sentence case ("Strengthening cybersecurity capacity in
+    developing countries") stays quotable."""
+    if SENTENCE_END.search(sentence):
+        return False
+    if sentence.startswith(("*", "_")):
+        return True
+    words = [w for w in sentence.split() if len(w) > 3]
+    return len(sentence.split()) < 12 and bool(words) and sum(w[0].isupper() for w in words) >= 0.6 * len(words)
 
 
 def model_key(s: Settings) -> ModelKey:
@@ -56,7 +67,9 @@ def cache_file(s: Settings) -> Path:
 
 
 def _load(s: Settings, key: ModelKey) -> dict[str, np.ndarray]:
-    """The memory cache of one embedder, filled from its disk file on first use (a bad file is ignored)."""
+    """The memory cache of one embedder, filled from its disk file on first use. Call with `_lock` held.
+
+    A file that cannot be read (truncated, not a zip, wrong shape) is removed: the next `warm` writes it anew."""
     mem = _cache.setdefault(key, {})
     path = cache_file(s)
     if (key, path) not in _loaded:
@@ -66,39 +79,60 @@ def _load(s: Settings, key: ModelKey) -> dict[str, np.ndarray]:
             with np.load(path, allow_pickle=False) as z:
                 texts = json.loads(z["texts"].tobytes().decode("utf-8"))
                 vecs = z["vectors"]
-            if len(texts) == len(vecs):
-                for t, v in zip(texts, vecs):
-                    mem.setdefault(t, v)
-                _on_disk[(key, path)] = set(texts)
-        except (OSError, ValueError, KeyError):
+            if len(texts) != len(vecs):
+                raise ValueError("texts and vectors differ in length")
+            for t, v in zip(texts, vecs):
+                mem.setdefault(t, v)
+            _on_disk[(key, path)] = set(texts)
+        except FileNotFoundError:
             pass
+        except Exception as exc:  # a damaged cache must never stop an answer or a build
+            log.warning("sentence cache %s unreadable (%s); it will be rebuilt", path, exc)
+            with contextlib.suppress(OSError):
+                path.unlink()
     return mem
 
 
-def save(s: Settings, texts: list[str]) -> Path | None:
-    """Write the vectors of these sentences (those in memory) to the cache file atomically (tmp, then rename)."""
-    key = model_key(s)
-    with _lock:
-        mem = _load(s, key)
-        rows = {t: v for t in texts if (v := mem.get(t)) is not None}
+def save(s: Settings, rows: dict[str, np.ndarray]) -> Path | None:
+    """Write these sentence vectors as the cache file: a private temporary file, fsynced, then renamed."""
     if not rows:
         return None
-    path = cache_file(s)
+    key, path = model_key(s), cache_file(s)
     path.parent.mkdir(parents=True, exist_ok=True)
-    texts = list(rows)
     for old in path.parent.glob("*.tmp*.npz"):  # left by a process killed while saving
         with contextlib.suppress(OSError):
             if time.time() - old.stat().st_mtime > 3600:
                 old.unlink()
-    tmp = path.with_name(f"{path.stem}.tmp{os.getpid()}.npz")
-    np.savez(
-        tmp,
-        texts=np.frombuffer(json.dumps(texts, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
-        vectors=np.vstack([rows[t] for t in texts]).astype(np.float32),
-    )
-    os.replace(tmp, path)
-    _on_disk[(key, path)] = set(texts)
+    texts = list(rows)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.stem}.tmp", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(
+                fh,
+                texts=np.frombuffer(json.dumps(texts, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
+                vectors=np.vstack([rows[t] for t in texts]).astype(np.float32),
+            )
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with _lock:
+        _on_disk[(key, path)] = set(texts)
     return path
+
+
+def forget(s: Settings) -> None:
+    """Drop this embedder's cached sentence vectors, in memory and on disk (a forced rebuild re-embeds them)."""
+    key, path = model_key(s), cache_file(s)
+    with _lock:
+        _cache.pop(key, None)
+        _loaded.discard((key, path))
+        _on_disk.pop((key, path), None)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 def vectors(s: Settings, texts: list[str], progress: bool = False) -> np.ndarray:
@@ -111,7 +145,7 @@ def vectors(s: Settings, texts: list[str], progress: bool = False) -> np.ndarray
     if missing:
         new = embed_texts(make_embedder(*key), missing, progress=progress)
         with _lock:
-            if len(mem) + len(missing) > MAX_ENTRIES:
+            if len(mem) + len(missing) > MAX_ENTRIES:  # start again empty; the disk file is still complete
                 mem.clear()
             for t, v in zip(missing, new):
                 mem[t] = found[t] = v
@@ -128,13 +162,14 @@ def warm(s: Settings, passages: list[str], progress: bool = False, batch: int = 
     texts = list(dict.fromkeys(x for p in passages for x in quotable(p)))
     with _lock:
         mem = _load(s, key)
-        missing = [t for t in texts if t not in mem]
+        rows = {t: v for t in texts if (v := mem.get(t)) is not None}
         stale = not set(texts) <= _on_disk[(key, cache_file(s))]
-    missing.sort(key=len)  # shortest first: batches pad little
+    missing = sorted((t for t in texts if t not in rows), key=len)  # shortest first: batches pad little
     with tqdm(total=len(missing), desc="quotable sentences", unit="sent", disable=not progress or not missing) as bar:
         for i in range(0, len(missing), batch):
-            vectors(s, missing[i : i + batch])
-            bar.update(len(missing[i : i + batch]))
+            part = missing[i : i + batch]
+            rows.update(zip(part, vectors(s, part)))
+            bar.update(len(part))
     if missing or stale:
-        save(s, texts)
+        save(s, rows)
     return len(missing), len(texts) - len(missing)
