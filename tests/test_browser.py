@@ -137,7 +137,7 @@ def serve(s: Settings, workdir: Path, **extra_env: str) -> Iterator[str]:
                     f"chat server exited with {proc.returncode}:\n{(workdir / 'server.log').read_text()[-3000:]}"
                 )
             try:
-                with urlopen(url + "/health", timeout=2) as res:
+                with urlopen(url + "/govassist/ready", timeout=2) as res:  # index open, model loaded
                     if res.status == 200:
                         break
             except OSError:

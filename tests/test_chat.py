@@ -450,3 +450,9 @@ def test_a_failed_warm_up_is_logged_not_raised(
     for t in [t for t in threading.enumerate() if t.name == "warm-up"]:
         t.join(10)
     assert "warm-up skipped: no index at indexes/current" in caplog.text
+
+
+def test_warm_up_marks_the_server_ready(mini_store, mini_settings: Settings) -> None:
+    chat.READY.clear()
+    chat.warm(mini_settings)
+    assert chat.READY.is_set()

@@ -129,6 +129,9 @@ def current_store(s: Settings) -> Store:
         return _stores[key]
 
 
+READY = threading.Event()  # set by `warm` once the index is open and the model loaded (GET /govassist/ready)
+
+
 def warm(s: Settings) -> None:
     """Open the index and embed one query, so the model is loaded before the first person asks."""
     from .retrieve import query_vector
@@ -136,6 +139,7 @@ def warm(s: Settings) -> None:
 
     store = current_store(s)
     query_vector(s, "digital cooperation")
+    READY.set()
     # quotable sentences: read from the build's cache, any missing embedded in the background (page usable at once)
     texts = [c.text for c in store.chunks]
 

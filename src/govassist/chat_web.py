@@ -92,7 +92,15 @@ def install(app: Any, config: Any, max_upload_mb: float = 20.0) -> None:
         return JSONResponse({"translation": tr})
 
     # ahead of Chainlit's own routes (its catch-all would answer the new paths with the page itself)
+    async def ready(request: Any) -> Response:
+        """Readiness for a load balancer or a test: 200 once the warm-up has opened the index and loaded the model
+        (the page itself is served from the start; a question asked before this waits for the model)."""
+        from .chat import READY
+
+        return JSONResponse({"ready": READY.is_set()}, status_code=200 if READY.is_set() else 503)
+
     app.router.routes[0:0] = [
+        Route("/govassist/ready", ready),
         Route("/govassist/style.css", style),
         Route("/govassist/logo.svg", svg(LOGO)),
         Route("/govassist/login.svg", svg(LOGIN_IMAGE)),
