@@ -42,6 +42,16 @@ if os.environ.get("CRASH_LOCK_LOG"):
                     fh.write(f"exit {os.getpid()} {time.time()}\\n")
 
     ix.build_lock = logged
+if os.environ.get("CRASH_HOLD_S"):  # keep the lock a little longer, so that two builds surely overlap
+    holding = ix.build_lock
+
+    @contextlib.contextmanager
+    def held_longer(*a, **k):
+        with holding(*a, **k):
+            time.sleep(float(os.environ["CRASH_HOLD_S"]))
+            yield
+
+    ix.build_lock = held_longer
 if os.environ.get("CRASH_PAUSE_BEFORE_SWITCH"):
     switch = ix.switch_current
 
@@ -204,7 +214,7 @@ def test_after_kills_a_full_rebuild_serves_the_same_results(base: Path) -> None:
 def test_two_builds_started_at_once_one_refuses(base: Path) -> None:
     s = settings_for(base)
     old = {p.name for p in s.index_dir.glob("build-*")}
-    builds = [Build(base, "--force", "--no-progress") for _ in range(2)]
+    builds = [Build(base, "--force", "--no-progress", CRASH_HOLD_S="5") for _ in range(2)]
     ended = sorted((b.finish() for b in builds), key=lambda x: x[0])
     assert [code for code, _out, _err in ended] == [1, 2]  # refused; built (the fixture's empty file is skipped)
     refused = ended[0][2]
