@@ -301,14 +301,24 @@ def plan_documents(
     return plan, skipped, notes
 
 
-def warm_sentences(s: Settings, passages: list[str], progress: bool, say: Callable[[str], None]) -> str:
-    """Embed the quotable sentences not yet in the cache (after the switch: the new index already serves)."""
+def warm_sentences(
+    s: Settings,
+    passages: list[str],
+    progress: bool,
+    say: Callable[[str], None],
+    notes: list[str],
+    seconds: dict[str, float],
+) -> None:
+    """Embed the quotable sentences not yet in the cache (after the switch: the new index already serves); add a
+    note saying what was done and its time as `seconds["sentences"]`."""
     say("quotable sentences")
+    t = time.perf_counter()
     try:
         embedded, cached = sentvec.warm(s, passages, progress=progress)
+        notes.append(f"quotable sentences: {embedded} embedded, {cached} already cached")
     except Exception as exc:  # a cache: failing to fill it slows the first answers, it never fails the build
-        return f"quotable-sentence cache not written ({exc}); answers embed their sentences on first use"
-    return f"quotable sentences: {embedded} embedded, {cached} already cached"
+        notes.append(f"quotable-sentence cache not written ({exc}); answers embed their sentences on first use")
+    seconds["sentences"] = time.perf_counter() - t
 
 
 def build(
@@ -387,9 +397,7 @@ def build(
             )
         changed = bool(embedded) or any(doc_entries[d] != prev_docs.get(d) for d in doc_entries | prev_docs)
         if not changed and prev and not force:
-            t = time.perf_counter()
-            notes.append(warm_sentences(s, [c.text for c in all_chunks], progress, say))
-            seconds["sentences"] = time.perf_counter() - t
+            warm_sentences(s, [c.text for c in all_chunks], progress, say, notes, seconds)
             return BuildReport(
                 s.current_index.resolve(),
                 len(doc_entries),
@@ -443,9 +451,7 @@ def build(
         switch_current(s.index_dir, final)
         _fsync_dir(s.index_dir)
         _prune(s.index_dir, {final.resolve()})
-        t = time.perf_counter()
-        notes.append(warm_sentences(s, [c.text for c in all_chunks], progress, say))
-        seconds["sentences"] = time.perf_counter() - t
+        warm_sentences(s, [c.text for c in all_chunks], progress, say, notes, seconds)
         seconds["total"] = time.perf_counter() - t0
         return BuildReport(final, len(doc_entries), len(all_chunks), embedded, reused, skipped, notes, seconds)
 

@@ -374,7 +374,7 @@ def build(
             )
             passages = _texts(conn, cur[0])
             conn.close()
-            _warm(s, report, passages, progress, say)
+            warm_sentences(s, passages, progress, say, report.notes, report.seconds)  # lock released
             return report
         dim = int(vecs.shape[1]) if texts else int(cur[2] if compatible else _seed_dim(plan))
 
@@ -455,20 +455,13 @@ def build(
         passages = _texts(conn, version)
     finally:
         conn.close()  # also releases the advisory lock
-    _warm(s, report, passages, progress, say)
+    # this replica's answer cache, filled after the lock is released; other replicas fill theirs when their chat starts
+    warm_sentences(s, passages, progress, say, report.notes, report.seconds)
     return report
 
 
 def _texts(conn: Any, version: int) -> list[str]:
     return [r[0] for r in conn.execute(f"SELECT text FROM {table(version)}")]
-
-
-def _warm(s: Settings, report: PgBuildReport, passages: list[str], progress: bool, say: Callable[[str], None]) -> None:
-    """This replica's answer cache (indexes/sentence-cache/), filled after the lock is released; other replicas
-    fill theirs when their chat starts."""
-    t = time.perf_counter()
-    report.notes.append(warm_sentences(s, passages, progress, say))
-    report.seconds["sentences"] = time.perf_counter() - t
 
 
 def _seed_dim(plan: list[_Planned]) -> int:
