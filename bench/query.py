@@ -39,10 +39,8 @@ def _reload_sentences(s: Settings) -> None:
     """Back to the normal state: the build's sentence cache read from disk (as a fresh process does on first use)."""
     from govassist import sentvec
 
-    sentvec._cache.clear()
-    sentvec._loaded.clear()
-    sentvec._on_disk.clear()
-    sentvec._load(s, sentvec.model_key(s))
+    sentvec.drop_memory()
+    sentvec.vectors(s, [])  # reads the file
 
 
 def latencies(store: Any, s: Settings, queries: list[str], uncached_round: bool = True) -> dict[str, Any]:

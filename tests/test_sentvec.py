@@ -17,9 +17,7 @@ from govassist.settings import Settings
 
 def forget_memory() -> None:
     """As in a new process: nothing in memory, the disk file not read yet."""
-    sentvec._cache.clear()
-    sentvec._loaded.clear()
-    sentvec._on_disk.clear()
+    sentvec.drop_memory()
 
 
 @pytest.fixture(autouse=True)

@@ -31,8 +31,7 @@ MAX_ENTRIES = 500_000  # about 770 MB of 384-d vectors: past it the memory cache
 
 ModelKey = tuple[str, int, str, str]
 _cache: dict[ModelKey, dict[str, np.ndarray]] = {}
-_loaded: set[tuple[ModelKey, Path]] = set()
-_on_disk: dict[tuple[ModelKey, Path], set[str]] = {}  # what each cache file holds, as read or written
+_on_disk: dict[tuple[ModelKey, Path], set[str]] = {}  # the files read so far, and what each holds
 _lock = threading.Lock()
 log = logging.getLogger("govassist.sentvec")
 
@@ -72,8 +71,7 @@ def _load(s: Settings, key: ModelKey) -> dict[str, np.ndarray]:
     A file that cannot be read (truncated, not a zip, wrong shape) is removed: the next `warm` writes it anew."""
     mem = _cache.setdefault(key, {})
     path = cache_file(s)
-    if (key, path) not in _loaded:
-        _loaded.add((key, path))
+    if (key, path) not in _on_disk:
         _on_disk[(key, path)] = set()
         try:
             with np.load(path, allow_pickle=False) as z:
@@ -129,10 +127,16 @@ def forget(s: Settings) -> None:
     key, path = model_key(s), cache_file(s)
     with _lock:
         _cache.pop(key, None)
-        _loaded.discard((key, path))
         _on_disk.pop((key, path), None)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def drop_memory() -> None:
+    """Forget every vector held in memory and which files were read, as a new process starts (the files stay)."""
+    with _lock:
+        _cache.clear()
+        _on_disk.clear()
 
 
 def vectors(s: Settings, texts: list[str], progress: bool = False) -> np.ndarray:
