@@ -133,23 +133,18 @@ READY = threading.Event()  # set by `warm` once the index is open and the model 
 
 
 def warm(s: Settings) -> None:
-    """Open the index and embed one query, so the model is loaded before the first person asks."""
+    """Open the index and embed one query, so the model is loaded before the first person asks (then READY), and
+    read or fill the quotable-sentence cache. Slow: the chat runs it in a background thread (`chat_ui.warm`)."""
     from .retrieve import query_vector
     from .sentvec import warm as warm_sentences
 
     store = current_store(s)
     query_vector(s, "digital cooperation")
     READY.set()
-    # quotable sentences: read from the build's cache, any missing embedded in the background (page usable at once)
-    texts = [c.text for c in store.chunks]
-
-    def fill() -> None:
-        try:
-            warm_sentences(s, texts)
-        except Exception as exc:  # a cache: answers embed their sentences on first use instead
-            log.warning("quotable-sentence cache not filled: %s", exc)
-
-    threading.Thread(target=fill, name="warm-sentences", daemon=True).start()
+    try:  # usually read from the build's cache; anything missing is embedded now
+        warm_sentences(s, [c.text for c in store.chunks])
+    except Exception as exc:  # a cache: answers embed their sentences on first use instead
+        log.warning("quotable-sentence cache not filled: %s", exc)
 
 
 def visible_docs(store: Store, roles: tuple[str, ...]) -> dict[str, DocMeta]:
