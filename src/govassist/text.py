@@ -28,3 +28,14 @@ def sentences(text: str) -> list[str]:
         if len(piece) > 1 and re.search(r"\w", piece):
             out.append(piece)
     return out
+
+
+# C0/C1 control characters (ESC, BEL, CR, NUL…) and Unicode line/paragraph separators and bidi overrides
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+
+
+def safe_line(text: object, limit: int = 500) -> str:
+    """`text` as one printable line for a terminal or a one-line message: control characters and escape
+    sequences become a space, so a file name or comment can neither forge a line nor drive the terminal."""
+    s = CONTROL_RE.sub(" ", str(text)).strip()
+    return s if len(s) <= limit else s[: limit - 1] + "…"
