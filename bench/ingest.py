@@ -18,7 +18,7 @@ def one_doc_rebuilds(s: Any) -> dict[str, Any]:
     """Edit the smallest and the largest text document (by chunks), rebuild; restore it, rebuild again."""
     import json
 
-    from govassist.index import build
+    from govassist.store import build
 
     docs = json.loads((s.current_index / "manifest.json").read_text())["docs"].values()
     texts = sorted((d for d in docs if d["file"].endswith((".md", ".txt"))), key=lambda d: d["chunks"])
@@ -42,7 +42,7 @@ def one_doc_rebuilds(s: Any) -> dict[str, Any]:
 def run(cfg: BenchConfig) -> dict[str, Any]:
     """Full build from scratch (model load timed apart), then a no-change and a one-document rebuild."""
     from govassist.embed import make_embedder
-    from govassist.index import build
+    from govassist.store import build
 
     shutil.rmtree(cfg.workdir / "x1", ignore_errors=True)
     s = prepare_corpus(cfg, "x1")

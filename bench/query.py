@@ -77,7 +77,7 @@ def latencies(store: Any, s: Settings, queries: list[str], uncached_round: bool 
 
 def run(cfg: BenchConfig) -> dict[str, Any]:
     from govassist.embed import make_embedder
-    from govassist.index import open_store
+    from govassist.store import open_store
 
     s = ensure_x1(cfg)
     rss0 = rss_mb()

@@ -74,7 +74,7 @@ def replicate(cfg: BenchConfig, factor: int) -> Settings:
 @contextmanager
 def reused_embeddings(store: Any) -> Iterator[None]:
     """Within the block, index builds take each chunk's vector from `store` instead of embedding it."""
-    from govassist import index
+    from govassist.store import files as index
 
     by_text = {c.embed_text: store.vectors[i] for i, c in enumerate(store.chunks)}
     real = index.embed_texts
@@ -99,8 +99,8 @@ def jitter_copies(s: Settings) -> int:
     corpora do not have at that rate, not how it scales. Returns the number of vectors moved."""
     import faiss
 
-    from govassist import index
     from govassist.chunk import Chunk
+    from govassist.store import files as index
 
     path = s.current_index.resolve()
     chunks = [Chunk.from_dict(json.loads(x)) for x in (path / index.CHUNKS).read_text().splitlines() if x]
@@ -135,7 +135,7 @@ def faiss_compare(
     as found when it is a copy of a passage among the exact top 10, since near-duplicate copies tie up to noise.
     """
 
-    from govassist.index import _faiss_index
+    from govassist.store.files import _faiss_index
 
     flat, flat_s = timed(lambda: _faiss_index(vectors, len(vectors))[0])
     out: dict[str, Any] = {
@@ -169,7 +169,7 @@ import json, sys
 from pathlib import Path
 import bm25s, faiss
 from llama_index.retrievers.bm25 import BM25Retriever
-from govassist.index import open_store
+from govassist.store import open_store
 from govassist.settings import Settings
 from bench.common import rss_mb, timed
 s = Settings(**json.loads(sys.argv[1]))
@@ -209,7 +209,7 @@ def threshold(points: list[tuple[int, float]], budget_ms: float = DENSE_BUDGET_M
 
 def run(cfg: BenchConfig, on_factor: Callable[[int, dict], None] | None = None) -> dict[str, Any]:
     from govassist.embed import embed_texts, make_embedder
-    from govassist.index import build, open_store
+    from govassist.store import build, open_store
 
     from .query import latencies
 

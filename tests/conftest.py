@@ -79,7 +79,7 @@ def mini_settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def mini_store(mini_settings: Settings):
-    from govassist.index import build, open_store
+    from govassist.store import build, open_store
 
     build(mini_settings, progress=False)
     return open_store(mini_settings)
@@ -91,7 +91,7 @@ def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     if not MIRROR.is_dir():
         pytest.fail(f"integration tests need the corpus mirror at {MIRROR} (set GOVASSIST_TEST_MIRROR)")
     from govassist import catalog
-    from govassist.index import build
+    from govassist.store import build
 
     base = tmp_path_factory.mktemp("real")
     s = Settings(
@@ -108,6 +108,6 @@ def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="session")
 def real_store(real_settings: Settings):
-    from govassist.index import open_store
+    from govassist.store import open_store
 
     return open_store(real_settings)

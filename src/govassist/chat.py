@@ -20,9 +20,9 @@ from .chat_auth import hash_password as hash_password
 from .chat_auth import roles_for as roles_for
 from .chat_auth import verify_password as verify_password
 from .errors import GovassistError, QueryError
-from .index import Store, open_store
 from .retrieve import Filters, Hit, allowed_docs, search
 from .settings import Settings
+from .store import Store, open_store
 
 log = logging.getLogger("govassist.chat")
 

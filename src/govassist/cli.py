@@ -140,7 +140,7 @@ def index_build(
 
     Exit code 0: built, nothing skipped; 2: built, but some files were skipped (reasons listed).
     """
-    from .index import build
+    from .store import build
 
     s = _settings()
     say = (lambda m: typer.echo(f"· {m}", err=True)) if progress and not as_json else None
@@ -165,7 +165,7 @@ def index_build(
 @index_app.command("info")
 def index_info(as_json: JsonOpt = False) -> None:
     """What the current index holds: documents, chunks per document, paragraph coverage."""
-    from .index import info
+    from .store import info
 
     data = info(_settings())
     if as_json:
@@ -219,8 +219,8 @@ def search_cmd(
 ) -> None:
     """Search the index: passages ranked by hybrid retrieval."""
     from .errors import QueryError
-    from .index import open_store
     from .retrieve import search
+    from .store import open_store
 
     s = _settings()
     f = _filters(collection, doc, status, date_from, date_to)
@@ -270,7 +270,7 @@ def ask_cmd(
 ) -> None:
     """Answer a question; every sentence carries a citation, and the cited passages follow verbatim."""
     from .answer import ask
-    from .index import open_store
+    from .store import open_store
 
     s = _settings()
     store = open_store(s)
@@ -301,7 +301,7 @@ def run_cmd(
 ) -> None:
     """The main job: bring the corpus in, build the index if missing, then start the chat."""
     from . import catalog
-    from .index import build
+    from .store import build
 
     s = _settings()
     mirror = s.mirror_dir if s.mirror_dir.is_dir() else None
@@ -362,7 +362,7 @@ def compare_cmd(
 ) -> None:
     """What changed between versions: paragraphs aligned (renumbered, moved, split, merged), words marked."""
     from .compare import run_compare
-    from .index import open_store
+    from .store import open_store
 
     s = _settings()
     data, md, warnings = run_compare(open_store(s), s, old, new, family, topic, para, anchor)
@@ -379,8 +379,8 @@ def precedent_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Agreed-language search: passages with this wording or nearly so, closest first, differences marked."""
-    from .index import open_store
     from .precedent import find_precedents, precedents_markdown
+    from .store import open_store
 
     s = _settings()
     found = find_precedents(open_store(s), text, s, k=k, min_score=min_score)
@@ -424,29 +424,29 @@ PgData = Annotated[Path | None, typer.Option("--data", help="Server data folder 
 @db_app.command("start")
 def db_start(data: PgData = None) -> None:
     """Start a local PostgreSQL with pgvector (pgserver) and print the GOVASSIST_DATABASE_URL to use."""
-    from . import pgdb, pgstore
+    from .store import pgserver, postgres
 
-    st = pgdb.start(data or pgstore.data_path(_settings()))
+    st = pgserver.start(data or postgres.data_path(_settings()))
     typer.echo(f"PostgreSQL running (pid {st.pid}) in {st.pgdata}\nexport GOVASSIST_DATABASE_URL='{st.url}'")
 
 
 @db_app.command("stop")
 def db_stop(data: PgData = None) -> None:
     """Stop the local PostgreSQL started by `govassist db start`."""
-    from . import pgdb, pgstore
+    from .store import pgserver, postgres
 
-    st = pgdb.stop(data or pgstore.data_path(_settings()))
+    st = pgserver.stop(data or postgres.data_path(_settings()))
     typer.echo(f"PostgreSQL in {st.pgdata} is {'still running' if st.running else 'stopped'}")
 
 
 @db_app.command("status")
 def db_status(data: PgData = None, as_json: JsonOpt = False) -> None:
     """The local server's state and, when GOVASSIST_DATABASE_URL is set, the versions in the database."""
-    from . import pgdb, pgstore
+    from .store import pgserver, postgres
 
     s = _settings()
-    st = pgdb.status(data or pgstore.data_path(s))
-    db = pgstore.info(s) if s.database_url else None
+    st = pgserver.status(data or postgres.data_path(s))
+    db = postgres.info(s) if s.database_url else None
     if as_json:
         _out({"local": {"pgdata": str(st.pgdata), "running": st.running, "url": st.url}, "database": db})
         return
@@ -467,12 +467,11 @@ def db_build(
     as_json: JsonOpt = False,
 ) -> None:
     """Build a new version in PostgreSQL (only changed documents re-embedded) and make it current."""
-    from . import pgstore
-    from .index import open_store
+    from .store import open_store, postgres
 
     s = _settings()
     seed = open_store(s) if from_files else None
-    r = pgstore.build(s, progress=not as_json, wait=wait, force=force, seed=seed)
+    r = postgres.build(s, progress=not as_json, wait=wait, force=force, seed=seed)
     if as_json:
         _out(r.__dict__)
         return
@@ -531,7 +530,7 @@ def eval_convert(
 def eval_validate(questions: QuestionsOpt = Path("eval/questions.jsonl")) -> None:
     """Check the question set against the current index (types, qids, judged paragraphs)."""
     from .evaluate import load_questions, validate
-    from .index import open_store
+    from .store import open_store
 
     qs = load_questions(questions)
     validate(qs, open_store(_settings()))

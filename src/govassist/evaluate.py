@@ -19,8 +19,8 @@ from typing import Any
 
 from .chunk import Chunk
 from .errors import EvalError, GovassistError, LoadError
-from .index import Store
 from .settings import Settings
+from .store import Store
 from .text import normalise
 
 TYPES = ("factual", "paraphrase", "exact", "cross-document", "version-specific")
@@ -384,7 +384,7 @@ def config_store(store: Store, s: Settings, config: EvalConfig) -> tuple[Store, 
     import re
     import tempfile
 
-    from .index import build, chunker_settings, open_store
+    from .store import build, chunker_settings, open_store
 
     what = json.dumps([str(s.corpus_dir.resolve()), str(s.catalog_file.resolve()), chunker_settings(s)])
     name = f"{re.sub(r'[^a-zA-Z0-9.-]+', '-', config.embed_model)}-{hashlib.sha1(what.encode()).hexdigest()[:8]}"
@@ -630,7 +630,7 @@ def run_eval(
     progress: bool = False,
 ) -> EvalResult:
     """Validate the set, run each configuration, score, compare (pairwise and with a baseline), check answers."""
-    from .index import open_store
+    from .store import open_store
 
     if not 1 <= k <= s.k_max:
         raise EvalError(f"--k must be between 1 and {s.k_max} (GOVASSIST_K_MAX), got {k}")

@@ -16,9 +16,9 @@ from .catalog import DocMeta
 from .chunk import Chunk
 from .compare import Segment, encode, escape_md, word_diff, word_keys
 from .errors import QueryError
-from .index import Store
 from .retrieve import Filters, allowed_docs, check_query, query_vector
 from .settings import Settings
+from .store import Store
 from .text import normalise, sentences
 
 MIN_SCORE = 70.0  # closeness (0-100) below which a passage is not reported as a precedent

@@ -13,8 +13,8 @@ from .catalog import DocMeta
 from .chunk import Chunk
 from .embed import embed_query, make_embedder
 from .errors import QueryError
-from .index import Store
 from .settings import Settings
+from .store import Store
 from .text import normalise
 
 MODES = ("default", "fused", "dense", "bm25")

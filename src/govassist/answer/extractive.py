@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from .index import Store
-from .retrieve import Filters, Hit, phrases, query_vector, search
-from .sentvec import quotable, vectors
-from .settings import Settings
-from .text import normalise
+from ..retrieve import Filters, Hit, phrases, query_vector, search
+from ..sentvec import quotable, vectors
+from ..settings import Settings
+from ..store import Store
+from ..text import normalise
 
 MARGIN = 0.15  # a sentence this far below the best is not quoted (dev set: citation precision 0.417 -> 0.459)
 WORD_RE = re.compile(r"[a-z0-9]+")

@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from . import catalog as cat
-from . import sentvec
-from .chunk import Chunk
-from .errors import BuildLockedError, ConfigError, IndexMismatchError, IndexMissingError
-from .index import FORMAT, chunker_settings, plan_documents, warm_sentences
-from .settings import Settings
-from .text import normalise
+from .. import catalog as cat
+from .. import sentvec
+from ..chunk import Chunk
+from ..errors import BuildLockedError, ConfigError, IndexMismatchError, IndexMissingError
+from ..settings import Settings
+from ..text import normalise
+from .files import FORMAT, chunker_settings, plan_documents, warm_sentences
 
 SCHEMA = "govassist"
 LOCK_KEY = 0x676F7661  # pg_advisory_lock key for builds ("gova")
@@ -297,7 +297,7 @@ def build(
     """
     import psycopg
 
-    from .embed import embed_texts, make_embedder
+    from ..embed import embed_texts, make_embedder
 
     say = on_stage or (lambda _msg: None)
     t0 = time.perf_counter()
@@ -719,7 +719,7 @@ def open_store_for(s: Settings) -> Any:
     Open it once per process: a database store follows the `current` version by itself (stores opened on the
     same URL share one connection pool)."""
     if not s.database_url:
-        from .index import open_store
+        from .files import open_store
 
         return open_store(s)
     return PgStore(s)

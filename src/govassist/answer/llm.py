@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .answer import NOTHING, Answer, Citation, Sentence, relevant, to_citation
-from .errors import LLMError
-from .retrieve import Hit
-from .settings import Settings
+from ..errors import LLMError
+from ..retrieve import Hit
+from ..settings import Settings
+from .extractive import NOTHING, Answer, Citation, Sentence, relevant, to_citation
 
 KEY_RE = re.compile(r"\[P(\d{1,3})\]")
 SYSTEM = (

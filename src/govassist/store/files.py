@@ -18,14 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from . import catalog as cat
-from . import sentvec
-from .chunk import Chunk, chunk_blocks
-from .embed import embed_texts, make_embedder
-from .errors import BuildLockedError, IndexMismatchError, IndexMissingError, LoadError
-from .load import Limits, check_file, limits_for, load_file
-from .settings import Settings
-from .text import normalise
+from .. import catalog as cat
+from .. import sentvec
+from ..chunk import Chunk, chunk_blocks
+from ..embed import embed_texts, make_embedder
+from ..errors import BuildLockedError, IndexMismatchError, IndexMissingError, LoadError
+from ..load import Limits, check_file, limits_for, load_file
+from ..settings import Settings
+from ..text import normalise
 
 FORMAT = 1
 CHUNKER_VERSION = 5  # bump whenever load.py or chunk.py changes what they produce
@@ -330,7 +330,7 @@ def build(
 ) -> BuildReport:
     """Build (incrementally) and switch. Bad files are skipped with a reason; the old index keeps serving."""
     if s.database_url:
-        from . import pgstore
+        from . import postgres as pgstore
 
         return pgstore.build(s, progress=progress, wait=wait, on_stage=on_stage, force=force)  # type: ignore[return-value]
     say = on_stage or (lambda _msg: None)
@@ -459,7 +459,7 @@ def build(
 def open_store(s: Settings) -> Store:
     """Load the current index, checking it was built with the configured embedder."""
     if s.database_url:  # the one seam: GOVASSIST_DATABASE_URL moves the index into PostgreSQL + pgvector
-        from .pgstore import PgStore
+        from .postgres import PgStore
 
         return PgStore(s)  # type: ignore[return-value]
     path = s.current_index
