@@ -41,12 +41,12 @@ def _database(url: str, name: str) -> str:
     """A fresh database `name` on the server behind `url`."""
     import psycopg
 
-    from govassist.store.pgserver import _url
+    from govassist.store.pgserver import url_for
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    return _url(url, name)
+    return url_for(url, name)
 
 
 def latency(store: Any, s: Any, queries: list[str], filters: Any = None, rounds: int = 2) -> dict[str, Any]:
@@ -98,13 +98,14 @@ def parity(files: Any, pg: Any, s: Any, judged: Path) -> dict[str, Any]:
 
 def run(cfg: BenchConfig, url: str, factors: tuple[int, ...]) -> dict[str, Any]:
     from govassist.retrieve import Filters, query_vector
-    from govassist.store import build, open_store, postgres
+    from govassist.store import build, postgres
+    from govassist.store.files import open_index
 
     from .common import questions
     from .scale import replicate, reused_embeddings
 
     x1 = ensure_x1(cfg)
-    base = open_store(x1)
+    base = open_index(x1)
     queries = [r["query"] for r in questions(cfg)]
     for q in queries:
         query_vector(x1, q)
@@ -115,7 +116,7 @@ def run(cfg: BenchConfig, url: str, factors: tuple[int, ...]) -> dict[str, Any]:
             s = replicate(cfg, f)
             with reused_embeddings(base):
                 build(s, progress=False)
-        files = open_store(s)
+        files = open_index(s)
         s_pg = s.model_copy(update={"database_url": _database(url, f"bench_x{f}")})
         report, build_s = timed(lambda s_pg=s_pg, files=files: postgres.build(s_pg, progress=False, seed=files))
         pg = postgres.PgStore(s_pg)

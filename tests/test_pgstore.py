@@ -50,7 +50,7 @@ def pg_url(pg_server: pgserver.ServerState, request: pytest.FixtureRequest) -> s
     with psycopg.connect(pg_server.url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    return pgserver._url(pg_server.url, name)
+    return pgserver.url_for(pg_server.url, name)
 
 
 @pytest.fixture
@@ -279,12 +279,12 @@ def test_killed_build_leaves_the_previous_version_serving(pg_settings: Settings)
 
 APP = """
 import json, sys
-from govassist.store import postgres
 from govassist.retrieve import search
 from govassist.settings import load_settings
+from govassist.store import open_store, postgres
 
 s = load_settings()
-store = postgres.open_store_for(s)
+store = open_store(s)
 print(json.dumps({"ready": True}), flush=True)
 for line in sys.stdin:
     cmd = json.loads(line)
@@ -340,17 +340,22 @@ def test_two_app_processes_share_one_database_and_see_a_rebuild(pg_settings: Set
             p.wait(timeout=30)
 
 
-def test_open_store_for_picks_the_backend(pg_settings: Settings) -> None:
-    from govassist.store import Store, build, open_store
+def test_open_store_build_and_info_pick_the_backend(pg_settings: Settings) -> None:
+    from govassist.store import build, info, open_store
+    from govassist.store.files import FileStore
 
     file_settings = pg_settings.model_copy(update={"database_url": None})
-    build(file_settings, progress=False)
-    assert isinstance(postgres.open_store_for(file_settings), Store)
-    assert not isinstance(postgres.open_store_for(file_settings), postgres.PgStore)
-    build(pg_settings, progress=False)  # index.build routes to the database when GOVASSIST_DATABASE_URL is set
-    assert isinstance(postgres.open_store_for(pg_settings), postgres.PgStore)
+    files_report = build(file_settings, progress=False)
+    assert files_report.path is not None and files_report.version is None
+    assert isinstance(open_store(file_settings), FileStore)
+    pg_report = build(pg_settings, progress=False)  # store.build routes to the database when the URL is set
+    assert pg_report.path is None and pg_report.version is not None
     assert isinstance(open_store(pg_settings), postgres.PgStore)
     assert postgres.info(pg_settings)["versions"][0]["counts"]["documents"] == 3
+    # `index info` describes whichever backend is configured, in one shape
+    on_disk, in_db = info(file_settings), info(pg_settings)
+    assert in_db["path"] == f"PostgreSQL version {pg_report.version}" and in_db["bytes"] > 0
+    assert in_db["docs"] == on_disk["docs"] and in_db["counts"] == on_disk["counts"]
 
 
 @pytest.mark.integration
@@ -412,3 +417,20 @@ def test_db_cli_builds_and_reports_versions(pg_settings: Settings, monkeypatch: 
     assert data["database"]["versions"][0]["counts"]["chunks"] == report["chunks"]
     again = runner.invoke(app, ["db", "build"])
     assert again.exit_code == 0 and again.stdout.startswith(f"unchanged v{report['version']}")
+
+
+def test_db_build_from_files_seeds_an_empty_database(pg_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from govassist.cli import app
+    from govassist.store import build
+
+    build(pg_settings.model_copy(update={"database_url": None}), progress=False)  # the file index to move
+    for key, value in _env(pg_settings).items():
+        if key.startswith("GOVASSIST_"):
+            monkeypatch.setenv(key, value)
+    built = CliRunner().invoke(app, ["db", "build", "--from-files", "--json"])
+    assert built.exit_code == 0, built.output
+    report = json.loads(built.stdout)
+    assert sorted(report["seeded_docs"]) == ["syn-compact", "syn-g7", "syn-report"] and report["embedded_docs"] == []
+    assert "path" not in report and report["version"] >= 1

@@ -145,11 +145,10 @@ def index_build(
     s = _settings()
     say = (lambda m: typer.echo(f"· {m}", err=True)) if progress and not as_json else None
     r = build(s, progress=progress and not as_json, wait=wait, on_stage=say, force=force)
-    where = r.path.name if hasattr(r, "path") else f"database version {r.version}"
     if as_json:
-        _out({**r.__dict__, "path": str(getattr(r, "path", where))})
+        _out({**r.to_dict(), "path": str(r.path or r.where)})
     else:
-        state = "unchanged" if not r.changed else f"built {where}"
+        state = "unchanged" if not r.changed else f"built {r.where}"
         typer.echo(
             f"{state}: {r.documents} documents, {r.chunks} chunks; re-embedded {len(r.embedded_docs)}, "
             f"reused {len(r.reused_docs)}, skipped {len(r.skipped)} in {r.seconds.get('total', 0):.1f}s"
@@ -164,7 +163,7 @@ def index_build(
 
 @index_app.command("info")
 def index_info(as_json: JsonOpt = False) -> None:
-    """What the current index holds: documents, chunks per document, paragraph coverage."""
+    """What the current index holds (files or database): documents, chunks per document, paragraph coverage."""
     from .store import info
 
     data = info(_settings())
@@ -252,7 +251,7 @@ def search_cmd(
 
     for h in hits:
         extra = f"\n[dim](same text in: {', '.join(h.also_in)})[/dim]" if h.also_in else ""
-        table.add_row(str(h.rank), cite_label(h), f"{h.score:.4f}", h.chunk.text[:300] + extra)
+        table.add_row(str(h.rank), cite_label(h.doc, h.chunk), f"{h.score:.4f}", h.chunk.text[:300] + extra)
     Console().print(table)
 
 
@@ -467,13 +466,13 @@ def db_build(
     as_json: JsonOpt = False,
 ) -> None:
     """Build a new version in PostgreSQL (only changed documents re-embedded) and make it current."""
-    from .store import open_store, postgres
+    from .store import files, postgres
 
     s = _settings()
-    seed = open_store(s) if from_files else None
+    seed = files.open_index(s) if from_files else None
     r = postgres.build(s, progress=not as_json, wait=wait, force=force, seed=seed)
     if as_json:
-        _out(r.__dict__)
+        _out(r.to_dict())
         return
     typer.echo(
         f"{'built' if r.changed else 'unchanged'} v{r.version}: {r.documents} documents, {r.chunks} chunks; "
