@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,36 @@ def real_store(real_settings: Settings):
     from govassist.store import open_store
 
     return open_store(real_settings)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One PostgreSQL per session (pgserver). Its folder is outside pytest's private temp root: under root, pgserver
+    runs PostgreSQL as an unprivileged user that must be able to reach the folder."""
+    from govassist.store import pgserver
+
+    base = Path(tempfile.mkdtemp(prefix="govassist-pg-"))
+    state = pgserver.start(base / "data")
+    yield state
+    pgserver.stop(base / "data")
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server, request: pytest.FixtureRequest) -> str:
+    """A fresh database for this test on the session's server."""
+    import psycopg
+
+    from govassist.store import pgserver
+
+    name = "t_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name.lower())[:55]
+    with psycopg.connect(pg_server.url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return pgserver.url_for(pg_server.url, name)
+
+
+@pytest.fixture
+def pg_settings(mini_settings: Settings, pg_url: str) -> Settings:
+    """The mini corpus with GOVASSIST_DATABASE_URL set to a fresh database."""
+    return mini_settings.model_copy(update={"database_url": pg_url})

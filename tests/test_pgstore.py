@@ -7,11 +7,9 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -28,34 +26,6 @@ from govassist.store import pgserver, postgres
 pytestmark = pytest.mark.pg
 ROOT = Path(__file__).resolve().parents[1]
 G7 = "synthetic-g7-ministerial.md"
-
-
-@pytest.fixture(scope="session")
-def pg_server():
-    """One server per session. Its folder is outside pytest's private temp root: under root, pgserver runs
-    PostgreSQL as an unprivileged user that must be able to reach the folder."""
-    base = Path(tempfile.mkdtemp(prefix="govassist-pg-"))
-    state = pgserver.start(base / "data")
-    yield state
-    pgserver.stop(base / "data")
-    shutil.rmtree(base, ignore_errors=True)
-
-
-@pytest.fixture
-def pg_url(pg_server: pgserver.ServerState, request: pytest.FixtureRequest) -> str:
-    """A fresh database for this test on the session's server."""
-    import psycopg
-
-    name = "t_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name.lower())[:55]
-    with psycopg.connect(pg_server.url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return pgserver.url_for(pg_server.url, name)
-
-
-@pytest.fixture
-def pg_settings(mini_settings: Settings, pg_url: str) -> Settings:
-    return mini_settings.model_copy(update={"database_url": pg_url})
 
 
 def _env(s: Settings) -> dict[str, str]:
