@@ -32,6 +32,40 @@ REPORT_PAGES = [
 ]
 
 
+# The fast tier (`pytest -m "not slow"`) leaves out the integration, browser and PostgreSQL tests and these, each
+# a few seconds or more here (`pytest --durations=30`): ranx metrics (numba compiles them on first use),
+# concurrent and killed builds, the bench, chat sessions under load.
+SLOW = {
+    "test_evaluate.py::test_metrics_match_hand_computed_values",
+    "test_evaluate.py::test_empty_result_list_scores_zero",
+    "test_evaluate.py::test_eval_writes_report_files",
+    "test_evaluate.py::test_paired_test_finds_a_clear_difference",
+    "test_crash_safety.py::test_two_builds_started_at_once_one_refuses",
+    "test_crash_safety.py::test_with_wait_the_second_build_takes_its_turn",
+    "test_crash_safety.py::test_sigkill_in_each_phase_keeps_the_previous_index_serving",
+    "test_crash_safety.py::test_after_kills_a_full_rebuild_serves_the_same_results",
+    "test_bench_smoke.py::test_bench_writes_results_of_the_promised_shape",
+    "test_chat_load.py::test_ten_simultaneous_sessions_each_get_their_own_answers",
+    "test_hostile_input.py::test_build_skips_every_hostile_file_reports_it_and_indexes_the_rest",
+    "test_evaluate.py::test_scores_split_by_type_and_latency_percentiles",
+    "test_evaluate.py::test_cli_gate_exit_codes",
+    "test_chat_load.py::test_a_second_wave_after_the_first_is_served_too",
+    "test_bounds.py::test_chat_refuses_an_overlong_question_with_the_limit_and_stays_usable",
+    "test_chat.py::test_chainlit_data_layer_stores_thumbs",
+    "test_evaluate.py::test_gate_fails_on_a_worse_run_and_passes_on_a_good_one",
+    "test_bounds.py::test_chat_drops_a_message_over_the_transport_limit_and_serves_others",
+}
+SLOW_MARKERS = ("integration", "browser", "pg")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark `slow` every test that needs the real corpus, a browser or PostgreSQL, and those listed in SLOW."""
+    for item in items:
+        key = f"{item.path.name}::{getattr(item, 'originalname', item.name)}"
+        if key in SLOW or any(item.get_closest_marker(m) for m in SLOW_MARKERS):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's govassist.toml or GOVASSIST_* variables, or reaches a model hub."""

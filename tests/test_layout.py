@@ -77,3 +77,54 @@ def test_no_import_circles_in_src() -> None:
 def test_no_type_ignore_on_store_returns() -> None:
     for path in (SRC / "govassist").rglob("*.py"):
         assert "type: ignore[return-value]" not in path.read_text(encoding="utf-8"), path
+
+
+def _imported_names() -> set[str]:
+    """Every dotted module name imported anywhere in src/ and app.py, with its parents ("a.b.c", "a.b", "a")."""
+    names: set[str] = set()
+    for path in [*(SRC / "govassist").rglob("*.py"), SRC.parent / "app.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                mods = [node.module]
+            for m in mods:
+                parts = m.split(".")
+                names.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return names
+
+
+def test_pyproject_lists_only_imported_dependencies() -> None:
+    import re
+    import tomllib
+    from importlib import metadata
+
+    project = tomllib.loads((SRC.parent / "pyproject.toml").read_text())["project"]
+    imported = _imported_names()
+    unused = []
+    for req in [*project["dependencies"], *project["optional-dependencies"]["pg"]]:
+        dist = metadata.distribution(re.split(r"[<>=\[ ;]", req, maxsplit=1)[0])
+        provided = {
+            ".".join(f.parts[:-1]) if f.name == "__init__.py" else ".".join(f.with_suffix("").parts)
+            for f in (Path(str(p)) for p in dist.files or ())
+            if f.suffix in (".py", ".so") and not f.parts[0].endswith((".dist-info", ".data"))
+        }
+        if not provided & imported:
+            unused.append(req)
+    assert unused == []
+
+
+def test_the_fast_tier_leaves_out_slow_tests() -> None:
+    import subprocess
+    import sys
+
+    tests = Path(__file__).parent
+    argv = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "-m", "not slow"]
+    out = subprocess.run(
+        [*argv, str(tests / "test_store_contract.py"), str(tests / "test_evaluate.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tests.parent,
+    ).stdout
+    assert "test_store_contract.py::test_shape[files]" in out and "[postgres]" not in out  # pg marks are slow
+    assert "test_bad_gate_specs_are_rejected" in out and "test_metrics_match_hand_computed_values" not in out

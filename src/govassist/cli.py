@@ -292,6 +292,16 @@ def ask_cmd(
         typer.echo(f"  “{c.text}”\n")
 
 
+def chat_app_path() -> Path:
+    """The Chainlit app's file, found through the package (a checkout or a wheel alike), without importing it."""
+    from importlib.util import find_spec
+
+    spec = find_spec("govassist.chat_app")
+    if spec is None or spec.origin is None:
+        raise GovassistError("govassist.chat_app is missing from this installation: reinstall govassist")
+    return Path(spec.origin)
+
+
 @app.command("run")
 def run_cmd(
     chat: Annotated[bool, typer.Option(help="Start the chat after indexing.")] = True,
@@ -319,7 +329,7 @@ def run_cmd(
     if chat:
         import subprocess
 
-        app_py = Path(__file__).resolve().parents[2] / "app.py"
+        app_py = chat_app_path()
         raise typer.Exit(
             subprocess.call(
                 [
