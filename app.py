@@ -1,17 +1,3 @@
-"""The Chainlit chat (`chainlit run app.py`, or `govassist run`): wires Chainlit's events to govassist.chat_ui."""
+"""The Chainlit chat for `chainlit run app.py` from a checkout: the app itself is govassist/chat_app.py."""
 
-from pathlib import Path
-
-import chainlit as cl
-
-from govassist import chat_ui
-
-chat_ui.configure(Path.cwd())
-cl.on_app_startup(chat_ui.warm)
-cl.set_starters(chat_ui.starters)
-cl.on_chat_start(chat_ui.start)
-cl.on_message(chat_ui.message)
-cl.on_settings_update(chat_ui.settings_update)
-cl.data_layer(chat_ui.data_layer)
-if chat_ui.S.auth_enabled:
-    cl.password_auth_callback(chat_ui.login)
+from govassist import chat_app  # noqa: F401  (importing it registers the Chainlit events)

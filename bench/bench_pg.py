@@ -2,7 +2,7 @@
 database build times and sizes, and parity on the development questions (top-10 overlap per mode, Recall@5).
 
 Both backends index the same chunks: x100 is the real corpus copied under new document ids (bench.scale), built
-by the file build with the x1 vectors reused, then moved into PostgreSQL with `pgstore.build(seed=...)`.
+by the file build with the x1 vectors reused, then moved into PostgreSQL with `postgres.build(seed=...)`.
 Latencies are for `retrieve.search` with the query embedding cached (it is the same for both backends).
 
     .venv/bin/python -m bench.bench_pg --factors 1,100 --workdir /tmp/govassist-bench-pg
@@ -41,12 +41,12 @@ def _database(url: str, name: str) -> str:
     """A fresh database `name` on the server behind `url`."""
     import psycopg
 
-    from govassist.pgdb import _url
+    from govassist.store.pgserver import url_for
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    return _url(url, name)
+    return url_for(url, name)
 
 
 def latency(store: Any, s: Any, queries: list[str], filters: Any = None, rounds: int = 2) -> dict[str, Any]:
@@ -97,15 +97,15 @@ def parity(files: Any, pg: Any, s: Any, judged: Path) -> dict[str, Any]:
 
 
 def run(cfg: BenchConfig, url: str, factors: tuple[int, ...]) -> dict[str, Any]:
-    from govassist import pgstore
-    from govassist.index import build, open_store
     from govassist.retrieve import Filters, query_vector
+    from govassist.store import build, postgres
+    from govassist.store.files import open_index
 
     from .common import questions
     from .scale import replicate, reused_embeddings
 
     x1 = ensure_x1(cfg)
-    base = open_store(x1)
+    base = open_index(x1)
     queries = [r["query"] for r in questions(cfg)]
     for q in queries:
         query_vector(x1, q)
@@ -116,11 +116,11 @@ def run(cfg: BenchConfig, url: str, factors: tuple[int, ...]) -> dict[str, Any]:
             s = replicate(cfg, f)
             with reused_embeddings(base):
                 build(s, progress=False)
-        files = open_store(s)
+        files = open_index(s)
         s_pg = s.model_copy(update={"database_url": _database(url, f"bench_x{f}")})
-        report, build_s = timed(lambda s_pg=s_pg, files=files: pgstore.build(s_pg, progress=False, seed=files))
-        pg = pgstore.PgStore(s_pg)
-        info = pgstore.info(s_pg)["versions"][-1]
+        report, build_s = timed(lambda s_pg=s_pg, files=files: postgres.build(s_pg, progress=False, seed=files))
+        pg = postgres.PgStore(s_pg)
+        info = postgres.info(s_pg)["versions"][-1]
         g7 = Filters(collections=("G7",))
         row: dict[str, Any] = {
             "chunks": report.chunks,
@@ -161,8 +161,8 @@ def main(
     out: Annotated[Path, typer.Option(help="Results file to append to.")] = RESULTS / "pg.json",
 ) -> None:
     """Run the PostgreSQL benchmark against a local pgserver (or GOVASSIST_DATABASE_URL) and append the results."""
-    from govassist import pgdb
     from govassist.settings import load_settings
+    from govassist.store import pgserver
 
     s = load_settings()
     mirror = s.mirror_dir if s.mirror_dir.is_absolute() else REPO / s.mirror_dir
@@ -180,7 +180,7 @@ def main(
     server = None
     if not url:
         server = Path(tempfile.mkdtemp(prefix="govassist-pg-")) / "data"  # reachable by pgserver's user under root
-        url = pgdb.start(server).url
+        url = pgserver.start(server).url
     fac = tuple(int(x) for x in factors.split(",") if x.strip())
     rec = Record(
         started=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -194,7 +194,7 @@ def main(
         rec.sections["pg"] = run(cfg, url, fac)
     finally:
         if server:
-            pgdb.stop(server)
+            pgserver.stop(server)
             shutil.rmtree(server.parent, ignore_errors=True)
     rec.seconds = round(time.perf_counter() - t0, 1)
     rec.machine["loadavg_end"] = machine()["loadavg"]

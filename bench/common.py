@@ -76,7 +76,7 @@ def prepare_corpus(cfg: BenchConfig, name: str = "x1") -> Settings:
 
 def ensure_x1(cfg: BenchConfig) -> Settings:
     """The x1 bench index, built (with the configured embedder) if an earlier section has not built it."""
-    from govassist.index import build
+    from govassist.store import build
 
     s = settings_for(cfg, "x1")
     if not (s.current_index / "manifest.json").exists():

@@ -82,7 +82,7 @@ def _sample_sentences(chunks: list[Chunk], n: int) -> list[str]:
 def one(cfg: BenchConfig, name: str, base: Any, questions_file: Path, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Load time, sentences/s, passages/s, query latency and (within the time budget) retrieval quality."""
     from govassist.embed import embed_query, embed_texts, make_embedder
-    from govassist.index import build, open_store
+    from govassist.store import build, open_store
 
     x1 = settings_for(cfg, "x1")
     try:
@@ -130,7 +130,7 @@ def one(cfg: BenchConfig, name: str, base: Any, questions_file: Path, rows: list
 
 
 def run(cfg: BenchConfig) -> dict[str, Any]:
-    from govassist.index import open_store
+    from govassist.store import open_store
 
     base = open_store(ensure_x1(cfg))
     judged_file = cfg.judged

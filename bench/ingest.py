@@ -18,7 +18,7 @@ def one_doc_rebuilds(s: Any) -> dict[str, Any]:
     """Edit the smallest and the largest text document (by chunks), rebuild; restore it, rebuild again."""
     import json
 
-    from govassist.index import build
+    from govassist.store import build
 
     docs = json.loads((s.current_index / "manifest.json").read_text())["docs"].values()
     texts = sorted((d for d in docs if d["file"].endswith((".md", ".txt"))), key=lambda d: d["chunks"])
@@ -41,15 +41,13 @@ def one_doc_rebuilds(s: Any) -> dict[str, Any]:
 
 def run(cfg: BenchConfig) -> dict[str, Any]:
     """Full build from scratch (model load timed apart), then a no-change and a one-document rebuild."""
-    from govassist.embed import make_embedder
-    from govassist.index import build
+    from govassist.embed import embedder_for
+    from govassist.store import build
 
     shutil.rmtree(cfg.workdir / "x1", ignore_errors=True)
     s = prepare_corpus(cfg, "x1")
     rss0 = rss_mb()
-    _, model_s = timed(
-        lambda: make_embedder(s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix)
-    )
+    _, model_s = timed(lambda: embedder_for(s))
     report, build_s = timed(lambda: build(s, progress=False))
     full = {
         "documents": report.documents,

@@ -24,15 +24,14 @@ def _clear_caches() -> None:
     """Forget cached query embeddings, so each timed call embeds its question as a new question does."""
     from govassist import retrieve
 
-    retrieve._query_vec.cache_clear()
+    retrieve.clear_query_cache()
 
 
 def _forget_sentences() -> None:
     """Empty the sentence vectors in memory without rereading the cache file: a process without the build's cache."""
     from govassist import sentvec
 
-    for mem in sentvec._cache.values():
-        mem.clear()
+    sentvec.empty_memory()
 
 
 def _reload_sentences(s: Settings) -> None:
@@ -50,10 +49,10 @@ def latencies(store: Any, s: Settings, queries: list[str], uncached_round: bool 
     `ask` is timed a second time without that cache: its passages' sentences are embedded on the spot.
     """
     from govassist.answer import ask
-    from govassist.embed import embed_query, make_embedder
+    from govassist.embed import embed_query, embedder_for
     from govassist.retrieve import search
 
-    model = make_embedder(s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix)
+    model = embedder_for(s)
     for mode in MODES:  # warm-up: first calls pay for imports and lazy structures
         search(store, queries[0], s, mode=mode)
     _reload_sentences(s)
@@ -76,18 +75,16 @@ def latencies(store: Any, s: Settings, queries: list[str], uncached_round: bool 
 
 
 def run(cfg: BenchConfig) -> dict[str, Any]:
-    from govassist.embed import make_embedder
-    from govassist.index import open_store
+    from govassist.embed import embedder_for
+    from govassist.store import open_store
 
     s = ensure_x1(cfg)
     rss0 = rss_mb()
-    _, model_s = timed(
-        lambda: make_embedder(s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix)
-    )
+    _, model_s = timed(lambda: embedder_for(s))
     store, open_s = timed(lambda: open_store(s))
     qs = [r["query"] for r in questions(cfg)]
     return {
-        "chunks": len(store.chunks),
+        "chunks": store.chunk_count,
         "questions": len(qs),
         "model_load_s": round(model_s, 3),
         "open_store_s": round(open_s, 3),

@@ -74,7 +74,7 @@ def replicate(cfg: BenchConfig, factor: int) -> Settings:
 @contextmanager
 def reused_embeddings(store: Any) -> Iterator[None]:
     """Within the block, index builds take each chunk's vector from `store` instead of embedding it."""
-    from govassist import index
+    from govassist.store import files as index
 
     by_text = {c.embed_text: store.vectors[i] for i, c in enumerate(store.chunks)}
     real = index.embed_texts
@@ -99,8 +99,8 @@ def jitter_copies(s: Settings) -> int:
     corpora do not have at that rate, not how it scales. Returns the number of vectors moved."""
     import faiss
 
-    from govassist import index
     from govassist.chunk import Chunk
+    from govassist.store import files as index
 
     path = s.current_index.resolve()
     chunks = [Chunk.from_dict(json.loads(x)) for x in (path / index.CHUNKS).read_text().splitlines() if x]
@@ -116,7 +116,7 @@ def jitter_copies(s: Settings) -> int:
         vectors[copies] += rng.standard_normal((len(copies), vectors.shape[1])).astype(np.float32) * JITTER
         vectors[copies] /= np.linalg.norm(vectors[copies], axis=1, keepdims=True)
         np.save(path / index.VECTORS, vectors)
-        findex, _kind = index._faiss_index(vectors, s.faiss_exact_max)
+        findex, _kind = index.faiss_index(vectors, s.faiss_exact_max)
         faiss.write_index(findex, str(path / index.FAISS_FILE))
     return len(copies)
 
@@ -135,15 +135,15 @@ def faiss_compare(
     as found when it is a copy of a passage among the exact top 10, since near-duplicate copies tie up to noise.
     """
 
-    from govassist.index import _faiss_index
+    from govassist.store.files import faiss_index
 
-    flat, flat_s = timed(lambda: _faiss_index(vectors, len(vectors))[0])
+    flat, flat_s = timed(lambda: faiss_index(vectors, len(vectors))[0])
     out: dict[str, Any] = {
         "vectors": len(vectors),
         "flat": {"build_s": round(flat_s, 3), "search_ms": _faiss_search_ms(flat, qvecs, k_cand)},
     }
     if hnsw:
-        (approx, kind), hnsw_s = timed(lambda: _faiss_index(vectors, 0))
+        (approx, kind), hnsw_s = timed(lambda: faiss_index(vectors, 0))
         assert kind == "hnsw"
         _, exact_ids = flat.search(qvecs, 10)
         _, approx_ids = approx.search(qvecs, 10)
@@ -169,7 +169,7 @@ import json, sys
 from pathlib import Path
 import bm25s, faiss
 from llama_index.retrievers.bm25 import BM25Retriever
-from govassist.index import open_store
+from govassist.store import open_store
 from govassist.settings import Settings
 from bench.common import rss_mb, timed
 s = Settings(**json.loads(sys.argv[1]))
@@ -209,12 +209,13 @@ def threshold(points: list[tuple[int, float]], budget_ms: float = DENSE_BUDGET_M
 
 def run(cfg: BenchConfig, on_factor: Callable[[int, dict], None] | None = None) -> dict[str, Any]:
     from govassist.embed import embed_texts, make_embedder
-    from govassist.index import build, open_store
+    from govassist.store import build
+    from govassist.store.files import open_index
 
     from .query import latencies
 
     x1 = ensure_x1(cfg)
-    base = open_store(x1)
+    base = open_index(x1)
     qs = [r["query"] for r in questions(cfg)]
     model = make_embedder(cfg.embed_model)
     qvecs = embed_texts(model, qs)
@@ -231,7 +232,7 @@ def run(cfg: BenchConfig, on_factor: Callable[[int, dict], None] | None = None) 
         with reused_embeddings(base):
             report, build_s = timed(lambda s=s: build(s, progress=False))
         jittered = jitter_copies(s)  # untimed: a property of the synthetic corpus, not of the build
-        store, open_s = timed(lambda s=s: open_store(s))
+        store, open_s = timed(lambda s=s: open_index(s))
         row: dict[str, Any] = {
             "chunks": report.chunks,
             "documents": report.documents,

@@ -16,10 +16,10 @@ from govassist import chat
 from govassist.answer import ask
 from govassist.cli import app, main
 from govassist.errors import QueryError
-from govassist.index import build
 from govassist.load import Limits, limits_for
 from govassist.retrieve import search
 from govassist.settings import Settings
+from govassist.store import build
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ lives beside src/, not in the package
 from bench.load_chat import _step, chat_server, run_load

@@ -83,7 +83,7 @@ USERS = {
 @pytest.fixture(scope="module")
 def chat_settings(real_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The real corpus and index, plus a hostile and a restricted text (built incrementally: seconds)."""
-    from govassist.index import build
+    from govassist.store import build
 
     base = tmp_path_factory.mktemp("chat")
     shutil.copytree(real_settings.corpus_dir, base / "corpus")

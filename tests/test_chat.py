@@ -123,7 +123,7 @@ def test_collection_setting_restricts_citations(mini_store, mini_settings: Setti
 
 
 def test_hostile_corpus_text_and_file_name_render_inert(mini_settings: Settings) -> None:
-    from govassist.index import build, open_store
+    from govassist.store import build, open_store
 
     name = "evil <img src=http_evil.example_x.png> ![p](x).txt"
     (mini_settings.corpus_dir / name).write_text(
@@ -260,7 +260,7 @@ def test_no_index_is_reported_with_how_to_build(tmp_path: Path, mini_settings: S
 
 
 def test_store_is_shared_and_reopened_after_a_rebuild(mini_store, mini_settings: Settings) -> None:
-    from govassist.index import build
+    from govassist.store import build
 
     first = chat.current_store(mini_settings)
     assert chat.current_store(mini_settings) is first
@@ -273,7 +273,7 @@ def test_store_is_shared_and_reopened_after_a_rebuild(mini_store, mini_settings:
 
 
 def _restricted(mini_settings: Settings):
-    from govassist.index import build, open_store
+    from govassist.store import build, open_store
 
     cat = mini_settings.catalog_file
     text = cat.read_text(encoding="utf-8").replace(

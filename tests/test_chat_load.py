@@ -11,8 +11,8 @@ import pytest
 from conftest import make_mini_corpus
 
 from govassist import chat
-from govassist.index import build, open_store
 from govassist.settings import Settings
+from govassist.store import build, open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ lives beside src/, not in the package
 from bench.load_chat import chat_server, run_load

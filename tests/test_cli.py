@@ -93,3 +93,24 @@ def test_toml_file_is_read_and_env_wins(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("GOVASSIST_EMBED_MODEL", "from-env")
     s = Settings()
     assert (s.k, s.embed_model) == (5, "from-env")
+
+
+def test_run_starts_the_chainlit_app_found_through_the_package(mini_settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import govassist
+    from govassist.cli import chat_app_path
+
+    for key in ("corpus_dir", "catalog_file", "index_dir", "data_dir", "embed_model", "mirror_dir"):
+        monkeypatch.setenv(f"GOVASSIST_{key.upper()}", str(getattr(mini_settings, key)))
+    calls: list[list[str]] = []
+    monkeypatch.setattr(subprocess, "call", lambda argv: calls.append(argv) or 0)
+    res = CliRunner().invoke(app, ["run", "--port", "8123"])
+    assert res.exit_code == 0, res.output
+    app_py = Path(govassist.__file__).parent / "chat_app.py"
+    assert chat_app_path() == app_py and app_py.is_file()
+    assert calls == [
+        [sys.executable, "-m", "chainlit", "run", str(app_py), "--headless", "--host", "127.0.0.1", "--port", "8123"]
+    ]

@@ -73,7 +73,7 @@ def _drafts() -> tuple[list[str], list[str], list[str]]:
 @pytest.fixture
 def drafts_settings(mini_settings: Settings, tmp_path: Path) -> Settings:
     """Three derived drafts of one family, indexed with the hashing embedder."""
-    from govassist.index import build
+    from govassist.store import build
 
     corpus = tmp_path / "drafts"
     corpus.mkdir()
@@ -96,7 +96,7 @@ def drafts_settings(mini_settings: Settings, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def drafts_store(drafts_settings: Settings):
-    from govassist.index import open_store
+    from govassist.store import open_store
 
     return open_store(drafts_settings)
 

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from conftest import make_mini_corpus
 
-from govassist.index import build, build_lock, open_store
 from govassist.retrieve import search
 from govassist.settings import Settings
+from govassist.store import build, open_store
+from govassist.store.files import build_lock
 
 QUERIES = ["submarine cables", "quantum computing", "scientific panel on artificial intelligence", "trust data flows"]
 WORDS = "digital trust data flows connectivity cables quantum semiconductors standards governance privacy security"
@@ -25,7 +26,7 @@ WORDS = "digital trust data flows connectivity cables quantum semiconductors sta
 # Runs the real CLI; test-side instrumentation only when asked: log lock hold times, or pause before the switch.
 RUNNER = """
 import contextlib, os, sys, time
-import govassist.index as ix
+import govassist.store.files as ix
 
 if os.environ.get("CRASH_LOCK_LOG"):
     held = ix.build_lock

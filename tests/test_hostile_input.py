@@ -19,10 +19,10 @@ from govassist import catalog
 from govassist.chunk import chunk_blocks
 from govassist.cli import app
 from govassist.errors import ConfigError, LoadError
-from govassist.index import build, open_store
 from govassist.load import BULLET, HEADING, PARA, Block, Limits, load_file, load_html, load_pdf, load_text, text_blocks
 from govassist.retrieve import search
 from govassist.settings import Settings
+from govassist.store import build, open_store
 
 PAGES = [
     ["1. We affirm the first commitment on connectivity for all", "schools and hospitals by 2030."],
@@ -183,11 +183,11 @@ def test_build_skips_every_hostile_file_reports_it_and_indexes_the_rest(
         (corpus / name).write_bytes(data)
     with (corpus / "huge.txt").open("wb") as fh:
         fh.truncate(50 * 2**20)
-    import govassist.index as index
+    import govassist.store.plan as plan
 
     hashed: list[str] = []
-    real_sha = index.sha256
-    monkeypatch.setattr(index, "sha256", lambda p: hashed.append(p.name) or real_sha(p))
+    real_sha = plan.sha256
+    monkeypatch.setattr(plan, "sha256", lambda p: hashed.append(p.name) or real_sha(p))
     r = build(mini_settings, progress=False)
     expected = {*bad, "huge.txt", "empty-file.txt"}
     assert set(r.skipped) == expected

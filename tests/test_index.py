@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from conftest import record_embedded
 
-from govassist import index
 from govassist.errors import BuildLockedError, IndexMismatchError, IndexMissingError
-from govassist.index import build, build_lock, info, open_store
 from govassist.settings import Settings
+from govassist.store import build, info, open_store
+from govassist.store import files as index
+from govassist.store.files import build_lock
 
 
 def test_first_build_indexes_good_files_and_names_the_bad_one(mini_settings: Settings) -> None:

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from govassist.answer import ask
-from govassist.llm import build_messages, parse_reply
+from govassist.answer.llm import build_messages, parse_reply
 from govassist.retrieve import search
 from govassist.settings import Settings
 

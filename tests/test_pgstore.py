@@ -7,11 +7,9 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -19,42 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from govassist import pgdb, pgstore, sentvec
+from govassist import sentvec
 from govassist.errors import BuildLockedError, ConfigError, IndexMissingError
 from govassist.retrieve import Filters, query_vector, search
 from govassist.settings import Settings
+from govassist.store import pgserver, postgres
 
 pytestmark = pytest.mark.pg
 ROOT = Path(__file__).resolve().parents[1]
 G7 = "synthetic-g7-ministerial.md"
-
-
-@pytest.fixture(scope="session")
-def pg_server():
-    """One server per session. Its folder is outside pytest's private temp root: under root, pgserver runs
-    PostgreSQL as an unprivileged user that must be able to reach the folder."""
-    base = Path(tempfile.mkdtemp(prefix="govassist-pg-"))
-    state = pgdb.start(base / "data")
-    yield state
-    pgdb.stop(base / "data")
-    shutil.rmtree(base, ignore_errors=True)
-
-
-@pytest.fixture
-def pg_url(pg_server: pgdb.ServerState, request: pytest.FixtureRequest) -> str:
-    """A fresh database for this test on the session's server."""
-    import psycopg
-
-    name = "t_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name.lower())[:55]
-    with psycopg.connect(pg_server.url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return pgdb._url(pg_server.url, name)
-
-
-@pytest.fixture
-def pg_settings(mini_settings: Settings, pg_url: str) -> Settings:
-    return mini_settings.model_copy(update={"database_url": pg_url})
 
 
 def _env(s: Settings) -> dict[str, str]:
@@ -74,21 +45,21 @@ def _tables(url: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def test_local_server_has_pgvector(pg_server: pgdb.ServerState) -> None:
+def test_local_server_has_pgvector(pg_server: pgserver.ServerState) -> None:
     import psycopg
 
-    assert pgdb.status(pg_server.pgdata).running
+    assert pgserver.status(pg_server.pgdata).running
     with psycopg.connect(pg_server.url) as conn:
         assert conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()[0] >= "0.6"
 
 
 def test_build_then_search_like_the_file_store(pg_settings: Settings) -> None:
-    from govassist.index import build, open_store
+    from govassist.store import build, open_store
 
-    r = pgstore.build(pg_settings, progress=False)
+    r = postgres.build(pg_settings, progress=False)
     assert sorted(r.embedded_docs) == ["syn-compact", "syn-g7", "syn-report"] and r.reused_docs == []
     assert r.skipped == {"empty-file.txt": "empty-file.txt: empty file: nothing to index"}
-    store = pgstore.PgStore(pg_settings)
+    store = postgres.PgStore(pg_settings)
     assert sorted(store.docs) == ["syn-compact", "syn-g7", "syn-report"]
     assert store.manifest["embedder"] == "hash:256" and store.manifest["dim"] == 256
     assert len(store.manifest["docs"]["syn-g7"]["sha256"]) == 64
@@ -117,25 +88,25 @@ def test_build_then_search_like_the_file_store(pg_settings: Settings) -> None:
 
 
 def test_unchanged_rebuild_is_a_no_op_and_a_change_reembeds_one_document(pg_settings: Settings) -> None:
-    first = pgstore.build(pg_settings, progress=False)
-    first_docs = pgstore.PgStore(pg_settings).manifest["docs"]
-    compact = [c.id for c in pgstore.PgStore(pg_settings).doc_chunks("syn-compact")]
-    again = pgstore.build(pg_settings, progress=False)
+    first = postgres.build(pg_settings, progress=False)
+    first_docs = postgres.PgStore(pg_settings).manifest["docs"]
+    compact = [c.id for c in postgres.PgStore(pg_settings).doc_chunks("syn-compact")]
+    again = postgres.build(pg_settings, progress=False)
     assert not again.changed and again.version == first.version and again.embedded_docs == []
 
     g7 = pg_settings.corpus_dir / G7
     g7.write_text(g7.read_text() + "\n4.  We will meet again next year in Canada.\n")
-    second = pgstore.build(pg_settings, progress=False)
+    second = postgres.build(pg_settings, progress=False)
     assert second.version > first.version
     assert second.embedded_docs == ["syn-g7"] and sorted(second.reused_docs) == ["syn-compact", "syn-report"]
     n_g7 = second.chunks - sum(first_docs[d]["chunks"] for d in ("syn-compact", "syn-report"))
     assert f"embedded 1 of the {n_g7} chunks of new or changed documents" in second.notes  # only the new paragraph
-    store = pgstore.PgStore(pg_settings)
+    store = postgres.PgStore(pg_settings)
     assert "syn-g7#4" in {c.id for c in store.doc_chunks("syn-g7")}
     assert [c.id for c in store.doc_chunks("syn-compact")] == compact  # copied inside the database
 
     g7.write_text(g7.read_text() + "\n5.  A last paragraph.\n")
-    third = pgstore.build(pg_settings, progress=False)
+    third = postgres.build(pg_settings, progress=False)
     assert third.pruned == [first.version]  # the current version and one before it are kept
     assert {t for t in _tables(pg_settings.database_url) if t.startswith("chunks_")} == {
         f"chunks_v{second.version}",
@@ -144,11 +115,11 @@ def test_unchanged_rebuild_is_a_no_op_and_a_change_reembeds_one_document(pg_sett
 
 
 def test_reader_follows_the_current_version_without_restart(pg_settings: Settings) -> None:
-    v1 = pgstore.build(pg_settings, progress=False).version
-    following = pgstore.PgStore(pg_settings, recheck_s=0)
-    pinned = pgstore.PgStore(pg_settings, recheck_s=3600)
+    v1 = postgres.build(pg_settings, progress=False).version
+    following = postgres.PgStore(pg_settings, recheck_s=0)
+    pinned = postgres.PgStore(pg_settings, recheck_s=3600)
     (pg_settings.corpus_dir / G7).unlink()
-    v2 = pgstore.build(pg_settings, progress=False).version
+    v2 = postgres.build(pg_settings, progress=False).version
     assert following.manifest["version"] == v2 and "syn-g7" not in following.docs
     assert pinned.manifest["version"] == v1 and "syn-g7" in pinned.docs  # stays on its version until it rechecks
     assert pinned.refresh().id == v2 and "syn-g7" not in pinned.docs
@@ -156,8 +127,8 @@ def test_reader_follows_the_current_version_without_restart(pg_settings: Setting
 
 
 def test_searches_from_many_threads_survive_rebuilds_that_switch_and_prune(pg_settings: Settings) -> None:
-    pgstore.build(pg_settings, progress=False)
-    store = pgstore.PgStore(pg_settings, recheck_s=0)
+    postgres.build(pg_settings, progress=False)
+    store = postgres.PgStore(pg_settings, recheck_s=0)
     g7 = pg_settings.corpus_dir / G7
     text = g7.read_text()
     errors: list[BaseException] = []
@@ -183,7 +154,7 @@ def test_searches_from_many_threads_survive_rebuilds_that_switch_and_prune(pg_se
                 g7.write_text(text + f"\n4.  Round {i}.\n")
             else:
                 g7.unlink()
-            pgstore.build(pg_settings, progress=False)
+            postgres.build(pg_settings, progress=False)
     finally:
         stop.set()
         for th in threads:
@@ -193,8 +164,8 @@ def test_searches_from_many_threads_survive_rebuilds_that_switch_and_prune(pg_se
 
 
 def test_filters_are_sql_and_return_k_hits_from_the_allowed_documents(pg_settings: Settings) -> None:
-    pgstore.build(pg_settings, progress=False)
-    store = pgstore.PgStore(pg_settings)
+    postgres.build(pg_settings, progress=False)
+    store = postgres.PgStore(pg_settings)
     q = "semiconductors supply chains"
     only_ttc = search(store, q, pg_settings, k=10, filters=Filters(collections=("ttc",)))
     assert only_ttc and {h.doc.id for h in only_ttc} == {"syn-report"}
@@ -208,7 +179,7 @@ def test_filters_are_sql_and_return_k_hits_from_the_allowed_documents(pg_setting
     qvec = query_vector(pg_settings, q)
     exact = store.dense(qvec, 50, {"syn-g7"})
     assert len(exact) == n_g7 and {c.doc_id for c, _ in exact} == {"syn-g7"}
-    hnsw_store = pgstore.PgStore(pg_settings.model_copy(update={"pg_exact_max": 0}))  # forces the HNSW path
+    hnsw_store = postgres.PgStore(pg_settings.model_copy(update={"pg_exact_max": 0}))  # forces the HNSW path
     via_hnsw = hnsw_store.dense(qvec, 50, {"syn-g7"})
     assert [c.id for c, _ in via_hnsw] == [c.id for c, _ in exact]
     lex = store.lexical(q, 50, {"syn-report"})
@@ -217,17 +188,17 @@ def test_filters_are_sql_and_return_k_hits_from_the_allowed_documents(pg_setting
 
 def test_no_database_or_no_index_says_what_to_do(pg_settings: Settings, tmp_path: Path) -> None:
     with pytest.raises(IndexMissingError, match="govassist db build"):
-        pgstore.PgStore(pg_settings)
+        postgres.PgStore(pg_settings)
     bad = pg_settings.model_copy(update={"database_url": f"postgresql://postgres@/x?host={tmp_path}"})
     with pytest.raises(ConfigError, match="govassist db start"):
-        pgstore.build(bad, progress=False)
+        postgres.build(bad, progress=False)
     with pytest.raises(ConfigError, match="GOVASSIST_DATABASE_URL"):
-        pgstore.build(pg_settings.model_copy(update={"database_url": None}), progress=False)
+        postgres.build(pg_settings.model_copy(update={"database_url": None}), progress=False)
 
 
 PAUSED_BUILD = """
 import sys, time
-from govassist import pgstore
+from govassist.store import postgres
 from govassist.settings import load_settings
 
 def stage(msg):
@@ -235,7 +206,7 @@ def stage(msg):
         print("PAUSED", flush=True)
         time.sleep(600)
 
-pgstore.build(load_settings(), progress=False, on_stage=stage)
+postgres.build(load_settings(), progress=False, on_stage=stage)
 """
 
 
@@ -247,8 +218,8 @@ def _read_line(proc: subprocess.Popen, timeout: float = 120) -> str:
 
 
 def test_killed_build_leaves_the_previous_version_serving(pg_settings: Settings) -> None:
-    v1 = pgstore.build(pg_settings, progress=False).version
-    before = [c.id for c in pgstore.PgStore(pg_settings).doc_chunks("syn-g7")]
+    v1 = postgres.build(pg_settings, progress=False).version
+    before = [c.id for c in postgres.PgStore(pg_settings).doc_chunks("syn-g7")]
     (pg_settings.corpus_dir / G7).write_text("1. Changed.\n\n2. Changed too.\n\n3. And this.\n")
     child = subprocess.Popen(
         [sys.executable, "-c", PAUSED_BUILD], env=_env(pg_settings), stdout=subprocess.PIPE, text=True
@@ -256,8 +227,8 @@ def test_killed_build_leaves_the_previous_version_serving(pg_settings: Settings)
     try:
         assert _read_line(child) == "PAUSED"  # rows of the new version written, inside its transaction
         with pytest.raises(BuildLockedError, match="another database build is running"):
-            pgstore.build(pg_settings, progress=False)
-        reader = pgstore.PgStore(pg_settings, recheck_s=0)
+            postgres.build(pg_settings, progress=False)
+        reader = postgres.PgStore(pg_settings, recheck_s=0)
         assert reader.manifest["version"] == v1 and [c.id for c in reader.doc_chunks("syn-g7")] == before
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
@@ -268,7 +239,7 @@ def test_killed_build_leaves_the_previous_version_serving(pg_settings: Settings)
     assert {t for t in _tables(pg_settings.database_url) if t.startswith("chunks_")} == {f"chunks_v{v1}"}
     for _ in range(50):  # the server notices the dead client's socket and frees its lock
         try:
-            r = pgstore.build(pg_settings, progress=False)
+            r = postgres.build(pg_settings, progress=False)
             break
         except BuildLockedError:
             time.sleep(0.2)
@@ -278,17 +249,17 @@ def test_killed_build_leaves_the_previous_version_serving(pg_settings: Settings)
 
 APP = """
 import json, sys
-from govassist import pgstore
 from govassist.retrieve import search
 from govassist.settings import load_settings
+from govassist.store import open_store, postgres
 
 s = load_settings()
-store = pgstore.open_store_for(s)
+store = open_store(s)
 print(json.dumps({"ready": True}), flush=True)
 for line in sys.stdin:
     cmd = json.loads(line)
     if cmd["op"] == "build":
-        out = {"version": pgstore.build(s, progress=False).version}
+        out = {"version": postgres.build(s, progress=False).version}
     else:
         hits = search(store, cmd["q"], s, k=3)
         out = {"version": store.manifest["version"], "ids": [h.chunk.id for h in hits]}
@@ -297,7 +268,7 @@ for line in sys.stdin:
 
 
 def test_two_app_processes_share_one_database_and_see_a_rebuild(pg_settings: Settings) -> None:
-    v1 = pgstore.build(pg_settings, progress=False).version
+    v1 = postgres.build(pg_settings, progress=False).version
     apps = [
         subprocess.Popen(
             [sys.executable, "-c", APP],
@@ -339,17 +310,22 @@ def test_two_app_processes_share_one_database_and_see_a_rebuild(pg_settings: Set
             p.wait(timeout=30)
 
 
-def test_open_store_for_picks_the_backend(pg_settings: Settings) -> None:
-    from govassist.index import Store, build, open_store
+def test_open_store_build_and_info_pick_the_backend(pg_settings: Settings) -> None:
+    from govassist.store import build, info, open_store
+    from govassist.store.files import FileStore
 
     file_settings = pg_settings.model_copy(update={"database_url": None})
-    build(file_settings, progress=False)
-    assert isinstance(pgstore.open_store_for(file_settings), Store)
-    assert not isinstance(pgstore.open_store_for(file_settings), pgstore.PgStore)
-    build(pg_settings, progress=False)  # index.build routes to the database when GOVASSIST_DATABASE_URL is set
-    assert isinstance(pgstore.open_store_for(pg_settings), pgstore.PgStore)
-    assert isinstance(open_store(pg_settings), pgstore.PgStore)
-    assert pgstore.info(pg_settings)["versions"][0]["counts"]["documents"] == 3
+    files_report = build(file_settings, progress=False)
+    assert files_report.path is not None and files_report.version is None
+    assert isinstance(open_store(file_settings), FileStore)
+    pg_report = build(pg_settings, progress=False)  # store.build routes to the database when the URL is set
+    assert pg_report.path is None and pg_report.version is not None
+    assert isinstance(open_store(pg_settings), postgres.PgStore)
+    assert postgres.info(pg_settings)["versions"][0]["counts"]["documents"] == 3
+    # `index info` describes whichever backend is configured, in one shape
+    on_disk, in_db = info(file_settings), info(pg_settings)
+    assert in_db["path"] == f"PostgreSQL version {pg_report.version}" and in_db["bytes"] > 0
+    assert in_db["docs"] == on_disk["docs"] and in_db["counts"] == on_disk["counts"]
 
 
 @pytest.mark.integration
@@ -360,9 +336,9 @@ def test_parity_with_the_file_store_on_the_development_questions(real_settings, 
     from govassist.evaluate import build_qrels, load_questions, passage_key
 
     s = real_settings.model_copy(update={"database_url": pg_url})
-    r = pgstore.build(s, progress=False, seed=real_store)
+    r = postgres.build(s, progress=False, seed=real_store)
     assert r.embedded_docs == [] and len(r.seeded_docs) == r.documents  # vectors taken over, not re-embedded
-    pg = pgstore.PgStore(s)
+    pg = postgres.PgStore(s)
     questions = load_questions(ROOT / "eval" / "questions.jsonl")
     overlap: dict[str, float] = {}
     runs: dict[str, dict[str, dict[str, float]]] = {"files": {}, "pg": {}}
@@ -411,3 +387,20 @@ def test_db_cli_builds_and_reports_versions(pg_settings: Settings, monkeypatch: 
     assert data["database"]["versions"][0]["counts"]["chunks"] == report["chunks"]
     again = runner.invoke(app, ["db", "build"])
     assert again.exit_code == 0 and again.stdout.startswith(f"unchanged v{report['version']}")
+
+
+def test_db_build_from_files_seeds_an_empty_database(pg_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from govassist.cli import app
+    from govassist.store import build
+
+    build(pg_settings.model_copy(update={"database_url": None}), progress=False)  # the file index to move
+    for key, value in _env(pg_settings).items():
+        if key.startswith("GOVASSIST_"):
+            monkeypatch.setenv(key, value)
+    built = CliRunner().invoke(app, ["db", "build", "--from-files", "--json"])
+    assert built.exit_code == 0, built.output
+    report = json.loads(built.stdout)
+    assert sorted(report["seeded_docs"]) == ["syn-compact", "syn-g7", "syn-report"] and report["embedded_docs"] == []
+    assert "path" not in report and report["version"] >= 1

@@ -6,9 +6,9 @@ import pytest
 
 from govassist.chunk import Chunk
 from govassist.errors import QueryError
-from govassist.index import build, open_store
 from govassist.retrieve import Filters, rrf, search
 from govassist.settings import Settings
+from govassist.store import build, open_store
 
 
 def _c(cid: str) -> Chunk:

@@ -11,8 +11,8 @@ from conftest import record_embedded
 
 from govassist import sentvec
 from govassist.answer import ask
-from govassist.index import build, open_store
 from govassist.settings import Settings
+from govassist.store import build, open_store
 
 
 def forget_memory() -> None:

@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError, FetchError
+from .load import SUFFIXES
 
 STATUSES = ("adopted", "draft", "non-binding")
-SUFFIXES = (".pdf", ".txt", ".md", ".html", ".htm")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,80}$")
 
 

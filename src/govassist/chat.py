@@ -13,16 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from . import chat_render as r
-from .answer import STOP, Answer, Citation, extract
+from .answer import STOP, Answer, Citation, cite_label
+from .answer import compose as compose_answer
 from .catalog import DocMeta, inside
 from .chat_auth import check_login as check_login  # re-exported: callers use chat.roles_for etc.
 from .chat_auth import hash_password as hash_password
 from .chat_auth import roles_for as roles_for
 from .chat_auth import verify_password as verify_password
 from .errors import GovassistError, QueryError
-from .index import Store, open_store
 from .retrieve import Filters, Hit, allowed_docs, search
 from .settings import Settings
+from .store import Store, open_store
 
 log = logging.getLogger("govassist.chat")
 
@@ -142,7 +143,7 @@ def warm(s: Settings) -> None:
     query_vector(s, "digital cooperation")
     READY.set()
     try:  # usually read from the build's cache; anything missing is embedded now
-        warm_sentences(s, [c.text for c in store.chunks])
+        warm_sentences(s, [c.text for d in store.docs for c in store.doc_chunks(d)])
     except Exception as exc:  # a cache: answers embed their sentences on first use instead
         log.warning("quotable-sentence cache not filled: %s", exc)
 
@@ -156,7 +157,7 @@ def index_summary(store: Store, roles: tuple[str, ...], s: Settings) -> str:
     per: dict[str, int] = {}
     for d in visible_docs(store, roles).values():
         per[d.collection or "Other"] = per.get(d.collection or "Other", 0) + 1
-    return r.welcome_markdown(per, store.manifest.get("built_at", ""), len(store.chunks), bool(s.llm_base_url))
+    return r.welcome_markdown(per, store.manifest.get("built_at", ""), store.chunk_count, bool(s.llm_base_url))
 
 
 # ---------------------------------------------------------------- settings -> prefs -> filters
@@ -296,11 +297,7 @@ def _label(c: Citation) -> str:
 
 def compose(turn: Turn, hits: list[Hit], s: Settings, mode: str) -> Answer:
     """The answer to a turn from its hits: extractive, or the LLM when chosen and configured."""
-    if mode == "llm":
-        from .llm import llm_answer
-
-        return llm_answer(turn.query, hits, s, fallback=lambda: extract(turn.query, hits, s))
-    return extract(turn.query, hits, s)
+    return compose_answer(turn.query, hits, s, mode)
 
 
 def answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: tuple[str, ...], prev: Turn | None):
@@ -319,14 +316,9 @@ def answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: t
         notes.append("Filters in force: " + "; ".join(desc))
     content = r.answer_markdown(a, names, pdf_names, docs, notes)
     side = tuple(SidePassage(names[c.key], r.passage_markdown(c, docs.get(c.doc_id))) for c in a.citations)
-    step = r.retrieval_markdown(turn.query, desc, [(_hit_label(h), h.score) for h in hits], ms)
+    step = r.retrieval_markdown(turn.query, desc, [(cite_label(h.doc, h.chunk), h.score) for h in hits], ms)
     record = {k: v for k, v in f.__dict__.items() if v}
     return Reply(content, side, pdfs, step, ms, turn, a, record)
-
-
-def _hit_label(h: Hit) -> str:
-    page = f", p. {h.chunk.page}" if h.chunk.page else ""
-    return f"{h.doc.label} ¶{h.chunk.para}{page}"
 
 
 def error_reply(exc: BaseException) -> Reply:

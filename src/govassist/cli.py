@@ -140,16 +140,15 @@ def index_build(
 
     Exit code 0: built, nothing skipped; 2: built, but some files were skipped (reasons listed).
     """
-    from .index import build
+    from .store import build
 
     s = _settings()
     say = (lambda m: typer.echo(f"· {m}", err=True)) if progress and not as_json else None
     r = build(s, progress=progress and not as_json, wait=wait, on_stage=say, force=force)
-    where = r.path.name if hasattr(r, "path") else f"database version {r.version}"
     if as_json:
-        _out({**r.__dict__, "path": str(getattr(r, "path", where))})
+        _out({**r.to_dict(), "path": str(r.path or r.where)})
     else:
-        state = "unchanged" if not r.changed else f"built {where}"
+        state = "unchanged" if not r.changed else f"built {r.where}"
         typer.echo(
             f"{state}: {r.documents} documents, {r.chunks} chunks; re-embedded {len(r.embedded_docs)}, "
             f"reused {len(r.reused_docs)}, skipped {len(r.skipped)} in {r.seconds.get('total', 0):.1f}s"
@@ -164,8 +163,8 @@ def index_build(
 
 @index_app.command("info")
 def index_info(as_json: JsonOpt = False) -> None:
-    """What the current index holds: documents, chunks per document, paragraph coverage."""
-    from .index import info
+    """What the current index holds (files or database): documents, chunks per document, paragraph coverage."""
+    from .store import info
 
     data = info(_settings())
     if as_json:
@@ -219,8 +218,8 @@ def search_cmd(
 ) -> None:
     """Search the index: passages ranked by hybrid retrieval."""
     from .errors import QueryError
-    from .index import open_store
     from .retrieve import search
+    from .store import open_store
 
     s = _settings()
     f = _filters(collection, doc, status, date_from, date_to)
@@ -252,7 +251,7 @@ def search_cmd(
 
     for h in hits:
         extra = f"\n[dim](same text in: {', '.join(h.also_in)})[/dim]" if h.also_in else ""
-        table.add_row(str(h.rank), cite_label(h), f"{h.score:.4f}", h.chunk.text[:300] + extra)
+        table.add_row(str(h.rank), cite_label(h.doc, h.chunk), f"{h.score:.4f}", h.chunk.text[:300] + extra)
     Console().print(table)
 
 
@@ -270,7 +269,7 @@ def ask_cmd(
 ) -> None:
     """Answer a question; every sentence carries a citation, and the cited passages follow verbatim."""
     from .answer import ask
-    from .index import open_store
+    from .store import open_store
 
     s = _settings()
     store = open_store(s)
@@ -293,6 +292,16 @@ def ask_cmd(
         typer.echo(f"  “{c.text}”\n")
 
 
+def chat_app_path() -> Path:
+    """The Chainlit app's file, found through the package (a checkout or a wheel alike), without importing it."""
+    from importlib.util import find_spec
+
+    spec = find_spec("govassist.chat_app")
+    if spec is None or spec.origin is None:
+        raise GovassistError("govassist.chat_app is missing from this installation: reinstall govassist")
+    return Path(spec.origin)
+
+
 @app.command("run")
 def run_cmd(
     chat: Annotated[bool, typer.Option(help="Start the chat after indexing.")] = True,
@@ -301,7 +310,7 @@ def run_cmd(
 ) -> None:
     """The main job: bring the corpus in, build the index if missing, then start the chat."""
     from . import catalog
-    from .index import build
+    from .store import build
 
     s = _settings()
     mirror = s.mirror_dir if s.mirror_dir.is_dir() else None
@@ -320,7 +329,7 @@ def run_cmd(
     if chat:
         import subprocess
 
-        app_py = Path(__file__).resolve().parents[2] / "app.py"
+        app_py = chat_app_path()
         raise typer.Exit(
             subprocess.call(
                 [
@@ -362,7 +371,7 @@ def compare_cmd(
 ) -> None:
     """What changed between versions: paragraphs aligned (renumbered, moved, split, merged), words marked."""
     from .compare import run_compare
-    from .index import open_store
+    from .store import open_store
 
     s = _settings()
     data, md, warnings = run_compare(open_store(s), s, old, new, family, topic, para, anchor)
@@ -379,8 +388,8 @@ def precedent_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Agreed-language search: passages with this wording or nearly so, closest first, differences marked."""
-    from .index import open_store
     from .precedent import find_precedents, precedents_markdown
+    from .store import open_store
 
     s = _settings()
     found = find_precedents(open_store(s), text, s, k=k, min_score=min_score)
@@ -424,29 +433,29 @@ PgData = Annotated[Path | None, typer.Option("--data", help="Server data folder 
 @db_app.command("start")
 def db_start(data: PgData = None) -> None:
     """Start a local PostgreSQL with pgvector (pgserver) and print the GOVASSIST_DATABASE_URL to use."""
-    from . import pgdb, pgstore
+    from .store import pgserver, postgres
 
-    st = pgdb.start(data or pgstore.data_path(_settings()))
+    st = pgserver.start(data or postgres.data_path(_settings()))
     typer.echo(f"PostgreSQL running (pid {st.pid}) in {st.pgdata}\nexport GOVASSIST_DATABASE_URL='{st.url}'")
 
 
 @db_app.command("stop")
 def db_stop(data: PgData = None) -> None:
     """Stop the local PostgreSQL started by `govassist db start`."""
-    from . import pgdb, pgstore
+    from .store import pgserver, postgres
 
-    st = pgdb.stop(data or pgstore.data_path(_settings()))
+    st = pgserver.stop(data or postgres.data_path(_settings()))
     typer.echo(f"PostgreSQL in {st.pgdata} is {'still running' if st.running else 'stopped'}")
 
 
 @db_app.command("status")
 def db_status(data: PgData = None, as_json: JsonOpt = False) -> None:
     """The local server's state and, when GOVASSIST_DATABASE_URL is set, the versions in the database."""
-    from . import pgdb, pgstore
+    from .store import pgserver, postgres
 
     s = _settings()
-    st = pgdb.status(data or pgstore.data_path(s))
-    db = pgstore.info(s) if s.database_url else None
+    st = pgserver.status(data or postgres.data_path(s))
+    db = postgres.info(s) if s.database_url else None
     if as_json:
         _out({"local": {"pgdata": str(st.pgdata), "running": st.running, "url": st.url}, "database": db})
         return
@@ -467,14 +476,13 @@ def db_build(
     as_json: JsonOpt = False,
 ) -> None:
     """Build a new version in PostgreSQL (only changed documents re-embedded) and make it current."""
-    from . import pgstore
-    from .index import open_store
+    from .store import files, postgres
 
     s = _settings()
-    seed = open_store(s) if from_files else None
-    r = pgstore.build(s, progress=not as_json, wait=wait, force=force, seed=seed)
+    seed = files.open_index(s) if from_files else None
+    r = postgres.build(s, progress=not as_json, wait=wait, force=force, seed=seed)
     if as_json:
-        _out(r.__dict__)
+        _out(r.to_dict())
         return
     typer.echo(
         f"{'built' if r.changed else 'unchanged'} v{r.version}: {r.documents} documents, {r.chunks} chunks; "
@@ -531,7 +539,7 @@ def eval_convert(
 def eval_validate(questions: QuestionsOpt = Path("eval/questions.jsonl")) -> None:
     """Check the question set against the current index (types, qids, judged paragraphs)."""
     from .evaluate import load_questions, validate
-    from .index import open_store
+    from .store import open_store
 
     qs = load_questions(questions)
     validate(qs, open_store(_settings()))

@@ -27,9 +27,9 @@ from .answer import STOP
 from .catalog import DocMeta
 from .chunk import SUB_RE, Chunk
 from .errors import QueryError
-from .index import Store
 from .retrieve import Filters, allowed_docs, search
 from .settings import Settings
+from .store import Store
 from .text import normalise, sentences
 
 KINDS = ("unchanged", "edited", "moved", "split", "merged", "added", "deleted")

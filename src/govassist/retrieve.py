@@ -11,10 +11,10 @@ import numpy as np
 
 from .catalog import DocMeta
 from .chunk import Chunk
-from .embed import embed_query, make_embedder
+from .embed import ModelKey, embed_query, make_embedder, model_key
 from .errors import QueryError
-from .index import Store
 from .settings import Settings
+from .store import Store
 from .text import normalise
 
 MODES = ("default", "fused", "dense", "bm25")
@@ -130,13 +130,18 @@ def doc_prior(query: str, docs: dict[str, DocMeta]) -> dict[str, float]:
 
 
 @lru_cache(maxsize=2048)
-def _query_vec(model_key: tuple, query: str) -> np.ndarray:
-    return embed_query(make_embedder(*model_key), query)
+def _query_vec(key: ModelKey, query: str) -> np.ndarray:
+    return embed_query(make_embedder(*key), query)
 
 
 def query_vector(s: Settings, query: str) -> np.ndarray:
     """The query's embedding with the configured model (cached per process)."""
-    return _query_vec((s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix), query)
+    return _query_vec(model_key(s), query)
+
+
+def clear_query_cache() -> None:
+    """Forget the cached query embeddings (timings then embed each query as a new one)."""
+    _query_vec.cache_clear()
 
 
 def rrf(runs: list[tuple[list[tuple[Chunk, float]], float]], rrf_k: int) -> dict[str, float]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .embed import embed_texts, make_embedder
+from .embed import ModelKey, embed_texts, make_embedder, model_key
 from .settings import Settings
 from .text import sentences
 
@@ -29,7 +29,6 @@ MIN_CHARS = 25
 SENTENCE_END = re.compile(r"(?:[.;:!?…]|\band|\bor)[”\"’')\]]*,?$")
 MAX_ENTRIES = 500_000  # about 770 MB of 384-d vectors: past it the memory cache starts again empty
 
-ModelKey = tuple[str, int, str, str]
 _cache: dict[ModelKey, dict[str, np.ndarray]] = {}
 _on_disk: dict[tuple[ModelKey, Path], set[str]] = {}  # the files read so far, and what each holds
 _lock = threading.Lock()
@@ -52,10 +51,6 @@ def _title_like(sentence: str) -> bool:
         return True
     words = [w for w in sentence.split() if len(w) > 3]
     return len(sentence.split()) < 12 and bool(words) and sum(w[0].isupper() for w in words) >= 0.6 * len(words)
-
-
-def model_key(s: Settings) -> ModelKey:
-    return (s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix)
 
 
 def cache_file(s: Settings) -> Path:
@@ -130,6 +125,14 @@ def forget(s: Settings) -> None:
         _on_disk.pop((key, path), None)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def empty_memory() -> None:
+    """Empty the vectors held in memory but keep the record of the files read, so they are not read again: the
+    state of a process without the build's cache (the bench times answers in it)."""
+    with _lock:
+        for mem in _cache.values():
+            mem.clear()
 
 
 def drop_memory() -> None:

@@ -16,21 +16,34 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import catalog as cat
-from . import sentvec
-from .chunk import Chunk
-from .errors import BuildLockedError, ConfigError, IndexMismatchError, IndexMissingError
-from .index import FORMAT, chunker_settings, plan_documents, warm_sentences
-from .settings import Settings
-from .text import normalise
+from .. import catalog as cat
+from .. import sentvec
+from ..chunk import Chunk
+from ..errors import BuildLockedError, ConfigError, IndexMismatchError, IndexMissingError
+from ..settings import Settings
+from ..text import normalise
+from .plan import (
+    FORMAT,
+    BuildReport,
+    chunker_settings,
+    describe_docs,
+    doc_entry,
+    doc_meta,
+    nothing_to_index,
+    plan_documents,
+    warm_sentences,
+)
+
+if TYPE_CHECKING:
+    from .files import FileStore
 
 SCHEMA = "govassist"
 LOCK_KEY = 0x676F7661  # pg_advisory_lock key for builds ("gova")
@@ -174,23 +187,6 @@ def _require_url(s: Settings) -> str:
 
 
 @dataclass(frozen=True)
-class PgBuildReport:
-    """What a database build did; `version` is the id now current."""
-
-    version: int
-    documents: int
-    chunks: int
-    embedded_docs: list[str]
-    reused_docs: list[str]
-    seeded_docs: list[str]
-    skipped: dict[str, str]
-    notes: list[str]
-    seconds: dict[str, float]
-    pruned: list[int] = field(default_factory=list)
-    changed: bool = True
-
-
-@dataclass(frozen=True)
 class _Planned:
     meta: cat.DocMeta
     digest: str
@@ -214,7 +210,7 @@ def _prev_docs(conn: Any, version: int) -> dict[str, dict]:
     return {d: {**meta, "sha256": h, "chunks": n} for d, h, n, meta in rows}
 
 
-def _seed_docs(seed: Any, s: Settings) -> dict[str, tuple[str, list[Chunk], np.ndarray]]:
+def _seed_docs(seed: FileStore | None, s: Settings) -> dict[str, tuple[str, list[Chunk], np.ndarray]]:
     """Chunks and vectors of a file index built with the same embedder and chunker, by document."""
     if seed is None or seed.manifest.get("embedder") != s.embed_model:
         return {}
@@ -231,7 +227,7 @@ def _seed_docs(seed: Any, s: Settings) -> dict[str, tuple[str, list[Chunk], np.n
 def _plan(
     s: Settings, prev_docs: dict[str, dict], seeds: dict[str, tuple[str, list[Chunk], np.ndarray]]
 ) -> tuple[list[_Planned], dict[str, str], list[str]]:
-    """The shared plan (index.plan_documents), each kept document taken from the database or else from the seed."""
+    """The shared plan (plan.plan_documents), each kept document taken from the database or else from the seed."""
 
     def in_db(meta: cat.DocMeta, digest: str) -> bool:
         return prev_docs.get(meta.id, {}).get("sha256") == digest
@@ -287,17 +283,17 @@ def build(
     wait: bool = False,
     on_stage: Callable[[str], None] | None = None,
     force: bool = False,
-    seed: Any = None,
-) -> PgBuildReport:
+    seed: FileStore | None = None,
+) -> BuildReport:
     """Build a new version in the database (re-embedding only changed documents) and make it current.
 
-    `seed` may be an open file index (index.Store) built with the same embedder and chunker: documents whose
+    `seed` may be an open file index (files.FileStore) built with the same embedder and chunker: documents whose
     content hash it shares take its vectors instead of being embedded again (moving a file index into
     PostgreSQL). Another build running at the same time makes this one refuse, or wait when asked.
     """
     import psycopg
 
-    from .embed import embed_texts, make_embedder
+    from ..embed import embed_texts, embedder_for
 
     say = on_stage or (lambda _msg: None)
     t0 = time.perf_counter()
@@ -345,32 +341,33 @@ def build(
         t = time.perf_counter()
         vecs = np.zeros((0, 0), dtype=np.float32)
         if fresh:
-            model = make_embedder(s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix)
-            known.update(zip(fresh, embed_texts(model, fresh, progress=progress)))
+            known.update(zip(fresh, embed_texts(embedder_for(s), fresh, progress=progress)))
         if texts:
             vecs = np.vstack([known[x] for x in texts])
         seconds["embed"] = time.perf_counter() - t
 
         doc_entries = {
-            p.meta.id: {
-                **p.meta.to_dict(),
-                "restricted": list(p.meta.restricted),
-                "sha256": p.digest,
-                "chunks": prev_docs[p.meta.id]["chunks"] if p.source == "db" else len(p.chunks),
-            }
+            p.meta.id: doc_entry(
+                p.meta, p.digest, prev_docs[p.meta.id]["chunks"] if p.source == "db" else len(p.chunks)
+            )
             for p in plan
         }
         n_chunks = sum(d["chunks"] for d in doc_entries.values())
         if not n_chunks:
-            raise IndexMissingError(
-                f"nothing to index in {s.corpus_dir}/: run `govassist corpus fetch` first"
-                + (f" ({len(skipped)} file(s) skipped)" if skipped else "")
-            )
+            raise nothing_to_index(s, skipped)
         by_source = {k: [p.meta.id for p in plan if p.source == k] for k in ("db", "seed", "embed")}
         if compatible and not by_source["embed"] and not by_source["seed"] and doc_entries == prev_docs:
             seconds["total"] = time.perf_counter() - t0
-            report = PgBuildReport(
-                cur[0], len(doc_entries), n_chunks, [], by_source["db"], [], skipped, notes, seconds, changed=False
+            report = BuildReport(
+                version=cur[0],
+                documents=len(doc_entries),
+                chunks=n_chunks,
+                embedded_docs=[],
+                reused_docs=by_source["db"],
+                skipped=skipped,
+                notes=notes,
+                seconds=seconds,
+                changed=False,
             )
             passages = _texts(conn, cur[0])
             conn.close()
@@ -440,17 +437,17 @@ def build(
         for tab in (table(version), post_table(version)):  # sets the visibility map: index-only scans
             conn.execute(f"VACUUM (ANALYZE) {tab}")
         pruned = _prune(conn, version)
-        report = PgBuildReport(
-            version,
-            len(doc_entries),
-            n_chunks,
-            by_source["embed"],
-            by_source["db"],
-            by_source["seed"],
-            skipped,
-            notes,
-            seconds,
-            pruned,
+        report = BuildReport(
+            version=version,
+            documents=len(doc_entries),
+            chunks=n_chunks,
+            embedded_docs=by_source["embed"],
+            reused_docs=by_source["db"],
+            seeded_docs=by_source["seed"],
+            skipped=skipped,
+            notes=notes,
+            seconds=seconds,
+            pruned=pruned,
         )
         passages = _texts(conn, version)
     finally:
@@ -505,12 +502,6 @@ class DocsView(Mapping[str, cat.DocMeta]):
         return len(self._cur)
 
 
-def _doc_meta(meta: dict[str, Any]) -> cat.DocMeta:
-    fields = {k: v for k, v in meta.items() if k in cat.DocMeta.__dataclass_fields__}
-    fields["restricted"] = tuple(fields.get("restricted", ()))
-    return cat.DocMeta(**fields)
-
-
 @lru_cache(maxsize=8)
 def _pool(url: str, max_size: int) -> Any:
     """One connection pool per database URL and process, shared by every store opened on it."""
@@ -541,9 +532,9 @@ def _pool(url: str, max_size: int) -> Any:
 
 
 class PgStore:
-    """The database-backed store, offering what retrieval needs (docs, manifest, doc_chunks, dense, lexical,
-    phrase). It follows the `current` pointer: at most every `recheck_s` seconds it reads the current
-    version id (one indexed single-row SELECT) and loads that version's documents once."""
+    """The database-backed store (a `store.Store`). It follows the `current` pointer: at most every `recheck_s`
+    seconds it reads the current version id (one indexed single-row SELECT) and loads that version's documents
+    once."""
 
     def __init__(self, s: Settings, recheck_s: float = RECHECK_S, pool_size: int = 4) -> None:
         self.settings = s
@@ -589,7 +580,7 @@ class PgStore:
         rows = conn.execute(
             f"SELECT doc_id, sha256, chunks, meta FROM {SCHEMA}.docs WHERE version_id = %s ORDER BY doc_id", (vid,)
         ).fetchall()
-        docs = {d: _doc_meta(meta) for d, _h, _n, meta in rows}
+        docs = {d: doc_meta(meta) for d, _h, _n, meta in rows}
         counts = {d: int(n) for d, _h, n, _m in rows}
         manifest = {**manifest, "version": vid, "docs": {d: {**m, "sha256": h, "chunks": n} for d, h, n, m in rows}}
         return Version(vid, manifest, docs, counts)
@@ -611,9 +602,12 @@ class PgStore:
         return self.version.manifest
 
     @property
+    def chunk_count(self) -> int:
+        return sum(self.version.counts.values())
+
+    @property
     def chunks(self) -> list[Chunk]:
-        """Every chunk of the current version, loaded once per version: for evaluation and small corpora only.
-        (The number of chunks is `manifest["counts"]["chunks"]`.)"""
+        """Every chunk of the current version, loaded once per version: for evaluation and small corpora only."""
         v = self.version
         if self._all is None or self._all[0] != v.id:
             rows = self._query(f"SELECT {COLS} FROM {{t}} ORDER BY doc_id, ord", ())
@@ -714,17 +708,6 @@ SELECT {C_COLS}, s.score FROM s JOIN {{t}} c ON c.id = s.chunk_id ORDER BY s.sco
         return [self._chunk(r) for r in rows]
 
 
-def open_store_for(s: Settings) -> Any:
-    """The store the settings select: PostgreSQL when GOVASSIST_DATABASE_URL is set, else the file index.
-    Open it once per process: a database store follows the `current` version by itself (stores opened on the
-    same URL share one connection pool)."""
-    if not s.database_url:
-        from .index import open_store
-
-        return open_store(s)
-    return PgStore(s)
-
-
 # ---------------------------------------------------------------- inspect
 
 
@@ -750,6 +733,27 @@ def info(s: Settings) -> dict[str, Any]:
             {"id": r[0], "embedder": r[1], "dim": r[2], "built_at": r[3].isoformat(), "counts": r[4], "bytes": r[5]}
             for r in rows
         ],
+    }
+
+
+def index_info(s: Settings) -> dict[str, Any]:
+    """What the current database version holds, in the shape of the file index's `info` (`govassist index info`)."""
+    store = PgStore(s)
+    v = store.version
+    m = v.manifest
+    rows = store._query("SELECT doc_id, paras, page FROM {t} ORDER BY doc_id, ord", ())
+    size = next((x["bytes"] for x in info(s)["versions"] if x["id"] == v.id), 0)
+    return {
+        "path": f"PostgreSQL version {v.id}",
+        "built_at": m["built_at"],
+        "embedder": m["embedder"],
+        "dim": m["dim"],
+        "faiss": m["faiss"],
+        "chunker": m["chunker"],
+        "counts": m["counts"],
+        "skipped": m["skipped"],
+        "bytes": size or 0,
+        "docs": describe_docs(m["docs"], [(d, list(paras), page) for d, paras, page in rows]),
     }
 
 

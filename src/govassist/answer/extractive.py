@@ -1,17 +1,15 @@
-"""Cited answers. The default is extractive: sentences taken verbatim from the retrieved passages, each
-with the citation of its passage. An optional LLM (OpenAI-compatible endpoint) may rephrase, but may only
-cite passages it was given; anything else is dropped."""
+"""The extractive composer, the default: sentences taken verbatim from the retrieved passages, each with the
+citation of its passage."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
 
-from .index import Store
-from .retrieve import Filters, Hit, phrases, query_vector, search
-from .sentvec import quotable, vectors
-from .settings import Settings
-from .text import normalise
+from ..retrieve import Hit, phrases, query_vector
+from ..sentvec import quotable, vectors
+from ..settings import Settings
+from ..text import normalise
+from .records import NOTHING, Answer, Citation, Sentence, to_citation
 
 MARGIN = 0.15  # a sentence this far below the best is not quoted (dev set: citation precision 0.417 -> 0.459)
 WORD_RE = re.compile(r"[a-z0-9]+")
@@ -77,86 +75,6 @@ STOP = set(
         "said",
     ]
 )
-NOTHING = "I found nothing in the indexed texts that answers this. Try other words, or widen the filters."
-
-
-@dataclass(frozen=True)
-class Citation:
-    """A passage an answer cites, with everything needed to show it verbatim and find it in the source."""
-
-    key: int
-    chunk_id: str
-    doc_id: str
-    label: str
-    citation: str
-    para: str
-    page: int | None
-    source: str
-    title: str
-    date: str
-    status: str
-    section: str
-    text: str
-    also_in: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["also_in"] = list(self.also_in)
-        return d
-
-
-@dataclass(frozen=True)
-class Sentence:
-    text: str
-    key: int
-
-
-@dataclass(frozen=True)
-class Answer:
-    question: str
-    text: str
-    sentences: tuple[Sentence, ...]
-    citations: tuple[Citation, ...]
-    found: bool
-    mode: str = "extractive"
-    notes: tuple[str, ...] = field(default=())
-
-    def to_dict(self) -> dict:
-        return {
-            "question": self.question,
-            "answer": self.text,
-            "found": self.found,
-            "mode": self.mode,
-            "sentences": [asdict(x) for x in self.sentences],
-            "citations": [c.to_dict() for c in self.citations],
-            "notes": list(self.notes),
-        }
-
-
-def cite_label(hit: Hit) -> str:
-    """The human citation: 'Hiroshima Communiqué ¶38', with ', p. 7' where the source has pages."""
-    page = f", p. {hit.chunk.page}" if hit.chunk.page else ""
-    return f"{hit.doc.label} ¶{hit.chunk.para}{page}"
-
-
-def to_citation(key: int, hit: Hit) -> Citation:
-    c, d = hit.chunk, hit.doc
-    return Citation(
-        key,
-        c.id,
-        d.id,
-        d.label,
-        cite_label(hit),
-        c.para,
-        c.page,
-        d.file,
-        d.title,
-        d.date,
-        d.status,
-        c.section,
-        c.text,
-        hit.also_in,
-    )
 
 
 def _terms(text: str) -> set[str]:
@@ -219,21 +137,3 @@ def extract(question: str, hits: list[Hit], s: Settings, n_passages: int = 5) ->
         out.append(Sentence(sent, keys[hi]))
     text = " ".join(f"{x.text} [{citations[x.key - 1].citation}]" for x in out)
     return Answer(question, text, tuple(out), tuple(citations), found=True)
-
-
-def ask(
-    store: Store,
-    question: str,
-    s: Settings,
-    k: int | None = None,
-    filters: Filters | None = None,
-    mode: str | None = None,
-) -> Answer:
-    """Retrieve and answer. mode: 'extractive' (default) or 'llm' (needs GOVASSIST_LLM_BASE_URL)."""
-    hits = search(store, question, s, k=k, filters=filters)
-    mode = mode or s.answer_mode
-    if mode == "llm":
-        from .llm import llm_answer
-
-        return llm_answer(question, hits, s, fallback=lambda: extract(question, hits, s))
-    return extract(question, hits, s)

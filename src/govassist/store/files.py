@@ -1,11 +1,10 @@
-"""Build the index: load, chunk, embed (only what changed), write FAISS + BM25 + chunks + manifest into a
-new folder, then switch `indexes/current` to it atomically. Also opens a built index for reading."""
+"""The file store: build the index (load, chunk, embed only what changed, write FAISS + BM25 + chunks + manifest
+into a new folder, then switch `indexes/current` to it atomically), open it for reading, and describe it."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -18,17 +17,25 @@ from typing import Any
 
 import numpy as np
 
-from . import catalog as cat
-from . import sentvec
-from .chunk import Chunk, chunk_blocks
-from .embed import embed_texts, make_embedder
-from .errors import BuildLockedError, IndexMismatchError, IndexMissingError, LoadError
-from .load import Limits, check_file, limits_for, load_file
-from .settings import Settings
-from .text import normalise
+from .. import catalog as cat
+from .. import sentvec
+from ..chunk import Chunk
+from ..embed import embed_texts, embedder_for
+from ..errors import BuildLockedError, IndexMismatchError, IndexMissingError
+from ..settings import Settings
+from ..text import normalise
+from .plan import (
+    FORMAT,
+    BuildReport,
+    chunker_settings,
+    describe_docs,
+    doc_entry,
+    doc_meta,
+    nothing_to_index,
+    plan_documents,
+    warm_sentences,
+)
 
-FORMAT = 1
-CHUNKER_VERSION = 5  # bump whenever load.py or chunk.py changes what they produce
 MANIFEST, CHUNKS, VECTORS, FAISS_FILE, BM25_DIR = (
     "manifest.json",
     "chunks.jsonl",
@@ -38,28 +45,9 @@ MANIFEST, CHUNKS, VECTORS, FAISS_FILE, BM25_DIR = (
 )
 
 
-@dataclass(frozen=True)
-class BuildReport:
-    """What a build did."""
-
-    path: Path
-    documents: int
-    chunks: int
-    embedded_docs: list[str]
-    reused_docs: list[str]
-    skipped: dict[str, str]
-    notes: list[str]
-    seconds: dict[str, float]
-    changed: bool = True
-
-
 @dataclass
-class Store:
-    """The file-backed index held in memory: chunks, vectors, FAISS, BM25 and the manifest.
-
-    Retrieval talks to a store only through `docs`, `manifest`, `doc_chunks`, `dense`, `lexical` and `phrase`;
-    the PostgreSQL store offers the same, so the backend is a setting.
-    """
+class FileStore:
+    """The file-backed index held in memory: chunks, vectors, FAISS, BM25 and the manifest (a `store.Store`)."""
 
     path: Path
     manifest: dict[str, Any]
@@ -70,6 +58,10 @@ class Store:
     docs: dict[str, cat.DocMeta] = field(default_factory=dict)
     by_id: dict[str, int] = field(default_factory=dict)
     norm: list[str] = field(default_factory=list)  # normalised chunk texts, for exact phrases
+
+    @property
+    def chunk_count(self) -> int:
+        return len(self.chunks)
 
     def doc_chunks(self, doc_id: str) -> list[Chunk]:
         return [c for c in self.chunks if c.doc_id == doc_id]
@@ -118,26 +110,6 @@ class Store:
             for c, norm in zip(self.chunks, self.norm)
             if (allowed is None or c.doc_id in allowed) and all(p in norm for p in wanted)
         ]
-
-
-def chunker_settings(s: Settings) -> dict[str, int]:
-    return {"version": CHUNKER_VERSION, "max_chars": s.chunk_max_chars, "min_chars": s.chunk_min_chars}
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def chunk_file(meta: cat.DocMeta, path: Path, s: Settings, limits: Limits) -> list[Chunk]:
-    """Load and chunk one corpus file; a file that yields no paragraph is a LoadError like any other."""
-    chunks = chunk_blocks(meta.id, load_file(path, limits), s.chunk_max_chars, s.chunk_min_chars)
-    if not chunks:
-        raise LoadError(f"{path.name}: no paragraphs of text found")
-    return chunks
 
 
 @contextlib.contextmanager
@@ -214,7 +186,7 @@ def _read_previous(s: Settings) -> tuple[dict, list[Chunk], np.ndarray] | None:
     return manifest, chunks, vectors
 
 
-def _faiss_index(vectors: np.ndarray, exact_max: int) -> tuple[Any, str]:
+def faiss_index(vectors: np.ndarray, exact_max: int) -> tuple[Any, str]:
     import faiss
 
     dim = vectors.shape[1]
@@ -247,80 +219,6 @@ def _bm25(chunks: list[Chunk]) -> Any:
     return BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(10, len(nodes)))
 
 
-@dataclass(frozen=True)
-class Planned:
-    """One corpus file in a build: kept as the previous index stored it (`chunks` None), or loaded and chunked now."""
-
-    meta: cat.DocMeta
-    digest: str
-    chunks: tuple[Chunk, ...] | None
-
-
-def plan_documents(
-    s: Settings, reusable: Callable[[cat.DocMeta, str], bool]
-) -> tuple[list[Planned], dict[str, str], list[str]]:
-    """Check and hash every corpus file; keep those `reusable(meta, sha256)` accepts, load and chunk the rest.
-
-    Shared by the file and PostgreSQL builds. Returns the plan, the skipped files with their reasons, and notes."""
-    docs = cat.load_catalog(s.catalog_file)
-    pairs, notes = cat.corpus_documents(docs, s.corpus_dir)
-    missing = [d.id for d in docs if not (s.corpus_dir / d.file).is_file()]
-    if missing:
-        notes.append(
-            f"{len(missing)} catalogued text(s) not in {s.corpus_dir}/ (run `govassist corpus fetch`): "
-            + ", ".join(missing)
-        )
-    limits = limits_for(s)
-    plan: list[Planned] = []
-    skipped: dict[str, str] = {}
-    seen_hash: dict[str, str] = {}
-    for meta, path in pairs:
-        try:
-            check_file(path, limits)  # type and size, before reading a byte
-            digest = sha256(path)
-        except LoadError as exc:
-            skipped[path.name] = str(exc)
-            continue
-        except OSError as exc:
-            skipped[path.name] = f"{path.name}: cannot read: {exc.strerror}"
-            continue
-        if digest in seen_hash:
-            skipped[path.name] = f"{path.name}: duplicate of {seen_hash[digest]} (same content); skipped"
-            continue
-        if reusable(meta, digest):
-            seen_hash[digest] = path.name
-            plan.append(Planned(meta, digest, None))
-            continue
-        try:
-            chunks = chunk_file(meta, path, s, limits)
-        except LoadError as exc:
-            skipped[path.name] = str(exc)
-            continue
-        seen_hash[digest] = path.name  # only indexed files: a copy of a bad file gets its own reason
-        plan.append(Planned(meta, digest, tuple(chunks)))
-    return plan, skipped, notes
-
-
-def warm_sentences(
-    s: Settings,
-    passages: list[str],
-    progress: bool,
-    say: Callable[[str], None],
-    notes: list[str],
-    seconds: dict[str, float],
-) -> None:
-    """Embed the quotable sentences not yet in the cache (after the switch: the new index already serves); add a
-    note saying what was done and its time as `seconds["sentences"]`."""
-    say("quotable sentences")
-    t = time.perf_counter()
-    try:
-        embedded, cached = sentvec.warm(s, passages, progress=progress)
-        notes.append(f"quotable sentences: {embedded} embedded, {cached} already cached")
-    except Exception as exc:  # a cache: failing to fill it slows the first answers, it never fails the build
-        notes.append(f"quotable-sentence cache not written ({exc}); answers embed their sentences on first use")
-    seconds["sentences"] = time.perf_counter() - t
-
-
 def build(
     s: Settings,
     progress: bool = True,
@@ -329,10 +227,6 @@ def build(
     force: bool = False,
 ) -> BuildReport:
     """Build (incrementally) and switch. Bad files are skipped with a reason; the old index keeps serving."""
-    if s.database_url:
-        from . import pgstore
-
-        return pgstore.build(s, progress=progress, wait=wait, on_stage=on_stage, force=force)  # type: ignore[return-value]
     say = on_stage or (lambda _msg: None)
     t0 = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -364,8 +258,7 @@ def build(
         say(f"embed {len(new_texts)} chunks")
         t = time.perf_counter()
         if new_texts:
-            model = make_embedder(s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix)
-            known.update(zip(new_texts, _embed_by_length(model, new_texts, progress)))
+            known.update(zip(new_texts, _embed_by_length(embedder_for(s), new_texts, progress)))
         seconds["embed"] = time.perf_counter() - t
 
         all_chunks: list[Chunk] = []
@@ -384,29 +277,21 @@ def build(
                 rows.extend(known[c.embed_text] for c in doc_chunks)
                 embedded.append(meta.id)
             all_chunks.extend(doc_chunks)
-            doc_entries[meta.id] = {
-                **meta.to_dict(),
-                "restricted": list(meta.restricted),
-                "sha256": p.digest,
-                "chunks": len(doc_chunks),
-            }
+            doc_entries[meta.id] = doc_entry(meta, p.digest, len(doc_chunks))
         if not all_chunks:
-            raise IndexMissingError(
-                f"nothing to index in {s.corpus_dir}/: run `govassist corpus fetch` first"
-                + (f" ({len(skipped)} file(s) skipped)" if skipped else "")
-            )
+            raise nothing_to_index(s, skipped)
         changed = bool(embedded) or any(doc_entries[d] != prev_docs.get(d) for d in doc_entries | prev_docs)
         if not changed and prev and not force:
             warm_sentences(s, [c.text for c in all_chunks], progress, say, notes, seconds)
             return BuildReport(
-                s.current_index.resolve(),
-                len(doc_entries),
-                len(all_chunks),
-                [],
-                reused,
-                skipped,
-                notes,
-                {**seconds, "total": time.perf_counter() - t0},
+                path=s.current_index.resolve(),
+                documents=len(doc_entries),
+                chunks=len(all_chunks),
+                embedded_docs=[],
+                reused_docs=reused,
+                skipped=skipped,
+                notes=notes,
+                seconds={**seconds, "total": time.perf_counter() - t0},
                 changed=False,
             )
 
@@ -423,7 +308,7 @@ def build(
         np.save(work / VECTORS, vectors)
         import faiss
 
-        findex, kind = _faiss_index(vectors, s.faiss_exact_max)
+        findex, kind = faiss_index(vectors, s.faiss_exact_max)
         faiss.write_index(findex, str(work / FAISS_FILE))
         _bm25(all_chunks).persist(str(work / BM25_DIR))
         seconds["write"] = time.perf_counter() - t
@@ -453,15 +338,20 @@ def build(
         _prune(s.index_dir, {final.resolve()})
         warm_sentences(s, [c.text for c in all_chunks], progress, say, notes, seconds)
         seconds["total"] = time.perf_counter() - t0
-        return BuildReport(final, len(doc_entries), len(all_chunks), embedded, reused, skipped, notes, seconds)
+        return BuildReport(
+            path=final,
+            documents=len(doc_entries),
+            chunks=len(all_chunks),
+            embedded_docs=embedded,
+            reused_docs=reused,
+            skipped=skipped,
+            notes=notes,
+            seconds=seconds,
+        )
 
 
-def open_store(s: Settings) -> Store:
-    """Load the current index, checking it was built with the configured embedder."""
-    if s.database_url:  # the one seam: GOVASSIST_DATABASE_URL moves the index into PostgreSQL + pgvector
-        from .pgstore import PgStore
-
-        return PgStore(s)  # type: ignore[return-value]
+def open_index(s: Settings) -> FileStore:
+    """Load the current file index, checking it was built with the configured embedder."""
     path = s.current_index
     if not (path / MANIFEST).exists():
         raise IndexMissingError(
@@ -481,12 +371,8 @@ def open_store(s: Settings) -> Store:
     from llama_index.retrievers.bm25 import BM25Retriever
 
     chunks = [Chunk.from_dict(json.loads(x)) for x in (path / CHUNKS).read_text(encoding="utf-8").splitlines() if x]
-    docs = {}
-    for doc_id, d in manifest["docs"].items():
-        fields = {k: v for k, v in d.items() if k in cat.DocMeta.__dataclass_fields__}
-        fields["restricted"] = tuple(fields.get("restricted", ()))
-        docs[doc_id] = cat.DocMeta(**fields)
-    return Store(
+    docs = {doc_id: doc_meta(d) for doc_id, d in manifest["docs"].items()}
+    return FileStore(
         path=path,
         manifest=manifest,
         chunks=chunks,
@@ -500,38 +386,13 @@ def open_store(s: Settings) -> Store:
 
 
 def info(s: Settings) -> dict[str, Any]:
-    """What the current index holds: documents, chunks per document, paragraph coverage."""
+    """What the current file index holds: documents, chunks per document, paragraph coverage."""
     path = s.current_index
     if not (path / MANIFEST).exists():
         raise IndexMissingError(f"no index at {path}: build one with `govassist index build`")
     manifest = json.loads((path / MANIFEST).read_text())
     chunks = [json.loads(x) for x in (path / CHUNKS).read_text(encoding="utf-8").splitlines() if x]
-    per_doc: dict[str, dict[str, Any]] = {}
-    for c in chunks:
-        d = per_doc.setdefault(c["doc_id"], {"chunks": 0, "paras": [], "pages": set()})
-        d["chunks"] += 1
-        for p in c["paras"]:
-            if p not in d["paras"]:
-                d["paras"].append(p)
-        if c["page"]:
-            d["pages"].add(c["page"])
-    docs = []
-    for doc_id, meta in manifest["docs"].items():
-        d = per_doc.get(doc_id, {"chunks": 0, "paras": [], "pages": set()})
-        numbered = [p for p in d["paras"] if p[:1].isdigit()]
-        docs.append(
-            {
-                "id": doc_id,
-                "label": meta["label"],
-                "collection": meta.get("collection", ""),
-                "date": meta.get("date"),
-                "status": meta.get("status"),
-                "chunks": d["chunks"],
-                "paragraphs": len(d["paras"]),
-                "numbered": f"{numbered[0]}–{numbered[-1]}" if numbered else "",
-                "pages": len(d["pages"]),
-            }
-        )
+    docs = describe_docs(manifest["docs"], [(c["doc_id"], c["paras"], c["page"]) for c in chunks])
     size = sum(f.stat().st_size for f in path.resolve().rglob("*") if f.is_file())
     return {
         "path": str(path.resolve()),

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .answer import NOTHING, Answer, Citation, Sentence, relevant, to_citation
-from .errors import LLMError
-from .retrieve import Hit
-from .settings import Settings
+from ..errors import LLMError
+from ..retrieve import Hit
+from ..settings import Settings
+from .extractive import relevant
+from .records import NOTHING, Answer, Citation, Sentence, cite_label, to_citation
 
 KEY_RE = re.compile(r"\[P(\d{1,3})\]")
 SYSTEM = (
@@ -27,7 +28,7 @@ def build_messages(question: str, hits: list[Hit]) -> list[dict[str, str]]:
     blocks = []
     for i, h in enumerate(hits, start=1):
         text = h.chunk.text.replace("</passage>", "</ passage>")
-        blocks.append(f'<passage key="P{i}" source="{h.doc.label} ¶{h.chunk.para}">\n{text}\n</passage>')
+        blocks.append(f'<passage key="P{i}" source="{cite_label(h.doc, h.chunk, page=False)}">\n{text}\n</passage>')
     user = (
         "Passages:\n"
         + "\n".join(blocks)

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 DATABASE = "govassist"
 
@@ -32,7 +32,7 @@ def _quiet_import() -> None:
         import pgserver  # noqa: F401
 
 
-def _url(base: str, database: str) -> str:
+def url_for(base: str, database: str) -> str:
     """pgserver's URI (unix socket in the data folder) pointed at another database."""
     head, _, query = base.partition("?")
     return f"{head.rsplit('/', 1)[0]}/{database}" + (f"?{query}" if query else "")
@@ -47,7 +47,7 @@ def status(pgdata: Path) -> ServerState:
     info = PostmasterInfo.read_from_pgdata(pgdata) if (pgdata / "PG_VERSION").exists() else None
     if info is None or not info.is_running():
         return ServerState(pgdata, False, "")
-    return ServerState(pgdata, True, _url(info.get_uri(), DATABASE), info.pid)
+    return ServerState(pgdata, True, url_for(info.get_uri(), DATABASE), info.pid)
 
 
 def start(pgdata: Path) -> ServerState:
@@ -67,7 +67,7 @@ def start(pgdata: Path) -> ServerState:
     with psycopg.connect(base, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
             conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    url = _url(base, DATABASE)
+    url = url_for(base, DATABASE)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
     return ServerState(pgdata, True, url, server.get_pid())

@@ -1,0 +1,63 @@
+"""Cited answers: records (`records`), the extractive composer (`extractive`, the default) and the LLM composer
+(`llm`), chosen through one table that `ask` and the chat both use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..errors import QueryError
+from ..retrieve import Filters, Hit, search
+from ..settings import Settings
+from .extractive import STOP, extract, relevant
+from .llm import llm_answer
+from .records import NOTHING, Answer, Citation, Sentence, cite_label, to_citation
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+__all__ = [
+    "COMPOSERS",
+    "NOTHING",
+    "STOP",
+    "Answer",
+    "Citation",
+    "Composer",
+    "Sentence",
+    "ask",
+    "cite_label",
+    "compose",
+    "extract",
+    "relevant",
+    "to_citation",
+]
+
+Composer = Callable[[str, list[Hit], Settings], Answer]
+
+
+def _llm(question: str, hits: list[Hit], s: Settings) -> Answer:
+    """The LLM's answer, or the extractive one (with a note saying why) when the LLM fails or cites nothing given."""
+    return llm_answer(question, hits, s, fallback=lambda: extract(question, hits, s))
+
+
+COMPOSERS: dict[str, Composer] = {"extractive": extract, "llm": _llm}
+
+
+def compose(question: str, hits: list[Hit], s: Settings, mode: str | None = None) -> Answer:
+    """The answer from these hits by the composer `mode` names (default: GOVASSIST_ANSWER_MODE)."""
+    mode = mode or s.answer_mode
+    if mode not in COMPOSERS:
+        raise QueryError(f"unknown answer mode {mode!r}: use one of {', '.join(COMPOSERS)}")
+    return COMPOSERS[mode](question, hits, s)
+
+
+def ask(
+    store: Store,
+    question: str,
+    s: Settings,
+    k: int | None = None,
+    filters: Filters | None = None,
+    mode: str | None = None,
+) -> Answer:
+    """Retrieve and answer. mode: 'extractive' (default) or 'llm' (needs GOVASSIST_LLM_BASE_URL)."""
+    return compose(question, search(store, question, s, k=k, filters=filters), s, mode)

@@ -1,0 +1,198 @@
+"""What both backends share when they build: the plan (which corpus files to keep, which to load and chunk), content
+hashes, the chunker's settings, the manifest's document entries, the quotable-sentence warm-up, and the report."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import catalog as cat
+from .. import sentvec
+from ..chunk import Chunk, chunk_blocks
+from ..errors import IndexMissingError, LoadError
+from ..load import Limits, check_file, limits_for, load_file
+from ..settings import Settings
+
+FORMAT = 1
+CHUNKER_VERSION = 5  # bump whenever load.py or chunk.py changes what they produce
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildReport:
+    """What a build did. A file build sets `path` (the new folder); a database build sets `version` (now current),
+    `seeded_docs` (vectors taken from a file index) and `pruned` (versions dropped)."""
+
+    path: Path | None = None
+    version: int | None = None
+    documents: int
+    chunks: int
+    embedded_docs: list[str]
+    reused_docs: list[str]
+    seeded_docs: list[str] = field(default_factory=list)
+    skipped: dict[str, str]
+    notes: list[str]
+    seconds: dict[str, float]
+    pruned: list[int] = field(default_factory=list)
+    changed: bool = True
+
+    @property
+    def where(self) -> str:
+        """The build folder's name, or the database version."""
+        return self.path.name if self.path else f"database version {self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's fields for this backend (JSON output): `path` for files; `version`, `seeded_docs` and
+        `pruned` for the database."""
+        d = asdict(self)
+        drop = ("version", "seeded_docs", "pruned") if self.path else ("path",)
+        return {k: v for k, v in d.items() if k not in drop}
+
+
+def doc_entry(meta: cat.DocMeta, digest: str, chunks: int) -> dict[str, Any]:
+    """A document's entry in a manifest: its catalog metadata, content hash and number of chunks."""
+    return {**meta.to_dict(), "restricted": list(meta.restricted), "sha256": digest, "chunks": chunks}
+
+
+def doc_meta(entry: dict[str, Any]) -> cat.DocMeta:
+    """The catalog metadata back from a manifest entry (or the database's `meta` column)."""
+    fields = {k: v for k, v in entry.items() if k in cat.DocMeta.__dataclass_fields__}
+    fields["restricted"] = tuple(fields.get("restricted", ()))
+    return cat.DocMeta(**fields)
+
+
+def describe_docs(entries: dict[str, dict[str, Any]], rows: list[tuple[str, list[str], int | None]]) -> list[dict]:
+    """Per document of a manifest, for `index info`: its chunks, paragraphs, numbered range and pages, from the
+    (doc_id, paragraph labels, page) of every chunk in reading order."""
+    per_doc: dict[str, dict[str, Any]] = {}
+    for doc_id, paras, page in rows:
+        d = per_doc.setdefault(doc_id, {"chunks": 0, "paras": [], "pages": set()})
+        d["chunks"] += 1
+        for p in paras:
+            if p not in d["paras"]:
+                d["paras"].append(p)
+        if page:
+            d["pages"].add(page)
+    docs = []
+    for doc_id, meta in entries.items():
+        d = per_doc.get(doc_id, {"chunks": 0, "paras": [], "pages": set()})
+        numbered = [p for p in d["paras"] if p[:1].isdigit()]
+        docs.append(
+            {
+                "id": doc_id,
+                "label": meta["label"],
+                "collection": meta.get("collection", ""),
+                "date": meta.get("date"),
+                "status": meta.get("status"),
+                "chunks": d["chunks"],
+                "paragraphs": len(d["paras"]),
+                "numbered": f"{numbered[0]}–{numbered[-1]}" if numbered else "",
+                "pages": len(d["pages"]),
+            }
+        )
+    return docs
+
+
+def nothing_to_index(s: Settings, skipped: dict[str, str]) -> IndexMissingError:
+    """The error of a build that found no text to index."""
+    return IndexMissingError(
+        f"nothing to index in {s.corpus_dir}/: run `govassist corpus fetch` first"
+        + (f" ({len(skipped)} file(s) skipped)" if skipped else "")
+    )
+
+
+def chunker_settings(s: Settings) -> dict[str, int]:
+    return {"version": CHUNKER_VERSION, "max_chars": s.chunk_max_chars, "min_chars": s.chunk_min_chars}
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def chunk_file(meta: cat.DocMeta, path: Path, s: Settings, limits: Limits) -> list[Chunk]:
+    """Load and chunk one corpus file; a file that yields no paragraph is a LoadError like any other."""
+    chunks = chunk_blocks(meta.id, load_file(path, limits), s.chunk_max_chars, s.chunk_min_chars)
+    if not chunks:
+        raise LoadError(f"{path.name}: no paragraphs of text found")
+    return chunks
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One corpus file in a build: kept as the previous index stored it (`chunks` None), or loaded and chunked now."""
+
+    meta: cat.DocMeta
+    digest: str
+    chunks: tuple[Chunk, ...] | None
+
+
+def plan_documents(
+    s: Settings, reusable: Callable[[cat.DocMeta, str], bool]
+) -> tuple[list[Planned], dict[str, str], list[str]]:
+    """Check and hash every corpus file; keep those `reusable(meta, sha256)` accepts, load and chunk the rest.
+
+    Shared by the file and PostgreSQL builds. Returns the plan, the skipped files with their reasons, and notes."""
+    docs = cat.load_catalog(s.catalog_file)
+    pairs, notes = cat.corpus_documents(docs, s.corpus_dir)
+    missing = [d.id for d in docs if not (s.corpus_dir / d.file).is_file()]
+    if missing:
+        notes.append(
+            f"{len(missing)} catalogued text(s) not in {s.corpus_dir}/ (run `govassist corpus fetch`): "
+            + ", ".join(missing)
+        )
+    limits = limits_for(s)
+    plan: list[Planned] = []
+    skipped: dict[str, str] = {}
+    seen_hash: dict[str, str] = {}
+    for meta, path in pairs:
+        try:
+            check_file(path, limits)  # type and size, before reading a byte
+            digest = sha256(path)
+        except LoadError as exc:
+            skipped[path.name] = str(exc)
+            continue
+        except OSError as exc:
+            skipped[path.name] = f"{path.name}: cannot read: {exc.strerror}"
+            continue
+        if digest in seen_hash:
+            skipped[path.name] = f"{path.name}: duplicate of {seen_hash[digest]} (same content); skipped"
+            continue
+        if reusable(meta, digest):
+            seen_hash[digest] = path.name
+            plan.append(Planned(meta, digest, None))
+            continue
+        try:
+            chunks = chunk_file(meta, path, s, limits)
+        except LoadError as exc:
+            skipped[path.name] = str(exc)
+            continue
+        seen_hash[digest] = path.name  # only indexed files: a copy of a bad file gets its own reason
+        plan.append(Planned(meta, digest, tuple(chunks)))
+    return plan, skipped, notes
+
+
+def warm_sentences(
+    s: Settings,
+    passages: list[str],
+    progress: bool,
+    say: Callable[[str], None],
+    notes: list[str],
+    seconds: dict[str, float],
+) -> None:
+    """Embed the quotable sentences not yet in the cache (after the switch: the new index already serves); add a
+    note saying what was done and its time as `seconds["sentences"]`."""
+    say("quotable sentences")
+    t = time.perf_counter()
+    try:
+        embedded, cached = sentvec.warm(s, passages, progress=progress)
+        notes.append(f"quotable sentences: {embedded} embedded, {cached} already cached")
+    except Exception as exc:  # a cache: failing to fill it slows the first answers, it never fails the build
+        notes.append(f"quotable-sentence cache not written ({exc}); answers embed their sentences on first use")
+    seconds["sentences"] = time.perf_counter() - t

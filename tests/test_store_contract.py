@@ -1,0 +1,72 @@
+"""One body of retrieval and filter assertions run against both `Store` backends on the mini corpus: what
+retrieval, answers and the chat rely on, whichever store the settings select."""
+
+from __future__ import annotations
+
+import pytest
+
+from govassist.retrieve import MODES, Filters, query_vector, search
+from govassist.settings import Settings
+from govassist.store import Store, build, open_store
+
+DOCS = ["syn-compact", "syn-g7", "syn-report"]
+PANEL = "independent international scientific panel on artificial intelligence"
+
+
+@pytest.fixture(params=["files", pytest.param("postgres", marks=pytest.mark.pg)])
+def backend(request: pytest.FixtureRequest) -> tuple[Store, Settings]:
+    """The mini corpus built and opened through `store.build` / `store.open_store` on one backend."""
+    s = request.getfixturevalue("mini_settings" if request.param == "files" else "pg_settings")
+    report = build(s, progress=False)
+    assert report.documents == 3
+    return open_store(s), s
+
+
+def test_shape(backend: tuple[Store, Settings]) -> None:
+    store, _s = backend
+    assert isinstance(store, Store)
+    assert sorted(store.docs) == DOCS and store.docs["syn-g7"].collection == "G7"
+    assert store.manifest["embedder"] == "hash:256" and store.manifest["dim"] == 256
+    assert store.chunk_count == store.manifest["counts"]["chunks"] == len(store.chunks)
+    g7 = store.doc_chunks("syn-g7")
+    assert g7 and {c.doc_id for c in g7} == {"syn-g7"} and [c.order for c in g7] == sorted(c.order for c in g7)
+    assert sum(len(store.doc_chunks(d)) for d in DOCS) == store.chunk_count
+    assert store.doc_chunks("no-such-doc") == []
+
+
+def test_dense_lexical_and_phrase(backend: tuple[Store, Settings]) -> None:
+    store, s = backend
+    dense = store.dense(query_vector(s, PANEL), 5)
+    assert dense[0][0].id == "syn-compact#4" and len(dense) == 5
+    assert [sc for _c, sc in dense] == sorted((sc for _c, sc in dense), reverse=True)
+    lexical = store.lexical(PANEL, 5)
+    assert lexical[0][0].id == "syn-compact#4" and all(sc > 0 for _c, sc in lexical)
+    assert store.lexical("the and of", 5) == []  # only stop words: nothing to match
+    assert [c.id for c in store.phrase(["open research environment"])] == ["syn-g7#3"]
+    assert store.phrase(["no such phrase anywhere"]) == []
+
+
+def test_filters_are_applied_inside_every_search(backend: tuple[Store, Settings]) -> None:
+    store, s = backend
+    only_g7 = {"syn-g7"}
+    dense = store.dense(query_vector(s, PANEL), 5, only_g7)
+    assert dense and {c.doc_id for c, _ in dense} == only_g7
+    assert len(dense) == min(5, len(store.doc_chunks("syn-g7")))  # filtered inside: k results, not fewer
+    assert {c.doc_id for c, _ in store.lexical("research cooperation", 5, only_g7)} <= only_g7
+    assert store.phrase(["open research environment"], {"syn-compact"}) == []
+    assert store.dense(query_vector(s, PANEL), 5, set()) == []
+    assert store.lexical(PANEL, 5, set()) == []
+    q = "joint research on semiconductors and artificial intelligence"  # words of every document
+    for mode in MODES:
+        hits = search(store, q, s, k=5, filters=Filters(collections=("G7",)), mode=mode)
+        assert hits and {h.doc.id for h in hits} == {"syn-g7"}, mode
+        drafts = search(store, q, s, k=5, filters=Filters(statuses=("draft",)), mode=mode)
+        assert drafts and {h.doc.id for h in drafts} == {"syn-report"}, mode
+
+
+def test_search_ranks_the_same_passage_first_in_every_mode(backend: tuple[Store, Settings]) -> None:
+    store, s = backend
+    for mode in MODES:
+        assert search(store, PANEL, s, k=5, mode=mode)[0].chunk.id == "syn-compact#4", mode
+    hits = search(store, 'which text says "open research environment"', s, k=5)
+    assert hits[0].chunk.id == "syn-g7#3"
