@@ -47,6 +47,7 @@ METRICS = {
     "recall@20": "recall@20",
     "mrr@10": "mrr@10",
     "hit@1": "hit_rate@1",
+    "hit@5": "hit_rate@5",
 }
 MODES = ("default", "fused", "dense", "bm25")
 NAMED = {
