@@ -429,12 +429,22 @@ def test_eval_on_a_split_reports_definitions_gate_and_answers(
 
 
 @pytest.mark.integration
-def test_real_question_set_validates_and_default_scores_above_floor(real_store, real_settings) -> None:
-    qs = ev.load_questions(ROOT / "eval" / "questions.jsonl")
-    assert len(qs) >= 120 and {q.type for q in qs} == set(ev.TYPES)
-    ev.validate(qs, real_store)
-    qrels = ev.build_qrels(qs, real_store)
-    run = ev.run_config(real_store, real_settings, qs, ev.EvalConfig("default", "default"), 20, qrels)
-    sc = ev.score(qs, qrels, run)
-    assert sc.mean["ndcg@10"] > 0.72, sc.mean  # regression gate: measured 0.767 (eval/reports/latest.md)
-    assert sc.mean["recall@20"] > 0.88, sc.mean  # measured 0.923
+def test_real_question_set_validates_and_default_scores_above_floor_on_test(real_store, real_settings) -> None:
+    from govassist import catalog
+
+    ids = {d.id for d in catalog.load_catalog(real_settings.catalog_file)}
+    every = ev.load_questions(ROOT / "eval" / "questions.jsonl")
+    assert len(every) >= 260 and {q.type for q in every} == set(ev.TYPES)
+    # questions on texts the catalog does not list yet are left out (none once the issuers' PDFs are catalogued)
+    qs = [q for q in every if all(j.doc_id in ids for j in q.judgments)]
+    ev.validate(qs, real_store, ids)
+    test = ev.select_split(qs, ["test"])
+    assert len([q for q in every if q.split == "test"]) >= 60
+    qrels = ev.build_qrels(test, real_store)
+    scored = [q for q in test if qrels[q.qid]]
+    run = ev.run_config(real_store, real_settings, scored, ev.EvalConfig("default", "default"), 20, qrels)
+    sc = ev.score(scored, {q.qid: qrels[q.qid] for q in scored}, run)
+    # regression gate on the test split: measured mrr@10 0.337 and hit@5 0.395 over 38 questions (report of
+    # 2026-12-02); the floors leave about one question's worth of slack
+    assert sc.mean["mrr@10"] > 0.30, sc.mean
+    assert sc.mean["hit@5"] > 0.36, sc.mean
