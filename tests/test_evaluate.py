@@ -186,9 +186,10 @@ def test_relevance_of_a_passage_is_the_max_grade_of_its_paragraphs(mini_store, m
 def test_eval_writes_report_files(mini_store, mini_settings, mini_questions: Path, tmp_path: Path) -> None:
     from govassist.eval_report import write_report
 
-    r = ev.run_eval(mini_settings, mini_questions, ["bm25", "default"], k=5, gates=ev.parse_gates(["ndcg@10=0.1"]))
+    gates = ev.parse_gates(["ndcg@10=0.1"])
+    r = ev.run_eval(mini_settings, mini_questions, ["bm25", "default"], k=5, gates=gates, splits=["legacy"])
     assert r.gate_failures == ()
-    assert r.answers is not None and r.answers.questions == 3
+    assert r.answers is not None and len(r.answers) == 3
     folder = write_report(r, tmp_path / "reports")
     names = {"report.md", "results.json", "per_question.csv", "per_question.md"}
     assert names | {"metrics_by_config.png", "ndcg_by_type.png"} <= {p.name for p in folder.iterdir()}
@@ -201,7 +202,9 @@ def test_eval_writes_report_files(mini_store, mini_settings, mini_questions: Pat
     assert "## Headline" in md and "| default |" in md and "Weakest question types" in md
     assert "| bm25 |" in (tmp_path / "reports" / "latest.md").read_text()
 
-    again = ev.run_eval(mini_settings, mini_questions, ["default"], k=5, baseline_file=folder / "results.json")
+    again = ev.run_eval(
+        mini_settings, mini_questions, ["default"], k=5, baseline_file=folder / "results.json", splits=["all"]
+    )
     assert again.baseline["default"]["default"]["comparisons"]["baseline:default"]["ndcg@10"] == 1.0
 
 
@@ -218,18 +221,230 @@ def _cli(monkeypatch: pytest.MonkeyPatch, settings, *args: str) -> int:
 
 def test_cli_gate_exit_codes(mini_store, mini_settings, mini_questions: Path, tmp_path: Path, monkeypatch) -> None:
     common = ["eval", "--questions", str(mini_questions), "--out", str(tmp_path / "r"), "--k", "5", "--no-answers"]
+    common += ["--split", "legacy"]
     assert _cli(monkeypatch, mini_settings, *common, "--config", "default", "--fail-under", "ndcg@10=0.05") == 0
     assert _cli(monkeypatch, mini_settings, *common, "--config", "default", "--fail-under", "ndcg@10=1.01") == 1
     assert _cli(monkeypatch, mini_settings, *common, "--config", "bm25", "--fail-under", "ndcg@10=0.1") == 1
 
 
+# ---- overlap, splits, gate message, answer-level metrics, conversations -----------------------------------
+
+
+def test_content_words_and_overlap_follow_the_stated_definition() -> None:
+    # "g7", "ai", "6g" and "2023" are no alphabetic 3+ letter tokens; "what", "the", "on", "and", "in" are stop words
+    assert ev.content_words("What did the G7 say on AI, quantum and 6G in 2023?") == {"did", "say", "quantum"}
+    # query content words {did, leaders, launch, quantum, network}; overlap is against the union of the passages
+    passages = ["A quantum research network.", "Leaders met."]
+    assert ev.overlap("Did leaders launch a quantum network?", passages[:1]) == pytest.approx(2 / 5)
+    assert ev.overlap("Did leaders launch a quantum network?", passages) == pytest.approx(3 / 5)
+    assert ev.overlap("and in 2024?", passages) == 0.0  # no content word at all
+
+
+def _q(qid: str, type_: str, split: str = "test", **kw) -> ev.Question:
+    js = () if type_ == "unanswerable" else (ev.Judgment("syn-g7", "2", 2),)
+    return ev.Question(qid, f"query {qid}", type_, (), js, split, **kw)
+
+
+def test_splits_are_stratified_by_type_deterministic_and_selectable() -> None:
+    new = [_q(f"f{i}", "factual", "new") for i in range(6)] + [_q(f"u{i}", "unanswerable", "new") for i in range(4)]
+    splits = ev.assign_splits([*new, _q("old", "factual", "legacy")])
+    assert "old" not in splits
+    assert splits == ev.assign_splits(list(reversed(new)))  # the order of the file does not matter
+    for prefix, n in (("f", 6), ("u", 4)):
+        assert sorted(v for k, v in splits.items() if k.startswith(prefix)) == ["dev"] * (n // 2) + ["test"] * (n // 2)
+    qs = [_q("a", "factual", "dev"), _q("b", "factual", "test"), _q("c", "factual", "legacy")]
+    assert [q.qid for q in ev.select_split(qs, ["test"])] == ["b"]
+    assert [q.qid for q in ev.select_split(qs, ["all"])] == ["a", "b", "c"]
+    with pytest.raises(EvalError, match="unknown split"):
+        ev.select_split(qs, ["train"])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"split": "train"}, "split 'train'"),
+        ({"judgments": []}, "no judgments"),
+        ({"type": "unanswerable"}, "unanswerable question has judgments"),
+        ({"follow_up": True}, "follow_up given without history"),
+    ],
+)
+def test_new_fields_are_checked(mini_questions: Path, tmp_path: Path, change: dict, message: str) -> None:
+    rows = [json.loads(x) for x in mini_questions.read_text().splitlines()]
+    rows[0].update(change)
+    with pytest.raises(EvalError, match=message):
+        ev.load_questions(_write_raw(tmp_path / "bad.jsonl", rows))
+
+
+CONVERSATION = [
+    {"qid": "u1", "query": "What fines does the AI Act impose?", "type": "unanswerable", "judgments": []},
+    {
+        "qid": "t1",
+        "query": "and on semiconductors?",
+        "type": "follow-up",
+        "history": ["What will the ministers do on quantum computing research?"],
+        "follow_up": True,
+        "judgments": [{"doc_id": "syn-g7", "para": "2", "grade": 2}],
+    },
+    {
+        "qid": "p1",
+        "query": "Which panel on artificial intelligence will they establish?",
+        "type": "standalone-pronoun",
+        "history": ["What do the ministers say about submarine cables?"],
+        "follow_up": False,
+        "judgments": [{"doc_id": "syn-compact", "para": "4", "grade": 2}],
+    },
+    {
+        "qid": "f1",
+        "query": "Which panel on artificial intelligence will be established?",
+        "type": "factual",
+        "split": "legacy",
+        "judgments": [{"doc_id": "syn-compact", "para": "4", "grade": 2}],
+    },
+    {
+        "qid": "x1",
+        "query": "Is there a scientific panel?",
+        "type": "paraphrase",
+        "judgments": [{"doc_id": "syn-later", "para": "1", "grade": 2}],
+    },
+]
+
+
+@pytest.fixture
+def conversation_file(mini_store, tmp_path: Path) -> Path:
+    path = _write_raw(tmp_path / "questions.jsonl", CONVERSATION)
+    ev.prepare(path, mini_store)
+    return path
+
+
+def test_prepare_stores_splits_and_overlap(conversation_file: Path) -> None:
+    qs = {q.qid: q for q in ev.load_questions(conversation_file)}
+    assert qs["f1"].split == "legacy" and {qs[q].split for q in ("u1", "t1", "p1", "x1")} <= {"dev", "test"}
+    # "panel artificial intelligence established" against ¶4: all but "established" ("establish" in the text)
+    assert qs["f1"].overlap == pytest.approx(0.75)
+    assert qs["u1"].overlap is None and qs["x1"].overlap is None  # no grade-2 gold / gold not indexed
+
+
+def test_validate_warns_about_catalogued_documents_not_indexed_and_high_overlap(
+    mini_store, conversation_file: Path
+) -> None:
+    qs = ev.load_questions(conversation_file)
+    with pytest.raises(EvalError, match="x1: syn-later"):
+        ev.validate(qs, mini_store)  # not in the catalog either: an error, as before
+    warnings = ev.validate(qs, mini_store, ["syn-compact", "syn-g7", "syn-later"])
+    assert warnings[0].startswith("1 judgment(s) on catalogued documents not in the index, not checked: syn-later")
+    assert not any("f1:" in w for w in warnings)  # legacy questions are not warned about
+    assert any(w.startswith("p1: overlap 1.00 > 0.35") for w in warnings)  # panel artificial intelligence establish
+
+
+def test_gate_message_in_both_states() -> None:
+    qs = _questions()
+    sc = ev.score(qs, QRELS, _config_run("default", RANKING))
+    r = ev.EvalResult("t", 10, {}, tuple(qs), QRELS, {}, {"default": sc}, {}, splits=("test",))
+    assert ev.gate_state(r) == "no gate set"
+    gated = ev.EvalResult(
+        "t", 10, {}, tuple(qs), QRELS, {}, {"default": sc}, {}, splits=("test",), gates={"mrr@10": 0.5, "hit@1": 0.5}
+    )
+    assert ev.gate_state(gated) == "gate mrr@10 ≥ 0.5 on test: passed, 0.548; gate hit@1 ≥ 0.5 on test: FAILED, 0.333"
+
+
+def _row(qid: str, type_: str, grades: tuple[int, ...], golds: int = 1, cited: int = 0, **kw) -> ev.AnswerRow:
+    base = dict(answerable=golds > 0, follow_up=None, abstained=not grades, support=None, read_as_follow_up=None)
+    base.update(kw)
+    return ev.AnswerRow(
+        qid, type_, "test", grades=grades, golds_cited=cited, golds=golds, first_quote="", query_read="", **base
+    )
+
+
+def test_answer_level_metrics_on_known_rows() -> None:
+    rows = [
+        _row("a", "factual", (2, 0), golds=2, cited=1),  # first citation grade 2; precision 1/2; recall 1/2
+        _row("b", "factual", (1, 2, 2), golds=2, cited=2),  # first citation grade 1; precision 1; recall 1
+        _row("c", "factual", ()),  # abstained on an answerable question
+        _row("d", "unanswerable", (0,), golds=0),  # answered an unanswerable one
+        _row("e", "unanswerable", (), golds=0),  # abstained correctly
+        _row("f", "follow-up", (2,), cited=1, follow_up=True, read_as_follow_up=True),
+        _row("g", "standalone-pronoun", (0,), follow_up=False, read_as_follow_up=True),
+        _row("h", "standalone-pronoun", (2,), cited=1, follow_up=False, read_as_follow_up=False),
+    ]
+    m = ev.answer_metrics(rows)
+    assert m["first-citation accuracy"] == pytest.approx((2 / 5, 5))  # a, h of a b c g h
+    assert m["citation precision"] == pytest.approx(((0.5 + 1 + 1 + 0 + 1) / 5, 5))
+    assert m["citation recall"] == pytest.approx(((0.5 + 1 + 0 + 1 + 0 + 1) / 6, 6))
+    assert m["unanswerable answered"] == pytest.approx((0.5, 2))
+    assert m["wrong abstention"] == pytest.approx((1 / 6, 6))
+    assert m["second-turn first-citation accuracy"] == pytest.approx((1.0, 1))
+    assert m["pronoun misread as follow-up"] == pytest.approx((0.5, 2))
+
+
+def test_abstention_uses_the_support_flag_when_the_answer_has_one() -> None:
+    from types import SimpleNamespace
+
+    assert ev.abstained(SimpleNamespace(citations=())) == (True, None)
+    assert ev.abstained(SimpleNamespace(citations=("c",))) == (False, None)
+    assert ev.abstained(SimpleNamespace(citations=("c",), support="none")) == (True, "none")
+    assert ev.abstained(SimpleNamespace(citations=(), support="closest")) == (False, "closest")
+
+
+def test_conversations_go_through_the_chat_follow_up_path(mini_store, mini_settings, conversation_file: Path) -> None:
+    from govassist import chat
+
+    qs = [q for q in ev.load_questions(conversation_file) if q.qid != "x1"]
+    qrels = ev.build_qrels(qs, mini_store)
+    rows = {r.qid: r for r in ev.check_answers(mini_store, mini_settings, qs, qrels)}
+    two = rows["t1"]
+    assert two.read_as_follow_up is True and "quantum" in two.query_read  # the history's topic carried over
+    aliases = chat.aliases_for(chat.visible_docs(mini_store, ()))
+    prev = chat.understand(CONVERSATION[1]["history"][0], None, aliases)
+    assert two.query_read == chat.understand("and on semiconductors?", prev, aliases).query
+    assert rows["p1"].read_as_follow_up is True  # "they" after an unrelated question: misread by the chat
+    assert rows["u1"].answerable is False and rows["u1"].read_as_follow_up is None
+    assert rows["f1"].query_read == CONVERSATION[3]["query"]
+    m = ev.answer_metrics(rows.values())
+    assert m["pronoun misread as follow-up"] == (1.0, 1)
+    assert m["unanswerable answered"] == (float(not rows["u1"].abstained), 1)
+    # retrieval of a follow-up searches the chat's reading of it
+    assert ev.conversation_query(mini_store, next(q for q in qs if q.qid == "t1")) == two.query_read
+
+
+def test_eval_on_a_split_reports_definitions_gate_and_answers(
+    mini_store, mini_settings, conversation_file: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from govassist.eval_report import write_report
+
+    rows = [json.loads(x) for x in conversation_file.read_text().splitlines() if '"x1"' not in x]
+    for r in rows:
+        r["split"] = "legacy" if r["qid"] == "f1" else "test"
+    path = _write_raw(tmp_path / "q.jsonl", rows)
+    r = ev.run_eval(mini_settings, path, ["default"], k=5, gates=ev.parse_gates(["mrr@10=0.0"]))
+    assert r.splits == ("test",) and {q.qid for q in r.questions} == {"t1", "p1"}
+    assert [q.qid for q in r.unscored] == ["u1"] and {a.qid for a in r.answers} == {"u1", "t1", "p1"}
+    folder = write_report(r, tmp_path / "reports")
+    md = (folder / "report.md").read_text()
+    assert md.startswith("# Evaluation on the test split")
+    assert "- **first-citation accuracy**:" in md and "- **overlap**:" in md
+    assert "gate mrr@10 ≥ 0 on test: passed" in md
+    assert "| overlap bucket |" in md and "answer's first quote" in md
+    assert (folder / "answer_metrics.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((folder / "results.json").read_text())["answer_metrics"]["pronoun misread as follow-up"]["n"] == 1
+
+
 @pytest.mark.integration
-def test_real_question_set_validates_and_default_scores_above_floor(real_store, real_settings) -> None:
-    qs = ev.load_questions(ROOT / "eval" / "questions.jsonl")
-    assert len(qs) >= 120 and {q.type for q in qs} == set(ev.TYPES)
-    ev.validate(qs, real_store)
-    qrels = ev.build_qrels(qs, real_store)
-    run = ev.run_config(real_store, real_settings, qs, ev.EvalConfig("default", "default"), 20, qrels)
-    sc = ev.score(qs, qrels, run)
-    assert sc.mean["ndcg@10"] > 0.72, sc.mean  # regression gate: measured 0.767 (eval/reports/latest.md)
-    assert sc.mean["recall@20"] > 0.88, sc.mean  # measured 0.923
+def test_real_question_set_validates_and_default_scores_above_floor_on_test(real_store, real_settings) -> None:
+    from govassist import catalog
+
+    ids = {d.id for d in catalog.load_catalog(real_settings.catalog_file)}
+    every = ev.load_questions(ROOT / "eval" / "questions.jsonl")
+    assert len(every) >= 260 and {q.type for q in every} == set(ev.TYPES)
+    # questions on texts the catalog does not list yet are left out (none once the issuers' PDFs are catalogued)
+    qs = [q for q in every if all(j.doc_id in ids for j in q.judgments)]
+    ev.validate(qs, real_store, ids)
+    test = ev.select_split(qs, ["test"])
+    assert len([q for q in every if q.split == "test"]) >= 60
+    qrels = ev.build_qrels(test, real_store)
+    scored = [q for q in test if qrels[q.qid]]
+    run = ev.run_config(real_store, real_settings, scored, ev.EvalConfig("default", "default"), 20, qrels)
+    sc = ev.score(scored, {q.qid: qrels[q.qid] for q in scored}, run)
+    # regression gate on the test split: measured mrr@10 0.337 and hit@5 0.395 over 38 questions (report of
+    # 2026-12-02); the floors leave about one question's worth of slack
+    assert sc.mean["mrr@10"] > 0.30, sc.mean
+    assert sc.mean["hit@5"] > 0.36, sc.mean

@@ -507,18 +507,25 @@ def eval_cmd(
     fail_under: Annotated[list[str] | None, typer.Option("--fail-under", help="METRIC=VALUE gate")] = None,
     out: Annotated[Path, typer.Option(help="Reports folder.")] = Path("eval/reports"),
     k: Annotated[int, typer.Option("--k", help="Hits per question.")] = 20,
-    answers: Annotated[bool, typer.Option(help="Also check the answer composer's citations.")] = True,
+    answers: Annotated[bool, typer.Option(help="Also measure the answers (citations, abstention, turns).")] = True,
+    split: Annotated[list[str] | None, typer.Option("--split", help="test (default) | dev | legacy | all")] = None,
 ) -> None:
-    """Run the retrieval configurations over the question set and write a report (exit 1 if a gate fails)."""
+    """Evaluate bm25, dense, fused and default on the current index over a split (test by default) and write a
+    report (exit 1 if a gate fails). Other embedders only with --config MODE@EMBEDDER."""
     if ctx.invoked_subcommand:
         return
     from .errors import EvalError
     from .eval_report import headline, write_report
-    from .evaluate import parse_gates, run_eval
+    from .evaluate import gate_state, parse_gates, run_eval
 
-    r = run_eval(_settings(), questions, config, k, baseline, parse_gates(fail_under), answers, progress=True)
+    gates = parse_gates(fail_under)
+    r = run_eval(_settings(), questions, config, k, baseline, gates, answers, True, split or ["test"])
     folder = write_report(r, out)
-    typer.echo(f"{headline(r)}\n\n" + "".join(f"note: {n}\n" for n in r.notes) + f"report: {folder}/report.md")
+    typer.echo(
+        f"split: {' + '.join(r.splits)}\n{headline(r)}\n\n"
+        + "".join(f"note: {n}\n" for n in r.notes)
+        + f"{gate_state(r)}\nreport: {folder}/report.md"
+    )
     if r.gate_failures:
         raise EvalError(f"regression gate failed: {'; '.join(r.gate_failures)} (see {folder}/report.md)")
 
@@ -537,13 +544,29 @@ def eval_convert(
 
 @eval_app.command("validate")
 def eval_validate(questions: QuestionsOpt = Path("eval/questions.jsonl")) -> None:
-    """Check the question set against the current index (types, qids, judged paragraphs)."""
+    """Check the question set against the current index (types, splits, qids, judged paragraphs, overlap)."""
+    from . import catalog
     from .evaluate import load_questions, validate
     from .store import open_store
 
+    s = _settings()
     qs = load_questions(questions)
-    validate(qs, open_store(_settings()))
-    typer.echo(f"{questions}: {len(qs)} questions, all judged paragraphs are in the index")
+    warnings = validate(qs, open_store(s), [d.id for d in catalog.load_catalog(s.catalog_file)])
+    for w in warnings:
+        typer.echo(f"warning: {w}", err=True)
+    typer.echo(f"{questions}: {len(qs)} questions, judged paragraphs checked, {len(warnings)} warning(s)")
+
+
+@eval_app.command("prepare")
+def eval_prepare(questions: QuestionsOpt = Path("eval/questions.jsonl")) -> None:
+    """Give new questions a dev/test split (stratified by type, by qid hash) and store every row's overlap."""
+    from .evaluate import SPLITS, median_overlap, prepare
+    from .index import open_store
+
+    qs = prepare(questions, open_store(_settings()))
+    for sp in SPLITS:
+        part = [q for q in qs if q.split == sp]
+        typer.echo(f"{sp}: {len(part)} questions, median overlap {median_overlap(part)}")
 
 
 def main() -> None:

@@ -10,7 +10,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .evaluate import FAIL_AT, MAX_P, METRICS, EvalResult, Question, RankedHit
+from .evaluate import (
+    ANSWER_METRICS,
+    BUCKETS,
+    FAIL_AT,
+    MAX_P,
+    METRICS,
+    OVERLAP_WARN,
+    AnswerRow,
+    EvalResult,
+    Question,
+    RankedHit,
+    answer_metrics,
+    gate_state,
+    median_overlap,
+)
+
+RETRIEVAL_DEFINITIONS = {
+    "ndcg@10": "normalised discounted cumulative gain of the top 10, linear gains (grade 2 counts twice grade 1)",
+    "recall@5/10/20": "share of a question's relevant passages (grade 1 or 2) among the top 5/10/20",
+    "mrr@10": "mean reciprocal rank of the first relevant passage within the top 10 (0 if none)",
+    "hit@1": "share of questions whose first passage is relevant",
+    "hit@5": "share of questions with a relevant passage in the top 5",
+    "overlap": "share of a question's content words (lower-case alphabetic tokens of 3+ letters minus "
+    "scikit-learn's English stop words) found in the union of its grade-2 paragraphs",
+}
 
 SIG_METRICS = ("ndcg@10", "recall@10", "mrr@10")
 
@@ -33,10 +57,22 @@ def headline(r: EvalResult) -> str:
     return _table(["configuration", *METRICS, "p50 ms", "p95 ms"], rows)
 
 
+def _facet_keys(q: Question, facet: str) -> list[str]:
+    from .evaluate import bucket
+
+    if facet == "by_type":
+        return [q.type]
+    if facet == "by_bucket":
+        return [bucket(q.overlap)]
+    if facet == "by_split":
+        return [q.split]
+    return list(q.collections)
+
+
 def _split_table(r: EvalResult, facet: str, metric: str) -> str:
     counts: dict[str, int] = {}
     for q in r.questions:
-        for key in [q.type] if facet == "by_type" else list(q.collections):
+        for key in _facet_keys(q, facet):
             counts[key] = counts.get(key, 0) + 1
     rows = [
         [f"{key} ({n})", *(getattr(sc, facet).get(key, {}).get(metric, 0.0) for sc in r.scores.values())]
@@ -116,14 +152,90 @@ def _weakest(r: EvalResult) -> str:
     return "\n".join(parts)
 
 
+def _fmt(v: float | None, n: int) -> str:
+    return "–" if v is None else f"{v:.3f} (n={n})"
+
+
 def _answers(r: EvalResult) -> str:
-    a = r.answers
-    if a is None:
+    if r.answers is None:
         return "Not run (--no-answers)."
-    return _table(
-        ["questions", "answered", "citations", "citation precision", "answers citing a grade-2 passage"],
-        [[a.questions, a.answered, a.citations, a.citation_precision, a.share_grade2]],
+    groups: dict[str, list[AnswerRow]] = {"all": list(r.answers)}
+    for a in r.answers:
+        groups.setdefault(f"split {a.split}", []).append(a)
+    for a in r.answers:
+        groups.setdefault(f"type {a.type}", []).append(a)
+    per = {g: answer_metrics(rows) for g, rows in groups.items()}
+    rows = [[g, *(_fmt(*per[g][m]) for m in ANSWER_METRICS)] for g in per]
+    support = (
+        'the answer\'s support flag: "none" counts as abstaining'
+        if any(a.support is not None for a in r.answers)
+        else "no support flag yet: an answer without citations counts as abstaining"
     )
+    return (
+        f"{len(r.answers)} questions answered by the default composer ({support}). "
+        "n = the questions a metric is computed over.\n\n" + _table(["", *ANSWER_METRICS], rows)
+    )
+
+
+def _by_bucket_hits(r: EvalResult, config: str = "default") -> str:
+    if config not in r.scores:
+        return "The default configuration was not run."
+    sc = r.scores[config]
+    hit5 = {q.qid: float(any(h.grade > 0 for h in r.runs[config].hits[q.qid][:5])) for q in r.questions}
+    order = [name for _, name in BUCKETS] + ["n/a"]
+    rows = []
+    ans = {a.qid: a for a in r.answers or ()}
+    from .evaluate import bucket
+
+    for b in order:
+        qs = [q for q in r.questions if bucket(q.overlap) == b]
+        if not qs:
+            continue
+        fca = [bool(ans[q.qid].grades) and ans[q.qid].grades[0] == 2 for q in qs if q.qid in ans and not q.follow_up]
+        rows.append(
+            [
+                f"{b} ({len(qs)})",
+                sum(sc.per_query["hit@1"][q.qid] for q in qs) / len(qs),
+                sum(hit5[q.qid] for q in qs) / len(qs),
+                sum(sc.per_query["mrr@10"][q.qid] for q in qs) / len(qs),
+                sum(fca) / len(fca) if fca else "–",
+            ]
+        )
+    return _table(["overlap bucket", "hit@1", "hit@5", "mrr@10", "first-citation accuracy"], rows)
+
+
+def _definitions() -> str:
+    lines = [f"- **{k}**: {v}." for k, v in RETRIEVAL_DEFINITIONS.items()]
+    lines += [f"- **{k}**: {v}." for k, v in ANSWER_METRICS.items()]
+    return "\n".join(lines)
+
+
+def _failures(r: EvalResult, config: str = "default", limit: int = 60) -> str:
+    if config not in r.runs:
+        return "The default configuration was not run."
+    ans = {a.qid: a for a in r.answers or ()}
+    out = []
+    for q in r.questions:
+        a = ans.get(q.qid)
+        first_ok = a is not None and bool(a.grades) and a.grades[0] == 2
+        if not _failed(r, config, q.qid) and (a is None or first_ok):
+            continue
+        hits = r.runs[config].hits[q.qid]
+        why = "no relevant passage in the top 5" if _failed(r, config, q.qid) else "first citation not grade 2"
+        out.append(
+            f"**{q.qid}** ({q.type}, overlap {q.overlap if q.overlap is not None else 'n/a'}; {why}) “{q.query}”"
+            + (f" after “{' / '.join(q.history)}”, read as “{a.query_read}”" if q.history and a else "")
+            + f"  \nexpected: {_expected(q)}  \n"
+            + "".join(f"{h.rank}. `{h.chunk_id}` {h.citation}: “{h.text}”  \n" for h in hits[:3])
+            + f"answer's first quote: “{a.first_quote if a and a.first_quote else '(none)'}”"
+        )
+    for a in r.answers or ():
+        if a.type == "unanswerable" and not a.abstained:
+            quote = f"answer's first quote: “{a.first_quote}”"
+            out.append(f"**{a.qid}** (unanswerable, answered) “{a.query_read}”  \n{quote}")
+    shown = out[:limit]
+    more = f"\n\n… and {len(out) - limit} more in per_question.md" if len(out) > limit else ""
+    return (f"{len(out)} question(s).\n\n" + "\n\n".join(shown) + more) if out else "None."
 
 
 def report_md(r: EvalResult) -> str:
@@ -131,27 +243,36 @@ def report_md(r: EvalResult) -> str:
     for q in r.questions:
         types[q.type] = types.get(q.type, 0) + 1
     idx = r.index
-    gate = "; ".join(r.gate_failures) if r.gate_failures else "passed (or no gate given)"
+    where = " + ".join(r.splits)
+    med = median_overlap(r.questions)
     sections = [
-        f"# Retrieval evaluation, {r.started}",
-        f"{len(r.questions)} questions ({', '.join(f'{t} {n}' for t, n in sorted(types.items()))}); k = {r.k}; "
-        f"index built {idx.get('built_at')} with {idx.get('embedder')}, {(idx.get('counts') or {}).get('chunks')} "
-        "chunks. A passage is relevant with the highest grade of the judged paragraphs it covers; "
-        "the parts of one paragraph count once.",
+        f"# Evaluation on the {where} split, {r.started}",
+        "## Definitions\n\n" + _definitions(),
+        f"Split shown: **{where}**. {len(r.questions)} questions scored for retrieval "
+        f"({', '.join(f'{t} {n}' for t, n in sorted(types.items()))}); {len(r.unscored)} more count only in "
+        f"the answer-level metrics (unanswerable, or judged on documents not indexed yet); k = {r.k}; median "
+        f"overlap {med if med is not None else 'n/a'} (warning above {OVERLAP_WARN} for new questions). "
+        f"Index built {idx.get('built_at')} with {idx.get('embedder')}, "
+        f"{(idx.get('counts') or {}).get('chunks')} chunks. A passage is relevant with the highest grade of the "
+        "judged paragraphs it covers; the parts of one paragraph count once.",
         *(f"> note: {n}" for n in r.notes),
-        "## Headline\n\n" + headline(r),
+        f"## Regression gate\n\n{gate_state(r)}",
+        "## Headline (retrieval)\n\n" + headline(r),
+        "## Answer-level metrics (`answer.ask`; the chat's `answer_turn` after earlier turns)\n\n" + _answers(r),
+        "## Default configuration by overlap bucket\n\n" + _by_bucket_hits(r),
+        "## MRR@10 by split\n\n" + _split_table(r, "by_split", "mrr@10"),
+        "## MRR@10 by question type\n\n" + _split_table(r, "by_type", "mrr@10"),
         "## nDCG@10 by question type\n\n" + _split_table(r, "by_type", "ndcg@10"),
-        "## Recall@10 by question type\n\n" + _split_table(r, "by_type", "recall@10"),
+        "## MRR@10 by overlap bucket\n\n" + _split_table(r, "by_bucket", "mrr@10"),
         "## nDCG@10 by collection\n\n" + _split_table(r, "by_collection", "ndcg@10"),
-        "## Recall@10 by collection\n\n" + _split_table(r, "by_collection", "recall@10"),
         "## Significance between configurations\n\n" + _significance(r),
         *(["## Against the baseline\n\n" + _baseline(r)] if r.baseline else []),
-        "## Answer checks (extractive composer, `answer.ask`)\n\n" + _answers(r),
         "## Weakest question types\n\n" + _weakest(r),
-        f"## Regression gate\n\n{gate}",
+        "## Failures of the default configuration, with the top 3 passages and the answer's first quote\n\n"
+        + _failures(r),
         "Files: results.json (all figures, runs, per-question values), per_question.md/.csv "
         f"(failures = no relevant passage in the top {FAIL_AT}, with their top 3 hits), metrics_by_config.png, "
-        "ndcg_by_type.png.",
+        "ndcg_by_type.png, answer_metrics.png.",
     ]
     return "\n\n".join(sections) + "\n"
 
@@ -230,6 +351,27 @@ def plots(r: EvalResult, folder: Path) -> list[Path]:
         fig.savefig(folder / fname, dpi=110)
         plt.close(fig)
         made.append(folder / fname)
+    if r.answers:
+        values = answer_metrics(r.answers)
+        names_a = [m for m in ANSWER_METRICS if values[m][0] is not None]
+        fig, ax = plt.subplots(figsize=(10, 4.6))
+        bars = ax.bar(range(len(names_a)), [values[m][0] for m in names_a], color="tab:green")
+        for b, m in zip(bars, names_a, strict=True):
+            ax.annotate(
+                f"{values[m][0]:.2f} (n={values[m][1]})",
+                (b.get_x() + b.get_width() / 2, b.get_height()),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
+        ax.set_xticks(range(len(names_a)), [m.replace(" ", "\n", 1) for m in names_a], fontsize=8)
+        ax.set_ylim(0, 1.1)
+        ax.set_title(f"Answer-level metrics, default composer ({' + '.join(r.splits)} split)")
+        ax.grid(axis="y", alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(folder / "answer_metrics.png", dpi=110)
+        plt.close(fig)
+        made.append(folder / "answer_metrics.png")
     return made
 
 
@@ -244,13 +386,13 @@ def results_json(r: EvalResult) -> dict[str, Any]:
         "scores": {n: asdict(sc) for n, sc in r.scores.items()},
         "comparisons": r.comparisons,
         "baseline": r.baseline,
-        "answers": {
-            **asdict(r.answers),
-            "citation_precision": r.answers.citation_precision,
-            "share_grade2": r.answers.share_grade2,
-        }
-        if r.answers
+        "splits": list(r.splits),
+        "gate": gate_state(r),
+        "answers": [asdict(a) for a in r.answers] if r.answers is not None else None,
+        "answer_metrics": {m: {"value": v, "n": n} for m, (v, n) in answer_metrics(r.answers).items()}
+        if r.answers is not None
         else None,
+        "unscored": [q.qid for q in r.unscored],
         "gate_failures": list(r.gate_failures),
         "questions": [q.to_dict() for q in r.questions],
         "qrels": r.qrels,
@@ -279,8 +421,11 @@ def write_report(r: EvalResult, out_dir: Path) -> Path:
     (folder / "per_question.md").write_text(per_question_md(r), encoding="utf-8")
     plots(r, folder)
     latest = (
-        f"# Latest retrieval evaluation\n\n{r.started}: {len(r.questions)} questions, k = {r.k}, index embedder "
-        f"{r.index.get('embedder')}. Full report: `{folder.name}/report.md` (not committed).\n\n{headline(r)}\n"
+        f"# Latest evaluation ({' + '.join(r.splits)} split)\n\n{r.started}: {len(r.questions)} questions scored "
+        f"for retrieval, {len(r.answers or ())} answered, k = {r.k}, index embedder {r.index.get('embedder')}. "
+        f"Full report: `{folder.name}/report.md` (not committed).\n\n{headline(r)}\n\n"
+        f"Default configuration by overlap bucket:\n\n{_by_bucket_hits(r)}\n\n"
+        f"Answer-level metrics:\n\n{_answers(r)}\n\nRegression gate: {gate_state(r)}\n"
     )
     (out_dir / "latest.md").write_text(latest, encoding="utf-8")
     return folder

@@ -24,7 +24,21 @@ from .settings import Settings
 from .store import Store
 from .text import normalise
 
-TYPES = ("factual", "paraphrase", "exact", "cross-document", "version-specific")
+TYPES = (
+    "factual",
+    "paraphrase",
+    "exact",
+    "cross-document",
+    "version-specific",
+    "detail",
+    "forum-year",
+    "unanswerable",
+    "follow-up",
+    "standalone-pronoun",
+)
+SPLITS = ("dev", "test", "legacy")
+OVERLAP_WARN = 0.35  # `validate` warns about new questions sharing more of their content words with the answer
+BUCKETS = ((0.2, "<=0.2"), (0.4, "0.2-0.4"), (2.0, ">0.4"))
 GRADES = (1, 2)
 # display name -> ranx metric name
 METRICS = {
@@ -34,6 +48,7 @@ METRICS = {
     "recall@20": "recall@20",
     "mrr@10": "mrr@10",
     "hit@1": "hit_rate@1",
+    "hit@5": "hit_rate@5",
 }
 NAMED = {
     "bm25": "bm25",
@@ -58,14 +73,42 @@ class Judgment:
 
 @dataclass(frozen=True)
 class Question:
+    """One evaluation question. `history` holds the earlier turns of a conversation; `follow_up` says whether
+    the question depends on them; `overlap` is its content-word overlap with its grade-2 paragraphs."""
+
     qid: str
     query: str
     type: str
     collections: tuple[str, ...]
     judgments: tuple[Judgment, ...]
+    split: str = "legacy"
+    history: tuple[str, ...] = ()
+    follow_up: bool | None = None
+    overlap: float | None = None
+    style: str = ""
+
+    @property
+    def answerable(self) -> bool:
+        return any(j.grade == 2 for j in self.judgments)
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "collections": list(self.collections), "judgments": [asdict(j) for j in self.judgments]}
+        d: dict[str, Any] = {
+            "qid": self.qid,
+            "query": self.query,
+            "type": self.type,
+            "split": self.split,
+            "collections": list(self.collections),
+            "judgments": [asdict(j) for j in self.judgments],
+        }
+        if self.history:
+            d["history"] = list(self.history)
+        if self.follow_up is not None:
+            d["follow_up"] = self.follow_up
+        if self.overlap is not None:
+            d["overlap"] = self.overlap
+        if self.style:
+            d["style"] = self.style
+        return d
 
 
 @dataclass(frozen=True)
@@ -114,25 +157,118 @@ class Scores:
     by_collection: dict[str, dict[str, float]]
     latency_p50_ms: float
     latency_p95_ms: float
+    by_bucket: dict[str, dict[str, float]] = field(default_factory=dict)
+    by_split: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
-class AnswerChecks:
-    """Citation checks of the extractive answer composer over the question set."""
+class AnswerRow:
+    """What the answer composer did with one question: the grades of its citations in order, whether it
+    abstained, and (after earlier turns) whether the chat read the question as a follow-up."""
 
-    questions: int
-    answered: int
-    citations: int
-    relevant_citations: int
-    with_grade2: int
+    qid: str
+    type: str
+    split: str
+    answerable: bool
+    follow_up: bool | None
+    grades: tuple[int, ...]
+    golds_cited: int
+    golds: int
+    abstained: bool
+    support: str | None
+    read_as_follow_up: bool | None
+    first_quote: str
+    query_read: str
 
-    @property
-    def citation_precision(self) -> float:
-        return self.relevant_citations / self.citations if self.citations else 0.0
 
-    @property
-    def share_grade2(self) -> float:
-        return self.with_grade2 / self.questions if self.questions else 0.0
+ANSWER_METRICS = {
+    "first-citation accuracy": "answerable single questions whose first cited passage is grade 2",
+    "citation precision": "mean share of an answer's cited passages judged relevant (grade 1 or 2), answered questions",
+    "citation recall": "mean share of a question's grade-2 passages that its answer cites, answerable questions",
+    "unanswerable answered": "unanswerable questions answered anyway (support != none, or, without a support "
+    "flag, any citation)",
+    "wrong abstention": "answerable questions on which the answer abstained",
+    "second-turn first-citation accuracy": "follow-up questions (asked after their history through the chat's "
+    "follow-up path) whose first cited passage is grade 2",
+    "pronoun misread as follow-up": "standalone questions with it/they/this, after an unrelated question, that "
+    "the chat read as follow-ups",
+}
+
+
+def abstained(answer: Any) -> tuple[bool, str | None]:
+    """Whether an answer abstains: its `support` flag when it has one ("none"), else having no citation."""
+    support = getattr(answer, "support", None)
+    if support is not None:
+        return support == "none", str(support)
+    return not answer.citations, None
+
+
+def answer_row(q: Question, answer: Any, rel: dict[str, int], turn: Any = None) -> AnswerRow:
+    keys = list(dict.fromkeys(f"{c.doc_id}#{c.para}" for c in answer.citations))
+    grades = tuple(rel.get(k, 0) for k in keys)
+    golds = {k for k, g in rel.items() if g == 2}
+    gave_up, support = abstained(answer)
+    quote = answer.sentences[0].text if getattr(answer, "sentences", None) else ""
+    return AnswerRow(
+        q.qid,
+        q.type,
+        q.split,
+        bool(golds),
+        q.follow_up,
+        grades,
+        len(golds & set(keys)),
+        len(golds),
+        gave_up,
+        support,
+        None if turn is None else bool(turn.followup),
+        quote[:200],
+        q.query if turn is None else turn.query,
+    )
+
+
+def check_answers(
+    store: Store, s: Settings, questions: list[Question], qrels: dict[str, dict[str, int]], progress: bool = False
+) -> tuple[AnswerRow, ...]:
+    """Answer every question as the user would get it: `answer.ask` for a single question, and the chat's
+    `answer_turn` (follow-up rewriting and filters) after the earlier turns of a conversation."""
+    from tqdm import tqdm
+
+    from . import chat
+    from .answer import ask
+
+    rows = []
+    for q in tqdm(questions, desc="answers", disable=not progress, leave=False):
+        if q.history:
+            reply = chat.answer_turn(store, q.query, s, chat.Prefs(), (), previous_turn(store, q.history))
+            rows.append(answer_row(q, reply.answer, qrels[q.qid], reply.turn))
+        else:
+            rows.append(answer_row(q, ask(store, q.query, s), qrels[q.qid]))
+    return tuple(rows)
+
+
+def _share(flags: list[bool]) -> tuple[float | None, int]:
+    return (sum(flags) / len(flags) if flags else None), len(flags)
+
+
+def answer_metrics(rows: Iterable[AnswerRow]) -> dict[str, tuple[float | None, int]]:
+    """Each answer-level metric (ANSWER_METRICS) as (value, number of questions it is computed over)."""
+    rows = list(rows)
+    single = [r for r in rows if r.answerable and not r.follow_up]
+    answered = [r for r in rows if r.answerable and r.grades]
+    pron = [r for r in rows if r.follow_up is False and r.read_as_follow_up is not None]
+    prec = [sum(g > 0 for g in r.grades) / len(r.grades) for r in answered]
+    rec = [r.golds_cited / r.golds for r in rows if r.answerable]
+    return {
+        "first-citation accuracy": _share([bool(r.grades) and r.grades[0] == 2 for r in single]),
+        "citation precision": (sum(prec) / len(prec) if prec else None, len(prec)),
+        "citation recall": (sum(rec) / len(rec) if rec else None, len(rec)),
+        "unanswerable answered": _share([not r.abstained for r in rows if r.type == "unanswerable"]),
+        "wrong abstention": _share([r.abstained for r in rows if r.answerable]),
+        "second-turn first-citation accuracy": _share(
+            [bool(r.grades) and r.grades[0] == 2 for r in rows if r.answerable and r.follow_up]
+        ),
+        "pronoun misread as follow-up": _share([bool(r.read_as_follow_up) for r in pron]),
+    }
 
 
 @dataclass(frozen=True)
@@ -148,9 +284,12 @@ class EvalResult:
     scores: dict[str, Scores]
     comparisons: dict[str, Any]
     baseline: dict[str, Any] = field(default_factory=dict)
-    answers: AnswerChecks | None = None
+    answers: tuple[AnswerRow, ...] | None = None
     notes: tuple[str, ...] = ()
     gate_failures: tuple[str, ...] = ()
+    splits: tuple[str, ...] = ("test",)
+    gates: dict[str, float] = field(default_factory=dict)
+    unscored: tuple[Question, ...] = ()
 
 
 # ---- question set ----------------------------------------------------------------------------------------
@@ -243,6 +382,9 @@ def convert(raw_file: Path, out_file: Path, s: Settings) -> list[Question]:
         )
     if problems:
         raise EvalError(f"{len(problems)} judgment(s) of {raw_file} could not be mapped: " + "; ".join(problems))
+    done = {q.qid for q in out}
+    if out_file.is_file():  # rows written with paragraph labels directly (the new questions) are kept
+        out += [q for q in load_questions(out_file) if q.qid not in done and q.split != "legacy"]
     check_questions(out)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text("".join(json.dumps(q.to_dict(), ensure_ascii=False) + "\n" for q in out), encoding="utf-8")
@@ -264,16 +406,37 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 def load_questions(path: Path) -> list[Question]:
     """Read eval/questions.jsonl; malformed lines, unknown types, bad grades or duplicate qids are EvalErrors."""
+    out = load_questions_rows(_read_jsonl(path), path)
+    check_questions(out)
+    return out
+
+
+def load_questions_rows(rows: list[dict], path: Path) -> list[Question]:
+    """Questions from parsed JSONL rows (not yet checked)."""
     out = []
-    for n, d in enumerate(_read_jsonl(path), start=1):
+    for n, d in enumerate(rows, start=1):
         try:
             js = tuple(Judgment(str(j["doc_id"]), str(j["para"]), int(j["grade"])) for j in d["judgments"])
-            out.append(Question(str(d["qid"]), str(d["query"]), str(d["type"]), tuple(d.get("collections", ())), js))
+            fu = d.get("follow_up")
+            ov = d.get("overlap")
+            out.append(
+                Question(
+                    str(d["qid"]),
+                    str(d["query"]),
+                    str(d["type"]),
+                    tuple(d.get("collections", ())),
+                    js,
+                    str(d.get("split", "legacy")),
+                    tuple(str(h) for h in d.get("history", ())),
+                    None if fu is None else bool(fu),
+                    None if ov is None else float(ov),
+                    str(d.get("style", "")),
+                )
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise EvalError(
                 f"{path}: question {n} lacks or mistypes {exc}: each needs qid, query, type, judgments"
             ) from exc
-    check_questions(out)
     return out
 
 
@@ -288,8 +451,14 @@ def check_questions(questions: Iterable[Question]) -> None:
             problems.append(f"{q.qid}: unknown type {q.type!r} (use {', '.join(TYPES)})")
         if not q.query.strip():
             problems.append(f"{q.qid}: empty query")
-        if not q.judgments:
-            problems.append(f"{q.qid}: no judgments")
+        if not q.judgments and q.type != "unanswerable":
+            problems.append(f"{q.qid}: no judgments (only type 'unanswerable' has none)")
+        if q.judgments and q.type == "unanswerable":
+            problems.append(f"{q.qid}: an unanswerable question has judgments: remove them or change its type")
+        if q.split not in SPLITS:
+            problems.append(f"{q.qid}: split {q.split!r} (use {', '.join(SPLITS)})")
+        if q.follow_up is not None and not q.history:
+            problems.append(f"{q.qid}: follow_up given without history (add the earlier question(s))")
         problems += [
             f"{q.qid}: grade {j.grade} for {j.doc_id} ¶{j.para} (use 1 or 2)"
             for j in q.judgments
@@ -299,12 +468,29 @@ def check_questions(questions: Iterable[Question]) -> None:
         raise EvalError(f"invalid question set: {'; '.join(problems)}")
 
 
-def validate(questions: list[Question], store: Store) -> None:
-    """Reject the set unless every judged (document, paragraph) is in the index (plus `check_questions`)."""
+def validate(questions: list[Question], store: Store, catalog_ids: Iterable[str] = ()) -> list[str]:
+    """Reject the set unless every judged (document, paragraph) is in the index (plus `check_questions`).
+
+    Returns warnings: judgments on a catalogued document the index does not hold yet (fetch and build to check
+    them), and new questions whose overlap with their answer exceeds OVERLAP_WARN unless marked "quoted".
+    """
     check_questions(questions)
     have = {(c.doc_id, p) for c in store.chunks for p in c.paras}
+    indexed = {c.doc_id for c in store.chunks}
+    pending = set(catalog_ids) - indexed
+    warnings_: list[str] = []
+    unindexed = sorted({j.doc_id for q in questions for j in q.judgments if j.doc_id in pending})
+    if unindexed:
+        n = sum(1 for q in questions for j in q.judgments if j.doc_id in pending)
+        warnings_.append(
+            f"{n} judgment(s) on catalogued documents not in the index, not checked: {', '.join(unindexed)} "
+            "(run `govassist corpus fetch` and `govassist index build`)"
+        )
     missing = [
-        f"{q.qid}: {j.doc_id} ¶{j.para}" for q in questions for j in q.judgments if (j.doc_id, j.para) not in have
+        f"{q.qid}: {j.doc_id} ¶{j.para}"
+        for q in questions
+        for j in q.judgments
+        if (j.doc_id, j.para) not in have and j.doc_id not in pending
     ]
     if missing:
         shown = "; ".join(missing[:25]) + (f"; and {len(missing) - 25} more" if len(missing) > 25 else "")
@@ -314,6 +500,107 @@ def validate(questions: list[Question], store: Store) -> None:
             "change, rebuild it with `govassist index build --force`; if documents are missing, run "
             "`govassist corpus fetch` and `govassist index build`"
         )
+    texts = paragraph_texts(store)
+    for q in questions:
+        ov = overlap_of(q, texts)
+        if ov is not None and q.split != "legacy" and q.style != "quoted" and ov > OVERLAP_WARN:
+            warnings_.append(
+                f"{q.qid}: overlap {ov:.2f} > {OVERLAP_WARN} with its answer: reword it in a user's words, "
+                'or mark it "style": "quoted" if it searches agreed language'
+            )
+    return warnings_
+
+
+# ---- overlap and splits ----------------------------------------------------------------------------------
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-case alphabetic tokens of 3+ letters, minus scikit-learn's English stop words."""
+    import re
+
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return {w for w in re.findall(r"[a-z]+", text.lower()) if len(w) >= 3 and w not in ENGLISH_STOP_WORDS}
+
+
+def overlap(query: str, passages: Iterable[str]) -> float:
+    """Share of the query's content words found in the union of the passages' content words (0 if it has none)."""
+    q = content_words(query)
+    if not q:
+        return 0.0
+    seen: set[str] = set()
+    for p in passages:
+        seen |= content_words(p)
+    return len(q & seen) / len(q)
+
+
+def paragraph_texts(store: Store) -> dict[tuple[str, str], str]:
+    """(document, paragraph) -> text of the chunks covering it (the parts of a long paragraph joined)."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for c in store.chunks:
+        for p in c.paras:
+            out.setdefault((c.doc_id, p), []).append(c.text)
+    return {k: " ".join(v) for k, v in out.items()}
+
+
+def overlap_of(q: Question, texts: dict[tuple[str, str], str]) -> float | None:
+    """The question's overlap with its grade-2 paragraphs; None without grade-2 judgments or when one of
+    them is not in `texts` (a document not indexed yet)."""
+    golds = [(j.doc_id, j.para) for j in q.judgments if j.grade == 2]
+    if not golds or any(g not in texts for g in golds):
+        return None
+    return round(overlap(q.query, (texts[g] for g in golds)), 3)
+
+
+def assign_splits(questions: list[Question]) -> dict[str, str]:
+    """dev/test for the new questions that lack a split: within each type, ordered by a hash of the qid,
+    alternately dev and test (deterministic, stratified by type, ~50/50)."""
+    import hashlib
+
+    out: dict[str, str] = {}
+    by_type: dict[str, list[str]] = {}
+    for q in questions:
+        if q.split not in SPLITS:
+            by_type.setdefault(q.type, []).append(q.qid)
+    for qids in by_type.values():
+        for i, qid in enumerate(sorted(qids, key=lambda x: hashlib.sha1(x.encode()).hexdigest())):
+            out[qid] = ("dev", "test")[i % 2]
+    return out
+
+
+def prepare(path: Path, store: Store) -> list[Question]:
+    """Give new rows ("split": "new" or none among new types) a dev/test split and store every row's overlap.
+
+    A row whose grade-2 paragraphs are not all indexed keeps the overlap it has.
+    """
+    from dataclasses import replace
+
+    rows = _read_jsonl(path)
+    for r in rows:
+        r.setdefault("split", "new")
+    qs = load_questions_rows(rows, path)
+    splits = assign_splits(qs)
+    texts = paragraph_texts(store)
+    out = []
+    for q in qs:
+        ov = overlap_of(q, texts)
+        out.append(replace(q, split=splits.get(q.qid, q.split), overlap=q.overlap if ov is None else ov))
+    check_questions(out)
+    path.write_text("".join(json.dumps(q.to_dict(), ensure_ascii=False) + "\n" for q in out), encoding="utf-8")
+    return out
+
+
+def median_overlap(questions: Iterable[Question]) -> float | None:
+    import statistics
+
+    vals = [q.overlap for q in questions if q.overlap is not None]
+    return round(statistics.median(vals), 3) if vals else None
+
+
+def bucket(ov: float | None) -> str:
+    if ov is None:
+        return "n/a"
+    return next(name for top, name in BUCKETS if ov <= top)
 
 
 def passage_key(c: Chunk) -> str:
@@ -340,6 +627,27 @@ def build_qrels(questions: list[Question], store: Store) -> dict[str, dict[str, 
 # ---- configurations and runs -----------------------------------------------------------------------------
 
 
+def previous_turn(store: Store, history: tuple[str, ...]) -> Any:
+    """The chat's reading of the earlier turns (`chat.understand`, as the chat rewrites a conversation)."""
+    from . import chat
+
+    aliases = chat.aliases_for(chat.visible_docs(store, ()))
+    prev = None
+    for h in history:
+        prev = chat.understand(h, prev, aliases)
+    return prev
+
+
+def conversation_query(store: Store, q: Question) -> str:
+    """The text searched for a question: itself, or, after earlier turns, the chat's rewriting of it."""
+    if not q.history:
+        return q.query
+    from . import chat
+
+    aliases = chat.aliases_for(chat.visible_docs(store, ()))
+    return chat.understand(q.query, previous_turn(store, q.history), aliases).query
+
+
 def _embedder_problem(name: str) -> str | None:
     """Why an embedder cannot be loaded here (None when it can, or when only loading it would tell)."""
     from .embed import PACKAGED, resolve_model
@@ -359,7 +667,7 @@ def resolve_configs(names: list[str] | None) -> tuple[list[EvalConfig], list[str
     A name is one of NAMED, or MODE@EMBEDDER (e.g. "dense@all-mpnet-base-v2") for any embedder.
     """
     notes: list[str] = []
-    wanted = list(names) if names else [*BASE_CONFIGS, *EXTRA_CONFIGS]
+    wanted = list(names) if names else list(BASE_CONFIGS)  # other embedders only when named
     out: list[EvalConfig] = []
     for name in dict.fromkeys(wanted):
         spec = NAMED.get(name, name)
@@ -390,7 +698,12 @@ def config_store(store: Store, s: Settings, config: EvalConfig) -> tuple[Store, 
     name = f"{re.sub(r'[^a-zA-Z0-9.-]+', '-', config.embed_model)}-{hashlib.sha1(what.encode()).hexdigest()[:8]}"
     folder = Path(tempfile.gettempdir()) / f"govassist-eval-{name}"
     s2 = s.model_copy(update={"embed_model": config.embed_model, "index_dir": folder})
+    import sys
+
+    print(f"{config.name}: building (or reusing) an index with {config.embed_model} in {folder} ...", file=sys.stderr)
+    t = time.perf_counter()
     build(s2, progress=False, wait=True)
+    print(f"{config.name}: index ready in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     return open_store(s2), s2
 
 
@@ -416,7 +729,7 @@ def run_config(
     for q in tqdm(questions, desc=config.name, disable=not progress, leave=False):
         retrieve.clear_query_cache()  # every configuration pays for embedding the query, as a new question would
         t = time.perf_counter()
-        found = retrieve.search(store, q.query, s, k=k, mode=config.mode)
+        found = retrieve.search(store, conversation_query(store, q), s, k=k, mode=config.mode)
         latencies.append((time.perf_counter() - t) * 1000)
         ranked: dict[str, RankedHit] = {}
         for h in found:
@@ -471,9 +784,11 @@ def score(questions: list[Question], qrels: dict[str, dict[str, int]], cr: Confi
 
     pq = per_query(qrels, cr.run)
     qids = [q.qid for q in questions]
-    groups: dict[str, dict[str, list[str]]] = {"type": {}, "collection": {}}
+    groups: dict[str, dict[str, list[str]]] = {"type": {}, "collection": {}, "bucket": {}, "split": {}}
     for q in questions:
         groups["type"].setdefault(q.type, []).append(q.qid)
+        groups["bucket"].setdefault(bucket(q.overlap), []).append(q.qid)
+        groups["split"].setdefault(q.split, []).append(q.qid)
         for c in q.collections:
             groups["collection"].setdefault(c, []).append(q.qid)
     split = {
@@ -489,6 +804,8 @@ def score(questions: list[Question], qrels: dict[str, dict[str, int]], cr: Confi
         split["collection"],
         float(np.percentile(lat, 50)),
         float(np.percentile(lat, 95)),
+        split["bucket"],
+        split["split"],
     )
 
 
@@ -573,24 +890,6 @@ def baseline_comparison(
     return out
 
 
-def check_answers(
-    store: Store, s: Settings, questions: list[Question], qrels: dict[str, dict[str, int]]
-) -> AnswerChecks:
-    """Citation precision and grade-2 coverage of `answer.ask` (extractive) on every question."""
-    from .answer import ask
-
-    answered = cited = relevant = grade2 = 0
-    for q in questions:
-        a = ask(store, q.query, s, mode="extractive")
-        keys = [f"{c.doc_id}#{c.para}" for c in a.citations]
-        grades = [qrels[q.qid].get(k, 0) for k in keys]
-        answered += a.found
-        cited += len(grades)
-        relevant += sum(g > 0 for g in grades)
-        grade2 += any(g == 2 for g in grades)
-    return AnswerChecks(len(questions), answered, cited, relevant, grade2)
-
-
 def parse_gates(specs: list[str] | None) -> dict[str, float]:
     """'ndcg@10=0.5' -> {'ndcg@10': 0.5}; unknown metrics or bad numbers are EvalErrors."""
     gates: dict[str, float] = {}
@@ -615,7 +914,32 @@ def check_gates(scores: Scores, gates: dict[str, float]) -> tuple[str, ...]:
     )
 
 
+def gate_state(r: EvalResult, config: str = "default") -> str:
+    """The regression gate said plainly: "no gate set", or each floor with the measured value and verdict."""
+    if not r.gates:
+        return "no gate set"
+    sc = r.scores.get(config)
+    where = "+".join(r.splits)
+    parts = []
+    for m, floor in r.gates.items():
+        value = sc.mean[m] if sc else float("nan")
+        verdict = "passed" if sc and value >= floor else "FAILED"
+        parts.append(f"gate {m} ≥ {floor:g} on {where}: {verdict}, {value:.3f}")
+    return "; ".join(parts)
+
+
 # ---- the whole evaluation --------------------------------------------------------------------------------
+
+
+def select_split(questions: list[Question], splits: Iterable[str]) -> list[Question]:
+    """The questions of the given splits ("all" for every one); an unknown split is an EvalError."""
+    wanted = set(splits)
+    if "all" in wanted:
+        return list(questions)
+    bad = wanted - set(SPLITS)
+    if bad:
+        raise EvalError(f"unknown split(s) {', '.join(sorted(bad))}: use {', '.join(SPLITS)} or all")
+    return [q for q in questions if q.split in wanted]
 
 
 def run_eval(
@@ -627,28 +951,60 @@ def run_eval(
     gates: dict[str, float] | None = None,
     answers: bool = True,
     progress: bool = False,
+    splits: Iterable[str] = ("test",),
 ) -> EvalResult:
-    """Validate the set, run each configuration, score, compare (pairwise and with a baseline), check answers."""
+    """Validate the set, then on the chosen split(s): run each configuration, score, compare (pairwise and with
+    a baseline), and answer every question through the composer (answer-level metrics).
+
+    Retrieval metrics cover the questions with a relevant passage in the index; unanswerable questions (and
+    those judged only on documents not indexed yet) count in the answer-level metrics alone.
+    """
+    from . import catalog as cat
     from .store import open_store
 
     if not 1 <= k <= s.k_max:
         raise EvalError(f"--k must be between 1 and {s.k_max} (GOVASSIST_K_MAX), got {k}")
     gates = gates or {}
+    splits = tuple(splits) or ("test",)
     configs, notes = resolve_configs(config_names)
     if gates and "default" not in {c.name for c in configs}:
         raise EvalError("--fail-under gates the 'default' configuration: include --config default")
     started = datetime.now(UTC).isoformat(timespec="seconds")
     store = open_store(s)
-    questions = load_questions(questions_file)
-    validate(questions, store)
-    qrels = build_qrels(questions, store)
+    every = load_questions(questions_file)
+    try:
+        ids = [d.id for d in cat.load_catalog(s.catalog_file)]
+    except GovassistError:
+        ids = []
+    notes += validate(every, store, ids)
+    chosen = select_split(every, splits)
+    if not chosen:
+        raise EvalError(f"no question in split(s) {', '.join(splits)} of {questions_file}")
+    qrels_all = build_qrels(chosen, store)
+    questions = [q for q in chosen if qrels_all[q.qid]]
+    unscored = tuple(q for q in chosen if not qrels_all[q.qid])
+    qrels = {q.qid: qrels_all[q.qid] for q in questions}
     runs = {c.name: run_config(store, s, questions, c, k, qrels, progress) for c in configs}
     scores = {name: score(questions, qrels, cr) for name, cr in runs.items()}
     comparisons = compare_runs(qrels, {name: cr.run for name, cr in runs.items()})
     base = baseline_comparison(qrels, runs, load_baseline(baseline_file, store, qrels)) if baseline_file else {}
-    checks = check_answers(store, s, questions, qrels) if answers else None
+    rows = check_answers(store, s, chosen, qrels_all, progress) if answers else None
     index = {k2: store.manifest.get(k2) for k2 in ("embedder", "chunker", "built_at", "counts")}
     failures = check_gates(scores["default"], gates) if gates else ()
     return EvalResult(
-        started, k, index, tuple(questions), qrels, runs, scores, comparisons, base, checks, tuple(notes), failures
+        started,
+        k,
+        index,
+        tuple(questions),
+        qrels,
+        runs,
+        scores,
+        comparisons,
+        base,
+        rows,
+        tuple(notes),
+        failures,
+        splits,
+        gates,
+        unscored,
     )
