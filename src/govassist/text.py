@@ -9,7 +9,6 @@ from functools import lru_cache
 SENTENCE_RE = re.compile(r"(?<=[.!?;])[\"”’)]?\s+(?=[A-Z(\"“‘•])|\n+")
 # a full stop that ends no sentence: initials ("U.S.", "U.K.") and common abbreviations
 NO_END_RE = re.compile(r"(?:\b(?:[A-Z]\.){2,}|\b(?:e\.g|i\.e|etc|cf|vs|No|Nos|Mr|Mrs|Ms|Dr|St|Art|Inc|Ltd|Jr|Sr)\.)$")
-NUMBER_ONLY_RE = re.compile(r"\s*\d{1,3}(?:\.\d{1,2})*\.")  # a paragraph number ("15.") opening the text
 PUNCT = str.maketrans("‘’“”–—•", "''\"\"-- ")
 
 
@@ -34,13 +33,10 @@ def sentences(text: str) -> list[str]:
 
 
 def _pieces(text: str) -> list[str]:
-    """The text cut at sentence ends, but not after initials, an abbreviation or a paragraph number."""
+    """The text cut at sentence ends, but not after initials or an abbreviation ("ASEAN-U.S. Digital")."""
     pieces, start = [], 0
     for m in SENTENCE_RE.finditer(text):
-        if "\n" not in m.group(0) and (
-            NO_END_RE.search(text, max(start, m.start() - 12), m.start())
-            or (m.start() - start <= 12 and NUMBER_ONLY_RE.fullmatch(text, start, m.start()))
-        ):
+        if "\n" not in m.group(0) and NO_END_RE.search(text, max(start, m.start() - 12), m.start()):
             continue
         pieces.append(text[start : m.start()])
         start = m.end()
