@@ -14,7 +14,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from itertools import pairwise
-from statistics import median
 
 from .load import (
     BULLET,
@@ -70,24 +69,33 @@ class Line:
 
 
 def page_lines(page: object) -> list[Line]:
-    """The page's text, line by line as pypdf extracts it, each with the position and size of its first glyphs."""
-    rows: list[list] = [["", None, None, None, False]]
+    """The page's text, line by line as pypdf extracts it, each with where it starts, and the type size, height
+    and style of most of its characters (a drop cap or a footnote mark does not set them)."""
+    rows: list[list] = [["", None, Counter()]]
 
     def visit(text: str, cm: list, tm: list, font: object, size: float) -> None:
         for k, part in enumerate(text.split("\n")):
             if k:
-                rows.append(["", None, None, None, False])
+                rows.append(["", None, Counter()])
             row = rows[-1]
-            if part.strip() and row[1] is None:
-                row[1] = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
-                row[2] = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
-                row[3] = abs(size * (tm[3] * cm[3] + tm[1] * cm[2])) or size
+            if part.strip():
+                x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+                y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+                scaled = abs(size * (tm[3] * cm[3] + tm[1] * cm[2])) or size
                 name = str(font.get("/BaseFont", "")) if isinstance(font, dict) else ""
-                row[4] = STYLED_FONT_RE.search(name) is not None
+                row[1] = x if row[1] is None else row[1]
+                row[2][(round(scaled, 2), round(y, 1), STYLED_FONT_RE.search(name) is not None)] += len(part.strip())
             row[0] += part
 
     page.extract_text(visitor_text=visit)  # type: ignore[attr-defined]
-    return [Line(t, x, y, s, b) for t, x, y, s, b in rows]
+    out = []
+    for text, x, looks in rows:
+        if looks:
+            (size, y, styled), _n = looks.most_common(1)[0]
+            out.append(Line(text, x, y, size, styled))
+        else:
+            out.append(Line(text))
+    return out
 
 
 def _same_row(pages: list[list[Line]]) -> list[list[Line]]:
@@ -241,15 +249,17 @@ def _strip_page(lines: list[Line], body: float | None, repeated: set[tuple[str, 
 
 
 def _pitch(pages: list[list[Line]], body: float | None) -> float | None:
-    """The usual distance from one body line to the next."""
+    """The distance from one line of a paragraph to the next: the smallest usual step between body lines (the
+    most common one is the paragraph spacing when most paragraphs are one line long)."""
     steps: Counter[float] = Counter()
     for lines in pages:
         for a, b in pairwise(lines):
             if a.placed and b.placed and _is_body(a, body) and a.size == b.size:
                 dy = a.y - b.y  # type: ignore[operator]
-                if 0 < dy < 3 * a.size:  # type: ignore[operator]
+                if 0.6 * a.size < dy < 3 * a.size:  # type: ignore[operator]
                     steps[round(dy * 2) / 2] += 1
-    return _mode(steps)
+    total = sum(steps.values())
+    return next((dy for dy in sorted(steps) if steps[dy] >= max(2, 0.15 * total)), _mode(steps))
 
 
 def _vocabulary(pages: list[list[Line]]) -> Counter[str]:
@@ -283,7 +293,8 @@ def _join_lines(lines: list[str], vocab: Counter[str], spaced_hyphens: bool = Fa
 
 def _mend_words(text: str, vocab: Counter[str]) -> str:
     """Undo spaces the PDF put inside words: "red -teaming", "non- discrimination", and "privat e", "a nd"
-    (joined when the document spells the whole word and a piece is rare in it: real words recur)."""
+    (joined when a piece is rare in the document and the whole word is used: real words recur; when both
+    pieces are rare, or one is a lone letter other than "a" or "I", one other use of the whole word is enough)."""
     text = re.sub(r"[ \t\u00a0]+", " ", text)
     text = re.sub(r"(?<=[a-z]) -(?=[a-z])", "-", text)
     text = re.sub(r"(?<=[a-z])- (?!(?:and|or|to|nor)\b)(?=[a-z])", "-", text)
@@ -293,7 +304,9 @@ def _mend_words(text: str, vocab: Counter[str]) -> str:
         ma, mb = re.search(r"(?:^|[^A-Za-z])([A-Za-z][a-z]*)$", a), re.fullmatch(r"([a-z]+)\W*", b)
         if ma and mb:
             x, y = ma.group(1).lower(), mb.group(1)
-            if len(x + y) > 3 and vocab[x + y] and min(vocab[x], vocab[y]) <= 1:
+            # "privat e", "c limate", "ex ample": no such words; "a part": two words, joined only on more evidence
+            pieces = (min(len(x), len(y)) == 1 and "a" != x != "i") or max(vocab[x], vocab[y]) <= 1
+            if len(x + y) >= 3 and vocab[x + y] >= (1 if pieces else 2) and min(vocab[x], vocab[y]) <= 1:
                 out.append(a + b)
                 i += 2
                 continue
@@ -450,7 +463,8 @@ def layout_blocks(pages: list[list[Line]]) -> list[Block]:
 
 
 def _has_gaps(pages: list[list[Line]], body: float | None, pitch: float) -> bool:
-    """Whether paragraphs are set apart by extra space (else line lengths and punctuation must tell)."""
+    """Whether paragraphs are set apart by extra space (else line lengths and punctuation must tell): wider
+    steps between body lines are common enough to be paragraph spacing, not only space around headings."""
     dys = [
         a.y - b.y  # type: ignore[operator]
         for lines in pages
@@ -458,4 +472,4 @@ def _has_gaps(pages: list[list[Line]], body: float | None, pitch: float) -> bool
         if a.placed and b.placed and _is_body(a, body) and _is_body(b, body)
     ]
     wide = sum(1 for dy in dys if 1.35 * pitch < dy < 4 * pitch)
-    return wide >= 2 and median(dys) <= 1.1 * pitch if dys else False
+    return wide >= max(1, 0.05 * len(dys))
