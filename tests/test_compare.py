@@ -235,6 +235,24 @@ def test_align_on_units_without_a_store() -> None:
     assert [c.kind for c in align([], new)] == ["added", "added"]
 
 
+def test_same_number_pairs_a_principle_with_the_action_that_elaborates_it() -> None:
+    principle = "Take appropriate measures to identify, evaluate, and mitigate risks across the AI lifecycle."
+    action = (
+        "Take appropriate measures to identify, evaluate, and mitigate risks across the AI lifecycle. This includes "
+        "employing diverse internal and independent external testing measures, such as red-teaming, and "
+        "documenting them in regularly updated technical documentation kept for the life of the system."
+    )
+    other = "Publicly report advanced AI systems' capabilities and limitations."
+    old = [Para("1", principle), Para("2", other)]
+    new = [Para("1", action), Para("2", other)]
+    changes = align(old, new)
+    assert [(c.kind, c.old, c.new) for c in changes] == [("edited", ("1",), ("1",)), ("unchanged", ("2",), ("2",))]
+    added = " ".join(s.text for s in changes[0].words if s.op == "+")
+    assert added.startswith("This includes employing diverse") and not [s for s in changes[0].words if s.op == "-"]
+    unrelated = [Para("1", "Members shall convene a ministerial meeting every two years in a rotating capital.")]
+    assert sorted(c.kind for c in align(unrelated, new[:1])) == ["added", "deleted"]
+
+
 def test_markup_in_documents_cannot_inject() -> None:
     nasty = "<script>alert(1)</script> **bold** [link](http://x) ~~s~~ | pipe\n# heading\n- item"
     out = escape_md(nasty)

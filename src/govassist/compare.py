@@ -148,7 +148,7 @@ def _doc_dict(d: DocMeta) -> dict:
 
 def _strip_number(label: str, text: str) -> str:
     if label[:1].isdigit() and "(" not in label:
-        return re.sub(rf"^\s*{re.escape(label)}(?:\.\s*|,\s+)", "", text, count=1)
+        return re.sub(rf"^\s*{re.escape(label)}(?:\.\s*|,\s+|\s+(?=[A-Z]))", "", text, count=1)
     if label.endswith(")"):
         return SUB_RE.sub("", text, count=1)
     return text

@@ -228,7 +228,7 @@ def _strip_page(lines: list[Line], body: float | None, repeated: set[tuple[str, 
     notes: list[str] = []
     n = len(lines)
     for i, ln in enumerate(lines):
-        at_edge = i < 4 or i >= n - 4
+        at_edge = (i < 4 or i >= n - 4) and not ln.heading  # a title line may read like the running head
         if at_edge and (_is_repeated(ln.text, repeated) or PAGE_NUM_RE.match(ln.text)):
             continue
         if SEPARATOR_LINE_RE.match(ln.text):
