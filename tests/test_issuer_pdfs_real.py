@@ -103,8 +103,8 @@ def test_bletchley_texts_paragraphs_and_drop_cap(real_settings, real_store) -> N
     assert testing[0].text.startswith("Meeting at Bletchley Park today, 2 November 2023")
     found = real_store.phrase([normalise("Meeting at Bletchley Park today")])
     assert [c.id for c in found] == [testing[0].id]
-    hits = search(real_store, "Meeting at Bletchley Park today", real_settings, k=5)
-    assert testing[0].id in [h.chunk.id for h in hits]
+    hits = search(real_store, '"Meeting at Bletchley Park today"', real_settings, k=5)  # a quoted phrase
+    assert hits[0].chunk.id == testing[0].id
     chair = {c.section for c in real_store.doc_chunks("bletchley-chair-statement-2023")}
     assert {"Introduction", "A time for action", "A shared challenge"} <= chair
 
