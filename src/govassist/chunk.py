@@ -82,10 +82,16 @@ def _bare_numbers(blocks: list[Block]) -> dict[int, str]:
 
 def _elaborated(blocks: list[Block], numbered: set[int]) -> bool:
     """Whether numbered items are each followed by paragraphs that elaborate them (principles, actions)."""
-    followed = 0
+    followed, following = 0, None  # following: index of the next block that is not a bullet
+    nxt_at: dict[int, int | None] = {}
+    for i in range(len(blocks) - 1, -1, -1):  # one pass from the end: linear in the blocks
+        nxt_at[i] = following
+        if blocks[i].kind != BULLET:
+            following = i
     for i in numbered:
-        nxt = next((b for b in blocks[i + 1 :] if b.kind != BULLET), None)
-        if nxt and nxt.kind != HEADING and blocks.index(nxt) not in numbered and not SUB_RE.match(nxt.text):
+        j = nxt_at[i]
+        nxt = blocks[j] if j is not None else None
+        if nxt and nxt.kind != HEADING and j not in numbered and not SUB_RE.match(nxt.text):
             followed += 1
     return followed >= max(3, 0.6 * len(numbered))
 
