@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_project_catalog_lists_mirror_and_online_texts() -> None:
     docs = {d.id: d for d in catalog.load_catalog(ROOT / "corpus" / "catalog.toml")}
-    assert len(docs) == 29
+    assert len(docs) == 35
     for doc_id in ("g7-hiroshima-2023", "spyware-2024", "ttc-2024-04", "gdc-rev2-2024", "wsis-tunis-agenda-2005"):
         assert doc_id in docs
     assert docs["gdc-rev2-2024"].status == "draft" and docs["gdc-rev2-2024"].label == "GDC Rev.2"
@@ -25,6 +25,31 @@ def test_project_catalog_lists_mirror_and_online_texts() -> None:
         "spyware-2024",
     ]
     assert all(d.url.startswith("https://") for d in docs.values())
+
+
+def test_project_catalog_has_the_issuers_pdfs_with_families() -> None:
+    docs = {d.id: d for d in catalog.load_catalog(ROOT / "corpus" / "catalog.toml")}
+    un = docs["unga-78-265-2024"]
+    assert (un.label, un.collection, un.forum, un.status, un.type) == (
+        "A/RES/78/265", "UN", "UN General Assembly", "adopted", "resolution"
+    )  # fmt: skip
+
+    def family(name: str) -> list[tuple[str, str]]:
+        return [(d.id, d.label) for d in sorted(docs.values(), key=lambda d: d.order) if d.family == name]
+
+    assert family("hiroshima-process") == [
+        ("g7-hiroshima-guiding-principles-2023", "Guiding Principles"),
+        ("g7-hiroshima-code-of-conduct-2023", "Code of Conduct"),
+    ]
+    assert family("bletchley") == [
+        ("bletchley-declaration-2023", "Bletchley Declaration"),
+        ("bletchley-chair-statement-2023", "Bletchley Chair's Statement"),
+        ("bletchley-safety-testing-2023", "Bletchley Safety Testing Statement"),
+    ]
+    assert {docs[i].collection for i in ("bletchley-declaration-2023", "bletchley-safety-testing-2023")} == {
+        "AI Safety Summit"
+    }
+    assert all(docs[i].file.endswith(".pdf") for i, _ in family("bletchley") + family("hiroshima-process"))
 
 
 @pytest.mark.parametrize(

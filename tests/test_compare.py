@@ -235,6 +235,24 @@ def test_align_on_units_without_a_store() -> None:
     assert [c.kind for c in align([], new)] == ["added", "added"]
 
 
+def test_same_number_pairs_a_principle_with_the_action_that_elaborates_it() -> None:
+    principle = "Take appropriate measures to identify, evaluate, and mitigate risks across the AI lifecycle."
+    action = (
+        "Take appropriate measures to identify, evaluate, and mitigate risks across the AI lifecycle. This includes "
+        "employing diverse internal and independent external testing measures, such as red-teaming, and "
+        "documenting them in regularly updated technical documentation kept for the life of the system."
+    )
+    other = "Publicly report advanced AI systems' capabilities and limitations."
+    old = [Para("1", principle), Para("2", other)]
+    new = [Para("1", action), Para("2", other)]
+    changes = align(old, new)
+    assert [(c.kind, c.old, c.new) for c in changes] == [("edited", ("1",), ("1",)), ("unchanged", ("2",), ("2",))]
+    added = " ".join(s.text for s in changes[0].words if s.op == "+")
+    assert added.startswith("This includes employing diverse") and not [s for s in changes[0].words if s.op == "-"]
+    unrelated = [Para("1", "Members shall convene a ministerial meeting every two years in a rotating capital.")]
+    assert sorted(c.kind for c in align(unrelated, new[:1])) == ["added", "deleted"]
+
+
 def test_markup_in_documents_cannot_inject() -> None:
     nasty = "<script>alert(1)</script> **bold** [link](http://x) ~~s~~ | pipe\n# heading\n- item"
     out = escape_md(nasty)
@@ -325,8 +343,8 @@ def test_spyware_2023_to_2024(real_store, real_settings) -> None:
       Ireland, Japan, Poland and the Republic of Korea joined; 2023 had no such paragraph -> added ¶[1].
     - the list of governments (2023 ¶[1] -> 2024 ¶[2]) gained exactly those six countries, inserted in two runs
       ("Finland, Germany, Japan," after France; "Poland, Ireland, Republic of Korea," after Norway) -> edited.
-    - 2023 ¶[2] (misuse of spyware) and ¶[3] (our national-security interest) appear in the 2024 PDF as one
-      block: the PDF carries no paragraph break between them (layout), their wording is unchanged -> merged.
+    - 2023 ¶[2] (misuse of spyware) and ¶[3] (our national-security interest) are two paragraphs in the 2024
+      PDF too: the PDF sets them apart by a wider line space (no blank line in its text) -> unchanged.
     - the commitments list ¶[4] (lead-in + five bullets) and the closing ¶[5] are word for word the same
       -> unchanged (the PDF's page break joins the last two bullets; bullet marks are ignored).
     """
@@ -334,8 +352,7 @@ def test_spyware_2023_to_2024(real_store, real_settings) -> None:
     assert _by_kind(r) == {
         "added": [((), ("[1]",))],
         "edited": [(("[1]",), ("[2]",))],
-        "merged": [(("[2]", "[3]"), ("[3]",))],
-        "unchanged": [(("[4]",), ("[4]",)), (("[5]",), ("[5]",))],
+        "unchanged": [(("[2]",), ("[3]",)), (("[3]",), ("[4]",)), (("[4]",), ("[5]",)), (("[5]",), ("[6]",))],
     }
     assert r.warnings == ()
     added = next(c for c in r.changes if c.kind == "added")
@@ -346,10 +363,8 @@ def test_spyware_2023_to_2024(real_store, real_settings) -> None:
         "Poland, Ireland, Republic of Korea,",
     ]
     assert all(s.op == "+" for s in edited.words if s.op != "=")
-    merged = next(c for c in r.changes if c.kind == "merged")
-    assert not merged.edited and merged.similarity == 100
     md = comparison_markdown(r)
-    assert md.splitlines()[2] == "5 → 5 paragraphs: 2 unchanged, 1 edited, 1 merged, 1 added"
+    assert md.splitlines()[2] == "5 → 6 paragraphs: 4 unchanged, 1 edited, 1 added"
 
 
 @pytest.mark.integration

@@ -62,6 +62,18 @@ def test_markdown_links_and_tags_are_reduced_to_text() -> None:
     assert blocks[0].text == "See the official interventions here."
 
 
+def test_markdown_link_over_lines_shows_its_text_only() -> None:
+    md = (
+        "The groups have (i) i[ssued a list of 65 key AI terms essential to\n"
+        "understanding risk-based approaches](https://www.nist.gov/system/files/x%20(HRDs)%20y\n"
+        "%20z.pdf) and (ii) more.\n"
+    )
+    assert text_blocks(md)[0].text == (
+        "The groups have (i) issued a list of 65 key AI terms essential to understanding risk-based approaches "
+        "and (ii) more."
+    )
+
+
 def test_html_blocks_skip_scripts_and_navigation(tmp_path: Path) -> None:
     page = tmp_path / "p.html"
     page.write_text(

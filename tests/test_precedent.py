@@ -40,6 +40,25 @@ def test_phrase_inside_a_sentence_is_identical_with_its_context(mini_store, mini
     )
 
 
+def test_ai_and_artificial_intelligence_are_one_term(mini_store, mini_settings) -> None:
+    found = find_precedents(mini_store, "independent international scientific panel on AI", mini_settings, k=3)
+    top = found[0]
+    assert (top.chunk_id, top.score, top.identical) == ("syn-compact#4", 100, False)
+    assert _ops(top) == [("-", "artificial intelligence"), ("+", "AI")]
+
+
+def test_equally_close_passages_show_each_document_first() -> None:
+    from govassist.chunk import Chunk
+    from govassist.precedent import _across_documents
+
+    def c(doc: str, n: int) -> Chunk:
+        return Chunk(f"{doc}#{n}", doc, str(n), (str(n),), "", None, "text", order=n)
+
+    scored = [(100.0, 100.0, "r", c("a", 1)), (100.0, 90.0, "r", c("a", 2)), (100.0, 80.0, "r", c("b", 1)),
+              (90.0, 90.0, "r", c("c", 1))]  # fmt: skip
+    assert [x[3].id for x in _across_documents(scored)] == ["a#1", "b#1", "a#2", "c#1"]
+
+
 def test_altered_wording_is_found_with_the_differences(mini_store, mini_settings) -> None:
     # "schools" -> "clinics", "hospitals" kept, "by 2030" dropped
     found = find_precedents(mini_store, "Connect all clinics and hospitals to the Internet", mini_settings, k=3)

@@ -14,6 +14,8 @@ from .load import BULLET, HEADING, Block
 NUM_RE = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,2})*)(?:\.\s*|,\s+)(?=[A-Z(\"“‘])")
 SUB_RE = re.compile(r"^\s*\(?([a-z]{1,2}|[ivx]{1,5})\)\s+")
 SENT_RE = re.compile(r"(?<=[.;!?])[\"”’)]?\s+(?=[A-Z(\"“‘])")
+BARE_NUM_RE = re.compile(r"^\s*(\d{1,2})\s+(?=[A-Z])")  # "1 Take appropriate measures" (no full stop)
+LABEL_ONLY_RE = re.compile(r"^\s*\d{1,3}(?:\.\d{1,2})*\.$")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class _Unit:
     item_pages: list[int | None] = field(default_factory=list)
     numbered: bool = False
     context: str = ""
+    follows: bool = False  # a further paragraph of the numbered item before it (same label)
 
     @property
     def text(self) -> str:
@@ -66,23 +69,55 @@ def _roman(s: str) -> bool:
     return bool(re.fullmatch(r"[ivx]+", s))
 
 
+def _bare_numbers(blocks: list[Block]) -> dict[int, str]:
+    """Blocks opening with a bare number ("1 Take ..."), by index, when those numbers run 1, 2, 3... in order."""
+    found, expected = {}, 1
+    for i, b in enumerate(blocks):
+        m = BARE_NUM_RE.match(b.text) if b.kind != HEADING and not NUM_RE.match(b.text) else None
+        if m and int(m.group(1)) == expected:
+            found[i] = m.group(1)
+            expected += 1
+    return found if expected > 3 else {}
+
+
+def _elaborated(blocks: list[Block], numbered: set[int]) -> bool:
+    """Whether numbered items are each followed by paragraphs that elaborate them (principles, actions)."""
+    followed, following = 0, None  # following: index of the next block that is not a bullet
+    nxt_at: dict[int, int | None] = {}
+    for i in range(len(blocks) - 1, -1, -1):  # one pass from the end: linear in the blocks
+        nxt_at[i] = following
+        if blocks[i].kind != BULLET:
+            following = i
+    for i in numbered:
+        j = nxt_at[i]
+        nxt = blocks[j] if j is not None else None
+        if nxt and nxt.kind != HEADING and j not in numbered and not SUB_RE.match(nxt.text):
+            followed += 1
+    return followed >= max(3, 0.6 * len(numbered))
+
+
 def parse_units(blocks: list[Block]) -> list[_Unit]:
     """Assign paragraph labels and group bullets and sub-items with their lead-in."""
     units: list[_Unit] = []
     section = ""
     number: str | None = None
     letter: str | None = None
-    numbered_total = sum(1 for b in blocks if NUM_RE.match(b.text))
+    bare = _bare_numbers(blocks)
+    numbered_at = {i for i, b in enumerate(blocks) if NUM_RE.match(b.text)} | set(bare)
+    numbered_total = len(numbered_at)
     uses_numbers = numbered_total >= 3
+    elaborated = uses_numbers and _elaborated(blocks, numbered_at)
+    item: _Unit | None = None  # the numbered item further paragraphs belong to (elaborated texts)
     pp = plain = 0
     last_kind = HEADING
-    for b in blocks:
+    for i, b in enumerate(blocks):
         if b.kind == HEADING:
             section = b.text[:160]
             last_kind = HEADING
+            item = None
             continue
         text = b.text
-        m_num = NUM_RE.match(text) if uses_numbers else None
+        m_num = (NUM_RE.match(text) or (BARE_NUM_RE.match(text) if i in bare else None)) if uses_numbers else None
         m_sub = SUB_RE.match(text) if number else None
         cur = units[-1] if units else None
         if b.kind == BULLET:
@@ -100,6 +135,7 @@ def parse_units(blocks: list[Block]) -> list[_Unit]:
         if m_num:
             number, letter = m_num.group(1), None
             units.append(_Unit(number, section, b.page, text, numbered=True))
+            item = units[-1] if elaborated else None
         elif m_sub and number:
             tag = m_sub.group(1)
             parent = next((u for u in reversed(units) if u.para == number), None)
@@ -109,6 +145,8 @@ def parse_units(blocks: list[Block]) -> list[_Unit]:
                 letter, label = tag, f"{number}({tag})"
             lead = parent.lead if parent else ""
             units.append(_Unit(label, section, b.page, text, numbered=True, context=lead[:300]))
+        elif item is not None:
+            units.append(_Unit(item.para, section, b.page, text, numbered=True, context=item.lead[:300], follows=True))
         elif uses_numbers and number is None:
             pp += 1
             units.append(_Unit(f"PP{pp}", section, b.page, text))
@@ -121,7 +159,7 @@ def parse_units(blocks: list[Block]) -> list[_Unit]:
 
 def _windows(text: str, max_chars: int) -> list[str]:
     """Split a long text at sentence ends into pieces of at most max_chars (a sentence is never cut)."""
-    sentences = [s for s in SENT_RE.split(text) if s.strip()]
+    sentences = _keep_labels([s for s in SENT_RE.split(text) if s.strip()])
     parts, cur = [], ""
     for s in sentences:
         if cur and len(cur) + 1 + len(s) > max_chars:
@@ -132,6 +170,17 @@ def _windows(text: str, max_chars: int) -> list[str]:
     if cur:
         parts.append(cur)
     return parts
+
+
+def _keep_labels(sentences: list[str]) -> list[str]:
+    """A paragraph number ("8.") is not a sentence: it stays with the sentence it opens."""
+    out: list[str] = []
+    for s in sentences:
+        if out and LABEL_ONLY_RE.match(out[-1]):
+            out[-1] = f"{out[-1]} {s}"
+        else:
+            out.append(s)
+    return out
 
 
 def _split_unit(u: _Unit, max_chars: int) -> list[tuple[str, int | None]]:
@@ -165,9 +214,20 @@ def chunk_blocks(doc_id: str, blocks: list[Block], max_chars: int = 1200, min_ch
         prev = merged[-1] if merged else None
         if (
             prev
+            and u.follows
+            and prev[0].para == u.para
+            and not prev[0].items
+            and not u.items
+            and len(prev[0].lead) + len(u.lead) < max_chars
+        ):
+            prev[0].lead = f"{prev[0].lead}\n{u.lead}"
+            continue
+        if (
+            prev
             and not u.numbered
             and not prev[0].numbered
             and not u.para.startswith("PP")
+            and not prev[0].para.startswith("PP")
             and not prev[0].items
             and not u.items
             and prev[0].section == u.section

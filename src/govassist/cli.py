@@ -561,7 +561,7 @@ def eval_validate(questions: QuestionsOpt = Path("eval/questions.jsonl")) -> Non
 def eval_prepare(questions: QuestionsOpt = Path("eval/questions.jsonl")) -> None:
     """Give new questions a dev/test split (stratified by type, by qid hash) and store every row's overlap."""
     from .evaluate import SPLITS, median_overlap, prepare
-    from .index import open_store
+    from .store import open_store
 
     qs = prepare(questions, open_store(_settings()))
     for sp in SPLITS:

@@ -148,7 +148,7 @@ def _doc_dict(d: DocMeta) -> dict:
 
 def _strip_number(label: str, text: str) -> str:
     if label[:1].isdigit() and "(" not in label:
-        return re.sub(rf"^\s*{re.escape(label)}(?:\.\s*|,\s+)", "", text, count=1)
+        return re.sub(rf"^\s*{re.escape(label)}(?:\.\s*|,\s+|\s+(?=[A-Z]))", "", text, count=1)
     if label.endswith(")"):
         return SUB_RE.sub("", text, count=1)
     return text
@@ -246,6 +246,23 @@ def _fuzzy_pairs(ok: list[str], nk: list[str], ro: list[int], rn: list[int], n_o
     return pairs
 
 
+def _same_number(
+    old: list[Para], new: list[Para], ok: list[str], nk: list[str], pairs: dict[int, int]
+) -> dict[int, int]:
+    """Numbered paragraphs with the same number whose shorter text is largely found in the longer one: principle
+    N of one text and action N that elaborates it, a paragraph that grew in a revision."""
+    from rapidfuzz import fuzz
+
+    taken = set(pairs.values())
+    by_label = {p.label: j for j, p in enumerate(new) if j not in taken and p.label[:1].isdigit()}
+    out: dict[int, int] = {}
+    for i, p in enumerate(old):
+        j = by_label.get(p.label)
+        if i not in pairs and j is not None and ok[i] and nk[j] and fuzz.partial_ratio(ok[i], nk[j]) >= MATCH:
+            out[i] = j
+    return out
+
+
 def _parts(
     whole_keys: list[str], part_keys: list[str], pairs: dict[int, int], free_parts: list[int]
 ) -> dict[int, list[int]]:
@@ -288,6 +305,7 @@ def align(old: list[Para], new: list[Para]) -> list[Change]:
     for i, k in enumerate(ok):
         if by_text[k]:
             pairs[i] = by_text[k].popleft()
+    pairs.update(_same_number(old, new, ok, nk, pairs))
     matched_new = set(pairs.values())
     ro = [i for i in range(len(old)) if i not in pairs]
     rn = [j for j in range(len(new)) if j not in matched_new]

@@ -384,7 +384,14 @@ def convert(raw_file: Path, out_file: Path, s: Settings) -> list[Question]:
         raise EvalError(f"{len(problems)} judgment(s) of {raw_file} could not be mapped: " + "; ".join(problems))
     done = {q.qid for q in out}
     if out_file.is_file():  # rows written with paragraph labels directly (the new questions) are kept
-        out += [q for q in load_questions(out_file) if q.qid not in done and q.split != "legacy"]
+        from dataclasses import replace
+
+        earlier = {q.qid: q for q in load_questions(out_file)}
+        out = [  # a converted row keeps the split and overlap it was given
+            replace(q, split=earlier[q.qid].split, overlap=earlier[q.qid].overlap) if q.qid in earlier else q
+            for q in out
+        ]
+        out += [q for q in earlier.values() if q.qid not in done and q.split != "legacy"]
     check_questions(out)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text("".join(json.dumps(q.to_dict(), ensure_ascii=False) + "\n" for q in out), encoding="utf-8")

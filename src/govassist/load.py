@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections import Counter
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -78,7 +77,8 @@ def _fail(path: Path, reason: str) -> LoadError:
 
 MARKUP_RE = re.compile(r"[<\[*_\\⁰¹²³⁴⁵⁶⁷⁸⁹]")
 TAG_RE = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
-LINK_RE = re.compile(r"!?\[([^\]\[\n]{0,1000})\]\([^()\n]{0,2000}\)")  # bounded: linear on hostile input
+# bounded, and a URL may hold one level of parentheses ("...defenders%20(HRDs)%20online"): linear on hostile input
+LINK_RE = re.compile(r"!?\[([^\]\[\n]{0,1000})\]\((?:[^()\n]|\([^()\n]{0,200}\)){0,2000}\)")
 ESCAPE_RE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!$])")
 
 
@@ -170,6 +170,8 @@ def text_blocks(text: str, page: int | None = None) -> list[Block]:
     def flush() -> None:
         nonlocal buf, kind
         joined = _join(buf)
+        if "](" in joined:  # a markdown link that runs over lines: its text only
+            joined = LINK_RE.sub(r"\1", joined)
         if joined and re.search(r"\w", joined):
             if kind == PARA and len(buf) == 1 and _short_title(joined):
                 kind = HEADING
@@ -269,80 +271,6 @@ def load_html(path: Path, data: bytes) -> list[Block]:
     return blocks
 
 
-def _strip_furniture(pages: list[list[str]]) -> list[list[str]]:
-    """Remove running headers/footers (lines repeated at the top or bottom of most pages) and page numbers."""
-    n = len(pages)
-    edge: Counter[str] = Counter()
-    for lines in pages:
-        for line in {*lines[:2], *lines[-2:]}:
-            edge[re.sub(r"\d+", "#", line.strip())] += 1
-    repeated = {k for k, c in edge.items() if n >= 2 and c >= max(2, n * 0.5) and len(k) < 150}
-    out = []
-    for lines in pages:
-        kept = []
-        for i, line in enumerate(lines):
-            at_edge = i < 3 or i >= len(lines) - 3
-            key = re.sub(r"\d+", "#", line.strip())
-            if at_edge and (key in repeated or PAGE_NUM_RE.match(line)):
-                continue
-            kept.append(line)
-        out.append(kept)
-    return out
-
-
-def _pdf_blocks(pages: list[list[str]]) -> list[Block]:
-    widths = sorted(len(x.strip()) for lines in pages for x in lines if x.strip())
-    full = widths[int(len(widths) * 0.9)] if widths else 80
-    blocks: list[Block] = []
-    buf: list[str] = []
-    kind, start_page = PARA, 1
-
-    def flush() -> None:
-        nonlocal buf, kind
-        text = _join(buf)
-        # bullets that the PDF's text layer ran together: "... sentence. - next item"
-        for i, piece in enumerate(INLINE_BULLET_RE.split(text)):
-            if piece and re.search(r"\w", piece):
-                blocks.append(Block(kind if i == 0 else BULLET, piece, start_page))
-        buf, kind = [], PARA
-
-    for pno, raw_lines in enumerate(pages, start=1):
-        lines = [_clean_inline(x).replace("\x7f", "•").strip() for x in raw_lines]
-        following = [""] * len(lines)  # the next non-empty line after each line, on the same page
-        for i in range(len(lines) - 2, -1, -1):
-            following[i] = lines[i + 1] or following[i + 1]
-        for line, nxt in zip(lines, following):
-            if not line:
-                continue
-            prev = buf[-1] if buf else ""
-            prev_ended = not buf or (len(prev) < full * 0.85 and ENDS_SENTENCE_RE.search(prev) is not None)
-            heading_like = (
-                len(line) < full * 0.7
-                and not ENDS_SENTENCE_RE.search(line)
-                and line[:1].isupper()
-                and nxt[:1].isupper()
-                and not NUMBER_RE.match(line)
-            )
-            if heading_like and not BULLET_RE.match(line) and (not buf or ENDS_SENTENCE_RE.search(buf[-1])):
-                flush()
-                blocks.append(Block(HEADING, line, pno))
-                continue
-            if BULLET_RE.match(line) and (
-                prev_ended or ENDS_SENTENCE_RE.search(prev) or ENDS_LIST_ITEM_RE.search(prev) or line[0] == "•"
-            ):
-                flush()
-                kind, start_page = BULLET, pno
-                line = BULLET_RE.sub("", line, count=1)
-            elif (NUMBER_RE.match(line) and (prev_ended or ENDS_SENTENCE_RE.search(prev))) or (prev_ended and buf):
-                flush()
-                start_page = pno
-            elif not buf:
-                start_page = pno
-            buf.append(line)
-    flush()
-    return blocks
-
-
 def _declared_pages(reader: object) -> int:
     """The page count the document's page tree claims (0 if unreadable): a cheap first check for bombs."""
     try:
@@ -359,6 +287,8 @@ def load_pdf(path: Path, data: bytes, limits: Limits) -> list[Block]:
 
     import pypdf
     from pypdf.errors import LimitReachedError, PdfReadError
+
+    from .pdflayout import layout_blocks, page_lines
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     if not data:
@@ -399,15 +329,15 @@ def load_pdf(path: Path, data: bytes, limits: Limits) -> list[Block]:
                         f"reading took over {limits.timeout_s:g} s (stopped at page {pno} of {n}; "
                         "GOVASSIST_LOAD_TIMEOUT_S): a PDF bomb, or save a simpler copy",
                     )
-                text = page.extract_text() or ""
-                total += len(text)
+                lines = page_lines(page)
+                total += sum(len(line.text) for line in lines)
                 if total > limits.max_text_chars:
                     raise _fail(
                         path,
                         f"extracted text passes {limits.max_text_chars:,} characters by page {pno} of {n} "
                         "(a PDF bomb?); split the document",
                     )
-                pages.append(text.splitlines())
+                pages.append(lines)
     except LoadError:
         raise
     except LimitReachedError as exc:
@@ -418,9 +348,9 @@ def load_pdf(path: Path, data: bytes, limits: Limits) -> list[Block]:
         raise _fail(path, f"unreadable PDF ({type(exc).__name__}: {str(exc)[:120]})") from exc
     if n == 0:
         raise _fail(path, "PDF has no pages")
-    if not any(line.strip() for lines in pages for line in lines):
+    if not any(line.text.strip() for lines in pages for line in lines):
         raise _fail(path, "PDF has no extractable text (scanned images?): run OCR and add the text version")
-    return _pdf_blocks(_strip_furniture(pages))
+    return layout_blocks(pages)
 
 
 def check_file(path: Path, limits: Limits) -> int:

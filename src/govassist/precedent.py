@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from itertools import pairwise
 
 from .answer import cite_label
 from .catalog import DocMeta
@@ -22,6 +23,8 @@ from .settings import Settings
 from .store import Store
 from .text import normalise, sentences
 
+# one spelling for what texts write both ways, so "trustworthy AI" finds "trustworthy artificial intelligence"
+SAME_TERMS = {("artificial", "intelligence"): "ai"}
 MIN_SCORE = 70.0  # closeness (0-100) below which a passage is not reported as a precedent
 MAX_RUN = 12  # sentences (or ;-clauses) at most joined into one candidate run
 DEPTH = 200  # passages fetched from each retriever
@@ -56,6 +59,20 @@ class Precedent:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
         d["words"] = [[s.op, s.text] for s in self.words]
         return d
+
+
+def _keys(text: str) -> list[str]:
+    """The words compared, with the terms texts write in two ways given one spelling."""
+    words, out, i = word_keys(text), [], 0
+    while i < len(words):
+        pair = tuple(words[i : i + 2])
+        if pair in SAME_TERMS:
+            out.append(SAME_TERMS[pair])  # type: ignore[index]
+            i += 2
+        else:
+            out.append(words[i])
+            i += 1
+    return out
 
 
 def _runs(text: str, max_words: int) -> list[str]:
@@ -99,11 +116,16 @@ def _span(run: str, proposal: str) -> tuple[str, str, str]:
     """Split a run into (before, matching part, after) around the words it shares with the proposal."""
     toks = run.split()
     keys = [" ".join(word_keys(t)) for t in toks]
-    qk = word_keys(proposal)
+    for i, pair in enumerate(pairwise(keys)):
+        if pair in SAME_TERMS:
+            keys[i : i + 2] = [SAME_TERMS[pair], ""]  # type: ignore[index]
+    qk = _keys(proposal)
     blocks = [b for b in SequenceMatcher(None, keys, qk, autojunk=False).get_matching_blocks() if b.size]
     if not blocks:
         return "", run, ""
     start, end = blocks[0].a, blocks[-1].a + blocks[-1].size
+    while end < len(keys) and not keys[end]:  # the second word of a term spelt two ways
+        end += 1
     return " ".join(toks[:start]), " ".join(toks[start:end]), " ".join(toks[end:])
 
 
@@ -123,6 +145,18 @@ def _candidates(store: Store, text: str, s: Settings, allowed: set[str] | None) 
     return list(found.values())
 
 
+def _across_documents(scored: list[tuple[float, float, str, Chunk]]) -> list[tuple[float, float, str, Chunk]]:
+    """Among passages equally close, each document's first one before any document's second: agreed language
+    shows where it recurs across texts, not all the places one text repeats it."""
+    seen: dict[str, int] = {}
+    nth = []
+    for x in scored:
+        seen[x[3].doc_id] = seen.get(x[3].doc_id, 0) + 1
+        nth.append(seen[x[3].doc_id])
+    order = sorted(range(len(scored)), key=lambda i: (-scored[i][0], nth[i], i))
+    return [scored[i] for i in order]
+
+
 def find_precedents(
     store: Store, text: str, s: Settings, k: int = 10, filters: Filters | None = None, min_score: float = MIN_SCORE
 ) -> list[Precedent]:
@@ -138,19 +172,20 @@ def find_precedents(
         return []
     whole = text[-1] in ".!?;"  # a sentence: words the precedent has beyond it are differences, not context
     vocab: dict[str, str] = {}
-    qw = word_keys(text)
+    qw = _keys(text)
     q = encode(qw, vocab)
     scored: list[tuple[float, float, str, Chunk]] = []
     for c in _candidates(store, text, s, allowed):
         best: tuple[float, float, str] | None = None
         for run in _runs(c.text, len(qw)):
             floor = max(min_score, best[0]) if best else min_score
-            score, ratio = _score(q, encode(word_keys(run), vocab), whole, floor)
+            score, ratio = _score(q, encode(_keys(run), vocab), whole, floor)
             if best is None or (score, ratio) > best[:2]:
                 best = (score, ratio, run)
         if best and best[0] >= min_score:
             scored.append((*best, c))
     scored.sort(key=lambda x: (-x[0], *_recency(store.docs[x[3].doc_id]), -x[1], x[3].doc_id, x[3].order))
+    scored = _across_documents(scored)
     out = []
     for rank, (score, _ratio, run, c) in enumerate(scored[:k], start=1):
         doc: DocMeta = store.docs[c.doc_id]

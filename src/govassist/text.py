@@ -7,6 +7,8 @@ import unicodedata
 from functools import lru_cache
 
 SENTENCE_RE = re.compile(r"(?<=[.!?;])[\"”’)]?\s+(?=[A-Z(\"“‘•])|\n+")
+# a full stop that ends no sentence: initials ("U.S.", "U.K.") and common abbreviations
+NO_END_RE = re.compile(r"(?:\b(?:[A-Z]\.){2,}|\b(?:e\.g|i\.e|etc|cf|vs|No|Nos|Mr|Mrs|Ms|Dr|St|Art|Inc|Ltd|Jr|Sr)\.)$")
 PUNCT = str.maketrans("‘’“”–—•", "''\"\"-- ")
 
 
@@ -23,11 +25,23 @@ def normalise(text: str) -> str:
 def sentences(text: str) -> list[str]:
     """Split a passage into sentences and bullet items, verbatim (bullet marks removed)."""
     out = []
-    for piece in SENTENCE_RE.split(text):
+    for piece in _pieces(text):
         piece = piece.strip().lstrip("•").strip()
         if len(piece) > 1 and re.search(r"\w", piece):
             out.append(piece)
     return out
+
+
+def _pieces(text: str) -> list[str]:
+    """The text cut at sentence ends, but not after initials or an abbreviation ("ASEAN-U.S. Digital")."""
+    pieces, start = [], 0
+    for m in SENTENCE_RE.finditer(text):
+        if "\n" not in m.group(0) and NO_END_RE.search(text, max(start, m.start() - 12), m.start()):
+            continue
+        pieces.append(text[start : m.start()])
+        start = m.end()
+    pieces.append(text[start:])
+    return pieces
 
 
 # C0/C1 control characters (ESC, BEL, CR, NUL…) and Unicode line/paragraph separators and bidi overrides
