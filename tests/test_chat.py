@@ -456,3 +456,81 @@ def test_warm_up_marks_the_server_ready(mini_store, mini_settings: Settings) -> 
     chat.READY.clear()
     chat.warm(mini_settings)
     assert chat.READY.is_set()
+
+
+# ---------------------------------------------------------------- other origins
+
+
+def test_origin_rule_same_host_port_or_configured() -> None:
+    from govassist.chat_web import origin_allowed
+
+    assert origin_allowed(None, "127.0.0.1:8000")  # not a browser script: curl, the page's own navigation
+    assert origin_allowed("http://127.0.0.1:8000", "127.0.0.1:8000")
+    assert origin_allowed("https://chat.example.org", "chat.example.org", scheme="https")
+    assert origin_allowed("http://chat.example.org:80", "chat.example.org")
+    assert not origin_allowed("http://127.0.0.1:9999", "127.0.0.1:8000")  # another port of the same host
+    assert not origin_allowed("http://evil.example.org", "chat.example.org")
+    assert not origin_allowed("http://drafts.example.org", "example.org")  # a sibling subdomain
+    assert not origin_allowed("null", "127.0.0.1:8000")
+    assert not origin_allowed("http://127.0.0.1:8000", None)
+    assert origin_allowed("https://chat.example.org/", "10.0.0.5:8000", ["https://Chat.example.org"])
+    assert not origin_allowed("https://other.example.org", "10.0.0.5:8000", ["https://chat.example.org"])
+
+
+def _chainlit_like_app(allowed: list[str]):
+    """Chainlit's arrangement: CORS for `config.project.allow_origins` (["*"] by default), a websocket route."""
+    from fastapi import FastAPI
+    from starlette.middleware.cors import CORSMiddleware
+
+    from govassist import chat_web
+
+    class Config:
+        class ui:
+            language = custom_css = logo_file_url = login_page_image = None
+
+        class project:
+            allow_origins = ["*"]
+
+    app = FastAPI()
+
+    @app.get("/user")
+    async def user() -> dict:
+        return {"identifier": "nego", "roles": ["negotiator"]}
+
+    async def ws(socket) -> None:
+        await socket.accept()
+        await socket.send_text("restricted passage")
+        await socket.close()
+
+    app.router.add_websocket_route("/ws/socket.io/", ws)
+
+    app.add_middleware(CORSMiddleware, allow_origins=Config.project.allow_origins, allow_credentials=True,
+                       allow_methods=["*"], allow_headers=["*"])  # fmt: skip
+    chat_web.install(app, Config, allowed_origins=allowed)
+    return app
+
+
+def test_foreign_origins_are_refused_on_http_and_websocket() -> None:
+    from fastapi.testclient import TestClient
+    from starlette.websockets import WebSocketDisconnect
+
+    client = TestClient(_chainlit_like_app([]), base_url="http://127.0.0.1:8000")
+    WS = "ws://127.0.0.1:8000/ws/socket.io/?EIO=4&transport=websocket"
+    evil = {"Origin": "http://127.0.0.1:9999", "Cookie": "access_token=x"}
+    res = client.get("/user", headers=evil)
+    assert res.status_code == 403 and "access-control-allow-origin" not in res.headers
+    assert "other sites" in res.json()["detail"]
+    pre = client.options("/user", headers={**evil, "Access-Control-Request-Method": "GET"})
+    assert pre.status_code == 403 and "access-control-allow-origin" not in pre.headers
+    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(WS, headers=evil):
+        pass
+    assert refused.value.code == 1008
+    same = {"Origin": "http://127.0.0.1:8000"}
+    assert client.get("/user", headers=same).json()["identifier"] == "nego"
+    assert client.get("/user").status_code == 200  # no Origin: not a page elsewhere
+    with client.websocket_connect(WS, headers=same) as socket:
+        assert socket.receive_text() == "restricted passage"
+    allowed = TestClient(_chainlit_like_app(["https://chat.example.org"]), base_url="http://10.0.0.5:8000")
+    res = allowed.get("/user", headers={"Origin": "https://chat.example.org"})
+    assert res.status_code == 200 and res.headers["access-control-allow-origin"] == "https://chat.example.org"
+    assert allowed.get("/user", headers=evil).status_code == 403

@@ -192,7 +192,7 @@ def configure(app_root: Path) -> None:
         readme.write_text(r.HELP + "\n", encoding="utf-8")
     if S.auth_enabled:
         _auth_secret()
-    chat_web.install(app, config, S.max_upload_mb)
+    chat_web.install(app, config, S.max_upload_mb, S.allowed_origins)
 
 
 async def warm() -> None:

@@ -9,8 +9,11 @@ offline delegation laptop makes no outside request. Small routes serve the style
 from __future__ import annotations
 
 import gzip
+import json
 import re
+from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -64,7 +67,57 @@ def upload_refusal(method: str, path: str, length: str | None, max_mb: float) ->
     return None
 
 
-def install(app: Any, config: Any, max_upload_mb: float = 20.0) -> None:
+def _host_port(scheme: str, netloc: str) -> str:
+    """`host:port` in lower case with the scheme's default port made explicit ('' when unparseable)."""
+    try:
+        parts = urlsplit(f"//{netloc}")
+        port = parts.port or {"https": 443, "wss": 443}.get(scheme, 80)
+    except ValueError:
+        return ""
+    return f"{parts.hostname}:{port}" if parts.hostname else ""
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: Sequence[str] = (), scheme: str = "http") -> bool:
+    """Whether a request may reach the chat: no Origin header (not a script on another page), a page of this
+    same host:port, or one of the configured public origins (`allowed_origins`). "null" is never allowed."""
+    if origin is None:
+        return True
+    origin = origin.strip().lower().rstrip("/")
+    if origin in {a.strip().lower().rstrip("/") for a in allowed}:
+        return True
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not host:
+        return False
+    return _host_port(parts.scheme, parts.netloc) == _host_port(scheme, host)
+
+
+def origin_guard(app: Any, allowed: Sequence[str] = ()) -> Any:
+    """ASGI middleware: HTTP requests and websocket upgrades (Chainlit's socket.io) from a foreign Origin get 403
+    before anything runs, so a page elsewhere cannot use a signed-in reader's cookie to read restricted texts."""
+
+    async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            return await app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or ()}
+        scheme = {"ws": "http", "wss": "https"}.get(scope.get("scheme", "http"), scope.get("scheme", "http"))
+        if origin_allowed(headers.get("origin"), headers.get("host"), allowed, scheme):
+            return await app(scope, receive, send)
+        if scope["type"] == "websocket":  # a close before accept: the server answers the upgrade with 403
+            await receive()
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        body = json.dumps({"detail": "requests from other sites are refused (see allowed_origins)"}).encode()
+        head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 403, "headers": head})
+        await send({"type": "http.response.body", "body": body})
+
+    return guarded
+
+
+def install(app: Any, config: Any, max_upload_mb: float = 20.0, allowed_origins: Sequence[str] = ()) -> None:
     """Add the headers, the upload bound, the HTML clean-up and the govassist routes to Chainlit's FastAPI app."""
     from fastapi.responses import JSONResponse, Response
     from starlette.routing import Route
@@ -130,3 +183,10 @@ def install(app: Any, config: Any, max_upload_mb: float = 20.0) -> None:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
+
+    # Chainlit answers any Origin with itself and credentials ("*" in .chainlit/config.toml); its CORS middleware
+    # holds this very list and reads it when the server starts, so only the configured origins remain
+    origins = getattr(getattr(config, "project", None), "allow_origins", None)
+    if isinstance(origins, list):
+        origins[:] = list(allowed_origins)
+    app.add_middleware(origin_guard, allowed=tuple(allowed_origins))  # added last: runs first

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
 
     # chat
     auth_enabled: bool = False
+    # browser pages allowed to use the chat besides its own host:port, e.g. ["https://govassist.example.org"]
+    # (set it when a reverse proxy changes the Host header); every other Origin is refused with 403
+    allowed_origins: list[str] = Field(default_factory=list)
     users: dict[str, dict[str, Any]] = Field(default_factory=dict)  # name -> {"password": ..., "roles": [...]}
 
     # store: empty = FAISS + BM25 files under index_dir; a postgresql:// URL = PostgreSQL with pgvector
