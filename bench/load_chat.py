@@ -219,7 +219,9 @@ def free_port() -> int:
 
 def server_env(s: Settings) -> dict[str, str]:
     """The process environment that gives a child process exactly these settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVASSIST_")}
+    from govassist.chat_web import chainlit_env
+
+    env = {k: v for k, v in chainlit_env(dict(os.environ)).items() if not k.startswith("GOVASSIST_")}
     env["GOVASSIST_CONFIG"] = str(s.data_dir.resolve() / "no-govassist.toml")
     for key, value in s.model_dump().items():
         if isinstance(value, Path):

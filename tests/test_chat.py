@@ -534,3 +534,51 @@ def test_foreign_origins_are_refused_on_http_and_websocket() -> None:
     res = allowed.get("/user", headers={"Origin": "https://chat.example.org"})
     assert res.status_code == 200 and res.headers["access-control-allow-origin"] == "https://chat.example.org"
     assert allowed.get("/user", headers=evil).status_code == 403
+
+
+# ---------------------------------------------------------------- unrelated environment variables
+
+
+def test_the_variables_chainlit_misreads_are_all_of_its_settings_fields() -> None:
+    from chainlit.config import ChainlitConfig
+
+    from govassist.chat_web import CHAINLIT_UNPREFIXED, chainlit_env
+
+    assert set(CHAINLIT_UNPREFIXED) == set(ChainlitConfig.model_fields)
+    env = chainlit_env({"PROJECT": "/x", "Ui": "y", "PATH": "/bin", "CHAINLIT_AUTH_SECRET": "s", "PROJECT_X": "1"})
+    assert env == {"PATH": "/bin", "CHAINLIT_AUTH_SECRET": "s", "PROJECT_X": "1"}
+
+
+def test_govassist_run_serves_with_unrelated_variables_set(mini_store, mini_settings: Settings, tmp_path) -> None:
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from urllib.request import urlopen
+
+    from govassist.chat_web import CHAINLIT_UNPREFIXED
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench.load_chat import free_port, server_env
+
+    port = free_port()
+    env = server_env(mini_settings) | {k.upper(): "/anything" for k in CHAINLIT_UNPREFIXED}
+    env["UI"], env["FEATURES"] = "{not json", "[1, 2"
+    cmd = [sys.executable, "-c", "from govassist.cli import main; main()", "run", "--port", str(port)]
+    log = (tmp_path / "run.log").open("w")
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        ready, deadline = None, time.monotonic() + 240
+        while ready is None and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urlopen(f"http://127.0.0.1:{port}/govassist/ready", timeout=2) as res:
+                    ready = json.loads(res.read())
+            except OSError:
+                time.sleep(0.5)
+        assert ready == {"ready": True}, (proc.returncode, (tmp_path / "run.log").read_text()[-2000:])
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        log.close()

@@ -55,6 +55,16 @@ LOGO = """<svg xmlns="http://www.w3.org/2000/svg" width="236" height="56" viewBo
  fill="#ffffff">¶ govassist</text></svg>"""
 
 
+# Chainlit's own settings (chainlit.config.ChainlitConfig, a pydantic BaseSettings without a prefix) read these
+# variables, case-insensitively: PROJECT=/anything in a shell or Makefile stopped the chat at start
+CHAINLIT_UNPREFIXED = ("root", "chainlit_server", "run", "features", "ui", "project", "code")
+
+
+def chainlit_env(environ: dict[str, str]) -> dict[str, str]:
+    """The environment to start Chainlit with: the caller's, minus the variables Chainlit's settings misread."""
+    return {k: v for k, v in environ.items() if k.lower() not in CHAINLIT_UNPREFIXED}
+
+
 def upload_refusal(method: str, path: str, length: str | None, max_mb: float) -> tuple[int, str] | None:
     """Why an upload to Chainlit's file endpoint is refused before its body is read (None: let it through)."""
     if method != "POST" or not path.rstrip("/").endswith("/project/file"):

@@ -318,25 +318,14 @@ def run_cmd(
             err=True,
         )
     if chat:
+        import os
         import subprocess
 
+        from .chat_web import chainlit_env
+
         app_py = Path(__file__).resolve().parents[2] / "app.py"
-        raise typer.Exit(
-            subprocess.call(
-                [
-                    sys.executable,
-                    "-m",
-                    "chainlit",
-                    "run",
-                    str(app_py),
-                    "--headless",
-                    "--host",
-                    host,
-                    "--port",
-                    str(port),
-                ]
-            )
-        )
+        cmd = [sys.executable, "-m", "chainlit", "run", str(app_py), "--headless", "--host", host, "--port", str(port)]
+        raise typer.Exit(subprocess.call(cmd, env=chainlit_env(dict(os.environ))))
 
 
 def _markdown(text: str) -> None:
