@@ -56,13 +56,40 @@ def test_inert_text_renders_as_the_same_characters_and_no_markup() -> None:
 
 
 def test_element_names_keep_the_label_but_no_markup_characters() -> None:
-    assert r.element_name("Hiroshima Communiqué ¶38, p. 7") == "Hiroshima Communiqué ¶38, p. 7"
-    assert r.element_name("Takasaki Declaration ¶[12]") == "Takasaki Declaration ¶[12]"
-    assert r.element_name("GDC Rev.3 ¶29(d), p. 7") == "GDC Rev.3 ¶29(d), p. 7"
+    M = r.MARK
+    assert r.element_name("Hiroshima Communiqué ¶38, p. 7") == "Hiroshima Communiqué ¶38, p. 7" + M
+    assert r.element_name("Takasaki Declaration ¶[12]") == "Takasaki Declaration ¶[12]" + M
+    assert r.element_name("GDC Rev.3 ¶29(d), p. 7") == "GDC Rev.3 ¶29(d), p. 7" + M
     bad = r.element_name("Evil <img src=x> ![a](http://e) **b** ¶[3")
     assert not set(bad) & set("<>*![]") and "img" not in bad and "Evil" in bad
-    assert r.element_name("Hostile <b>fixture</b> & co") == "Hostile fixture ＆ co"
-    assert r.unique_names(["A ¶1", "A ¶1", "B"]) == ["A ¶1", "A ¶1 (2)", "B"]
+    assert r.element_name("Hostile <b>fixture</b> & co") == "Hostile fixture ＆ co" + M
+    assert r.element_name(f"A{M} ¶1{M}") == "A ¶1" + M
+    assert r.unique_names(["A ¶1", "A ¶1", "B"]) == ["A ¶1" + M, "A ¶1 (2)" + M, "B" + M]
+
+
+def chip_count(content: str, name: str) -> int:
+    """How many chips Chainlit makes of an element: it links every occurrence of the name in the message."""
+    return content.count(name)
+
+
+def test_corpus_text_quoting_a_citation_label_does_not_become_a_chip() -> None:
+    from govassist.answer import Answer, Citation, Sentence
+
+    def cite(key: int, citation: str, text: str) -> Citation:
+        return Citation(key, f"c{key}", f"d{key}", citation.split(" ¶")[0], citation, citation.split("¶")[1], None,
+                        f"d{key}.txt", f"Title {key}", "2022-09-30", "adopted", "", text)  # fmt: skip
+
+    forged = "Semiconductors matter, as TTC College Park 2022 ¶PP15 said."
+    a = Answer(
+        "q", "", (Sentence("We will cooperate on semiconductors.", 1), Sentence(forged, 2)),
+        (cite(1, "TTC College Park 2022 ¶PP15", "We will cooperate on semiconductors."), cite(2, "Forger ¶1", forged)),
+        True,
+    )  # fmt: skip
+    names = dict(zip((1, 2), r.unique_names(c.citation for c in a.citations), strict=True))
+    content = r.answer_markdown(a, names, {}, {})
+    assert "TTC College Park 2022 ¶PP15 said" in content  # the corpus text is shown as it is...
+    assert chip_count(content, names[1]) == 2  # ...but only the answer's own marks are chips: sentence and sources
+    assert chip_count(content, names[2]) == 2
 
 
 def test_long_dates_for_people() -> None:
@@ -80,12 +107,12 @@ def test_answer_turn_cites_passages_as_side_elements_and_pdf_pages(mini_store, m
     a = reply.answer
     assert a is not None and a.found and a.citations
     names = [p.name for p in reply.passages]
-    assert names == [chat._label(c) for c in a.citations]  # one side element per citation, named by its label
+    assert names == [chat._label(c) + r.MARK for c in a.citations]  # one side element per citation, named by its label
     assert all(n.startswith(c.citation) for n, c in zip(names, a.citations))
     for name in names:
         assert name in reply.content  # the marker Chainlit turns into a clickable chip
     report = next(c for c in a.citations if c.doc_id == "syn-report")
-    side = reply.passages[names.index(report.citation)].markdown
+    side = reply.passages[names.index(report.citation + r.MARK)].markdown
     shown = " ".join(visible_text(rendered(side)).split())
     assert report.title in shown and f"paragraph {report.para} · page {report.page}" in shown
     assert "5 April 2024" in shown and "draft" in shown and " ".join(report.text.split()) in shown
@@ -102,7 +129,8 @@ def test_one_pdf_viewer_per_cited_page_and_parts_of_paragraphs_named(mini_store,
     report = next(c for c in a.citations if c.doc_id == "syn-report")
     twice = replace(a, citations=(report, replace(report, key=99, chunk_id=report.chunk_id + "~p2")))
     names, pages = chat.pdf_pages(twice, mini_store.docs, mini_settings)
-    assert names == {report.key: "PDF Syn. Report p. 2", 99: "PDF Syn. Report p. 2"} and len(pages) == 1
+    pdf = "PDF Syn. Report p. 2" + r.MARK
+    assert names == {report.key: pdf, 99: pdf} and len(pages) == 1
     assert chat._label(twice.citations[1]) == f"{report.citation} (part 2)"
 
 
@@ -242,6 +270,33 @@ def test_commands_dispatch(mini_store, mini_settings: Settings) -> None:
     assert "Syn. G7 Ministerial" in cmp and "Syn. Compact" in cmp
     prec = chat.run_command(mini_store, "/precedent connect all schools and hospitals", mini_settings, ()).content
     assert "Syn. Compact ¶2(a)" in prec.replace("\\", "")
+
+
+LINKS = " See https://evil.example/a and www.evil.example or mailto:sec@evil.example today."
+
+
+def assert_no_live_link(markdown: str) -> None:
+    """What GFM's autolinking would turn into a link after parsing: none may remain (an invisible joiner breaks
+    each), and none of the markup Chainlit reads as an alert box."""
+    plain = visible_text(rendered(markdown))
+    assert not re.search(r"(?i)https?://|mailto:|www\.|\w@", plain), plain
+    assert ":::" not in markdown and "<a " not in rendered(markdown)
+
+
+def test_compare_and_precedent_output_is_inert(mini_settings: Settings) -> None:
+    from govassist.index import build, open_store
+
+    for name, words in (("links-v1", "Data flows shall be governed"), ("links-v2", "Data flows should be governed")):
+        text = f"Version.\n\n1. {words} with trust.{LINKS}\n\n2. Other text here:::warning boxed.\n"
+        (mini_settings.corpus_dir / f"{name}.txt").write_text(text, encoding="utf-8")
+    build(mini_settings, progress=False)
+    store = open_store(mini_settings)
+    cmp = chat.run_command(store, "/compare links-v1 links-v2", mini_settings, ()).content
+    assert "evil" in cmp and "should" in cmp
+    assert_no_live_link(cmp)
+    prec = chat.run_command(store, f"/precedent Data flows shall be governed with trust.{LINKS}", mini_settings, ())
+    assert prec.content.count("evil") >= 3  # the proposal (heading) and the precedent
+    assert_no_live_link(prec.content)
 
 
 def test_missing_command_module_gives_a_message(mini_store, mini_settings, monkeypatch) -> None:

@@ -369,12 +369,12 @@ def run_command(store: Store, text: str, s: Settings, roles: tuple[str, ...]) ->
             _, md, _w = run_compare(store, s, args[0], args[1], topic=topic, filters=limit, limit=COMPARE_LIMIT)
         else:
             raise QueryError("give two document ids and an optional topic: /compare OLD NEW [topic] (see /docs)")
-        return Reply(md)
+        return Reply(r.unlinked(md))  # corpus text: escaped by compare, but URLs would still become links
     if name == "precedent":
         try:
             from .precedent import find_precedents, precedents_markdown
         except ImportError:
             return Reply("⚠ `/precedent` is not available in this installation (govassist.precedent is missing).")
         found = find_precedents(store, rest, s, k=min(10, s.k_max), filters=limit)
-        return Reply(precedents_markdown(found, rest))
+        return Reply(r.unlinked(precedents_markdown(found, rest)))
     raise QueryError(f"unknown command /{name}: the commands are /compare, /precedent, /docs and /help")
