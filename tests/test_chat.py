@@ -116,8 +116,9 @@ def test_answer_turn_cites_passages_as_side_elements_and_pdf_pages(mini_store, m
     shown = " ".join(visible_text(rendered(side)).split())
     assert report.title in shown and f"paragraph {report.para} · page {report.page}" in shown
     assert "5 April 2024" in shown and "draft" in shown and " ".join(report.text.split()) in shown
-    pdf = next(p for p in reply.pdfs if p.path.name == "synthetic-report.pdf")
+    pdf = next(p for p in reply.pdfs if p.doc_id == "syn-report")
     assert pdf.page == report.page == 2 and pdf.name in reply.content
+    assert pdf.url == "/govassist/pdf/syn-report#page=2"  # served once by id, never copied per answer
     assert "passages in" in reply.step and reply.retrieval_ms is not None
     assert_inert(reply.content)
 
@@ -637,3 +638,225 @@ def test_govassist_run_serves_with_unrelated_variables_set(mini_store, mini_sett
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
         log.close()
+
+
+# ---------------------------------------------------------------- bodies, feedback, PDFs, sessions
+
+
+def _guarded_app(tmp_path: Path, pdf_source=None, clock=None):
+    """Chainlit's routes as far as the guard is concerned: login (401 unless 'right'), logout, feedback, user."""
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+
+    from govassist import chat_web
+
+    class Config:
+        class ui:
+            language = custom_css = logo_file_url = login_page_image = None
+
+    app = FastAPI()
+    stored: list[dict] = []
+
+    async def login(request):
+        form = await request.form()
+        ok = form.get("password") == "right"
+        return JSONResponse({"ok": ok}, status_code=200 if ok else 401)
+
+    async def logout(request):
+        return JSONResponse({"success": True})
+
+    async def feedback(request):
+        stored.append({"body": await request.body(), "user": chat_auth.REQUEST_USER.get()})
+        return JSONResponse({"success": True})
+
+    async def user(request):
+        return JSONResponse({"user": chat_auth.REQUEST_USER.get()})
+
+    app.router.add_route("/login", login, methods=["POST"])
+    app.router.add_route("/logout", logout, methods=["POST"])
+    app.router.add_route("/feedback", feedback, methods=["PUT"])
+    app.router.add_route("/user", user, methods=["GET"])
+    chat_web.install(app, Config, data_dir=tmp_path, pdf_source=pdf_source)
+    return app, stored
+
+
+def _token(monkeypatch, user: str = "nego") -> str:
+    import time
+
+    import jwt
+
+    monkeypatch.setenv("CHAINLIT_AUTH_SECRET", "s" * 48)
+    claims = {"identifier": user, "metadata": {}, "iat": int(time.time()), "exp": int(time.time()) + 3600}
+    return jwt.encode(claims, "s" * 48, algorithm="HS256")
+
+
+def test_feedback_comments_and_bodies_are_bounded_and_the_user_recorded(tmp_path: Path, monkeypatch) -> None:
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from govassist.chat_web import BODY_MAX_BYTES, FEEDBACK_MAX_CHARS
+
+    app, stored = _guarded_app(tmp_path)
+    client = TestClient(app)
+    client.cookies.set("access_token", _token(monkeypatch))
+    fine = {"feedback": {"forId": "m1", "value": 0, "comment": "x" * FEEDBACK_MAX_CHARS}, "sessionId": "s"}
+    assert client.put("/feedback", json=fine).status_code == 200
+    assert stored[-1]["user"] == "nego" and json.loads(stored[-1]["body"]) == fine
+    long = {"feedback": {"forId": "m1", "value": 0, "comment": "x" * (FEEDBACK_MAX_CHARS + 1)}, "sessionId": "s"}
+    res = client.put("/feedback", json=long)
+    assert res.status_code == 413 and "over the limit of 4000" in res.json()["detail"] and len(stored) == 1
+    huge = {"feedback": {"forId": "m1", "value": 0, "comment": "x" * (50 * 2**20)}}
+    assert client.put("/feedback", json=huge).status_code == 413 and len(stored) == 1
+
+    def chunked():  # no Content-Length: counted as it arrives
+        for _ in range(BODY_MAX_BYTES // 1024 + 2):
+            yield b"x" * 1024
+
+    assert client.put("/feedback", content=chunked()).status_code == 413 and len(stored) == 1
+    with pytest.raises(ValueError, match="over the limit"):  # and the store refuses them too
+        fb.record_feedback(fb.db_path(tmp_path), "m1", 0, "x" * (fb.MAX_COMMENT_CHARS + 1))
+
+
+def test_feedback_rows_record_the_user_and_old_databases_gain_the_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "feedback.sqlite3"
+    con = sqlite3.connect(db)  # as an earlier version made it: no user, thread or run columns
+    con.executescript(
+        "CREATE TABLE answers (message_id TEXT PRIMARY KEY, created_at TEXT NOT NULL, question TEXT NOT NULL, "
+        "query TEXT NOT NULL, filters TEXT NOT NULL, mode TEXT NOT NULL, found INTEGER NOT NULL, answer TEXT NOT NULL, "
+        "citations TEXT NOT NULL, retrieval_ms REAL);"
+        "CREATE TABLE feedback (id TEXT PRIMARY KEY, message_id TEXT NOT NULL, value INTEGER NOT NULL, comment TEXT, "
+        "created_at TEXT NOT NULL);"
+        "INSERT INTO feedback VALUES ('old', 'm0', 1, 'kept', '2026-01-01T00:00:00+00:00');"
+    )
+    con.commit()
+    con.close()
+    fb.record_feedback(db, "m1", 0, "missed it", user="press")
+    rows = fb.feedback_rows(db)
+    got = [(r["id"] == "old", r["user"], r["comment"]) for r in rows]
+    assert got == [(False, "press", "missed it"), (True, None, "kept")]
+
+    from chainlit.types import Feedback
+
+    layer = fb.data_layer(db)
+    token = chat_auth.REQUEST_USER.set("nego")
+    try:
+        asyncio.run(layer.upsert_feedback(Feedback(forId="m2", value=0, comment="by the data layer")))
+    finally:
+        chat_auth.REQUEST_USER.reset(token)
+    assert {r["comment"]: r["user"] for r in fb.feedback_rows(db)}["by the data layer"] == "nego"
+
+
+def test_cli_feedback_prints_no_control_characters(tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from govassist.cli import app
+
+    monkeypatch.setenv("GOVASSIST_DATA_DIR", str(tmp_path))
+    fb.record_feedback(fb.db_path(tmp_path), "m1", 0, "bad\x1b[2J\x1b]0;owned\x07\nFORGED LINE\rok", user="a\x1b[31m")
+    res = CliRunner().invoke(app, ["feedback"])
+    assert res.exit_code == 0, res.output
+    assert "\x1b" not in res.output and "\x07" not in res.output and "\r" not in res.output
+    assert not any(line.startswith("FORGED") for line in res.output.splitlines())
+    assert "FORGED LINE" in res.output
+
+
+def test_pdfs_are_served_by_id_to_readers_who_may_see_them(tmp_path: Path, monkeypatch, mini_settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from govassist.catalog import DocMeta
+
+    pdf = mini_settings.corpus_dir / "synthetic-report.pdf"
+    docs = {"syn-report": DocMeta("syn-report", "R", "R", "synthetic-report.pdf", restricted=("negotiator",))}
+    seen: list = []
+
+    def source(doc_id: str, user: str | None):
+        seen.append((doc_id, user))
+        roles = ("negotiator",) if user == "nego" else ()
+        visible = {k: d for k, d in docs.items() if not d.restricted or set(d.restricted) & set(roles)}
+        return chat.pdf_path(visible, mini_settings, doc_id)
+
+    app, _ = _guarded_app(tmp_path, pdf_source=source)
+    client = TestClient(app)
+    assert client.get("/govassist/pdf/syn-report").status_code == 404  # not signed in: restricted
+    client.cookies.set("access_token", _token(monkeypatch, "press"))
+    assert client.get("/govassist/pdf/syn-report").status_code == 404  # signed in without the role
+    client.cookies.set("access_token", _token(monkeypatch, "nego"))
+    res = client.get("/govassist/pdf/syn-report")
+    assert res.status_code == 200 and res.content == pdf.read_bytes()
+    assert res.headers["content-type"] == "application/pdf"
+    assert client.get("/govassist/pdf/..%2Fcatalog.toml").status_code == 404
+    assert seen[:3] == [("syn-report", None), ("syn-report", "press"), ("syn-report", "nego")]
+    assert chat.pdf_path({"x": DocMeta("x", "X", "X", "../outside.pdf")}, mini_settings, "x") is None
+
+
+def test_a_role_removed_in_the_settings_file_is_gone_at_the_next_chat(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    from govassist.settings import load_settings
+
+    toml = tmp_path / "govassist.toml"
+    monkeypatch.setenv("GOVASSIST_CONFIG", str(toml))
+    toml.write_text('auth_enabled = true\n[users.nego]\npassword = "p"\nroles = ["negotiator"]\n', encoding="utf-8")
+    s = load_settings()  # as the server read it at start
+    assert chat_auth.roles_for(chat_auth.current(s), "nego") == ("negotiator",)
+    toml.write_text('auth_enabled = true\n[users.nego]\npassword = "p"\nroles = []\n', encoding="utf-8")
+    st = toml.stat()
+    os.utime(toml, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # a later edit, whatever the clock's grain
+    assert chat_auth.roles_for(chat_auth.current(s), "nego") == ()
+    assert chat_auth.check_login(chat_auth.current(s), "nego", "p") == ()
+    toml.write_text("this is [not toml", encoding="utf-8")  # a broken edit keeps the last good users
+    os.utime(toml, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+    assert chat_auth.current(s).users["nego"]["roles"] == []
+
+
+def test_logout_revokes_the_token_it_carried(tmp_path: Path, monkeypatch) -> None:
+    from fastapi.testclient import TestClient
+
+    client = TestClient(_guarded_app(tmp_path)[0])
+    token = _token(monkeypatch)
+    assert client.get("/user", headers={"Cookie": f"access_token={token}"}).json() == {"user": "nego"}
+    assert client.post("/logout", headers={"Cookie": f"access_token={token}"}).status_code == 200
+    # a copy of the token (the browser forgot its own): not signed in any more
+    assert client.get("/user", headers={"Cookie": f"access_token={token}"}).json() == {"user": None}
+    assert client.get("/user", headers={"Authorization": f"Bearer {token}"}).json() == {"user": None}
+    fresh = TestClient(_guarded_app(tmp_path)[0])  # after a restart too
+    assert fresh.get("/user", headers={"Cookie": f"access_token={token}"}).json() == {"user": None}
+    other = _token(monkeypatch, "press")
+    assert fresh.get("/user", headers={"Cookie": f"access_token={other}"}).json() == {"user": "press"}
+    half = len(token) // 2  # Chainlit splits long tokens over several cookies
+    parts = f"access_token_0={token[:half]}; access_token_1={token[half:]}; theme=light"
+    assert fresh.get("/user", headers={"Cookie": parts}).json() == {"user": None}
+
+
+def test_failed_sign_ins_are_throttled_per_user_and_address() -> None:
+    now = [1000.0]
+    t = chat_auth.LoginThrottle(free=5, clock=lambda: now[0])
+    for _ in range(4):
+        t.failed("Nego", "10.0.0.1")
+    assert t.wait_s("nego", "10.0.0.1") == 0
+    t.failed("nego", "10.0.0.1")
+    assert t.wait_s("nego", "10.0.0.1") == 2.0
+    now[0] += 2.0
+    t.failed("nego", "10.0.0.1")
+    assert t.wait_s("nego", "10.0.0.1") == 4.0  # doubles with each further failure
+    assert t.wait_s("nego", "10.0.0.2") == 0 and t.wait_s("press", "10.0.0.1") == 0
+    for _ in range(30):
+        t.failed("nego", "10.0.0.1")
+    assert t.wait_s("nego", "10.0.0.1") == t.cap_s
+    t.succeeded("nego", "10.0.0.1")
+    assert t.wait_s("nego", "10.0.0.1") == 0
+
+
+def test_the_login_route_answers_429_while_locked_out(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    client = TestClient(_guarded_app(tmp_path)[0])
+    codes = [client.post("/login", data={"username": "nego", "password": "wrong"}).status_code for _ in range(8)]
+    assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}, codes
+    res = client.post("/login", data={"username": "nego", "password": "right"})  # even the right one, for now
+    assert res.status_code == 429 and int(res.headers["retry-after"]) >= 1
+    assert "try again in" in res.json()["detail"]
+    assert client.post("/login", data={"username": "press", "password": "right"}).status_code == 200

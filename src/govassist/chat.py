@@ -89,9 +89,17 @@ class SidePassage:
 
 @dataclass(frozen=True)
 class PdfPage:
+    """A PDF viewer for one cited page; the PDF itself is served by /govassist/pdf/DOC_ID (see `pdf_path`)."""
+
     name: str
-    path: Path
+    doc_id: str
     page: int | None
+
+    @property
+    def url(self) -> str:
+        from urllib.parse import quote
+
+        return f"/govassist/pdf/{quote(self.doc_id, safe='')}#page={self.page or 1}"
 
 
 @dataclass(frozen=True)
@@ -279,13 +287,20 @@ def pdf_pages(a: Answer, docs: dict[str, DocMeta], s: Settings) -> tuple[dict[in
     names: dict[int, str] = {}
     pages: dict[str, PdfPage] = {}
     for c in a.citations:
-        path = s.corpus_dir / c.source
-        if c.source.lower().endswith(".pdf") and path.is_file() and inside(path, s.corpus_dir):
-            label = docs[c.doc_id].label if c.doc_id in docs else c.label
-            name = r.element_name(f"PDF {label} p. {c.page or 1}")
+        if c.doc_id in docs and pdf_path(docs, s, c.doc_id) is not None:
+            name = r.element_name(f"PDF {docs[c.doc_id].label} p. {c.page or 1}")
             names[c.key] = name
-            pages.setdefault(name, PdfPage(name, path, c.page))
+            pages.setdefault(name, PdfPage(name, c.doc_id, c.page))
     return names, tuple(pages.values())
+
+
+def pdf_path(docs: dict[str, DocMeta], s: Settings, doc_id: str) -> Path | None:
+    """The PDF file of a document among `docs` (those the reader may see), or None."""
+    doc = docs.get(doc_id)
+    if doc is None or not doc.file.lower().endswith(".pdf"):
+        return None
+    path = s.corpus_dir / doc.file
+    return path if path.is_file() and not path.is_symlink() and inside(path, s.corpus_dir) else None
 
 
 def _label(c: Citation) -> str:

@@ -17,7 +17,8 @@ from pydantic_settings import (
 DEFAULT_TOML = "govassist.toml"
 
 
-def _toml_path() -> Path:
+def toml_path() -> Path:
+    """The settings file in force: GOVASSIST_CONFIG, or govassist.toml in the working folder."""
     return Path(os.environ.get("GOVASSIST_CONFIG", DEFAULT_TOML))
 
 
@@ -97,7 +98,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=_toml_path()))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_path()))
 
     @property
     def current_index(self) -> Path:
