@@ -398,9 +398,12 @@ PROBE = """async (base) => {
 }"""
 
 
+SMALL_DIR: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="module")
 def small_chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The synthetic corpus plus the restricted draft, hashing embedder, login on."""
+    """The synthetic corpus plus the restricted draft, hashing embedder, login on (its folder: SMALL_DIR)."""
     from conftest import make_mini_corpus
 
     from govassist.index import build
@@ -416,6 +419,7 @@ def small_chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     build(s, progress=False)
     env = {"GOVASSIST_AUTH_ENABLED": "true", "GOVASSIST_USERS": json.dumps(USERS), "GOVASSIST_EMBED_MODEL": "hash:256",
            "GOVASSIST_MIN_RELEVANCE": "0.05"}  # fmt: skip
+    SMALL_DIR["server"] = base / "server"
     with serve(s, base / "server", **env) as url:
         yield url
 
@@ -479,3 +483,21 @@ def test_a_page_of_another_origin_cannot_use_a_signed_in_readers_session(small_c
     assert any(x.startswith("Restricted draft") for x in chips(msg)), msg.inner_text()
     assert reader.outside == []
     reader.close()
+
+
+def test_the_pdf_side_panel_opens_the_cited_page_served_once_by_id(small_chat: str, browser: object) -> None:
+    chat = Chat(browser, small_chat)
+    sign_in(chat.page, small_chat, "press")
+    fetched: list[str] = []
+    chat.page.on("request", lambda r: fetched.append(urlparse(r.url).path))
+    msg, _ = chat.ask("critical minerals for batteries and quantum technologies")
+    assert "PDF Syn. Report p. 2" in [x.replace("\u2063", "") for x in chips(msg)], chips(msg)
+    msg.locator("a.element-link", has_text="PDF Syn. Report").first.click()
+    chat.page.locator("#side-view-content .side-pdf").wait_for(timeout=15_000)
+    chat.page.wait_for_selector("#side-view-content :text('2 / 2')", timeout=15_000)  # the viewer is at page 2
+    chat.shot("9-pdf-page")
+    assert "/govassist/pdf/syn-report" in fetched
+    copies = [f for f in (SMALL_DIR["server"] / ".files").rglob("*") if f.is_file() and f.read_bytes()[:4] == b"%PDF"]
+    assert copies == []  # Chainlit did not copy the PDF for this answer
+    assert chat.outside == []
+    chat.close()
