@@ -860,3 +860,53 @@ def test_the_login_route_answers_429_while_locked_out(tmp_path: Path) -> None:
     assert res.status_code == 429 and int(res.headers["retry-after"]) >= 1
     assert "try again in" in res.json()["detail"]
     assert client.post("/login", data={"username": "press", "password": "right"}).status_code == 200
+
+
+# ---------------------------------------------------------------- restricted texts stay unnamed
+
+
+def _family_corpus(s: Settings) -> None:
+    """famx: v0 and v2 public, v1 restricted; famy: one public and one restricted member; hidden: all restricted."""
+    members = [("famx", 0, ""), ("famx", 1, "negotiator"), ("famx", 2, ""), ("famy", 0, ""), ("famy", 1, "negotiator"),
+               ("hiddenfam", 0, "negotiator"), ("hiddenfam", 1, "negotiator")]  # fmt: skip
+    extra = ""
+    for fam, i, role in members:
+        secret = f"SECRET{fam}{i}" if role else f"{fam}{i}"
+        word = "shall" if i % 2 == 0 else "should"
+        text = f"Version {i} of {fam}.\n\n1. Data flows with trust {word} be promoted.\n\n2. Other text {fam} {i}.\n"
+        (s.corpus_dir / f"{fam}{i}.txt").write_text(text, encoding="utf-8")
+        extra += (f'\n[[doc]]\nid = "{fam}-v{i}{"-" + secret.lower() if role else ""}"\ntitle = "{secret} title"\n'
+                  f'label = "{secret} label"\ncollection = "G7"\ndate = "2024-0{i + 1}-01"\nfamily = "{fam}"\n'
+                  f'order = {i}\nfile = "{fam}{i}.txt"\n' + (f'restricted = ["{role}"]\n' if role else ""))  # fmt: skip
+    s.catalog_file.write_text(s.catalog_file.read_text(encoding="utf-8") + extra, encoding="utf-8")
+
+
+def test_compare_of_a_family_names_no_restricted_member(mini_settings: Settings) -> None:
+    from govassist.index import build, open_store
+
+    _family_corpus(mini_settings)
+    build(mini_settings, progress=False)
+    store = open_store(mini_settings)
+    out = chat.run_command(store, "/compare famx", mini_settings, ()).content
+    assert "famx0" in out and "famx2" in out and "SECRET" not in out and "secret" not in out
+    with pytest.raises(QueryError) as refused:
+        chat.run_command(store, "/compare famy", mini_settings, ())
+    assert "secret" not in str(refused.value).lower() and "hiddenfam" not in str(refused.value)
+    nego = chat.run_command(store, "/compare famx", mini_settings, ("negotiator",)).content
+    assert "SECRETfamx1" in nego  # the role sees it
+
+
+def test_the_welcome_counts_only_what_the_reader_may_search(mini_settings: Settings) -> None:
+    from govassist.index import build, open_store
+
+    _family_corpus(mini_settings)
+    build(mini_settings, progress=False)
+    store = open_store(mini_settings)
+    restricted = {i for i, d in store.docs.items() if d.restricted}
+    hidden = sum(1 for c in store.chunks if c.doc_id in restricted)
+    assert len(restricted) == 4 and hidden > 0
+    texts = len(store.docs)
+    anon = chat.index_summary(store, (), mini_settings)
+    nego = chat.index_summary(store, ("negotiator",), mini_settings)
+    assert f"**{texts - 4} texts**" in anon and f"), {len(store.chunks) - hidden} passages" in anon
+    assert f"**{texts} texts**" in nego and f"), {len(store.chunks)} passages" in nego

@@ -161,10 +161,13 @@ def visible_docs(store: Store, roles: tuple[str, ...]) -> dict[str, DocMeta]:
 
 
 def index_summary(store: Store, roles: tuple[str, ...], s: Settings) -> str:
+    """The welcome message, counting only the texts and passages this reader may search."""
     per: dict[str, int] = {}
-    for d in visible_docs(store, roles).values():
+    docs = visible_docs(store, roles)
+    for d in docs.values():
         per[d.collection or "Other"] = per.get(d.collection or "Other", 0) + 1
-    return r.welcome_markdown(per, store.manifest.get("built_at", ""), len(store.chunks), bool(s.llm_base_url))
+    passages = sum(1 for c in store.chunks if c.doc_id in docs)
+    return r.welcome_markdown(per, store.manifest.get("built_at", ""), passages, bool(s.llm_base_url))
 
 
 # ---------------------------------------------------------------- settings -> prefs -> filters
