@@ -910,3 +910,51 @@ def test_the_welcome_counts_only_what_the_reader_may_search(mini_settings: Setti
     nego = chat.index_summary(store, ("negotiator",), mini_settings)
     assert f"**{texts - 4} texts**" in anon and f"), {len(store.chunks) - hidden} passages" in anon
     assert f"**{texts} texts**" in nego and f"), {len(store.chunks)} passages" in nego
+
+
+# ---------------------------------------------------------------- /precedent under load
+
+
+def test_precedent_in_the_chat_compares_a_bounded_wording_against_bounded_candidates(
+    mini_store, mini_settings: Settings, monkeypatch
+) -> None:
+    from govassist import precedent
+
+    seen: list[tuple[int, int | None, int]] = []
+    real = precedent._candidates
+
+    def spy(store, text, s, allowed, depth=None):
+        out = real(store, text, s, allowed, depth)
+        seen.append((len(text.split()), depth, len(out)))
+        return out
+
+    monkeypatch.setattr(precedent, "_candidates", spy)
+    wording = ("We will connect all schools and hospitals to the Internet by 2030 with trust. " * 30)[:2000]
+    reply = chat.run_command(mini_store, "/precedent " + wording, mini_settings, ())
+    words, depth, _n = seen[-1]
+    assert words == chat.PRECEDENT_MAX_WORDS < len(wording.split()) and depth == chat.PRECEDENT_DEPTH
+    assert f"first {chat.PRECEDENT_MAX_WORDS} words" in reply.content
+    short = chat.run_command(mini_store, "/precedent connect all schools and hospitals", mini_settings, ())
+    assert seen[-1][0] == 5 and "Compared the first" not in short.content
+
+
+def test_heavy_commands_queue_on_their_own_worker_thread(mini_store, monkeypatch) -> None:
+    from govassist import chat_ui
+
+    threads: dict[str, str] = {}
+
+    def record(store, text, s, roles):
+        threads[text] = threading.current_thread().name
+        return chat.Reply("ok")
+
+    monkeypatch.setattr(chat, "run_command", record)
+
+    async def both() -> None:
+        await asyncio.gather(
+            chat_ui._command(mini_store, "/precedent x", ()), chat_ui._command(mini_store, "/docs", ())
+        )
+        await chat_ui._command(mini_store, "/Compare a b", ())
+
+    asyncio.run(both())
+    assert threads["/precedent x"].startswith("govassist-command") and threads["/Compare a b"].startswith("govassist")
+    assert not threads["/docs"].startswith("govassist-command")

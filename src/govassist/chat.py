@@ -54,6 +54,9 @@ PRONOUN = re.compile(r"\b(it|its|they|them|their|these|those)\b|\b(about|on|of|r
 YEAR = re.compile(r"\b(?:(since|after|from|before|until|through|by|in)\s+)?((?:19[5-9]|20\d)\d)\b", re.I)
 WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
 COMPARE_LIMIT = 40  # changes listed per comparison in a chat message
+PRECEDENT_MAX_WORDS = 60  # of a /precedent wording compared in the chat: the cost grows with its length...
+PRECEDENT_DEPTH = 40  # ...and with the passages scored (this many from each retriever, plus exact containment)
+HEAVY_COMMANDS = ("/precedent", "/compare")  # run one at a time, apart from questions (chat_ui)
 EXTRA_STOP = {"say", "says", "tell", "mention", "mentions", "mentioned", "also", "then", "same", "texts", "text"}
 
 
@@ -347,6 +350,12 @@ def _hit_label(h: Hit) -> str:
     return f"{h.doc.label} ¶{h.chunk.para}{page}"
 
 
+def precedent_wording(text: str) -> tuple[str, bool]:
+    """The wording /precedent compares in the chat (at most PRECEDENT_MAX_WORDS words) and whether it was cut."""
+    words = text.split()
+    return (" ".join(words[:PRECEDENT_MAX_WORDS]), True) if len(words) > PRECEDENT_MAX_WORDS else (text, False)
+
+
 def error_reply(exc: BaseException) -> Reply:
     """A turn that failed: our own errors say what to do; anything else is logged and named, never fatal."""
     if isinstance(exc, GovassistError):
@@ -393,6 +402,8 @@ def run_command(store: Store, text: str, s: Settings, roles: tuple[str, ...]) ->
             from .precedent import find_precedents, precedents_markdown
         except ImportError:
             return Reply("⚠ `/precedent` is not available in this installation (govassist.precedent is missing).")
-        found = find_precedents(store, rest, s, k=min(10, s.k_max), filters=limit)
-        return Reply(r.unlinked(precedents_markdown(found, rest)))
+        wording, cut = precedent_wording(rest)
+        found = find_precedents(store, wording, s, k=min(10, s.k_max), filters=limit, depth=PRECEDENT_DEPTH)
+        note = f"*Compared the first {PRECEDENT_MAX_WORDS} words of your wording (the CLI compares all).*\n\n"
+        return Reply((note if cut else "") + r.unlinked(precedents_markdown(found, wording)))
     raise QueryError(f"unknown command /{name}: the commands are /compare, /precedent, /docs and /help")

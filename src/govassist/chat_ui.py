@@ -8,6 +8,7 @@ import asyncio
 import os
 import secrets
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -95,12 +96,23 @@ async def settings_update(values: dict[str, Any]) -> None:
         await _send(chat.error_reply(exc))
 
 
+_COMMANDS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govassist-command")
+
+
+async def _command(store: Any, text: str, roles: tuple[str, ...]) -> chat.Reply | None:
+    """A command's reply. /precedent and /compare (costly) queue for their own worker thread, one at a time, so
+    questions asked meanwhile keep the threads they use and the event loop is never held."""
+    if text.lower().startswith(chat.HEAVY_COMMANDS):
+        return await asyncio.get_running_loop().run_in_executor(_COMMANDS, chat.run_command, store, text, S, roles)
+    return await asyncio.to_thread(chat.run_command, store, text, S, roles)
+
+
 async def message(msg: cl.Message) -> None:
     """One turn. Whatever goes wrong becomes a message; the session stays usable."""
     roles, prefs = _roles(), _prefs()
     try:
         store = await _store()
-        reply = await asyncio.to_thread(chat.run_command, store, msg.content.strip(), S, roles)
+        reply = await _command(store, msg.content.strip(), roles)
         if reply is None:
             reply = await _answer(store, msg.content, prefs, roles)
     except Exception as exc:
