@@ -1,4 +1,7 @@
-"""The chat page as served: security headers, no request to any other host, govassist's look.
+"""The chat page as served: a request guard, security headers, no request to any other host, govassist's look.
+
+The guard (`guard`, outermost) refuses other sites' pages (Origin), bounds request bodies, ends signed-out
+tokens and throttles failed sign-ins, before Chainlit sees the request or the websocket upgrade.
 
 Uploads larger than GOVASSIST_MAX_UPLOAD_MB are refused from their declared size, before they are read. The page
 gets a Content-Security-Policy that allows only this server (so even markup that slipped through could
