@@ -267,7 +267,8 @@ def server_env(s: Settings) -> dict[str, str]:
 
 @contextlib.contextmanager
 def chat_server(s: Settings, workdir: Path, timeout_s: float = 180.0) -> Iterator[str]:
-    """`chainlit run app.py --headless` on a free loopback port (working folder `workdir`); yields its URL."""
+    """`chainlit run app.py --headless` on a free loopback port (working folder `workdir`); yields its URL once
+    the chat is ready (GET /govassist/ready: index open, model loaded), so the first questions measure answers."""
     import httpx
 
     port = free_port()
@@ -287,8 +288,8 @@ def chat_server(s: Settings, workdir: Path, timeout_s: float = 180.0) -> Iterato
                     raise RuntimeError(f"the chat exited ({proc.returncode}): {log.read_text()[-800:]}")
                 if time.monotonic() > end:
                     raise RuntimeError(f"the chat did not answer HTTP within {timeout_s:g} s; see {log}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(url + "/", timeout=2.0).status_code == 200:
+                with contextlib.suppress(httpx.HTTPError):  # ready: the index open and the model loaded
+                    if httpx.get(url + "/govassist/ready", timeout=2.0).status_code == 200:
                         break
                 time.sleep(0.2)
             yield url

@@ -923,16 +923,18 @@ def test_precedent_in_the_chat_compares_a_bounded_wording_against_bounded_candid
     seen: list[tuple[int, int | None, int]] = []
     real = precedent._candidates
 
-    def spy(store, text, s, allowed, depth=None):
-        out = real(store, text, s, allowed, depth)
+    def spy(store, text, s, allowed, depth=None, dense=True):
+        out = real(store, text, s, allowed, depth, dense)
         seen.append((len(text.split()), depth, len(out)))
+        assert not dense  # no embedding of the wording in the chat
         return out
 
     monkeypatch.setattr(precedent, "_candidates", spy)
     wording = ("We will connect all schools and hospitals to the Internet by 2030 with trust. " * 30)[:2000]
     reply = chat.run_command(mini_store, "/precedent " + wording, mini_settings, ())
-    words, depth, _n = seen[-1]
+    words, depth, n = seen[-1]
     assert words == chat.PRECEDENT_MAX_WORDS < len(wording.split()) and depth == chat.PRECEDENT_DEPTH
+    assert n <= 2 * chat.PRECEDENT_DEPTH  # by words, plus exact containment (none for this wording)
     assert f"first {chat.PRECEDENT_MAX_WORDS} words" in reply.content
     short = chat.run_command(mini_store, "/precedent connect all schools and hospitals", mini_settings, ())
     assert seen[-1][0] == 5 and "Compared the first" not in short.content

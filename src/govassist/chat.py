@@ -54,8 +54,8 @@ PRONOUN = re.compile(r"\b(it|its|they|them|their|these|those)\b|\b(about|on|of|r
 YEAR = re.compile(r"\b(?:(since|after|from|before|until|through|by|in)\s+)?((?:19[5-9]|20\d)\d)\b", re.I)
 WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
 COMPARE_LIMIT = 40  # changes listed per comparison in a chat message
-PRECEDENT_MAX_WORDS = 60  # of a /precedent wording compared in the chat: the cost grows with its length...
-PRECEDENT_DEPTH = 40  # ...and with the passages scored (this many from each retriever, plus exact containment)
+PRECEDENT_MAX_WORDS = 40  # of a /precedent wording compared in the chat: the cost grows with its length...
+PRECEDENT_DEPTH = 20  # ...and with the passages scored (this many by words, plus exact containment; no embedding)
 HEAVY_COMMANDS = ("/precedent", "/compare")  # run one at a time, apart from questions (chat_ui)
 EXTRA_STOP = {"say", "says", "tell", "mention", "mentions", "mentioned", "also", "then", "same", "texts", "text"}
 
@@ -403,7 +403,9 @@ def run_command(store: Store, text: str, s: Settings, roles: tuple[str, ...]) ->
         except ImportError:
             return Reply("⚠ `/precedent` is not available in this installation (govassist.precedent is missing).")
         wording, cut = precedent_wording(rest)
-        found = find_precedents(store, wording, s, k=min(10, s.k_max), filters=limit, depth=PRECEDENT_DEPTH)
+        found = find_precedents(
+            store, wording, s, k=min(10, s.k_max), filters=limit, depth=PRECEDENT_DEPTH, dense=False
+        )
         note = f"*Compared the first {PRECEDENT_MAX_WORDS} words of your wording (the CLI compares all).*\n\n"
         return Reply((note if cut else "") + r.unlinked(precedents_markdown(found, wording)))
     raise QueryError(f"unknown command /{name}: the commands are /compare, /precedent, /docs and /help")
