@@ -522,8 +522,13 @@ def test_origin_rule_same_host_port_or_configured() -> None:
 
     assert origin_allowed(None, "127.0.0.1:8000")  # not a browser script: curl, the page's own navigation
     assert origin_allowed("http://127.0.0.1:8000", "127.0.0.1:8000")
-    assert origin_allowed("https://chat.example.org", "chat.example.org", scheme="https")
+    assert origin_allowed("https://chat.example.org", "chat.example.org")  # behind a TLS proxy keeping Host
     assert origin_allowed("http://chat.example.org:80", "chat.example.org")
+    assert origin_allowed("https://chat.example.org", "chat.example.org:443")
+    assert not origin_allowed("http://chat.example.org:8080", "chat.example.org")
+    assert not origin_allowed("https://chat.example.org", "chat.example.org:8000")
+    assert not origin_allowed("http://chat.example.org.evil.example", "chat.example.org")
+    assert not origin_allowed("http://[::1", "127.0.0.1:8000")  # unparseable
     assert not origin_allowed("http://127.0.0.1:9999", "127.0.0.1:8000")  # another port of the same host
     assert not origin_allowed("http://evil.example.org", "chat.example.org")
     assert not origin_allowed("http://drafts.example.org", "example.org")  # a sibling subdomain

@@ -84,31 +84,23 @@ def upload_refusal(method: str, path: str, length: str | None, max_mb: float) ->
     return None
 
 
-def _host_port(scheme: str, netloc: str) -> str:
-    """`host:port` in lower case with the scheme's default port made explicit ('' when unparseable)."""
-    try:
-        parts = urlsplit(f"//{netloc}")
-        port = parts.port or {"https": 443, "wss": 443}.get(scheme, 80)
-    except ValueError:
-        return ""
-    return f"{parts.hostname}:{port}" if parts.hostname else ""
-
-
-def origin_allowed(origin: str | None, host: str | None, allowed: Sequence[str] = (), scheme: str = "http") -> bool:
+def origin_allowed(origin: str | None, host: str | None, allowed: Sequence[str] = ()) -> bool:
     """Whether a request may reach the chat: no Origin header (not a script on another page), a page of this
-    same host:port, or one of the configured public origins (`allowed_origins`). "null" is never allowed."""
+    same host:port (the Host header; without a port, the Origin's scheme's default port, as behind a TLS
+    proxy), or one of the configured public origins (`allowed_origins`). "null" is never allowed."""
     if origin is None:
         return True
     origin = origin.strip().lower().rstrip("/")
     if origin in {a.strip().lower().rstrip("/") for a in allowed}:
         return True
     try:
-        parts = urlsplit(origin)
+        page, server = urlsplit(origin), urlsplit(f"//{(host or '').strip().lower()}")
+        default = {"http": 80, "https": 443}.get(page.scheme)
+        if default is None or not page.hostname or page.hostname != server.hostname:
+            return False
+        return (page.port or default) == (server.port or default)
     except ValueError:
         return False
-    if parts.scheme not in ("http", "https") or not host:
-        return False
-    return _host_port(parts.scheme, parts.netloc) == _host_port(scheme, host)
 
 
 FEEDBACK_MAX_CHARS = 4000  # a feedback comment
@@ -165,8 +157,7 @@ def guard(
         if scope["type"] not in ("http", "websocket"):
             return await app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or ()}
-        scheme = {"ws": "http", "wss": "https"}.get(scope.get("scheme", "http"), scope.get("scheme", "http"))
-        if not origin_allowed(headers.get("origin"), headers.get("host"), allowed, scheme):
+        if not origin_allowed(headers.get("origin"), headers.get("host"), allowed):
             if scope["type"] == "websocket":  # a close before accept: the server answers the upgrade with 403
                 await receive()
                 await send({"type": "websocket.close", "code": 1008})
