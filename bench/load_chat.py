@@ -10,6 +10,10 @@ error message, or no reply within the time bound.
 
     .venv/bin/python -m bench.load_chat --sessions 50 --questions 2          # starts the chat on the current index
     .venv/bin/python -m bench.load_chat --url http://127.0.0.1:8000 --sessions 50   # an already running chat
+    .venv/bin/python -m bench.load_chat --sessions 50 --precedent-share 0.5 --precedent-chars 2000  # mixed load
+
+With --precedent-share, that share of the sessions asks `/precedent` with a wording of --precedent-chars
+characters (sentences of the corpus, joined) instead of questions; the report gives the times of both kinds.
 """
 
 from __future__ import annotations
@@ -211,6 +215,35 @@ def run_load(
     )
 
 
+def precedent_wordings(s: Settings, chars: int, count: int) -> list[str]:
+    """`count` different /precedent requests of about `chars` characters each, made of the corpus's sentences."""
+    from govassist.store import open_store
+    from govassist.text import sentences
+
+    pool = [x for c in open_store(s).chunks for x in sentences(c.text) if len(x) > 40]
+    if not pool:
+        raise ValueError("the index has no sentences to make /precedent wordings from")
+    out = []
+    for i in range(count):
+        text, j = "", i * 7
+        while len(text) < chars:
+            text += pool[j % len(pool)] + " "
+            j += 1
+        out.append("/precedent " + text[:chars].strip())
+    return out
+
+
+def mixed(questions: list[str], wordings: list[str], sessions: int, per_session: int, share: float) -> list[str]:
+    """The questions in session order (session i asks questions[i*per_session ...]): every 1/share-th session
+    asks /precedent wordings instead."""
+    every = round(1 / share) if share > 0 else 0
+    plan: list[str] = []
+    for i in range(sessions):
+        source = wordings if every and i % every == 0 else questions
+        plan += [source[(i * per_session + j) % len(source)] for j in range(per_session)]
+    return plan
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -219,7 +252,9 @@ def free_port() -> int:
 
 def server_env(s: Settings) -> dict[str, str]:
     """The process environment that gives a child process exactly these settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVASSIST_")}
+    from govassist.chat_web import chainlit_env
+
+    env = {k: v for k, v in chainlit_env(dict(os.environ)).items() if not k.startswith("GOVASSIST_")}
     env["GOVASSIST_CONFIG"] = str(s.data_dir.resolve() / "no-govassist.toml")
     for key, value in s.model_dump().items():
         if isinstance(value, Path):
@@ -232,7 +267,8 @@ def server_env(s: Settings) -> dict[str, str]:
 
 @contextlib.contextmanager
 def chat_server(s: Settings, workdir: Path, timeout_s: float = 180.0) -> Iterator[str]:
-    """`chainlit run app.py --headless` on a free loopback port (working folder `workdir`); yields its URL."""
+    """`chainlit run app.py --headless` on a free loopback port (working folder `workdir`); yields its URL once
+    the chat is ready (GET /govassist/ready: index open, model loaded), so the first questions measure answers."""
     import httpx
 
     port = free_port()
@@ -252,8 +288,8 @@ def chat_server(s: Settings, workdir: Path, timeout_s: float = 180.0) -> Iterato
                     raise RuntimeError(f"the chat exited ({proc.returncode}): {log.read_text()[-800:]}")
                 if time.monotonic() > end:
                     raise RuntimeError(f"the chat did not answer HTTP within {timeout_s:g} s; see {log}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(url + "/", timeout=2.0).status_code == 200:
+                with contextlib.suppress(httpx.HTTPError):  # ready: the index open and the model loaded
+                    if httpx.get(url + "/govassist/ready", timeout=2.0).status_code == 200:
                         break
                 time.sleep(0.2)
             yield url
@@ -264,6 +300,17 @@ def chat_server(s: Settings, workdir: Path, timeout_s: float = 180.0) -> Iterato
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def by_kind(report: LoadReport) -> dict[str, Any]:
+    """p50/p95 and errors of /precedent requests and of questions, apart."""
+    out: dict[str, Any] = {}
+    for kind, pick in (("precedent", True), ("question", False)):
+        turns = [t for t in report.turns if t.question.startswith("/precedent") == pick]
+        times = [t.seconds for t in turns if t.seconds is not None and not t.error]
+        out[kind] = {"asked": len(turns), "answered": len(times), "errors": sum(1 for t in turns if t.error),
+                     "p50_s": percentile(times, 50), "p95_s": percentile(times, 95)}  # fmt: skip
+    return out
 
 
 def dev_questions(path: Path = REPO / "eval" / "questions.jsonl") -> list[str]:
@@ -301,10 +348,17 @@ def main(
     user: Annotated[str, typer.Option(help="Log in as this user (when login is on).")] = "",
     password: Annotated[str, typer.Option(envvar="GOVASSIST_LOAD_PASSWORD", help="That user's password.")] = "",
     save: Annotated[bool, typer.Option(help="Append the run to bench/results/load.json.")] = True,
+    precedent_share: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of the sessions sending /precedent instead of questions.")
+    ] = 0.0,
+    precedent_chars: Annotated[int, typer.Option(min=10, help="Length of each /precedent wording.")] = 2000,
 ) -> None:
     """Run the load test and print its summary as JSON; exit 1 if any question failed."""
     s = load_settings()
     asked = dev_questions()[: sessions * questions]
+    if precedent_share:
+        wordings = precedent_wordings(s, precedent_chars, sessions * questions)
+        asked = mixed(asked, wordings, sessions, questions, precedent_share)
     login = {"user": user or None, "password": password or None}
     with tempfile.TemporaryDirectory(prefix="govassist-load-") as tmp, contextlib.ExitStack() as stack:
         if not url:
@@ -314,6 +368,8 @@ def main(
             run_load(url, asked, 1, len(asked), timeout_s=600.0, **login)
         report = run_load(url, asked, sessions, questions, timeout, think, **login)
     extra = {"embed_model": s.embed_model, "index": str(s.current_index.resolve()), "warmup": warmup}
+    if precedent_share:
+        extra |= {"precedent_share": precedent_share, "precedent_chars": precedent_chars} | by_kind(report)
     if save:
         _append(report, {**extra, "timeout_s": timeout})
     typer.echo(json.dumps({**extra, **report.summary()}, indent=1, ensure_ascii=False))

@@ -375,3 +375,129 @@ def test_login_and_roles(chat_settings: Settings, browser: object, tmp_path_fact
             assert chat.outside == []
             chat.close()
         assert seen == {"press": False, "nego": True}
+
+
+# ---------------------------------------------------------------- another origin (a small index: seconds)
+
+PROBE = """async (base) => {
+  const ws = await new Promise(resolve => {
+    const out = {opened: false, data: []};
+    const s = new WebSocket(base.replace('http', 'ws') + '/ws/socket.io/?EIO=4&transport=websocket');
+    s.onopen = () => { out.opened = true; };
+    s.onmessage = e => { out.data.push(String(e.data)); };
+    s.onclose = () => resolve(out);
+    setTimeout(() => { s.close(); resolve(out); }, 4000);
+  });
+  const get = async path => {
+    try {
+      const r = await fetch(base + path, {credentials: 'include'});
+      return {status: r.status, body: await r.text()};
+    } catch (e) { return {error: String(e)}; }
+  };
+  return {ws, user: await get('/user'), polling: await get('/ws/socket.io/?EIO=4&transport=polling')};
+}"""
+
+
+SMALL_DIR: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="module")
+def small_chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The synthetic corpus plus the restricted draft, hashing embedder, login on (its folder: SMALL_DIR)."""
+    from conftest import make_mini_corpus
+
+    from govassist.store import build
+
+    base = tmp_path_factory.mktemp("small")
+    corpus = make_mini_corpus(base / "corpus")
+    restricted = "\n[[doc]]" + EXTRA_CATALOG.split("[[doc]]")[2]
+    catalog = corpus / "catalog.toml"
+    catalog.write_text(catalog.read_text(encoding="utf-8") + restricted, encoding="utf-8")
+    (corpus / "restricted-draft.txt").write_text(RESTRICTED_TEXT, encoding="utf-8")
+    s = Settings(corpus_dir=corpus, catalog_file=corpus / "catalog.toml", index_dir=base / "indexes",
+                 data_dir=base / "data", embed_model="hash:256", mirror_dir=base / "no-mirror")  # fmt: skip
+    build(s, progress=False)
+    env = {"GOVASSIST_AUTH_ENABLED": "true", "GOVASSIST_USERS": json.dumps(USERS), "GOVASSIST_EMBED_MODEL": "hash:256",
+           "GOVASSIST_MIN_RELEVANCE": "0.05"}  # fmt: skip
+    SMALL_DIR["server"] = base / "server"
+    with serve(s, base / "server", **env) as url:
+        yield url
+
+
+@contextmanager
+def other_site() -> Iterator[str]:
+    """A page served from another port of the same host (what item 1 of issue 17 used)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<html><body><p>another site</p></body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def sign_in(page: object, url: str, user: str) -> None:
+    page.goto(url)
+    page.fill("#email", user)
+    page.fill("#password", USERS[user]["password"])
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=The index holds", timeout=60_000)
+
+
+def test_a_page_of_another_origin_cannot_use_a_signed_in_readers_session(small_chat: str, browser: object) -> None:
+    context = browser.new_context()
+    chat = context.new_page()
+    sign_in(chat, small_chat, "nego")
+    own = chat.evaluate(PROBE, small_chat)  # the chat's own page: all three work (so the probe can tell)
+    assert own["ws"]["opened"] and own["ws"]["data"][0].startswith("0{"), own
+    assert own["user"]["status"] == 200 and '"nego"' in own["user"]["body"], own
+    assert own["polling"]["status"] == 200 and own["polling"]["body"].startswith("0{"), own
+    with other_site() as elsewhere:
+        evil = context.new_page()
+        evil.goto(elsewhere)
+        got = evil.evaluate(PROBE, small_chat)
+        print(f"\nother origin {elsewhere} -> {small_chat}: {got}")
+        assert got["ws"] == {"opened": False, "data": []}, got
+        assert "error" in got["user"] and "error" in got["polling"], got  # no readable answer, cookie or not
+        (ARTIFACTS / "other-origin.json").write_text(json.dumps({"own": own, "other": got}, indent=2))
+    context.close()
+    reader = Chat(browser, small_chat)  # and the chat itself still answers a signed-in negotiator
+    sign_in(reader.page, small_chat, "nego")
+    msg, _ = reader.ask("What about the orbital debris zephyr clause?")
+    assert any(x.startswith("Restricted draft") for x in chips(msg)), msg.inner_text()
+    assert reader.outside == []
+    reader.close()
+
+
+def test_the_pdf_side_panel_opens_the_cited_page_served_once_by_id(small_chat: str, browser: object) -> None:
+    chat = Chat(browser, small_chat)
+    sign_in(chat.page, small_chat, "press")
+    fetched: list[str] = []
+    chat.page.on("request", lambda r: fetched.append(urlparse(r.url).path))
+    msg, _ = chat.ask("critical minerals for batteries and quantum technologies")
+    assert "PDF Syn. Report p. 2" in [x.replace("\u2063", "") for x in chips(msg)], chips(msg)
+    msg.locator("a.element-link", has_text="PDF Syn. Report").first.click()
+    chat.page.locator("#side-view-content .side-pdf").wait_for(timeout=15_000)
+    chat.page.wait_for_selector("#side-view-content :text('2 / 2')", timeout=15_000)  # the viewer is at page 2
+    chat.shot("9-pdf-page")
+    assert "/govassist/pdf/syn-report" in fetched
+    copies = [f for f in (SMALL_DIR["server"] / ".files").rglob("*") if f.is_file() and f.read_bytes()[:4] == b"%PDF"]
+    assert copies == []  # Chainlit did not copy the PDF for this answer
+    assert chat.outside == []
+    chat.close()

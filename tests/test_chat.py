@@ -56,13 +56,40 @@ def test_inert_text_renders_as_the_same_characters_and_no_markup() -> None:
 
 
 def test_element_names_keep_the_label_but_no_markup_characters() -> None:
-    assert r.element_name("Hiroshima Communiqué ¶38, p. 7") == "Hiroshima Communiqué ¶38, p. 7"
-    assert r.element_name("Takasaki Declaration ¶[12]") == "Takasaki Declaration ¶[12]"
-    assert r.element_name("GDC Rev.3 ¶29(d), p. 7") == "GDC Rev.3 ¶29(d), p. 7"
+    M = r.MARK
+    assert r.element_name("Hiroshima Communiqué ¶38, p. 7") == "Hiroshima Communiqué ¶38, p. 7" + M
+    assert r.element_name("Takasaki Declaration ¶[12]") == "Takasaki Declaration ¶[12]" + M
+    assert r.element_name("GDC Rev.3 ¶29(d), p. 7") == "GDC Rev.3 ¶29(d), p. 7" + M
     bad = r.element_name("Evil <img src=x> ![a](http://e) **b** ¶[3")
     assert not set(bad) & set("<>*![]") and "img" not in bad and "Evil" in bad
-    assert r.element_name("Hostile <b>fixture</b> & co") == "Hostile fixture ＆ co"
-    assert r.unique_names(["A ¶1", "A ¶1", "B"]) == ["A ¶1", "A ¶1 (2)", "B"]
+    assert r.element_name("Hostile <b>fixture</b> & co") == "Hostile fixture ＆ co" + M
+    assert r.element_name(f"A{M} ¶1{M}") == "A ¶1" + M
+    assert r.unique_names(["A ¶1", "A ¶1", "B"]) == ["A ¶1" + M, "A ¶1 (2)" + M, "B" + M]
+
+
+def chip_count(content: str, name: str) -> int:
+    """How many chips Chainlit makes of an element: it links every occurrence of the name in the message."""
+    return content.count(name)
+
+
+def test_corpus_text_quoting_a_citation_label_does_not_become_a_chip() -> None:
+    from govassist.answer import Answer, Citation, Sentence
+
+    def cite(key: int, citation: str, text: str) -> Citation:
+        return Citation(key, f"c{key}", f"d{key}", citation.split(" ¶")[0], citation, citation.split("¶")[1], None,
+                        f"d{key}.txt", f"Title {key}", "2022-09-30", "adopted", "", text)  # fmt: skip
+
+    forged = "Semiconductors matter, as TTC College Park 2022 ¶PP15 said."
+    a = Answer(
+        "q", "", (Sentence("We will cooperate on semiconductors.", 1), Sentence(forged, 2)),
+        (cite(1, "TTC College Park 2022 ¶PP15", "We will cooperate on semiconductors."), cite(2, "Forger ¶1", forged)),
+        True,
+    )  # fmt: skip
+    names = dict(zip((1, 2), r.unique_names(c.citation for c in a.citations), strict=True))
+    content = r.answer_markdown(a, names, {}, {})
+    assert "TTC College Park 2022 ¶PP15 said" in content  # the corpus text is shown as it is...
+    assert chip_count(content, names[1]) == 2  # ...but only the answer's own marks are chips: sentence and sources
+    assert chip_count(content, names[2]) == 2
 
 
 def test_long_dates_for_people() -> None:
@@ -80,17 +107,18 @@ def test_answer_turn_cites_passages_as_side_elements_and_pdf_pages(mini_store, m
     a = reply.answer
     assert a is not None and a.found and a.citations
     names = [p.name for p in reply.passages]
-    assert names == [chat._label(c) for c in a.citations]  # one side element per citation, named by its label
+    assert names == [chat._label(c) + r.MARK for c in a.citations]  # one side element per citation, named by its label
     assert all(n.startswith(c.citation) for n, c in zip(names, a.citations))
     for name in names:
         assert name in reply.content  # the marker Chainlit turns into a clickable chip
     report = next(c for c in a.citations if c.doc_id == "syn-report")
-    side = reply.passages[names.index(report.citation)].markdown
+    side = reply.passages[names.index(report.citation + r.MARK)].markdown
     shown = " ".join(visible_text(rendered(side)).split())
     assert report.title in shown and f"paragraph {report.para} · page {report.page}" in shown
     assert "5 April 2024" in shown and "draft" in shown and " ".join(report.text.split()) in shown
-    pdf = next(p for p in reply.pdfs if p.path.name == "synthetic-report.pdf")
+    pdf = next(p for p in reply.pdfs if p.doc_id == "syn-report")
     assert pdf.page == report.page == 2 and pdf.name in reply.content
+    assert pdf.url == "/govassist/pdf/syn-report#page=2"  # served once by id, never copied per answer
     assert "passages in" in reply.step and reply.retrieval_ms is not None
     assert_inert(reply.content)
 
@@ -102,7 +130,8 @@ def test_one_pdf_viewer_per_cited_page_and_parts_of_paragraphs_named(mini_store,
     report = next(c for c in a.citations if c.doc_id == "syn-report")
     twice = replace(a, citations=(report, replace(report, key=99, chunk_id=report.chunk_id + "~p2")))
     names, pages = chat.pdf_pages(twice, mini_store.docs, mini_settings)
-    assert names == {report.key: "PDF Syn. Report p. 2", 99: "PDF Syn. Report p. 2"} and len(pages) == 1
+    pdf = "PDF Syn. Report p. 2" + r.MARK
+    assert names == {report.key: pdf, 99: pdf} and len(pages) == 1
     assert chat._label(twice.citations[1]) == f"{report.citation} (part 2)"
 
 
@@ -242,6 +271,33 @@ def test_commands_dispatch(mini_store, mini_settings: Settings) -> None:
     assert "Syn. G7 Ministerial" in cmp and "Syn. Compact" in cmp
     prec = chat.run_command(mini_store, "/precedent connect all schools and hospitals", mini_settings, ()).content
     assert "Syn. Compact ¶2(a)" in prec.replace("\\", "")
+
+
+LINKS = " See https://evil.example/a and www.evil.example or mailto:sec@evil.example today."
+
+
+def assert_no_live_link(markdown: str) -> None:
+    """What GFM's autolinking would turn into a link after parsing: none may remain (an invisible joiner breaks
+    each), and none of the markup Chainlit reads as an alert box."""
+    plain = visible_text(rendered(markdown))
+    assert not re.search(r"(?i)https?://|mailto:|www\.|\w@", plain), plain
+    assert ":::" not in markdown and "<a " not in rendered(markdown)
+
+
+def test_compare_and_precedent_output_is_inert(mini_settings: Settings) -> None:
+    from govassist.store import build, open_store
+
+    for name, words in (("links-v1", "Data flows shall be governed"), ("links-v2", "Data flows should be governed")):
+        text = f"Version.\n\n1. {words} with trust.{LINKS}\n\n2. Other text here:::warning boxed.\n"
+        (mini_settings.corpus_dir / f"{name}.txt").write_text(text, encoding="utf-8")
+    build(mini_settings, progress=False)
+    store = open_store(mini_settings)
+    cmp = chat.run_command(store, "/compare links-v1 links-v2", mini_settings, ()).content
+    assert "evil" in cmp and "should" in cmp
+    assert_no_live_link(cmp)
+    prec = chat.run_command(store, f"/precedent Data flows shall be governed with trust.{LINKS}", mini_settings, ())
+    assert prec.content.count("evil") >= 3  # the proposal (heading) and the precedent
+    assert_no_live_link(prec.content)
 
 
 def test_missing_command_module_gives_a_message(mini_store, mini_settings, monkeypatch) -> None:
@@ -456,3 +512,456 @@ def test_warm_up_marks_the_server_ready(mini_store, mini_settings: Settings) -> 
     chat.READY.clear()
     chat.warm(mini_settings)
     assert chat.READY.is_set()
+
+
+# ---------------------------------------------------------------- other origins
+
+
+def test_origin_rule_same_host_port_or_configured() -> None:
+    from govassist.chat_web import origin_allowed
+
+    assert origin_allowed(None, "127.0.0.1:8000")  # not a browser script: curl, the page's own navigation
+    assert origin_allowed("http://127.0.0.1:8000", "127.0.0.1:8000")
+    assert origin_allowed("https://chat.example.org", "chat.example.org")  # behind a TLS proxy keeping Host
+    assert origin_allowed("http://chat.example.org:80", "chat.example.org")
+    assert origin_allowed("https://chat.example.org", "chat.example.org:443")
+    assert not origin_allowed("http://chat.example.org:8080", "chat.example.org")
+    assert not origin_allowed("https://chat.example.org", "chat.example.org:8000")
+    assert not origin_allowed("http://chat.example.org.evil.example", "chat.example.org")
+    assert not origin_allowed("http://[::1", "127.0.0.1:8000")  # unparseable
+    assert not origin_allowed("http://127.0.0.1:9999", "127.0.0.1:8000")  # another port of the same host
+    assert not origin_allowed("http://evil.example.org", "chat.example.org")
+    assert not origin_allowed("http://drafts.example.org", "example.org")  # a sibling subdomain
+    assert not origin_allowed("null", "127.0.0.1:8000")
+    assert not origin_allowed("http://127.0.0.1:8000", None)
+    assert origin_allowed("https://chat.example.org/", "10.0.0.5:8000", ["https://Chat.example.org"])
+    assert not origin_allowed("https://other.example.org", "10.0.0.5:8000", ["https://chat.example.org"])
+
+
+def _chainlit_like_app(allowed: list[str]):
+    """Chainlit's arrangement: CORS for `config.project.allow_origins` (["*"] by default), a websocket route."""
+    from fastapi import FastAPI
+    from starlette.middleware.cors import CORSMiddleware
+
+    from govassist import chat_web
+
+    class Config:
+        class ui:
+            language = custom_css = logo_file_url = login_page_image = None
+
+        class project:
+            allow_origins = ["*"]
+
+    app = FastAPI()
+
+    @app.get("/user")
+    async def user() -> dict:
+        return {"identifier": "nego", "roles": ["negotiator"]}
+
+    async def ws(socket) -> None:
+        await socket.accept()
+        await socket.send_text("restricted passage")
+        await socket.close()
+
+    app.router.add_websocket_route("/ws/socket.io/", ws)
+
+    app.add_middleware(CORSMiddleware, allow_origins=Config.project.allow_origins, allow_credentials=True,
+                       allow_methods=["*"], allow_headers=["*"])  # fmt: skip
+    chat_web.install(app, Config, allowed_origins=allowed)
+    return app
+
+
+def test_foreign_origins_are_refused_on_http_and_websocket() -> None:
+    from fastapi.testclient import TestClient
+    from starlette.websockets import WebSocketDisconnect
+
+    client = TestClient(_chainlit_like_app([]), base_url="http://127.0.0.1:8000")
+    WS = "ws://127.0.0.1:8000/ws/socket.io/?EIO=4&transport=websocket"
+    evil = {"Origin": "http://127.0.0.1:9999", "Cookie": "access_token=x"}
+    res = client.get("/user", headers=evil)
+    assert res.status_code == 403 and "access-control-allow-origin" not in res.headers
+    assert "other sites" in res.json()["detail"]
+    pre = client.options("/user", headers={**evil, "Access-Control-Request-Method": "GET"})
+    assert pre.status_code == 403 and "access-control-allow-origin" not in pre.headers
+    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(WS, headers=evil):
+        pass
+    assert refused.value.code == 1008
+    same = {"Origin": "http://127.0.0.1:8000"}
+    assert client.get("/user", headers=same).json()["identifier"] == "nego"
+    assert client.get("/user").status_code == 200  # no Origin: not a page elsewhere
+    with client.websocket_connect(WS, headers=same) as socket:
+        assert socket.receive_text() == "restricted passage"
+    allowed = TestClient(_chainlit_like_app(["https://chat.example.org"]), base_url="http://10.0.0.5:8000")
+    res = allowed.get("/user", headers={"Origin": "https://chat.example.org"})
+    assert res.status_code == 200 and res.headers["access-control-allow-origin"] == "https://chat.example.org"
+    assert allowed.get("/user", headers=evil).status_code == 403
+
+
+# ---------------------------------------------------------------- unrelated environment variables
+
+
+def test_the_variables_chainlit_misreads_are_all_of_its_settings_fields() -> None:
+    from chainlit.config import ChainlitConfig
+
+    from govassist.chat_web import CHAINLIT_UNPREFIXED, chainlit_env
+
+    assert set(CHAINLIT_UNPREFIXED) == set(ChainlitConfig.model_fields)
+    env = chainlit_env({"PROJECT": "/x", "Ui": "y", "PATH": "/bin", "CHAINLIT_AUTH_SECRET": "s", "PROJECT_X": "1"})
+    assert env == {"PATH": "/bin", "CHAINLIT_AUTH_SECRET": "s", "PROJECT_X": "1"}
+
+
+def test_govassist_run_serves_with_unrelated_variables_set(mini_store, mini_settings: Settings, tmp_path) -> None:
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from urllib.request import urlopen
+
+    from govassist.chat_web import CHAINLIT_UNPREFIXED
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench.load_chat import free_port, server_env
+
+    port = free_port()
+    env = server_env(mini_settings) | {k.upper(): "/anything" for k in CHAINLIT_UNPREFIXED}
+    env["UI"], env["FEATURES"] = "{not json", "[1, 2"
+    cmd = [sys.executable, "-c", "from govassist.cli import main; main()", "run", "--port", str(port)]
+    log = (tmp_path / "run.log").open("w")
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        ready, deadline = None, time.monotonic() + 240
+        while ready is None and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urlopen(f"http://127.0.0.1:{port}/govassist/ready", timeout=2) as res:
+                    ready = json.loads(res.read())
+            except OSError:
+                time.sleep(0.5)
+        assert ready == {"ready": True}, (proc.returncode, (tmp_path / "run.log").read_text()[-2000:])
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        log.close()
+
+
+# ---------------------------------------------------------------- bodies, feedback, PDFs, sessions
+
+
+def _guarded_app(tmp_path: Path, pdf_source=None, clock=None):
+    """Chainlit's routes as far as the guard is concerned: login (401 unless 'right'), logout, feedback, user."""
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+
+    from govassist import chat_web
+
+    class Config:
+        class ui:
+            language = custom_css = logo_file_url = login_page_image = None
+
+    app = FastAPI()
+    stored: list[dict] = []
+
+    async def login(request):
+        form = await request.form()
+        ok = form.get("password") == "right"
+        return JSONResponse({"ok": ok}, status_code=200 if ok else 401)
+
+    async def logout(request):
+        return JSONResponse({"success": True})
+
+    async def feedback(request):
+        stored.append({"body": await request.body(), "user": chat_auth.REQUEST_USER.get()})
+        return JSONResponse({"success": True})
+
+    async def user(request):
+        return JSONResponse({"user": chat_auth.REQUEST_USER.get()})
+
+    app.router.add_route("/login", login, methods=["POST"])
+    app.router.add_route("/logout", logout, methods=["POST"])
+    app.router.add_route("/feedback", feedback, methods=["PUT"])
+    app.router.add_route("/user", user, methods=["GET"])
+    chat_web.install(app, Config, data_dir=tmp_path, pdf_source=pdf_source)
+    return app, stored
+
+
+def _token(monkeypatch, user: str = "nego") -> str:
+    import time
+
+    import jwt
+
+    monkeypatch.setenv("CHAINLIT_AUTH_SECRET", "s" * 48)
+    claims = {"identifier": user, "metadata": {}, "iat": int(time.time()), "exp": int(time.time()) + 3600}
+    return jwt.encode(claims, "s" * 48, algorithm="HS256")
+
+
+def test_feedback_comments_and_bodies_are_bounded_and_the_user_recorded(tmp_path: Path, monkeypatch) -> None:
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from govassist.chat_web import BODY_MAX_BYTES, FEEDBACK_MAX_CHARS
+
+    app, stored = _guarded_app(tmp_path)
+    client = TestClient(app)
+    client.cookies.set("access_token", _token(monkeypatch))
+    fine = {"feedback": {"forId": "m1", "value": 0, "comment": "x" * FEEDBACK_MAX_CHARS}, "sessionId": "s"}
+    assert client.put("/feedback", json=fine).status_code == 200
+    assert stored[-1]["user"] == "nego" and json.loads(stored[-1]["body"]) == fine
+    long = {"feedback": {"forId": "m1", "value": 0, "comment": "x" * (FEEDBACK_MAX_CHARS + 1)}, "sessionId": "s"}
+    res = client.put("/feedback", json=long)
+    assert res.status_code == 413 and "over the limit of 4000" in res.json()["detail"] and len(stored) == 1
+    huge = {"feedback": {"forId": "m1", "value": 0, "comment": "x" * (50 * 2**20)}}
+    assert client.put("/feedback", json=huge).status_code == 413 and len(stored) == 1
+
+    def chunked():  # no Content-Length: counted as it arrives
+        for _ in range(BODY_MAX_BYTES // 1024 + 2):
+            yield b"x" * 1024
+
+    assert client.put("/feedback", content=chunked()).status_code == 413 and len(stored) == 1
+    with pytest.raises(ValueError, match="over the limit"):  # and the store refuses them too
+        fb.record_feedback(fb.db_path(tmp_path), "m1", 0, "x" * (fb.MAX_COMMENT_CHARS + 1))
+
+
+def test_feedback_rows_record_the_user_and_old_databases_gain_the_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "feedback.sqlite3"
+    con = sqlite3.connect(db)  # as an earlier version made it: no user, thread or run columns
+    con.executescript(
+        "CREATE TABLE answers (message_id TEXT PRIMARY KEY, created_at TEXT NOT NULL, question TEXT NOT NULL, "
+        "query TEXT NOT NULL, filters TEXT NOT NULL, mode TEXT NOT NULL, found INTEGER NOT NULL, answer TEXT NOT NULL, "
+        "citations TEXT NOT NULL, retrieval_ms REAL);"
+        "CREATE TABLE feedback (id TEXT PRIMARY KEY, message_id TEXT NOT NULL, value INTEGER NOT NULL, comment TEXT, "
+        "created_at TEXT NOT NULL);"
+        "INSERT INTO feedback VALUES ('old', 'm0', 1, 'kept', '2026-01-01T00:00:00+00:00');"
+    )
+    con.commit()
+    con.close()
+    fb.record_feedback(db, "m1", 0, "missed it", user="press")
+    rows = fb.feedback_rows(db)
+    got = [(r["id"] == "old", r["user"], r["comment"]) for r in rows]
+    assert got == [(False, "press", "missed it"), (True, None, "kept")]
+
+    from chainlit.types import Feedback
+
+    layer = fb.data_layer(db)
+    token = chat_auth.REQUEST_USER.set("nego")
+    try:
+        asyncio.run(layer.upsert_feedback(Feedback(forId="m2", value=0, comment="by the data layer")))
+    finally:
+        chat_auth.REQUEST_USER.reset(token)
+    assert {r["comment"]: r["user"] for r in fb.feedback_rows(db)}["by the data layer"] == "nego"
+
+
+def test_cli_feedback_prints_no_control_characters(tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from govassist.cli import app
+
+    monkeypatch.setenv("GOVASSIST_DATA_DIR", str(tmp_path))
+    fb.record_feedback(fb.db_path(tmp_path), "m1", 0, "bad\x1b[2J\x1b]0;owned\x07\nFORGED LINE\rok", user="a\x1b[31m")
+    res = CliRunner().invoke(app, ["feedback"])
+    assert res.exit_code == 0, res.output
+    assert "\x1b" not in res.output and "\x07" not in res.output and "\r" not in res.output
+    assert not any(line.startswith("FORGED") for line in res.output.splitlines())
+    assert "FORGED LINE" in res.output
+
+
+def test_pdfs_are_served_by_id_to_readers_who_may_see_them(tmp_path: Path, monkeypatch, mini_settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from govassist.catalog import DocMeta
+
+    pdf = mini_settings.corpus_dir / "synthetic-report.pdf"
+    docs = {"syn-report": DocMeta("syn-report", "R", "R", "synthetic-report.pdf", restricted=("negotiator",))}
+    seen: list = []
+
+    def source(doc_id: str, user: str | None):
+        seen.append((doc_id, user))
+        roles = ("negotiator",) if user == "nego" else ()
+        visible = {k: d for k, d in docs.items() if not d.restricted or set(d.restricted) & set(roles)}
+        return chat.pdf_path(visible, mini_settings, doc_id)
+
+    app, _ = _guarded_app(tmp_path, pdf_source=source)
+    client = TestClient(app)
+    assert client.get("/govassist/pdf/syn-report").status_code == 404  # not signed in: restricted
+    client.cookies.set("access_token", _token(monkeypatch, "press"))
+    assert client.get("/govassist/pdf/syn-report").status_code == 404  # signed in without the role
+    client.cookies.set("access_token", _token(monkeypatch, "nego"))
+    res = client.get("/govassist/pdf/syn-report")
+    assert res.status_code == 200 and res.content == pdf.read_bytes()
+    assert res.headers["content-type"] == "application/pdf"
+    assert client.get("/govassist/pdf/..%2Fcatalog.toml").status_code == 404
+    assert seen[:3] == [("syn-report", None), ("syn-report", "press"), ("syn-report", "nego")]
+    assert chat.pdf_path({"x": DocMeta("x", "X", "X", "../outside.pdf")}, mini_settings, "x") is None
+
+
+def test_a_role_removed_in_the_settings_file_is_gone_at_the_next_chat(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    from govassist.settings import load_settings
+
+    toml = tmp_path / "govassist.toml"
+    monkeypatch.setenv("GOVASSIST_CONFIG", str(toml))
+    toml.write_text('auth_enabled = true\n[users.nego]\npassword = "p"\nroles = ["negotiator"]\n', encoding="utf-8")
+    s = load_settings()  # as the server read it at start
+    assert chat_auth.roles_for(chat_auth.current(s), "nego") == ("negotiator",)
+    toml.write_text('auth_enabled = true\n[users.nego]\npassword = "p"\nroles = []\n', encoding="utf-8")
+    st = toml.stat()
+    os.utime(toml, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # a later edit, whatever the clock's grain
+    assert chat_auth.roles_for(chat_auth.current(s), "nego") == ()
+    assert chat_auth.check_login(chat_auth.current(s), "nego", "p") == ()
+    toml.write_text("this is [not toml", encoding="utf-8")  # a broken edit keeps the last good users
+    os.utime(toml, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+    assert chat_auth.current(s).users["nego"]["roles"] == []
+
+
+def test_logout_revokes_the_token_it_carried(tmp_path: Path, monkeypatch) -> None:
+    from fastapi.testclient import TestClient
+
+    client = TestClient(_guarded_app(tmp_path)[0])
+    token = _token(monkeypatch)
+    assert client.get("/user", headers={"Cookie": f"access_token={token}"}).json() == {"user": "nego"}
+    assert client.post("/logout", headers={"Cookie": f"access_token={token}"}).status_code == 200
+    # a copy of the token (the browser forgot its own): not signed in any more
+    assert client.get("/user", headers={"Cookie": f"access_token={token}"}).json() == {"user": None}
+    assert client.get("/user", headers={"Authorization": f"Bearer {token}"}).json() == {"user": None}
+    fresh = TestClient(_guarded_app(tmp_path)[0])  # after a restart too
+    assert fresh.get("/user", headers={"Cookie": f"access_token={token}"}).json() == {"user": None}
+    other = _token(monkeypatch, "press")
+    assert fresh.get("/user", headers={"Cookie": f"access_token={other}"}).json() == {"user": "press"}
+    half = len(token) // 2  # Chainlit splits long tokens over several cookies
+    parts = f"access_token_0={token[:half]}; access_token_1={token[half:]}; theme=light"
+    assert fresh.get("/user", headers={"Cookie": parts}).json() == {"user": None}
+
+
+def test_failed_sign_ins_are_throttled_per_user_and_address() -> None:
+    now = [1000.0]
+    t = chat_auth.LoginThrottle(free=5, clock=lambda: now[0])
+    for _ in range(4):
+        t.failed("Nego", "10.0.0.1")
+    assert t.wait_s("nego", "10.0.0.1") == 0
+    t.failed("nego", "10.0.0.1")
+    assert t.wait_s("nego", "10.0.0.1") == 2.0
+    now[0] += 2.0
+    t.failed("nego", "10.0.0.1")
+    assert t.wait_s("nego", "10.0.0.1") == 4.0  # doubles with each further failure
+    assert t.wait_s("nego", "10.0.0.2") == 0 and t.wait_s("press", "10.0.0.1") == 0
+    for _ in range(30):
+        t.failed("nego", "10.0.0.1")
+    assert t.wait_s("nego", "10.0.0.1") == t.cap_s
+    t.succeeded("nego", "10.0.0.1")
+    assert t.wait_s("nego", "10.0.0.1") == 0
+
+
+def test_the_login_route_answers_429_while_locked_out(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    client = TestClient(_guarded_app(tmp_path)[0])
+    codes = [client.post("/login", data={"username": "nego", "password": "wrong"}).status_code for _ in range(8)]
+    assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}, codes
+    res = client.post("/login", data={"username": "nego", "password": "right"})  # even the right one, for now
+    assert res.status_code == 429 and int(res.headers["retry-after"]) >= 1
+    assert "try again in" in res.json()["detail"]
+    assert client.post("/login", data={"username": "press", "password": "right"}).status_code == 200
+
+
+# ---------------------------------------------------------------- restricted texts stay unnamed
+
+
+def _family_corpus(s: Settings) -> None:
+    """famx: v0 and v2 public, v1 restricted; famy: one public and one restricted member; hidden: all restricted."""
+    members = [("famx", 0, ""), ("famx", 1, "negotiator"), ("famx", 2, ""), ("famy", 0, ""), ("famy", 1, "negotiator"),
+               ("hiddenfam", 0, "negotiator"), ("hiddenfam", 1, "negotiator")]  # fmt: skip
+    extra = ""
+    for fam, i, role in members:
+        secret = f"SECRET{fam}{i}" if role else f"{fam}{i}"
+        word = "shall" if i % 2 == 0 else "should"
+        text = f"Version {i} of {fam}.\n\n1. Data flows with trust {word} be promoted.\n\n2. Other text {fam} {i}.\n"
+        (s.corpus_dir / f"{fam}{i}.txt").write_text(text, encoding="utf-8")
+        extra += (f'\n[[doc]]\nid = "{fam}-v{i}{"-" + secret.lower() if role else ""}"\ntitle = "{secret} title"\n'
+                  f'label = "{secret} label"\ncollection = "G7"\ndate = "2024-0{i + 1}-01"\nfamily = "{fam}"\n'
+                  f'order = {i}\nfile = "{fam}{i}.txt"\n' + (f'restricted = ["{role}"]\n' if role else ""))  # fmt: skip
+    s.catalog_file.write_text(s.catalog_file.read_text(encoding="utf-8") + extra, encoding="utf-8")
+
+
+def test_compare_of_a_family_names_no_restricted_member(mini_settings: Settings) -> None:
+    from govassist.store import build, open_store
+
+    _family_corpus(mini_settings)
+    build(mini_settings, progress=False)
+    store = open_store(mini_settings)
+    out = chat.run_command(store, "/compare famx", mini_settings, ()).content
+    assert "famx0" in out and "famx2" in out and "SECRET" not in out and "secret" not in out
+    with pytest.raises(QueryError) as refused:
+        chat.run_command(store, "/compare famy", mini_settings, ())
+    assert "secret" not in str(refused.value).lower() and "hiddenfam" not in str(refused.value)
+    nego = chat.run_command(store, "/compare famx", mini_settings, ("negotiator",)).content
+    assert "SECRETfamx1" in nego  # the role sees it
+
+
+def test_the_welcome_counts_only_what_the_reader_may_search(mini_settings: Settings) -> None:
+    from govassist.store import build, open_store
+
+    _family_corpus(mini_settings)
+    build(mini_settings, progress=False)
+    store = open_store(mini_settings)
+    restricted = {i for i, d in store.docs.items() if d.restricted}
+    hidden = sum(1 for c in store.chunks if c.doc_id in restricted)
+    assert len(restricted) == 4 and hidden > 0
+    texts = len(store.docs)
+    anon = chat.index_summary(store, (), mini_settings)
+    nego = chat.index_summary(store, ("negotiator",), mini_settings)
+    assert f"**{texts - 4} texts**" in anon and f"), {len(store.chunks) - hidden} passages" in anon
+    assert f"**{texts} texts**" in nego and f"), {len(store.chunks)} passages" in nego
+
+
+# ---------------------------------------------------------------- /precedent under load
+
+
+def test_precedent_in_the_chat_compares_a_bounded_wording_against_bounded_candidates(
+    mini_store, mini_settings: Settings, monkeypatch
+) -> None:
+    from govassist import precedent
+
+    seen: list[tuple[int, int | None, int]] = []
+    real = precedent._candidates
+
+    def spy(store, text, s, allowed, depth=None, dense=True):
+        out = real(store, text, s, allowed, depth, dense)
+        seen.append((len(text.split()), depth, len(out)))
+        assert not dense  # no embedding of the wording in the chat
+        return out
+
+    monkeypatch.setattr(precedent, "_candidates", spy)
+    wording = ("We will connect all schools and hospitals to the Internet by 2030 with trust. " * 30)[:2000]
+    reply = chat.run_command(mini_store, "/precedent " + wording, mini_settings, ())
+    words, depth, n = seen[-1]
+    assert words == chat.PRECEDENT_MAX_WORDS < len(wording.split()) and depth == chat.PRECEDENT_DEPTH
+    assert n <= 2 * chat.PRECEDENT_DEPTH  # by words, plus exact containment (none for this wording)
+    assert f"first {chat.PRECEDENT_MAX_WORDS} words" in reply.content
+    short = chat.run_command(mini_store, "/precedent connect all schools and hospitals", mini_settings, ())
+    assert seen[-1][0] == 5 and "Compared the first" not in short.content
+
+
+def test_heavy_commands_queue_on_their_own_worker_thread(mini_store, monkeypatch) -> None:
+    from govassist import chat_ui
+
+    threads: dict[str, str] = {}
+
+    def record(store, text, s, roles):
+        threads[text] = threading.current_thread().name
+        return chat.Reply("ok")
+
+    monkeypatch.setattr(chat, "run_command", record)
+
+    async def both() -> None:
+        await asyncio.gather(
+            chat_ui._command(mini_store, "/precedent x", ()), chat_ui._command(mini_store, "/docs", ())
+        )
+        await chat_ui._command(mini_store, "/Compare a b", ())
+
+    asyncio.run(both())
+    assert threads["/precedent x"].startswith("govassist-command") and threads["/Compare a b"].startswith("govassist")
+    assert not threads["/docs"].startswith("govassist-command")

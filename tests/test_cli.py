@@ -106,7 +106,7 @@ def test_run_starts_the_chainlit_app_found_through_the_package(mini_settings, mo
     for key in ("corpus_dir", "catalog_file", "index_dir", "data_dir", "embed_model", "mirror_dir"):
         monkeypatch.setenv(f"GOVASSIST_{key.upper()}", str(getattr(mini_settings, key)))
     calls: list[list[str]] = []
-    monkeypatch.setattr(subprocess, "call", lambda argv: calls.append(argv) or 0)
+    monkeypatch.setattr(subprocess, "call", lambda argv, env=None: calls.append(argv) or 0)
     res = CliRunner().invoke(app, ["run", "--port", "8123"])
     assert res.exit_code == 0, res.output
     app_py = Path(govassist.__file__).parent / "chat_app.py"

@@ -55,6 +55,9 @@ PRONOUN = re.compile(r"\b(it|its|they|them|their|these|those)\b|\b(about|on|of|r
 YEAR = re.compile(r"\b(?:(since|after|from|before|until|through|by|in)\s+)?((?:19[5-9]|20\d)\d)\b", re.I)
 WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
 COMPARE_LIMIT = 40  # changes listed per comparison in a chat message
+PRECEDENT_MAX_WORDS = 40  # of a /precedent wording compared in the chat: the cost grows with its length...
+PRECEDENT_DEPTH = 20  # ...and with the passages scored (this many by words, plus exact containment; no embedding)
+HEAVY_COMMANDS = ("/precedent", "/compare")  # run one at a time, apart from questions (chat_ui)
 EXTRA_STOP = {"say", "says", "tell", "mention", "mentions", "mentioned", "also", "then", "same", "texts", "text"}
 
 
@@ -90,9 +93,17 @@ class SidePassage:
 
 @dataclass(frozen=True)
 class PdfPage:
+    """A PDF viewer for one cited page; the PDF itself is served by /govassist/pdf/DOC_ID (see `pdf_path`)."""
+
     name: str
-    path: Path
+    doc_id: str
     page: int | None
+
+    @property
+    def url(self) -> str:
+        from urllib.parse import quote
+
+        return f"/govassist/pdf/{quote(self.doc_id, safe='')}#page={self.page or 1}"
 
 
 @dataclass(frozen=True)
@@ -154,10 +165,13 @@ def visible_docs(store: Store, roles: tuple[str, ...]) -> dict[str, DocMeta]:
 
 
 def index_summary(store: Store, roles: tuple[str, ...], s: Settings) -> str:
+    """The welcome message, counting only the texts and passages this reader may search."""
     per: dict[str, int] = {}
-    for d in visible_docs(store, roles).values():
+    docs = visible_docs(store, roles)
+    for d in docs.values():
         per[d.collection or "Other"] = per.get(d.collection or "Other", 0) + 1
-    return r.welcome_markdown(per, store.manifest.get("built_at", ""), store.chunk_count, bool(s.llm_base_url))
+    passages = sum(len(store.doc_chunks(d)) for d in docs)
+    return r.welcome_markdown(per, store.manifest.get("built_at", ""), passages, bool(s.llm_base_url))
 
 
 # ---------------------------------------------------------------- settings -> prefs -> filters
@@ -280,13 +294,20 @@ def pdf_pages(a: Answer, docs: dict[str, DocMeta], s: Settings) -> tuple[dict[in
     names: dict[int, str] = {}
     pages: dict[str, PdfPage] = {}
     for c in a.citations:
-        path = s.corpus_dir / c.source
-        if c.source.lower().endswith(".pdf") and path.is_file() and inside(path, s.corpus_dir):
-            label = docs[c.doc_id].label if c.doc_id in docs else c.label
-            name = r.element_name(f"PDF {label} p. {c.page or 1}")
+        if c.doc_id in docs and pdf_path(docs, s, c.doc_id) is not None:
+            name = r.element_name(f"PDF {docs[c.doc_id].label} p. {c.page or 1}")
             names[c.key] = name
-            pages.setdefault(name, PdfPage(name, path, c.page))
+            pages.setdefault(name, PdfPage(name, c.doc_id, c.page))
     return names, tuple(pages.values())
+
+
+def pdf_path(docs: dict[str, DocMeta], s: Settings, doc_id: str) -> Path | None:
+    """The PDF file of a document among `docs` (those the reader may see), or None."""
+    doc = docs.get(doc_id)
+    if doc is None or not doc.file.lower().endswith(".pdf"):
+        return None
+    path = s.corpus_dir / doc.file
+    return path if path.is_file() and not path.is_symlink() and inside(path, s.corpus_dir) else None
 
 
 def _label(c: Citation) -> str:
@@ -319,6 +340,12 @@ def answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: t
     step = r.retrieval_markdown(turn.query, desc, [(cite_label(h.doc, h.chunk), h.score) for h in hits], ms)
     record = {k: v for k, v in f.__dict__.items() if v}
     return Reply(content, side, pdfs, step, ms, turn, a, record)
+
+
+def precedent_wording(text: str) -> tuple[str, bool]:
+    """The wording /precedent compares in the chat (at most PRECEDENT_MAX_WORDS words) and whether it was cut."""
+    words = text.split()
+    return (" ".join(words[:PRECEDENT_MAX_WORDS]), True) if len(words) > PRECEDENT_MAX_WORDS else (text, False)
 
 
 def error_reply(exc: BaseException) -> Reply:
@@ -361,12 +388,16 @@ def run_command(store: Store, text: str, s: Settings, roles: tuple[str, ...]) ->
             _, md, _w = run_compare(store, s, args[0], args[1], topic=topic, filters=limit, limit=COMPARE_LIMIT)
         else:
             raise QueryError("give two document ids and an optional topic: /compare OLD NEW [topic] (see /docs)")
-        return Reply(md)
+        return Reply(r.unlinked(md))  # corpus text: escaped by compare, but URLs would still become links
     if name == "precedent":
         try:
             from .precedent import find_precedents, precedents_markdown
         except ImportError:
             return Reply("⚠ `/precedent` is not available in this installation (govassist.precedent is missing).")
-        found = find_precedents(store, rest, s, k=min(10, s.k_max), filters=limit)
-        return Reply(precedents_markdown(found, rest))
+        wording, cut = precedent_wording(rest)
+        found = find_precedents(
+            store, wording, s, k=min(10, s.k_max), filters=limit, depth=PRECEDENT_DEPTH, dense=False
+        )
+        note = f"*Compared the first {PRECEDENT_MAX_WORDS} words of your wording (the CLI compares all).*\n\n"
+        return Reply((note if cut else "") + r.unlinked(precedents_markdown(found, wording)))
     raise QueryError(f"unknown command /{name}: the commands are /compare, /precedent, /docs and /help")

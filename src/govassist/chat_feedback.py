@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS feedback (
   id TEXT PRIMARY KEY, message_id TEXT NOT NULL, thread_id TEXT, value INTEGER NOT NULL,
   comment TEXT, user TEXT, created_at TEXT NOT NULL
 );
+"""
+INDEXES = """
 CREATE INDEX IF NOT EXISTS feedback_message ON feedback(message_id);
 CREATE INDEX IF NOT EXISTS answers_run ON answers(run_id);
 """
@@ -44,10 +46,25 @@ def _db(path: Path) -> Iterator[sqlite3.Connection]:
     try:
         con.execute("PRAGMA journal_mode=WAL")
         con.executescript(SCHEMA)
+        _migrate(con)
+        con.executescript(INDEXES)
         with con:
             yield con
     finally:
         con.close()
+
+
+COLUMNS = {"feedback": {"user": "TEXT", "thread_id": "TEXT"}, "answers": {"user": "TEXT", "run_id": "TEXT"}}
+MAX_COMMENT_CHARS = 4000  # the chat refuses longer ones before they arrive (chat_web.FEEDBACK_MAX_CHARS)
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """Add the columns a feedback.sqlite3 made by an earlier version lacks (older rows get NULL)."""
+    for table, columns in COLUMNS.items():
+        have = {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in have:
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
 def _now() -> str:
@@ -70,7 +87,8 @@ def record_answer(
     cites = [{k: c.to_dict()[k] for k in ("citation", "doc_id", "chunk_id", "para", "page")} for c in a.citations]
     with _db(path) as con:
         con.execute(
-            "INSERT OR REPLACE INTO answers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO answers (message_id, run_id, thread_id, user, created_at, question, query, "
+            "filters, mode, found, answer, citations, retrieval_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 message_id,
                 run_id,
@@ -101,10 +119,13 @@ def record_feedback(
     """Store (or update) a thumbs up (1) or down (0) with its comment; returns the feedback id."""
     if value not in (0, 1):
         raise ValueError(f"feedback value must be 0 or 1, got {value!r}")
+    if comment and len(comment) > MAX_COMMENT_CHARS:
+        raise ValueError(f"the comment is {len(comment)} characters, over the limit of {MAX_COMMENT_CHARS}")
     fid = feedback_id or str(uuid.uuid4())
     with _db(path) as con:
         con.execute(
-            "INSERT OR REPLACE INTO feedback VALUES (?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO feedback (id, message_id, thread_id, value, comment, user, created_at) "
+            "VALUES (?,?,?,?,?,?,?)",
             (fid, message_id, thread_id, value, comment, user, _now()),
         )
     return fid
@@ -160,8 +181,10 @@ def data_layer(path: Path) -> Any:
             )
 
         async def upsert_feedback(self, feedback):
+            from .chat_auth import REQUEST_USER  # the signed-in user of this request (None: login is off)
+
             value, comment = int(feedback.value), feedback.comment
-            args = (path, feedback.forId, value, comment, None, feedback.threadId, feedback.id)
+            args = (path, feedback.forId, value, comment, REQUEST_USER.get(), feedback.threadId, feedback.id)
             return await asyncio.to_thread(record_feedback, *args)
 
         async def delete_feedback(self, feedback_id):

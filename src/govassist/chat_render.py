@@ -16,8 +16,9 @@ from .answer import Answer, Citation
 from .catalog import DocMeta
 
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
-_AUTOLINK = re.compile(r"(?i)\b(?:https?|ftp|mailto):(?=/)|\bwww(?=\.)|(?=@)")
+_AUTOLINK = re.compile(r"(?i)\b(?:https?|ftp):(?=/)|\bmailto(?=:)|\bwww(?=\.)|(?=@)")
 WJ = "\u2060"  # word joiner: invisible, and breaks what GFM would turn into a link (URLs, www., e-mail)
+MARK = "\u2063"  # invisible separator: ends every element name, removed from every text (see element_name)
 _NAME_DROP = re.compile(r"[\\`*_<>!~$|#{}\"]")
 _MONTHS = (
     "January", "February", "March", "April", "May", "June",
@@ -25,24 +26,32 @@ _MONTHS = (
 )  # fmt: skip
 
 
+def unlinked(markdown: str) -> str:
+    """Markdown (already escaped, e.g. /compare's or /precedent's) in which no bare URL, www. or e-mail address
+    becomes a live link, no Chainlit alert box opens and no citation chip can be forged."""
+    text = str(markdown).replace("\u200b", "").replace("\r", "").replace(MARK, "")  # U+200B: a typing cursor
+    text = text.replace(":::", ": ::")  # ":::type" opens a Chainlit alert box, even when escaped
+    return _AUTOLINK.sub(lambda m: m.group(0) + WJ, text)  # GFM links bare URLs after parsing, whatever the escapes
+
+
 def inert(text: str) -> str:
     """Text that markdown shows literally, on one or more lines (no line can start a block construct,
-    no URL or e-mail address becomes a link)."""
-    text = str(text).replace("\u200b", "").replace("\r", "")  # Chainlit draws U+200B as a typing cursor
-    text = text.replace(":::", ": ::")  # ":::type" opens a Chainlit alert box, even when escaped
-    text = _AUTOLINK.sub(lambda m: m.group(0) + WJ, text)  # GFM links bare URLs after parsing, whatever the escapes
-    return "\n".join(_PUNCT.sub(r"\\\1", line.strip()) for line in text.split("\n"))
+    no URL or e-mail address becomes a link, nothing reproduces an element name: see `element_name`)."""
+    return "\n".join(_PUNCT.sub(r"\\\1", line.strip()) for line in unlinked(text).split("\n"))
 
 
 def element_name(label: str) -> str:
     """A citation label as a Chainlit element name: shown verbatim in the message, with no markup character.
 
-    Square brackets are kept only when balanced (unnumbered paragraphs are cited as "¶[12]").
+    Chainlit turns every occurrence of an element's name in the message into a chip, so the name ends with
+    MARK, an invisible character that `inert` removes from every text: corpus text quoting "TTC College Park
+    2022 ¶PP15" cannot become the chip of that citation. Square brackets are kept only when balanced
+    (unnumbered paragraphs are cited as "¶[12]").
     """
-    name = _NAME_DROP.sub("", re.sub(r"<[^>]*>", " ", label)).replace("&", "＆")
+    name = _NAME_DROP.sub("", re.sub(r"<[^>]*>", " ", label.replace(MARK, ""))).replace("&", "＆")
     if name.count("[") != name.count("]") or "](" in name:
         name = name.replace("[", "").replace("]", "")
-    return re.sub(r"\s+", " ", name).strip() or "passage"
+    return (re.sub(r"\s+", " ", name).strip() or "passage") + MARK
 
 
 def unique_names(labels: Iterable[str]) -> list[str]:
@@ -51,7 +60,7 @@ def unique_names(labels: Iterable[str]) -> list[str]:
     for label in labels:
         name, n = element_name(label), 2
         while name in out:
-            name = f"{element_name(label)} ({n})"
+            name = element_name(f"{label} ({n})")
             n += 1
         out.append(name)
     return out

@@ -8,6 +8,7 @@ import asyncio
 import os
 import secrets
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,9 @@ STARTERS = [
 
 
 def _roles() -> tuple[str, ...]:
+    """The user's roles as govassist.toml says now (re-read when it changed): asked at each chat and message."""
     user = cl.user_session.get("user")
-    return chat_auth.roles_for(S, getattr(user, "identifier", None))
+    return chat_auth.roles_for(chat_auth.current(S), getattr(user, "identifier", None))
 
 
 def _prefs() -> chat.Prefs:
@@ -64,7 +66,7 @@ def _widgets(docs: dict[str, Any]) -> list[Any]:
 
 async def starters(user: Any = None, language: str | None = None) -> list[cl.Starter]:
     try:
-        roles = chat_auth.roles_for(S, getattr(user, "identifier", None))
+        roles = chat_auth.roles_for(chat_auth.current(S), getattr(user, "identifier", None))
         cols = {d.collection for d in chat.visible_docs(await _store(), roles).values()}
     except Exception:
         cols = set()
@@ -94,12 +96,23 @@ async def settings_update(values: dict[str, Any]) -> None:
         await _send(chat.error_reply(exc))
 
 
+_COMMANDS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govassist-command")
+
+
+async def _command(store: Any, text: str, roles: tuple[str, ...]) -> chat.Reply | None:
+    """A command's reply. /precedent and /compare (costly) queue for their own worker thread, one at a time, so
+    questions asked meanwhile keep the threads they use and the event loop is never held."""
+    if text.lower().startswith(chat.HEAVY_COMMANDS):
+        return await asyncio.get_running_loop().run_in_executor(_COMMANDS, chat.run_command, store, text, S, roles)
+    return await asyncio.to_thread(chat.run_command, store, text, S, roles)
+
+
 async def message(msg: cl.Message) -> None:
     """One turn. Whatever goes wrong becomes a message; the session stays usable."""
     roles, prefs = _roles(), _prefs()
     try:
         store = await _store()
-        reply = await asyncio.to_thread(chat.run_command, store, msg.content.strip(), S, roles)
+        reply = await _command(store, msg.content.strip(), roles)
         if reply is None:
             reply = await _answer(store, msg.content, prefs, roles)
     except Exception as exc:
@@ -123,7 +136,7 @@ async def _answer(store: Any, question: str, prefs: chat.Prefs, roles: tuple[str
 
 async def _send(reply: chat.Reply) -> None:
     texts = [cl.Text(name=p.name, content=p.markdown, display="side") for p in reply.passages]
-    pdfs = [cl.Pdf(name=p.name, path=str(p.path), page=p.page, display="side") for p in reply.pdfs]
+    pdfs = [cl.Pdf(name=p.name, url=p.url, page=p.page, display="side") for p in reply.pdfs]
     out = cl.Message(content=reply.content, elements=[*texts, *pdfs])
     await out.send()
     if texts:
@@ -149,7 +162,7 @@ async def _show_passages(texts: list[cl.Text], key: str) -> None:
 
 
 async def login(username: str, password: str) -> cl.User | None:
-    roles = await asyncio.to_thread(chat_auth.check_login, S, username, password)
+    roles = await asyncio.to_thread(chat_auth.check_login, chat_auth.current(S), username, password)
     return None if roles is None else cl.User(identifier=username, metadata={"roles": list(roles)})
 
 
@@ -192,7 +205,17 @@ def configure(app_root: Path) -> None:
         readme.write_text(r.HELP + "\n", encoding="utf-8")
     if S.auth_enabled:
         _auth_secret()
-    chat_web.install(app, config, S.max_upload_mb)
+    chat_web.install(app, config, S.max_upload_mb, S.allowed_origins, S.data_dir, _pdf_for)
+
+
+def _pdf_for(doc_id: str, user: str | None) -> Path | None:
+    """The PDF /govassist/pdf/DOC_ID serves to this reader: only a document their roles allow."""
+    try:
+        store = chat.current_store(S)
+    except Exception:
+        return None
+    roles = chat_auth.roles_for(chat_auth.current(S), user)
+    return chat.pdf_path(chat.visible_docs(store, roles), S, doc_id)
 
 
 async def warm() -> None:

@@ -1,4 +1,7 @@
-"""The chat page as served: security headers, no request to any other host, govassist's look.
+"""The chat page as served: a request guard, security headers, no request to any other host, govassist's look.
+
+The guard (`guard`, outermost) refuses other sites' pages (Origin), bounds request bodies, ends signed-out
+tokens and throttles failed sign-ins, before Chainlit sees the request or the websocket upgrade.
 
 Uploads larger than GOVASSIST_MAX_UPLOAD_MB are refused from their declared size, before they are read. The page
 gets a Content-Security-Policy that allows only this server (so even markup that slipped through could
@@ -9,8 +12,15 @@ offline delegation laptop makes no outside request. Small routes serve the style
 from __future__ import annotations
 
 import gzip
+import json
+import os
 import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from .chat_auth import REQUEST_USER, LoginThrottle, RevokedTokens, token_claims
 
 CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -52,6 +62,16 @@ LOGO = """<svg xmlns="http://www.w3.org/2000/svg" width="236" height="56" viewBo
  fill="#ffffff">¶ govassist</text></svg>"""
 
 
+# Chainlit's own settings (chainlit.config.ChainlitConfig, a pydantic BaseSettings without a prefix) read these
+# variables, case-insensitively: PROJECT=/anything in a shell or Makefile stopped the chat at start
+CHAINLIT_UNPREFIXED = ("root", "chainlit_server", "run", "features", "ui", "project", "code")
+
+
+def chainlit_env(environ: dict[str, str]) -> dict[str, str]:
+    """The environment to start Chainlit with: the caller's, minus the variables Chainlit's settings misread."""
+    return {k: v for k, v in environ.items() if k.lower() not in CHAINLIT_UNPREFIXED}
+
+
 def upload_refusal(method: str, path: str, length: str | None, max_mb: float) -> tuple[int, str] | None:
     """Why an upload to Chainlit's file endpoint is refused before its body is read (None: let it through)."""
     if method != "POST" or not path.rstrip("/").endswith("/project/file"):
@@ -64,9 +84,179 @@ def upload_refusal(method: str, path: str, length: str | None, max_mb: float) ->
     return None
 
 
-def install(app: Any, config: Any, max_upload_mb: float = 20.0) -> None:
-    """Add the headers, the upload bound, the HTML clean-up and the govassist routes to Chainlit's FastAPI app."""
-    from fastapi.responses import JSONResponse, Response
+def origin_allowed(origin: str | None, host: str | None, allowed: Sequence[str] = ()) -> bool:
+    """Whether a request may reach the chat: no Origin header (not a script on another page), a page of this
+    same host:port (the Host header; without a port, the Origin's scheme's default port, as behind a TLS
+    proxy), or one of the configured public origins (`allowed_origins`). "null" is never allowed."""
+    if origin is None:
+        return True
+    origin = origin.strip().lower().rstrip("/")
+    if origin in {a.strip().lower().rstrip("/") for a in allowed}:
+        return True
+    try:
+        page, server = urlsplit(origin), urlsplit(f"//{(host or '').strip().lower()}")
+        default = {"http": 80, "https": 443}.get(page.scheme)
+        if default is None or not page.hostname or page.hostname != server.hostname:
+            return False
+        return (page.port or default) == (server.port or default)
+    except ValueError:
+        return False
+
+
+FEEDBACK_MAX_CHARS = 4000  # a feedback comment
+BODY_MAX_BYTES = 64 * 1024  # any request body but an upload's (own bound) or socket.io's (engine.io's bound)
+SOCKET_PATH = "/ws/socket.io"
+
+
+def auth_cookie_names(cookies: dict[str, str]) -> tuple[str | None, list[str]]:
+    """Chainlit's sign-in token from the cookies (it splits long ones into NAME_0, NAME_1…) and the names used."""
+    name = os.environ.get("CHAINLIT_AUTH_COOKIE_NAME", "access_token")
+    if name in cookies:
+        return cookies[name], [name]
+    parts = []
+    while f"{name}_{len(parts)}" in cookies:
+        parts.append(f"{name}_{len(parts)}")
+    return ("".join(cookies[p] for p in parts) or None), parts
+
+
+async def _refuse(send: Any, status: int, detail: str, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": body})
+
+
+def feedback_refusal(body: bytes) -> str | None:
+    """Why a feedback update is refused (None: let it through): a comment over FEEDBACK_MAX_CHARS."""
+    try:
+        comment = (json.loads(body or b"{}").get("feedback") or {}).get("comment") or ""
+    except (ValueError, AttributeError):
+        return None  # Chainlit answers malformed bodies itself
+    if isinstance(comment, str) and len(comment) > FEEDBACK_MAX_CHARS:
+        return f"the comment is {len(comment)} characters, over the limit of {FEEDBACK_MAX_CHARS}: shorten it"
+    return None
+
+
+def guard(
+    app: Any,
+    allowed: Sequence[str] = (),
+    revoked: RevokedTokens | None = None,
+    throttle: LoginThrottle | None = None,
+) -> Any:
+    """ASGI middleware in front of Chainlit, for every HTTP request and websocket upgrade:
+
+    - a foreign Origin gets 403 before anything runs, so a page elsewhere cannot use a signed-in reader's
+      cookie to read restricted texts (same host:port, or `allowed_origins`);
+    - a signed-out (revoked) token is taken off the request, which then counts as not signed in; POST /logout
+      revokes the token it carries; the user a valid token names is in chat_auth.REQUEST_USER;
+    - bodies are bounded (BODY_MAX_BYTES, feedback comments FEEDBACK_MAX_CHARS) before Chainlit reads them;
+    - POST /login answers 429 while `throttle` locks that user name out from that address.
+    """
+
+    async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            return await app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or ()}
+        if not origin_allowed(headers.get("origin"), headers.get("host"), allowed):
+            if scope["type"] == "websocket":  # a close before accept: the server answers the upgrade with 403
+                await receive()
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            return await _refuse(send, 403, "requests from other sites are refused (see allowed_origins)")
+        from starlette.requests import cookie_parser
+
+        token, names = auth_cookie_names(cookie_parser(headers.get("cookie", "")))
+        bearer = headers.get("authorization", "")
+        token = token or (bearer[7:].strip() if bearer.lower().startswith("bearer ") else None)
+        if token and revoked is not None and revoked.is_revoked(token):
+            scope = dict(scope, headers=_without_token(scope["headers"], names))
+            token = None
+        claims = token_claims(token)
+        REQUEST_USER.set(str(claims["identifier"]) if claims and claims.get("identifier") else None)
+        path = scope.get("path", "")
+        if scope["type"] == "websocket" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            return await app(scope, receive, send)
+        if path.rstrip("/").endswith("/project/file") or path.startswith(SOCKET_PATH):
+            return await app(scope, receive, send)
+        body, more = b"", True
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > BODY_MAX_BYTES:
+            return await _refuse(send, 413, f"the request body is over the limit of {BODY_MAX_BYTES // 1024} KB")
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > BODY_MAX_BYTES:
+                return await _refuse(send, 413, f"the request body is over the limit of {BODY_MAX_BYTES // 1024} KB")
+        if path.rstrip("/").endswith("/feedback") and (why := feedback_refusal(body)):
+            return await _refuse(send, 413, why)
+        if path.rstrip("/").endswith("/logout") and claims and revoked is not None:
+            revoked.revoke(str(token), float(claims.get("exp") or 0) or None)
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        if not (path.rstrip("/").endswith("/login") and throttle is not None):
+            return await app(scope, replay, send)
+        from urllib.parse import parse_qs
+
+        user = (parse_qs(body.decode("utf-8", "replace")).get("username") or [""])[0][:200]
+        client = (scope.get("client") or ("?", 0))[0]
+        wait = throttle.wait_s(user, client)
+        if wait > 0:
+            retry = (b"retry-after", str(int(wait) + 1).encode())
+            why = f"too many failed sign-ins for this user from this address: try again in {int(wait) + 1} s"
+            return await _refuse(send, 429, why, (retry,))
+        status: list[int] = []
+
+        async def watch(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            await send(message)
+
+        await app(scope, replay, watch)
+        if status and status[0] == 401:
+            throttle.failed(user, client)
+        elif status and status[0] < 400:
+            throttle.succeeded(user, client)
+
+    return guarded
+
+
+def _without_token(raw: list[tuple[bytes, bytes]], names: list[str]) -> list[tuple[bytes, bytes]]:
+    """Request headers without the sign-in token: its cookies and any bearer Authorization header."""
+    out = []
+    for k, v in raw:
+        if k.lower() == b"authorization":
+            continue
+        if k.lower() == b"cookie":
+            kept = [c for c in v.decode("latin-1").split(";") if c.split("=", 1)[0].strip() not in names]
+            if not kept:
+                continue
+            v = ";".join(kept).encode("latin-1")
+        out.append((k, v))
+    return out
+
+
+def install(
+    app: Any,
+    config: Any,
+    max_upload_mb: float = 20.0,
+    allowed_origins: Sequence[str] = (),
+    data_dir: Path | None = None,
+    pdf_source: Callable[[str, str | None], Path | None] | None = None,
+) -> None:
+    """Add the headers, the upload bound, the HTML clean-up, the request guard (`guard`; signed-out tokens kept
+    in data_dir) and the govassist routes to Chainlit's FastAPI app. `pdf_source(doc_id, user)` is the PDF a
+    reader may open (None: refused), served at /govassist/pdf/DOC_ID."""
+    from fastapi.responses import FileResponse, JSONResponse, Response
     from starlette.routing import Route
 
     async def style(request: Any) -> Response:
@@ -99,8 +289,18 @@ def install(app: Any, config: Any, max_upload_mb: float = 20.0) -> None:
 
         return JSONResponse({"ready": READY.is_set()}, status_code=200 if READY.is_set() else 503)
 
+    async def pdf(request: Any) -> Response:
+        """One cited PDF, for the side panel's viewer (which opens it at the cited page): read once from the
+        corpus, never copied per answer; only for readers whose roles allow the document."""
+        path = pdf_source(request.path_params["doc_id"], REQUEST_USER.get()) if pdf_source else None
+        if path is None:
+            return JSONResponse({"detail": "no PDF with this id that you may read"}, status_code=404)
+        return FileResponse(path, media_type="application/pdf", headers={"Cache-Control": "private, max-age=3600"},
+                            content_disposition_type="inline", filename=path.name)  # fmt: skip
+
     app.router.routes[0:0] = [
         Route("/govassist/ready", ready),
+        Route("/govassist/pdf/{doc_id}", pdf),
         Route("/govassist/style.css", style),
         Route("/govassist/logo.svg", svg(LOGO)),
         Route("/govassist/login.svg", svg(LOGIN_IMAGE)),
@@ -130,3 +330,11 @@ def install(app: Any, config: Any, max_upload_mb: float = 20.0) -> None:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
+
+    # Chainlit answers any Origin with itself and credentials ("*" in .chainlit/config.toml); its CORS middleware
+    # holds this very list and reads it when the server starts, so only the configured origins remain
+    origins = getattr(getattr(config, "project", None), "allow_origins", None)
+    if isinstance(origins, list):
+        origins[:] = list(allowed_origins)
+    revoked = RevokedTokens(data_dir / "revoked_tokens.json") if data_dir is not None else None
+    app.add_middleware(guard, allowed=tuple(allowed_origins), revoked=revoked, throttle=LoginThrottle())  # runs first

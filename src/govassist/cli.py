@@ -327,25 +327,14 @@ def run_cmd(
             err=True,
         )
     if chat:
+        import os
         import subprocess
 
+        from .chat_web import chainlit_env
+
         app_py = chat_app_path()
-        raise typer.Exit(
-            subprocess.call(
-                [
-                    sys.executable,
-                    "-m",
-                    "chainlit",
-                    "run",
-                    str(app_py),
-                    "--headless",
-                    "--host",
-                    host,
-                    "--port",
-                    str(port),
-                ]
-            )
-        )
+        cmd = [sys.executable, "-m", "chainlit", "run", str(app_py), "--headless", "--host", host, "--port", str(port)]
+        raise typer.Exit(subprocess.call(cmd, env=chainlit_env(dict(os.environ))))
 
 
 def _markdown(text: str) -> None:
@@ -406,15 +395,18 @@ def feedback_cmd(
 ) -> None:
     """Chat feedback for review: each thumbs up/down with the question, filters, answer and citations it judged."""
     from .chat_feedback import db_path, feedback_rows
+    from .text import safe_line
 
     rows = feedback_rows(db_path(_settings().data_dir), bad_only=bad, limit=limit)
     if as_json:
         _out(rows)
         return
     for f in rows:
-        cites = ", ".join(c["citation"] for c in f["citations"] or [])
-        typer.echo(f"{'👍' if f['value'] else '👎'} {f['created_at']} {f['user'] or '-'}: {f['question']!r}")
-        typer.echo(f"   cited: {cites or '(nothing)'}" + (f"\n   comment: {f['comment']}" if f["comment"] else ""))
+        cites = safe_line(", ".join(c["citation"] for c in f["citations"] or []), 1000)
+        who, question = safe_line(f["user"] or "-", 100), safe_line(f["question"] or "", 1000)
+        typer.echo(f"{'👍' if f['value'] else '👎'} {safe_line(f['created_at'])} {who}: “{question}”")
+        comment = f"\n   comment: {safe_line(f['comment'], 5000)}" if f["comment"] else ""
+        typer.echo(f"   cited: {cites or '(nothing)'}{comment}")
 
 
 @app.command("hash-password")

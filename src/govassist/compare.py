@@ -458,7 +458,7 @@ def family_docs(store: Store, family: str, filters: Filters | None = None) -> li
     allowed = allowed_docs(store, filters) if filters else None
     docs = [d for d in store.docs.values() if d.family == family and (allowed is None or d.id in allowed)]
     if len(docs) < 2:
-        known = sorted({d.family for d in store.docs.values() if d.family})
+        known = sorted({d.family for d in store.docs.values() if d.family and (allowed is None or d.id in allowed)})
         have = f"only {docs[0].id} is indexed" if docs else "no indexed document has it"
         raise QueryError(f"family {family!r}: {have}; families with versions: {', '.join(known)}")
     return sorted(docs, key=lambda d: (d.order, d.date, d.id))

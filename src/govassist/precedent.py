@@ -135,10 +135,12 @@ def _recency(d: DocMeta) -> tuple[int, int]:
     return (0 if d.status == "adopted" else 1, -int(digits) if digits.isdigit() else 0)
 
 
-def _candidates(store: Store, text: str, s: Settings, allowed: set[str] | None) -> list[Chunk]:
-    depth = min(store.chunk_count, max(DEPTH, 4 * s.candidates))
+def _candidates(
+    store: Store, text: str, s: Settings, allowed: set[str] | None, depth: int | None = None, dense: bool = True
+) -> list[Chunk]:
+    depth = min(store.chunk_count, depth or max(DEPTH, 4 * s.candidates))
     found = {c.id: c for c, _ in store.lexical(text, depth, allowed)}
-    for c, _ in store.dense(query_vector(s, text), depth, allowed):
+    for c, _ in store.dense(query_vector(s, text), depth, allowed) if dense else ():
         found.setdefault(c.id, c)
     for c in store.phrase([normalise(text)], allowed):
         found.setdefault(c.id, c)
@@ -158,9 +160,18 @@ def _across_documents(scored: list[tuple[float, float, str, Chunk]]) -> list[tup
 
 
 def find_precedents(
-    store: Store, text: str, s: Settings, k: int = 10, filters: Filters | None = None, min_score: float = MIN_SCORE
+    store: Store,
+    text: str,
+    s: Settings,
+    k: int = 10,
+    filters: Filters | None = None,
+    min_score: float = MIN_SCORE,
+    depth: int | None = None,
+    dense: bool = True,
 ) -> list[Precedent]:
-    """Passages across the corpus with the proposed wording or nearly so, closest first (one per passage)."""
+    """Passages across the corpus with the proposed wording or nearly so, closest first (one per passage).
+    `depth` bounds the passages taken from each retriever and `dense=False` skips the embedding retriever
+    (the chat does both to bound the cost: near-identical wording is found by words)."""
     text = (text or "").strip()
     if not word_keys(text):
         raise QueryError("the phrase is empty: give the wording you want to find precedents for")
@@ -175,7 +186,7 @@ def find_precedents(
     qw = _keys(text)
     q = encode(qw, vocab)
     scored: list[tuple[float, float, str, Chunk]] = []
-    for c in _candidates(store, text, s, allowed):
+    for c in _candidates(store, text, s, allowed, depth, dense):
         best: tuple[float, float, str] | None = None
         for run in _runs(c.text, len(qw)):
             floor = max(min_score, best[0]) if best else min_score

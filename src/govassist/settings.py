@@ -17,7 +17,8 @@ from pydantic_settings import (
 DEFAULT_TOML = "govassist.toml"
 
 
-def _toml_path() -> Path:
+def toml_path() -> Path:
+    """The settings file in force: GOVASSIST_CONFIG, or govassist.toml in the working folder."""
     return Path(os.environ.get("GOVASSIST_CONFIG", DEFAULT_TOML))
 
 
@@ -73,6 +74,9 @@ class Settings(BaseSettings):
 
     # chat
     auth_enabled: bool = False
+    # browser pages allowed to use the chat besides its own host:port, e.g. ["https://govassist.example.org"]
+    # (set it when a reverse proxy changes the Host header); every other Origin is refused with 403
+    allowed_origins: list[str] = Field(default_factory=list)
     users: dict[str, dict[str, Any]] = Field(default_factory=dict)  # name -> {"password": ..., "roles": [...]}
 
     # store: empty = FAISS + BM25 files under index_dir; a postgresql:// URL = PostgreSQL with pgvector
@@ -94,7 +98,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=_toml_path()))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_path()))
 
     @property
     def current_index(self) -> Path:
