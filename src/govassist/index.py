@@ -28,7 +28,7 @@ from .settings import Settings
 from .text import normalise
 
 FORMAT = 1
-CHUNKER_VERSION = 5  # bump whenever load.py or chunk.py changes what they produce
+CHUNKER_VERSION = 6  # bump whenever load.py or chunk.py changes what they produce
 MANIFEST, CHUNKS, VECTORS, FAISS_FILE, BM25_DIR = (
     "manifest.json",
     "chunks.jsonl",

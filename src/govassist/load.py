@@ -44,6 +44,7 @@ MAGIC = (
 )
 PDF_TOKENS_PER_PAGE = 100_000  # pypdf parsing budget per content stream; real pages use under 5,000
 PDF_STREAM_BYTES = 16 * 2**20  # largest decompressed stream pypdf may produce (a bomb stops here)
+LINES_PER_CHECK = 2048  # text and HTML loaders look at the clock this often
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,17 @@ class Limits:
     max_bytes: int = 20 * 2**20
     max_pdf_pages: int = 2000
     max_text_chars: int = 20 * 2**20  # text extracted from one PDF (its streams are compressed)
-    timeout_s: float = 60.0  # wall-clock budget for one PDF, checked page by page
+    timeout_s: float = 60.0  # wall-clock budget for reading one file, any format
+    max_pdf_stream_bytes: int = 100 * 2**20  # page content decompressed from one PDF, all pages together
 
 
 def limits_for(s: Settings) -> Limits:
     """The loader bounds the settings ask for."""
     max_bytes = int(s.max_file_mb * 2**20)
-    return Limits(max_bytes, s.max_pdf_pages, max_text_chars=max_bytes, timeout_s=s.load_timeout_s)
+    return Limits(
+        max_bytes, s.max_pdf_pages, max_text_chars=max_bytes, timeout_s=s.load_timeout_s,
+        max_pdf_stream_bytes=max(100 * 2**20, 5 * max_bytes),
+    )  # fmt: skip
 
 
 def _fail(path: Path, reason: str) -> LoadError:
@@ -106,17 +111,18 @@ def _drop_comments(text: str) -> str:
 
 
 def _join(lines: list[str]) -> str:
-    parts: list[str] = []
+    """Lines as one text; a word hyphenated across lines is rejoined. Linear: each word's pieces are joined once."""
+    words: list[list[str]] = []
     for line in lines:
         line = line.strip()
         if not line:
             continue
-        last = parts[-1] if parts else ""
+        last = words[-1][-1] if words else ""
         if last.endswith("-") and not last.endswith(" -") and line[:1].islower():
-            parts[-1] = last + line
+            words[-1].append(line)
         else:
-            parts.append(line)
-    return re.sub(r"[ \t\u00a0]+", " ", " ".join(parts)).strip()
+            words.append([line])
+    return re.sub(r"[ \t\u00a0]+", " ", " ".join("".join(w) for w in words)).strip()
 
 
 def _is_heading_line(raw: str) -> bool:
@@ -161,8 +167,10 @@ def _decode(path: Path, data: bytes) -> str:
         raise _fail(path, reason) from exc
 
 
-def text_blocks(text: str, page: int | None = None) -> list[Block]:
-    """Split plain or markdown text into blocks: blank lines, bullets, numbered items and headings."""
+def text_blocks(text: str, page: int | None = None, deadline: float | None = None) -> list[Block]:
+    """Split plain or markdown text into blocks: blank lines, bullets, numbered items and headings.
+
+    Raises TimeoutError once time.monotonic() passes `deadline`."""
     blocks: list[Block] = []
     kind, buf = PARA, []
 
@@ -176,7 +184,9 @@ def text_blocks(text: str, page: int | None = None) -> list[Block]:
         buf, kind = [], PARA
 
     prev = ""  # the previous line, cleaned; buf holds cleaned lines
-    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+    for n, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n")):
+        if deadline is not None and n % LINES_PER_CHECK == 0 and time.monotonic() > deadline:
+            raise TimeoutError(f"stopped at line {n + 1}")
         line = raw.rstrip()
         if not line.strip() or SEPARATOR_RE.fullmatch(line):
             flush()
@@ -209,8 +219,8 @@ def _short_title(s: str) -> bool:
     return len(s) < 90 and not ENDS_SENTENCE_RE.search(s) and s[:1].isupper() and not NUMBER_RE.match(s)
 
 
-def load_text(path: Path, data: bytes) -> list[Block]:
-    return text_blocks(_decode(path, data))
+def load_text(path: Path, data: bytes, deadline: float | None = None) -> list[Block]:
+    return text_blocks(_decode(path, data), deadline=deadline)
 
 
 class _HTMLText(HTMLParser):
@@ -253,12 +263,44 @@ class _HTMLText(HTMLParser):
             self.buf.append(data)
 
 
-def load_html(path: Path, data: bytes) -> list[Block]:
-    text = _decode(path, data)
+def _defuse_html(text: str) -> str:
+    """The page as HTMLParser reads it, minus what makes that parser quadratic: a '<' whose tag is not closed
+    before the next '<' becomes '&lt;' (text), and an unclosed comment ends the page (as browsers read it).
+    CPython's parser rescans the rest of the input for each such '<'."""
+    out: list[str] = []
+    pos, gt = 0, -2  # gt: the first '>' after the current '<' (-1: none left), -2: not looked up yet
+    i = text.find("<")
+    while i >= 0:
+        if text.startswith("<!--", i):
+            end = text.find("-->", i + 4)
+            if end < 0:
+                out.append(text[pos:i])
+                return "".join(out)
+            i = text.find("<", end + 3)
+            continue
+        nxt = text.find("<", i + 1)
+        if gt != -1 and gt <= i:
+            gt = text.find(">", i + 1)
+        if gt == -1 or 0 <= nxt < gt:
+            out += [text[pos:i], "&lt;"]
+            pos = i + 1
+        i = nxt
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def load_html(path: Path, data: bytes, deadline: float | None = None) -> list[Block]:
+    text = _defuse_html(_decode(path, data))
     parser = _HTMLText()
+    step = LINES_PER_CHECK * 512
     try:
-        parser.feed(text)
+        for start in range(0, len(text), step):
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"stopped at character {start:,}")
+            parser.feed(text[start : start + step])
         parser.close()
+    except TimeoutError:
+        raise
     except Exception as exc:  # HTMLParser is lenient; anything it raises is a malformed file
         raise _fail(path, f"malformed HTML: {exc}") from exc
     parser.flush()
@@ -351,8 +393,24 @@ def _declared_pages(reader: object) -> int:
         return 0
 
 
+def _content_bytes(page: object) -> int:
+    """Decompressed size of a page's content streams and of the forms it draws (what text extraction reads)."""
+    from pypdf.generic import ArrayObject, DictionaryObject
+
+    def deref(x: object) -> object:
+        return x.get_object() if x is not None else None  # type: ignore[attr-defined]
+
+    contents = deref(page.get("/Contents"))  # type: ignore[attr-defined]
+    streams = list(contents) if isinstance(contents, ArrayObject) else [contents] if contents is not None else []
+    resources = deref(page.get("/Resources"))  # type: ignore[attr-defined]
+    xobjects = deref(resources.get("/XObject")) if isinstance(resources, DictionaryObject) else None
+    if isinstance(xobjects, DictionaryObject):
+        streams += [x for x in xobjects.values() if deref(x).get("/Subtype") == "/Form"]  # type: ignore[union-attr]
+    return sum(len(deref(x).get_data()) for x in streams)  # type: ignore[union-attr]
+
+
 def load_pdf(path: Path, data: bytes, limits: Limits) -> list[Block]:
-    """Text of each page, bounded in pages, decompressed stream size, extracted text and time."""
+    """Text of each page, bounded in pages, decompressed stream size (each and in all), extracted text and time."""
     import io
     import logging
 
@@ -390,13 +448,20 @@ def load_pdf(path: Path, data: bytes, limits: Limits) -> list[Block]:
             n = len(reader.pages)
             if n > limits.max_pdf_pages:
                 raise _fail(path, f"{n} pages, {over_pages}")
-            pages, total = [], 0
+            pages, total, streamed = [], 0, 0
             for pno, page in enumerate(reader.pages, start=1):
                 if time.monotonic() > deadline:
                     raise _fail(
                         path,
                         f"reading took over {limits.timeout_s:g} s (stopped at page {pno} of {n}; "
                         "GOVASSIST_LOAD_TIMEOUT_S): a PDF bomb, or save a simpler copy",
+                    )
+                streamed += _content_bytes(page)
+                if streamed > limits.max_pdf_stream_bytes:
+                    raise _fail(
+                        path,
+                        f"page content decompresses to over {limits.max_pdf_stream_bytes / 2**20:g} MB by page "
+                        f"{pno} of {n} (a PDF bomb?); split the document or save a simpler copy",
                     )
                 text = page.extract_text() or ""
                 total += len(text)
@@ -451,12 +516,16 @@ def load_file(path: Path, limits: Limits | None = None) -> list[Block]:
         raise _fail(path, f"cannot read: {exc.strerror}") from exc
     if len(data) > limits.max_bytes:
         raise _fail(path, f"grew past the limit of {limits.max_bytes / 2**20:g} MB while being read")
-    if suffix == ".pdf":
-        blocks = load_pdf(path, data, limits)
-    elif suffix in (".html", ".htm"):
-        blocks = load_html(path, data)
-    else:
-        blocks = load_text(path, data)
+    deadline = time.monotonic() + limits.timeout_s
+    try:
+        if suffix == ".pdf":
+            blocks = load_pdf(path, data, limits)
+        elif suffix in (".html", ".htm"):
+            blocks = load_html(path, data, deadline)
+        else:
+            blocks = load_text(path, data, deadline)
+    except TimeoutError as exc:
+        raise _fail(path, f"reading took over {limits.timeout_s:g} s ({exc}; GOVASSIST_LOAD_TIMEOUT_S)") from exc
     if not any(b.kind != HEADING for b in blocks):
         raise _fail(path, "no paragraphs of text found")
     return blocks
