@@ -292,7 +292,7 @@ def _defuse_html(text: str) -> str:
 def load_html(path: Path, data: bytes, deadline: float | None = None) -> list[Block]:
     text = _defuse_html(_decode(path, data))
     parser = _HTMLText()
-    step = LINES_PER_CHECK * 512
+    step = LINES_PER_CHECK * 128  # characters fed between looks at the clock
     try:
         for start in range(0, len(text), step):
             if deadline is not None and time.monotonic() > deadline:
