@@ -8,6 +8,7 @@ embedder; `load_chunk_s` is the build's load+chunk stage alone, `build_s` the wh
 from __future__ import annotations
 
 import shutil
+from itertools import pairwise
 from typing import Any
 
 from .common import BenchConfig, settings_for, timed
@@ -21,7 +22,7 @@ SHAPES = {
 
 
 def _ratios(times: list[float]) -> list[float | None]:
-    return [round(b / a, 2) if a > 0 else None for a, b in zip(times, times[1:])]
+    return [round(b / a, 2) if a > 0 else None for a, b in pairwise(times)]
 
 
 def run(cfg: BenchConfig) -> dict[str, Any]:

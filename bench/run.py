@@ -170,7 +170,8 @@ def summary(rec: Record) -> str:
     if parse:
         lines += [
             "",
-            "| parse: one file of N repeated paragraphs | " + " | ".join(f"{n:,}" for n in sec["parse"]["sizes"])
+            "| parse: one file of N repeated paragraphs | "
+            + " | ".join(f"{n:,}" for n in sec["parse"]["sizes"])
             + " | ratio per doubling (build) |",
             "| --- |" + " --- |" * (len(sec["parse"]["sizes"]) + 1),
         ]
