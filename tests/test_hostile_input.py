@@ -109,7 +109,7 @@ def hostile_files(good: Path) -> dict[str, tuple[bytes, str]]:
             utf8 + b"2. Caf\xe9 au lait.\n",
             "mixed encodings: UTF-8 text with a stray non-UTF-8 byte",
         ),
-        "latin1-only.txt": ("1. Déclaration de principes.\n".encode("latin-1"), "not valid UTF-8 (byte 0xe9 on line 1"),
+        "undetectable.txt": (b"1. Text.\n" + bytes(range(128, 256)) * 3, "not valid UTF-8 (byte 0x80 on line 2"),
         "bad-utf16.txt": (b"\xff\xfe" + "1. Text".encode("utf-16-le") + b"\x00\xd8", "UTF-16 mark but does not decode"),
         "empty.txt": (b"", "empty file"),
         "blank.md": (b" \n\t\n  ", "empty file"),
@@ -255,7 +255,9 @@ def test_symlink_out_of_the_corpus_is_not_followed(mini_settings: Settings, tmp_
     secret.write_text("1. A private note that must never reach the index.\n")
     (mini_settings.corpus_dir / "link.txt").symlink_to(secret)
     r = build(mini_settings, progress=False)
-    assert "link.txt: links outside the corpus folder; copy the file in instead" in r.notes
+    assert r.skipped["link.txt"] == (
+        "link.txt: it is a symbolic link (not followed): copy the file into the corpus folder instead"
+    )
     assert not any("private note" in c.text for c in open_store(mini_settings).chunks)
 
 

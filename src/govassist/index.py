@@ -132,9 +132,11 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def chunk_file(meta: cat.DocMeta, path: Path, s: Settings, limits: Limits) -> list[Chunk]:
+def chunk_file(
+    meta: cat.DocMeta, path: Path, s: Settings, limits: Limits, notes: list[str] | None = None
+) -> list[Chunk]:
     """Load and chunk one corpus file; a file that yields no paragraph is a LoadError like any other."""
-    chunks = chunk_blocks(meta.id, load_file(path, limits), s.chunk_max_chars, s.chunk_min_chars)
+    chunks = chunk_blocks(meta.id, load_file(path, limits, notes), s.chunk_max_chars, s.chunk_min_chars)
     if not chunks:
         raise LoadError(f"{path.name}: no paragraphs of text found")
     return chunks
@@ -292,7 +294,7 @@ def plan_documents(
             plan.append(Planned(meta, digest, None))
             continue
         try:
-            chunks = chunk_file(meta, path, s, limits)
+            chunks = chunk_file(meta, path, s, limits, notes)
         except LoadError as exc:
             skipped[path.name] = str(exc)
             continue

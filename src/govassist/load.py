@@ -5,6 +5,7 @@ Every failure is a LoadError naming the file and the reason; nothing else escape
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections import Counter
@@ -14,11 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import LoadError
+from .text import safe_line
 
 if TYPE_CHECKING:
     from .settings import Settings
 
 HEADING, PARA, BULLET = "heading", "para", "bullet"
+SUFFIXES = (".pdf", ".txt", ".md", ".markdown", ".html", ".htm")  # what the loaders read (corpus add checks it)
+SUPPORTED = "PDF, TXT, MD or HTML"
 BULLET_RE = re.compile(r"^\s*(?:[-*•·▪◦\x7f]|\u2013)\s+")
 NUMBER_RE = re.compile(
     r"^\s*(?:\d{1,3}(?:\.\d{1,2})*(?:\.\s*|,\s+)(?=[A-Z(\"“‘])|\(?[a-z]\)\s+\S|\(?[ivx]{1,5}\)\s+\S)"
@@ -65,6 +69,7 @@ class Limits:
     max_text_chars: int = 20 * 2**20  # text extracted from one PDF (its streams are compressed)
     timeout_s: float = 60.0  # wall-clock budget for reading one file, any format
     max_pdf_stream_bytes: int = 100 * 2**20  # page content decompressed from one PDF, all pages together
+    folder: Path | None = None  # the corpus folder: no symbolic link between it and a file is followed
 
 
 def limits_for(s: Settings) -> Limits:
@@ -72,12 +77,27 @@ def limits_for(s: Settings) -> Limits:
     max_bytes = int(s.max_file_mb * 2**20)
     return Limits(
         max_bytes, s.max_pdf_pages, max_text_chars=max_bytes, timeout_s=s.load_timeout_s,
-        max_pdf_stream_bytes=max(100 * 2**20, 5 * max_bytes),
+        max_pdf_stream_bytes=max(100 * 2**20, 5 * max_bytes), folder=s.corpus_dir,
     )  # fmt: skip
 
 
 def _fail(path: Path, reason: str) -> LoadError:
-    return LoadError(f"{path.name}: {reason}")
+    return LoadError(f"{safe_line(path.name)}: {reason}")
+
+
+def linked_part(path: Path, folder: Path) -> Path | None:
+    """The first symbolic link on the way from `folder` (which may itself be one) down to `path`, or None.
+    A path outside `folder` counts as its own link."""
+    try:
+        parts = path.relative_to(folder).parts
+    except ValueError:
+        return path
+    cur = folder
+    for part in parts:
+        cur = cur / part
+        if cur.is_symlink():
+            return cur
+    return None
 
 
 MARKUP_RE = re.compile(r"[<\[*_\\⁰¹²³⁴⁵⁶⁷⁸⁹]")
@@ -135,8 +155,9 @@ def _is_heading_line(raw: str) -> bool:
     return bool(bold) and not s.replace("*", "").rstrip().endswith((":", ".", ";"))
 
 
-def _decode(path: Path, data: bytes) -> str:
-    """Text from bytes: UTF-8, or UTF-16/32 with a byte-order mark; anything else is refused with the reason."""
+def _decode(path: Path, data: bytes, notes: list[str] | None = None) -> str:
+    """Text from bytes: UTF-8, UTF-16/32 with a byte-order mark, or a legacy encoding detected from the bytes
+    (noted in `notes`); binary data, mixed encodings and undetectable bytes are refused with the reason."""
     if not data.strip():
         raise _fail(path, "empty file: nothing to index")
     for mark, codec in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
@@ -162,9 +183,31 @@ def _decode(path: Path, data: bytes) -> str:
         where = f"byte 0x{bad:02x} on line {line}, offset {exc.start}"
         if UTF8_MULTI_RE.search(data):
             reason = f"mixed encodings: UTF-8 text with a stray non-UTF-8 byte ({where}); fix it and re-save as UTF-8"
-        else:
-            reason = f"not valid UTF-8 ({where}; Latin-1 or Windows-1252?): re-save it as UTF-8"
-        raise _fail(path, reason) from exc
+            raise _fail(path, reason) from exc
+        text, encoding = _detect(data)
+        if text is None:
+            raise _fail(path, f"not valid UTF-8 ({where}) and no other encoding fits: re-save it as UTF-8") from exc
+        if notes is not None:
+            notes.append(f"{safe_line(path.name)}: decoded as {encoding} (not UTF-8); re-save it as UTF-8 to be sure")
+        return text
+
+
+def _detect(data: bytes) -> tuple[str | None, str]:
+    """The text and encoding charset-normalizer finds for bytes that are not UTF-8, or (None, "").
+
+    Windows-1252, the usual legacy encoding of office documents, wins whenever it reads the bytes as cleanly as
+    the best guess (short texts fit several code pages equally: 'naïve' in Windows-1252 is 'naďve' in 1250)."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or best.encoding in ("utf_8", "ascii"):
+        return None, ""
+    if best.encoding != "cp1252":
+        alt = from_bytes(data, cp_isolation=["cp1252"]).best()
+        if alt is not None and alt.chaos <= best.chaos + 0.01 and alt.coherence >= best.coherence - 0.01:
+            best = alt
+    name = {"latin_1": "iso-8859-1"}.get(best.encoding, best.encoding.replace("_", "-"))
+    return str(best), name.replace("cp125", "windows-125")
 
 
 def text_blocks(text: str, page: int | None = None, deadline: float | None = None) -> list[Block]:
@@ -219,8 +262,8 @@ def _short_title(s: str) -> bool:
     return len(s) < 90 and not ENDS_SENTENCE_RE.search(s) and s[:1].isupper() and not NUMBER_RE.match(s)
 
 
-def load_text(path: Path, data: bytes, deadline: float | None = None) -> list[Block]:
-    return text_blocks(_decode(path, data), deadline=deadline)
+def load_text(path: Path, data: bytes, deadline: float | None = None, notes: list[str] | None = None) -> list[Block]:
+    return text_blocks(_decode(path, data, notes), deadline=deadline)
 
 
 class _HTMLText(HTMLParser):
@@ -289,8 +332,8 @@ def _defuse_html(text: str) -> str:
     return "".join(out)
 
 
-def load_html(path: Path, data: bytes, deadline: float | None = None) -> list[Block]:
-    text = _defuse_html(_decode(path, data))
+def load_html(path: Path, data: bytes, deadline: float | None = None, notes: list[str] | None = None) -> list[Block]:
+    text = _defuse_html(_decode(path, data, notes))
     parser = _HTMLText()
     step = LINES_PER_CHECK * 128  # characters fed between looks at the clock
     try:
@@ -488,10 +531,14 @@ def load_pdf(path: Path, data: bytes, limits: Limits) -> list[Block]:
 
 
 def check_file(path: Path, limits: Limits) -> int:
-    """Reject a file by type or size before reading it; returns its size in bytes."""
+    """Reject a file by type, size or a symbolic link on its way before reading it; returns its size in bytes."""
     suffix = path.suffix.lower()
-    if suffix not in (".txt", ".md", ".markdown", ".html", ".htm", ".pdf"):
-        raise _fail(path, f"unsupported file type {suffix or '(none)'}: use PDF, TXT, MD or HTML")
+    if suffix not in SUFFIXES:
+        raise _fail(path, f"unsupported file type {suffix or '(none)'}: use {SUPPORTED}")
+    link = path if path.is_symlink() else linked_part(path, limits.folder) if limits.folder else None
+    if link is not None:
+        where = "it" if link == path else f"its folder {safe_line(link.name)}"
+        raise _fail(path, f"{where} is a symbolic link (not followed): copy the file into the corpus folder instead")
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -504,14 +551,16 @@ def check_file(path: Path, limits: Limits) -> int:
     return size
 
 
-def load_file(path: Path, limits: Limits | None = None) -> list[Block]:
-    """Read one corpus file into blocks, or raise LoadError with the file name and a reason."""
+def load_file(path: Path, limits: Limits | None = None, notes: list[str] | None = None) -> list[Block]:
+    """Read one corpus file into blocks, or raise LoadError with the file name and a reason.
+
+    What a reader should know (a legacy encoding decoded) is appended to `notes`."""
     limits = limits or Limits()
     check_file(path, limits)
     suffix = path.suffix.lower()
     try:
-        with path.open("rb") as fh:
-            data = fh.read(limits.max_bytes + 1)  # the file may have grown since it was checked
+        with open(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb") as fh:
+            data = fh.read(limits.max_bytes + 1)  # the file may have grown (or become a link) since its check
     except OSError as exc:
         raise _fail(path, f"cannot read: {exc.strerror}") from exc
     if len(data) > limits.max_bytes:
@@ -521,9 +570,9 @@ def load_file(path: Path, limits: Limits | None = None) -> list[Block]:
         if suffix == ".pdf":
             blocks = load_pdf(path, data, limits)
         elif suffix in (".html", ".htm"):
-            blocks = load_html(path, data, deadline)
+            blocks = load_html(path, data, deadline, notes)
         else:
-            blocks = load_text(path, data, deadline)
+            blocks = load_text(path, data, deadline, notes)
     except TimeoutError as exc:
         raise _fail(path, f"reading took over {limits.timeout_s:g} s ({exc}; GOVASSIST_LOAD_TIMEOUT_S)") from exc
     if not any(b.kind != HEADING for b in blocks):
