@@ -152,7 +152,7 @@ def corpus_documents(docs: list[DocMeta], corpus_dir: Path) -> tuple[list[tuple[
     for p in sorted(corpus_dir.iterdir()) if corpus_dir.is_dir() else []:
         if p.name in listed or p.name.startswith(".") or p.name in ("catalog.toml", "README.md"):
             continue
-        if not p.is_file() and not p.is_symlink():
+        if p.is_dir() or not (p.is_file() or p.is_symlink()):
             continue
         meta = infer_meta(p)
         base, n = meta.id, 2
@@ -289,7 +289,8 @@ def outside_tree(source: str, roots: list[Path]) -> bool:
     """Whether a local source lies outside every one of `roots` (the working folder, the mirror)."""
     if source.startswith(("http://", "https://")):
         return False
-    where = Path(source).absolute().resolve()
+    given = Path(source).absolute()
+    where = given.parent.resolve() / given.name  # a link is judged where it lies (add refuses links anyway)
     return not any(where.is_relative_to(r.absolute().resolve()) for r in roots)
 
 

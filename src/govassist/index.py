@@ -397,7 +397,7 @@ def build(
                 f"nothing to index in {s.corpus_dir}/: run `govassist corpus fetch` first"
                 + (f" ({len(skipped)} file(s) skipped)" if skipped else "")
             )
-        changed = bool(embedded) or any(doc_entries[d] != prev_docs.get(d) for d in doc_entries | prev_docs)
+        changed = bool(embedded) or any(doc_entries.get(d) != prev_docs.get(d) for d in doc_entries | prev_docs)
         if not changed and prev and not force:
             warm_sentences(s, [c.text for c in all_chunks], progress, say, notes, seconds)
             return BuildReport(
