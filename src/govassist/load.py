@@ -491,20 +491,22 @@ def load_pdf(path: Path, data: bytes, limits: Limits) -> list[Block]:
             n = len(reader.pages)
             if n > limits.max_pdf_pages:
                 raise _fail(path, f"{n} pages, {over_pages}")
-            pages, total, streamed = [], 0, 0
+            streamed = 0  # decompressing is fast, parsing it for text is not: all pages are measured first
             for pno, page in enumerate(reader.pages, start=1):
-                if time.monotonic() > deadline:
-                    raise _fail(
-                        path,
-                        f"reading took over {limits.timeout_s:g} s (stopped at page {pno} of {n}; "
-                        "GOVASSIST_LOAD_TIMEOUT_S): a PDF bomb, or save a simpler copy",
-                    )
                 streamed += _content_bytes(page)
                 if streamed > limits.max_pdf_stream_bytes:
                     raise _fail(
                         path,
                         f"page content decompresses to over {limits.max_pdf_stream_bytes / 2**20:g} MB by page "
                         f"{pno} of {n} (a PDF bomb?); split the document or save a simpler copy",
+                    )
+            pages, total = [], 0
+            for pno, page in enumerate(reader.pages, start=1):
+                if time.monotonic() > deadline:
+                    raise _fail(
+                        path,
+                        f"reading took over {limits.timeout_s:g} s (stopped at page {pno} of {n}; "
+                        "GOVASSIST_LOAD_TIMEOUT_S): a PDF bomb, or save a simpler copy",
                     )
                 text = page.extract_text() or ""
                 total += len(text)
