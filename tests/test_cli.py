@@ -298,3 +298,14 @@ def test_every_corpus_option_has_help() -> None:
     add = {p.name: p.help for p in corpus.commands["add"].params}
     assert "YYYY-MM-DD" in add["date"] and "adopted | draft | non-binding" in add["status"]
     assert add["collection"] and add["forum"] and add["type"]
+
+
+def test_corpus_list_marks_a_linked_file_and_prints_labels_inert(work: Settings, tmp_path) -> None:
+    (tmp_path / "outside" / "x.txt").write_text("1. X.\n")
+    with work.catalog_file.open("a") as fh:
+        fh.write('\n[[doc]]\nid = "extra"\ntitle = "E"\nlabel = "Red \\u001b[31m label"\nfile = "extra.txt"\n')
+    (work.corpus_dir / "extra.txt").symlink_to(tmp_path / "outside" / "x.txt")
+    r = run("corpus", "list")
+    line = next(x for x in r.output.splitlines() if " extra " in x)
+    assert line.startswith("! extra") and line.endswith("Red  [31m label  (a symbolic link: the build skips it)")
+    assert "\x1b" not in r.output

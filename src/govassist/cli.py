@@ -139,17 +139,23 @@ def corpus_remove(doc_id: Annotated[str, typer.Argument(help="Id of the text (se
 
 @corpus_app.command("list")
 def corpus_list(as_json: JsonOpt = False) -> None:
-    """List catalogued texts and whether their file is present."""
+    """List catalogued texts and whether their file is present (✓), missing (·) or a symbolic link (!)."""
     from . import catalog
+    from .load import linked_part
 
     s = _settings()
     docs = catalog.load_catalog(s.catalog_file)
-    rows = [{**d.to_dict(), "present": (s.corpus_dir / d.file).is_file()} for d in docs]
+    rows = []
+    for d in docs:
+        link = linked_part(s.corpus_dir / d.file, s.corpus_dir) is not None
+        rows.append({**d.to_dict(), "present": not link and (s.corpus_dir / d.file).is_file(), "link": link})
     if as_json:
         _out(rows)
         return
     for r in rows:
-        typer.echo(f"{'✓' if r['present'] else '·'} {r['id']:30} {r['date']:10} {r['status']:11} {r['label']}")
+        mark = "!" if r["link"] else "✓" if r["present"] else "·"
+        why = "  (a symbolic link: the build skips it)" if r["link"] else ""
+        typer.echo(safe_line(f"{mark} {r['id']:30} {r['date']:10} {r['status']:11} {r['label']}{why}", 2000))
 
 
 @index_app.command("build")
