@@ -170,7 +170,7 @@ def _decode(path: Path, data: bytes, notes: list[str] | None = None) -> str:
     head = data.lstrip()[:8]
     for magic, what, suffix in MAGIC:
         if head.startswith(magic):
-            fix = f"rename it to {path.stem}{suffix}" if suffix else "convert it to PDF, TXT, MD or HTML"
+            fix = f"rename it to {safe_line(path.stem)}{suffix}" if suffix else "convert it to PDF, TXT, MD or HTML"
             raise _fail(path, f"this is {what}, not text: {fix}")
     sample = data[:65536]
     controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
