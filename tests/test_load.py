@@ -96,7 +96,7 @@ def test_html_blocks_skip_scripts_and_navigation(tmp_path: Path) -> None:
         ("empty.txt", b"", "empty file"),
         ("blank.md", b"  \n\n ", "empty file"),
         ("binary.txt", bytes(range(256)) * 10, "binary data"),
-        ("latin1.txt", "Déclaration de principes".encode("latin-1"), "not valid UTF-8"),
+        ("undetectable.txt", bytes(range(128, 256)) * 3, "not valid UTF-8 (byte 0x80 on line 1, offset 0) and no"),
         ("broken.pdf", b"%PDF-1.4\n1 0 obj <<", "corrupt or truncated PDF"),
         ("fake.pdf", b"hello, I am text", "not a PDF"),
         ("notes.docx", b"PK\x03\x04", "unsupported file type"),
@@ -161,3 +161,48 @@ def test_pdf_bullet_after_an_item_ending_in_and_starts_a_new_item_across_pages(t
         ),
         (PARA, "Our efforts will continue next year.", 2),
     ]
+
+
+# --- legacy encodings (issue 17, item 10) -------------------------------------------------------------------
+
+WIN1252 = (
+    "1. We welcome the “café” society – and the naïve hopes of all nations, including Côte d’Ivoire.\n\n"
+    "2. Die Grüße aus Köln für die Straße.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text", "name"),
+    [
+        ("cp1252", WIN1252, "windows-1252"),
+        ("cp1250", "1. Zażółć gęślą jaźń w Łodzi. Wszystkie państwa członkowskie.\n", "windows-1250"),
+        ("cp1251", "1. Все государства-члены поддерживают открытый и безопасный интернет.\n", "windows-1251"),
+    ],
+)
+def test_legacy_encodings_are_decoded_with_a_note_naming_them(
+    tmp_path: Path, encoding: str, text: str, name: str
+) -> None:
+    path = tmp_path / "legacy.txt"
+    path.write_bytes(text.encode(encoding))
+    notes: list[str] = []
+    blocks = load_file(path, notes=notes)
+    assert "\n\n".join(b.text for b in blocks) == text.strip()
+    assert notes == [f"legacy.txt: decoded as {name} (not UTF-8); re-save it as UTF-8 to be sure"]
+
+
+def test_utf8_files_get_no_encoding_note(tmp_path: Path) -> None:
+    path = tmp_path / "fine.txt"
+    path.write_text(WIN1252, encoding="utf-8")
+    notes: list[str] = []
+    load_file(path, notes=notes)
+    assert notes == []
+
+
+def test_the_build_reports_the_encoding_it_decoded(mini_settings) -> None:
+    from govassist.store import build, open_store
+
+    (mini_settings.corpus_dir / "staff-note.txt").write_bytes(WIN1252.encode("cp1252"))
+    r = build(mini_settings, progress=False)
+    assert "staff-note.txt: decoded as windows-1252 (not UTF-8); re-save it as UTF-8 to be sure" in r.notes
+    assert "staff-note.txt" not in r.skipped
+    assert any("naïve hopes" in c.text for c in open_store(mini_settings).chunks)

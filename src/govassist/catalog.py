@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 import shutil
 import tomllib
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
-from .errors import ConfigError, FetchError
-from .load import SUFFIXES
+from .errors import ConfigError, DiskFullError, FetchError
+from .load import SUFFIXES, SUPPORTED, linked_part
+from .text import safe_line
 
 STATUSES = ("adopted", "draft", "non-binding")
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,80}$")
 
 
@@ -48,6 +53,7 @@ class FetchReport:
     downloaded: list[str] = field(default_factory=list)
     present: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)  # a symbolic link where a file would be read or written
 
 
 def _entry(raw: dict, source: Path) -> DocMeta:
@@ -132,24 +138,21 @@ def corpus_documents(docs: list[DocMeta], corpus_dir: Path) -> tuple[list[tuple[
     """Catalogued documents whose file is present, plus uncatalogued files found in the folder.
 
     Returns the pairs and the notes to report (uncatalogued files, catalogued files missing).
+    Symbolic links are paired too (a dangling one included): the build's file check refuses them, so they are
+    listed as skipped with the reason.
     """
     notes: list[str] = []
     pairs: list[tuple[DocMeta, Path]] = []
     listed = {d.file for d in docs}
     ids = {d.id for d in docs}
-    outside = "links outside the corpus folder; copy the file in instead"
     for d in docs:
         p = corpus_dir / d.file
-        if p.is_file():
-            if not inside(p, corpus_dir):
-                notes.append(f"{d.file}: {outside}")
-                continue
+        if p.is_file() or linked_part(p, corpus_dir):
             pairs.append((d, p))
     for p in sorted(corpus_dir.iterdir()) if corpus_dir.is_dir() else []:
-        if not p.is_file() or p.name in listed or p.name.startswith(".") or p.name in ("catalog.toml", "README.md"):
+        if p.name in listed or p.name.startswith(".") or p.name in ("catalog.toml", "README.md"):
             continue
-        if not inside(p, corpus_dir):
-            notes.append(f"{p.name}: {outside}")
+        if p.is_dir() or not (p.is_file() or p.is_symlink()):
             continue
         meta = infer_meta(p)
         base, n = meta.id, 2
@@ -157,7 +160,9 @@ def corpus_documents(docs: list[DocMeta], corpus_dir: Path) -> tuple[list[tuple[
             meta = DocMeta(**{**meta.to_dict(), "id": f"{base}-{n}"})
             n += 1
         ids.add(meta.id)
-        notes.append(f"{p.name}: not in the catalog; ingested as {meta.id!r} with metadata from its name")
+        if not p.is_symlink():
+            name = safe_line(p.name)
+            notes.append(f"{name}: not in the catalog; ingested as {meta.id!r} with metadata from its name")
         pairs.append((meta, p))
     return pairs, notes
 
@@ -165,13 +170,14 @@ def corpus_documents(docs: list[DocMeta], corpus_dir: Path) -> tuple[list[tuple[
 def _download(url: str, dest: Path, timeout: float = 30.0, max_bytes: int = 50 * 2**20) -> None:
     import httpx
 
+    url = safe_line(url)
     tmp = dest.with_name(f".{dest.name}.part")
     try:
         with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as r:
             if r.status_code != 200:
                 raise FetchError(f"{url}: HTTP {r.status_code}")
             size = 0
-            with tmp.open("wb") as fh:
+            with _new_file(tmp) as fh:
                 for block in r.iter_bytes():
                     size += len(block)
                     if size > max_bytes:
@@ -181,11 +187,48 @@ def _download(url: str, dest: Path, timeout: float = 30.0, max_bytes: int = 50 *
             raise FetchError(f"{url}: empty response")
         if dest.suffix.lower() == ".pdf" and not tmp.read_bytes()[:1024].lstrip().startswith(b"%PDF"):
             raise FetchError(f"{url}: answered with a page that is not a PDF (a landing page?); fetch it by hand")
-        tmp.replace(dest)
+        tmp.replace(dest)  # replaces a link at dest, never writes through it
     except httpx.HTTPError as exc:
-        raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
+        raise FetchError(f"{url}: {type(exc).__name__}: {safe_line(exc)}") from exc
+    except OSError as exc:
+        raise _os_error(exc, dest) from exc
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _new_file(path: Path) -> BinaryIO:
+    """Open a new file for writing, refusing to follow a link planted at its name (a stale one is removed)."""
+    path.unlink(missing_ok=True)
+    return open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o644), "wb")
+
+
+def _os_error(exc: OSError, path: Path) -> Exception:
+    """A one-line error for a failed write: disk full says what to free; others name the path and the reason."""
+    if exc.errno == errno.ENOSPC:
+        return DiskFullError(f"disk full writing {safe_line(path)}: free some space, then run the command again")
+    return FetchError(f"{safe_line(path)}: {exc.strerror or exc}")
+
+
+def _copy_in(src: Path, dest: Path) -> None:
+    """Copy src to dest via a new temporary file renamed into place: a link at either end is never followed."""
+    tmp = dest.with_name(f".{dest.name}.part")
+    try:
+        with open(os.open(src, os.O_RDONLY | NOFOLLOW), "rb") as fin, _new_file(tmp) as fout:
+            shutil.copyfileobj(fin, fout)
+        tmp.replace(dest)
+    except OSError as exc:
+        raise _os_error(exc, dest) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _link_reason(path: Path, folder: Path, what: str) -> str | None:
+    """Why a file in `folder` must not be read or written: a symbolic link on its way (None if there is none)."""
+    link = linked_part(path, folder)
+    if link is None:
+        return None
+    where = "it" if link == path else f"its folder {safe_line(link.name)}"
+    return f"{safe_line(path)}: {where} is a symbolic link; {what}"
 
 
 def fetch(docs: list[DocMeta], corpus_dir: Path, mirror: Path | None = None, download: bool = True) -> FetchReport:
@@ -194,12 +237,23 @@ def fetch(docs: list[DocMeta], corpus_dir: Path, mirror: Path | None = None, dow
     corpus_dir.mkdir(parents=True, exist_ok=True)
     for d in docs:
         dest = corpus_dir / d.file
+        why = _link_reason(dest, corpus_dir, "not written through: remove the link, then fetch again")
+        if why:
+            report.refused[d.id] = why
+            continue
         if dest.is_file() and dest.stat().st_size > 0:
             report.present.append(d.id)
             continue
         src = mirror / d.file if mirror else None
+        why = src and _link_reason(src, mirror, "not read through: copy the file into the mirror instead")
+        if why:
+            report.refused[d.id] = why
+            continue
         if src and src.is_file():
-            shutil.copyfile(src, dest)
+            if not dest.parent.is_dir():
+                report.failed[d.id] = f"no folder {safe_line(dest.parent)} to copy into"
+                continue
+            _copy_in(src, dest)
             report.copied.append(d.id)
             continue
         if not download or not d.url:
@@ -223,34 +277,112 @@ def _toml_value(v: object) -> str:
     return json.dumps(str(v), ensure_ascii=False)
 
 
+def _unsupported(name: str) -> ConfigError:
+    suffix = Path(name).suffix.lower() or "(none)"
+    return ConfigError(
+        f"{safe_line(name)}: unsupported file type {safe_line(suffix)}; the corpus takes {', '.join(SUFFIXES)} "
+        f"({SUPPORTED}): convert it first"
+    )
+
+
+def outside_tree(source: str, roots: list[Path]) -> bool:
+    """Whether a local source lies outside every one of `roots` (the working folder, the mirror)."""
+    if source.startswith(("http://", "https://")):
+        return False
+    given = Path(source).absolute()
+    where = given.parent.resolve() / given.name  # a link is judged where it lies (add refuses links anyway)
+    return not any(where.is_relative_to(r.absolute().resolve()) for r in roots)
+
+
 def add(catalog_file: Path, corpus_dir: Path, source: str, meta: dict[str, object], mirror_ok: bool = True) -> DocMeta:
-    """Register a new text: copy (or download) it into the corpus folder and append a catalog entry."""
+    """Register a new text: copy (or download) it into the corpus folder and append a catalog entry.
+
+    Refused before anything is written: an unsupported file type, a source that is missing or a symbolic link,
+    and a destination in the corpus folder that is a symbolic link or lies in a folder that does not exist."""
     docs = load_catalog(catalog_file)
     if any(d.id == meta["id"] for d in docs):
         raise ConfigError(f"catalog already has id {meta['id']!r}: choose another --id")
     is_url = source.startswith(("http://", "https://"))
-    name = str(meta.get("file") or (source.rsplit("/", 1)[-1].split("?")[0] if is_url else Path(source).name))
+    given = str(meta.get("file") or "")
+    name = given or (source.rsplit("/", 1)[-1].split("?")[0] if is_url else Path(source).name)
     if Path(name).suffix.lower() not in SUFFIXES:
-        name = f"{meta['id']}{'.html' if is_url else Path(name).suffix or '.txt'}"
+        if given or not is_url:
+            raise _unsupported(name)
+        name = f"{meta['id']}.html"  # a web page without a file name
     if any(d.file == name for d in docs):
-        raise ConfigError(f"catalog already lists a file named {name!r}: pass --file with another name")
+        raise ConfigError(f"catalog already lists a file named {safe_line(name)!r}: pass --file with another name")
     values = {"label": meta.get("label") or meta.get("title"), **meta, "file": name}
     entry = _entry({k: v for k, v in values.items() if v not in (None, "", ())}, catalog_file)
     corpus_dir.mkdir(parents=True, exist_ok=True)
     dest = corpus_dir / name
+    why = _link_reason(dest, corpus_dir, "not written through: remove the link or choose another --file")
+    if why:
+        raise FetchError(why)
+    if not dest.parent.is_dir():
+        where = safe_line(dest.parent)
+        raise FetchError(f"{safe_line(name)}: no folder {where}; create it or pass a plain --file name")
     if is_url:
         _download(source, dest)
     else:
         src = Path(source)
+        if src.is_symlink():
+            raise FetchError(f"{safe_line(source)}: a symbolic link (not followed); pass the file it points to")
+        if not src.exists():
+            raise FetchError(f"{safe_line(source)}: no such file; check the path")
         if not src.is_file():
-            raise FetchError(f"{source}: no such file")
+            raise FetchError(f"{safe_line(source)}: not a regular file (a folder?); pass one file")
         if src.resolve() != dest.resolve():
-            shutil.copyfile(src, dest)
+            _copy_in(src, dest)
     lines = ["", "[[doc]]"]
     for k, v in entry.to_dict().items():
         if k == "in_catalog" or (v in ("", (), 0) and k not in ("id", "title", "label", "file")):
             continue
         lines.append(f"{k} = {_toml_value(v)}")
-    with catalog_file.open("a", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
+    try:
+        with catalog_file.open("a", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+    except OSError as exc:
+        raise _os_error(exc, catalog_file) from exc
     return entry
+
+
+DOC_HEADER_RE = re.compile(r"^\s*\[\[\s*doc\s*\]\]\s*(?:#.*)?$")
+
+
+def remove(catalog_file: Path, corpus_dir: Path, doc_id: str) -> tuple[DocMeta, bool]:
+    """Drop a text from the catalog and delete its file from the corpus folder (a link there is removed, not
+    followed). Returns the entry and whether a file was deleted. The index keeps it until the next build."""
+    docs = load_catalog(catalog_file)
+    entry = next((d for d in docs if d.id == doc_id), None)
+    if entry is None:
+        raise ConfigError(f"no catalog entry with id {safe_line(doc_id)!r}: see `govassist corpus list`")
+    lines = catalog_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if DOC_HEADER_RE.match(line)]
+    kept = lines
+    for start, end in zip(starts, [*starts[1:], len(lines)]):
+        table = next((i for i in range(start + 1, end) if lines[i].lstrip().startswith("[")), end)
+        body = tomllib.loads("[[doc]]\n" + "".join(lines[start + 1 : table]))["doc"][0]
+        if body.get("id") == doc_id:
+            kept = lines[:start] + lines[table:]
+            break
+    text = "".join(kept)
+    try:
+        left = [d.get("id") for d in tomllib.loads(text).get("doc", [])]
+    except tomllib.TOMLDecodeError:
+        left = None
+    if left != [d.id for d in docs if d.id != doc_id]:
+        raise ConfigError(f"could not take {doc_id!r} out of {catalog_file} safely: remove its [[doc]] by hand")
+    tmp = catalog_file.with_name(f".{catalog_file.name}.part")
+    try:
+        with _new_file(tmp) as fh:
+            fh.write(text.encode("utf-8"))
+        tmp.replace(catalog_file)
+    except OSError as exc:
+        raise _os_error(exc, catalog_file) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    path = corpus_dir / entry.file
+    deleted = path.is_file() or path.is_symlink()
+    if deleted and not linked_part(path.parent, corpus_dir):
+        path.unlink()
+    return entry, deleted

@@ -9,13 +9,15 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from .load import BULLET, HEADING, Block
+from .blocks import BULLET, HEADING, Block
+from .errors import ConfigError
 
 NUM_RE = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,2})*)(?:\.\s*|,\s+)(?=[A-Z(\"“‘])")
 SUB_RE = re.compile(r"^\s*\(?([a-z]{1,2}|[ivx]{1,5})\)\s+")
 SENT_RE = re.compile(r"(?<=[.;!?])[\"”’)]?\s+(?=[A-Z(\"“‘])")
 BARE_NUM_RE = re.compile(r"^\s*(\d{1,2})\s+(?=[A-Z])")  # "1 Take appropriate measures" (no full stop)
 LABEL_ONLY_RE = re.compile(r"^\s*\d{1,3}(?:\.\d{1,2})*\.$")
+MAX_CHUNK_CHARS = 100_000  # largest chunk_max_chars accepted: far below PostgreSQL's 1 MB tsvector limit
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,8 @@ def parse_units(blocks: list[Block]) -> list[_Unit]:
     item: _Unit | None = None  # the numbered item further paragraphs belong to (elaborated texts)
     pp = plain = 0
     last_kind = HEADING
+    parent: _Unit | None = None  # the unit of the current paragraph number: lead-in of its sub-items
+    tail: list[str] = []  # closing words of the last unit's last bullet, joined once (linear in their number)
     for i, b in enumerate(blocks):
         if b.kind == HEADING:
             section = b.text[:160]
@@ -120,6 +124,11 @@ def parse_units(blocks: list[Block]) -> list[_Unit]:
         m_num = (NUM_RE.match(text) or (BARE_NUM_RE.match(text) if i in bare else None)) if uses_numbers else None
         m_sub = SUB_RE.match(text) if number else None
         cur = units[-1] if units else None
+        if cur and cur.items and last_kind == BULLET and text[:1].islower() and b.kind != BULLET:
+            tail.append(text)  # closing words of a bulleted sentence
+            continue
+        if tail and cur:
+            cur.items[-1], tail = " ".join([cur.items[-1], *tail]), []
         if b.kind == BULLET:
             if cur and last_kind != HEADING and (cur.items or cur.lead.rstrip().endswith(":") or cur.numbered):
                 cur.items.append(text)
@@ -129,16 +138,13 @@ def parse_units(blocks: list[Block]) -> list[_Unit]:
                 units.append(_Unit(f"[{plain}]", section, b.page, text, context=section))
             last_kind = BULLET
             continue
-        if cur and cur.items and last_kind == BULLET and text[:1].islower():
-            cur.items[-1] = f"{cur.items[-1]} {text}"  # closing words of a bulleted sentence
-            continue
         if m_num:
             number, letter = m_num.group(1), None
-            units.append(_Unit(number, section, b.page, text, numbered=True))
-            item = units[-1] if elaborated else None
+            parent = _Unit(number, section, b.page, text, numbered=True)
+            units.append(parent)
+            item = parent if elaborated else None
         elif m_sub and number:
             tag = m_sub.group(1)
-            parent = next((u for u in reversed(units) if u.para == number), None)
             if _roman(tag) and letter and not (tag == "i" and letter == "h"):
                 label = f"{number}({letter})({tag})"
             else:
@@ -154,12 +160,28 @@ def parse_units(blocks: list[Block]) -> list[_Unit]:
             plain += 1
             units.append(_Unit(f"[{plain}]", section, b.page, text))
         last_kind = b.kind
+    if tail and units:
+        units[-1].items[-1] = " ".join([units[-1].items[-1], *tail])
     return units
 
 
+def _cut(text: str, max_chars: int) -> list[str]:
+    """A text longer than max_chars in pieces of at most max_chars, cut at the last whitespace of each piece's
+    second half (mid-word only when that half has none)."""
+    pieces, start = [], 0
+    while len(text) - start > max_chars:
+        end = start + max_chars
+        ws = max(text.rfind(c, start + max_chars // 2, end + 1) for c in " \n\t\u00a0")
+        cut = ws if ws > start else end
+        pieces.append(text[start:cut].strip())
+        start = cut
+    pieces.append(text[start:].strip())
+    return [p for p in pieces if p]
+
+
 def _windows(text: str, max_chars: int) -> list[str]:
-    """Split a long text at sentence ends into pieces of at most max_chars (a sentence is never cut)."""
-    sentences = _keep_labels([s for s in SENT_RE.split(text) if s.strip()])
+    """Split a long text at sentence ends into pieces of at most max_chars; a sentence longer than that is cut."""
+    sentences = _keep_labels([p for s in SENT_RE.split(text) if s.strip() for p in _cut(s, max_chars)])
     parts, cur = [], ""
     for s in sentences:
         if cur and len(cur) + 1 + len(s) > max_chars:
@@ -207,7 +229,11 @@ def _split_unit(u: _Unit, max_chars: int) -> list[tuple[str, int | None]]:
 
 
 def chunk_blocks(doc_id: str, blocks: list[Block], max_chars: int = 1200, min_chars: int = 200) -> list[Chunk]:
-    """Chunks for one document, with ids stable across rebuilds (doc id + paragraph label)."""
+    """Chunks for one document, with ids stable across rebuilds (doc id + paragraph label).
+
+    Each chunk's text is at most max_chars (itself at most MAX_CHUNK_CHARS) long."""
+    if max_chars > MAX_CHUNK_CHARS:
+        raise ConfigError(f"chunk_max_chars {max_chars} is over {MAX_CHUNK_CHARS}: set GOVASSIST_CHUNK_MAX_CHARS lower")
     units = parse_units(blocks)
     merged: list[tuple[_Unit, list[str]]] = []
     for u in units:
@@ -240,15 +266,17 @@ def chunk_blocks(doc_id: str, blocks: list[Block], max_chars: int = 1200, min_ch
         merged.append((u, [u.para]))
     chunks: list[Chunk] = []
     used: set[str] = set()
+    next_n: dict[str, int] = {}  # per base id, the suffix to try next: repeated labels stay linear
     for u, paras in merged:
         label = paras[0] if len(paras) == 1 else f"{paras[0]}–{paras[-1]}"
         parts = _split_unit(u, max_chars)
         for i, (text, page) in enumerate(parts, start=1):
             base = f"{doc_id}#{label}" + (f"~p{i}" if len(parts) > 1 else "")
-            cid, n = base, 2
+            cid, n = base, next_n.get(base, 2)
             while cid in used:
                 cid, n = f"{base}~{n}", n + 1
             used.add(cid)
+            next_n[base] = n
             context = u.context if i == 1 else (u.lead[:300] if u.items else u.context)
             chunks.append(Chunk(cid, doc_id, label, tuple(paras), u.section, page, text, context, len(chunks)))
     return chunks

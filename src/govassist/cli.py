@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from .errors import GovassistError
+from .errors import DiskFullError, GovassistError
+from .text import safe_line
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cited retrieval over digital-governance texts.")
 corpus_app = typer.Typer(no_args_is_help=True, help="The corpus catalog and its files.")
@@ -59,7 +60,9 @@ def corpus_fetch(
     download: Annotated[bool, typer.Option(help="Download what the mirror lacks from its official URL.")] = True,
     as_json: JsonOpt = False,
 ) -> None:
-    """Bring every catalogued file into the corpus folder, from a mirror or by download."""
+    """Bring every catalogued file into the corpus folder, from a mirror or by download.
+
+    Exit code 0: done; 2: some files refused (a symbolic link where a file would be read or written)."""
     from . import catalog
 
     s = _settings()
@@ -67,35 +70,44 @@ def corpus_fetch(
     r = catalog.fetch(catalog.load_catalog(s.catalog_file), s.corpus_dir, mirror, download)
     if as_json:
         _out(r.__dict__)
-        return
-    typer.echo(
-        f"copied {len(r.copied)}, downloaded {len(r.downloaded)}, already present {len(r.present)}, "
-        f"not obtained {len(r.failed)}"
-    )
-    for doc_id, why in r.failed.items():
-        typer.echo(f"  not obtained: {doc_id}: {why}")
+    else:
+        typer.echo(
+            f"copied {len(r.copied)}, downloaded {len(r.downloaded)}, already present {len(r.present)}, "
+            f"not obtained {len(r.failed)}, refused {len(r.refused)}"
+        )
+        for doc_id, why in r.failed.items():
+            typer.echo(f"  not obtained: {doc_id}: {safe_line(why)}")
+        for doc_id, why in r.refused.items():
+            typer.echo(f"  refused: {doc_id}: {safe_line(why)}")
+    if r.refused:
+        raise typer.Exit(2)
 
 
 @corpus_app.command("add")
 def corpus_add(
-    source: Annotated[str, typer.Argument(help="A file path or an http(s) URL.")],
-    id: Annotated[str, typer.Option("--id", help="Stable id, e.g. gdc-rev2-2024.")],
+    source: Annotated[str, typer.Argument(help="A file path or an http(s) URL (PDF, TXT, MD or HTML).")],
+    id: Annotated[str, typer.Option("--id", help="Stable id: a-z, 0-9, '.', '-', e.g. gdc-rev2-2024.")],
     title: Annotated[str, typer.Option(help="Full title.")],
-    label: Annotated[str, typer.Option(help="Short citation label, e.g. 'GDC Rev.2'.")] = "",
-    forum: str = "",
-    collection: str = "",
-    date: str = "",
-    type: str = "",
-    status: str = "non-binding",
-    family: str = "",
-    order: int = 0,
-    url: str = "",
+    label: Annotated[str, typer.Option(help="Short citation label, e.g. 'GDC Rev.2' (default: the title).")] = "",
+    forum: Annotated[str, typer.Option(help="Issuing body, e.g. 'G7 Leaders'.")] = "",
+    collection: Annotated[str, typer.Option(help="Collection searches filter by, e.g. G7, TTC, GDC.")] = "",
+    date: Annotated[str, typer.Option(help="Adoption or publication date, YYYY-MM-DD.")] = "",
+    type: Annotated[str, typer.Option(help="Kind of text, e.g. 'joint statement'.")] = "",
+    status: Annotated[str, typer.Option(help="adopted | draft | non-binding.")] = "non-binding",
+    family: Annotated[str, typer.Option(help="Family id shared by the versions of one text (for compare).")] = "",
+    order: Annotated[int, typer.Option(help="Position of this version within its family (1, 2, ...).")] = 0,
+    url: Annotated[str, typer.Option(help="Official URL (default: SOURCE when it is a URL).")] = "",
     file: Annotated[str, typer.Option(help="File name to store it under in the corpus folder.")] = "",
 ) -> None:
     """Register a new text in the catalog and copy or download it into the corpus folder."""
     from . import catalog
 
     s = _settings()
+    if catalog.outside_tree(source, [Path.cwd(), s.mirror_dir]):
+        typer.echo(
+            f"warning: {safe_line(source)} lies outside the current folder and the mirror; copying it in anyway",
+            err=True,
+        )
     meta = {
         "id": id,
         "title": title,
@@ -111,22 +123,39 @@ def corpus_add(
         "file": file,
     }
     entry = catalog.add(s.catalog_file, s.corpus_dir, source, meta)
-    typer.echo(f"added {entry.id} as {s.corpus_dir / entry.file}; run `govassist index build` to index it")
+    typer.echo(f"added {entry.id} as {safe_line(s.corpus_dir / entry.file)}; run `govassist index build` to index it")
+
+
+@corpus_app.command("remove")
+def corpus_remove(doc_id: Annotated[str, typer.Argument(help="Id of the text (see `corpus list`).")]) -> None:
+    """Remove a text from the catalog and delete its file from the corpus folder; the next build drops it."""
+    from . import catalog
+
+    s = _settings()
+    entry, deleted = catalog.remove(s.catalog_file, s.corpus_dir, doc_id)
+    gone = f" and deleted {safe_line(s.corpus_dir / entry.file)}" if deleted else " (its file was not in the corpus)"
+    typer.echo(f"removed {entry.id} from the catalog{gone}; the index still holds it until `govassist index build`")
 
 
 @corpus_app.command("list")
 def corpus_list(as_json: JsonOpt = False) -> None:
-    """List catalogued texts and whether their file is present."""
+    """List catalogued texts and whether their file is present (✓), missing (·) or a symbolic link (!)."""
     from . import catalog
+    from .load import linked_part
 
     s = _settings()
     docs = catalog.load_catalog(s.catalog_file)
-    rows = [{**d.to_dict(), "present": (s.corpus_dir / d.file).is_file()} for d in docs]
+    rows = []
+    for d in docs:
+        link = linked_part(s.corpus_dir / d.file, s.corpus_dir) is not None
+        rows.append({**d.to_dict(), "present": not link and (s.corpus_dir / d.file).is_file(), "link": link})
     if as_json:
         _out(rows)
         return
     for r in rows:
-        typer.echo(f"{'✓' if r['present'] else '·'} {r['id']:30} {r['date']:10} {r['status']:11} {r['label']}")
+        mark = "!" if r["link"] else "✓" if r["present"] else "·"
+        why = "  (a symbolic link: the build skips it)" if r["link"] else ""
+        typer.echo(safe_line(f"{mark} {r['id']:30} {r['date']:10} {r['status']:11} {r['label']}{why}", 2000))
 
 
 @index_app.command("build")
@@ -154,9 +183,9 @@ def index_build(
             f"reused {len(r.reused_docs)}, skipped {len(r.skipped)} in {r.seconds.get('total', 0):.1f}s"
         )
         for note in r.notes:
-            typer.echo(f"  note: {note}")
+            typer.echo(f"  note: {safe_line(note, 2000)}")
         for why in r.skipped.values():
-            typer.echo(f"  skipped: {why}")
+            typer.echo(f"  skipped: {safe_line(why, 2000)}")
     if r.skipped:
         raise typer.Exit(2)
 
@@ -562,8 +591,21 @@ def eval_prepare(questions: QuestionsOpt = Path("eval/questions.jsonl")) -> None
 
 
 def main() -> None:
+    import errno
+
     try:
         app()
     except GovassistError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {safe_line(exc, 2000)}", err=True)
         sys.exit(1)
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        where = safe_line(exc.filename or "a file")
+        err = DiskFullError(f"disk full writing {where}: free some space, then run the command again")
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

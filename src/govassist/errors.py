@@ -39,3 +39,7 @@ class LLMError(GovassistError):
 
 class EvalError(GovassistError):
     """The evaluation question set or an evaluation request is invalid, or a regression gate failed."""
+
+
+class DiskFullError(GovassistError):
+    """A write failed for lack of space. The message names the path and what to free."""

@@ -5,6 +5,7 @@ Every failure is a LoadError naming the file and the reason; nothing else escape
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -12,23 +13,27 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .blocks import (
+    BULLET,
+    ENDS_SENTENCE_RE,
+    HEADING,
+    LINK_RE,
+    NUMBER_RE,
+    PARA,
+    SUPERSCRIPTS,
+    Block,
+    clean_inline,
+)
 from .errors import LoadError
+from .text import safe_line
 
 if TYPE_CHECKING:
     from .settings import Settings
 
-HEADING, PARA, BULLET = "heading", "para", "bullet"
-SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")  # the file types the corpus may hold
+SUFFIXES = (".pdf", ".txt", ".md", ".markdown", ".html", ".htm")  # what the loaders read (corpus add checks it)
+SUPPORTED = "PDF, TXT, MD or HTML"
 BULLET_RE = re.compile(r"^\s*(?:[-*•·▪◦\x7f]|\u2013)\s+")
-NUMBER_RE = re.compile(
-    r"^\s*(?:\d{1,3}(?:\.\d{1,2})*(?:\.\s*|,\s+)(?=[A-Z(\"“‘])|\(?[a-z]\)\s+\S|\(?[ivx]{1,5}\)\s+\S)"
-)
 ROMAN_HEADING_RE = re.compile(r"^\s*(?:[IVX]{1,5}|[A-H])\.\s+\S")
-PAGE_NUM_RE = re.compile(r"^\s*(?:page\s+)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\s*$", re.I)
-INLINE_BULLET_RE = re.compile(r"(?<=[.;:])\s+[-•]\s+(?=\w)")
-ENDS_SENTENCE_RE = re.compile(r"[.:;!?)\]\"”’]\s*$")
-ENDS_LIST_ITEM_RE = re.compile(r"[;,]\s*(?:and|or)\s*$")  # "...; and" closes an item: a bullet follows
-SUPERSCRIPTS = str.maketrans("", "", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 SEPARATOR_RE = re.compile(r"\s*(<!--.*?-->|#{3,}|\*{3,}|-{3,}|_{3,})\s*")
 # multi-byte UTF-8 sequences: a file holding some of these and an invalid byte mixes encodings
 UTF8_MULTI_RE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
@@ -44,15 +49,7 @@ MAGIC = (
 )
 PDF_TOKENS_PER_PAGE = 100_000  # pypdf parsing budget per content stream; real pages use under 5,000
 PDF_STREAM_BYTES = 16 * 2**20  # largest decompressed stream pypdf may produce (a bomb stops here)
-
-
-@dataclass(frozen=True)
-class Block:
-    """A run of text the source sets apart: a heading, a paragraph or a bullet item."""
-
-    kind: str
-    text: str
-    page: int | None = None
+LINES_PER_CHECK = 2048  # text and HTML loaders look at the clock this often
 
 
 @dataclass(frozen=True)
@@ -62,62 +59,54 @@ class Limits:
     max_bytes: int = 20 * 2**20
     max_pdf_pages: int = 2000
     max_text_chars: int = 20 * 2**20  # text extracted from one PDF (its streams are compressed)
-    timeout_s: float = 60.0  # wall-clock budget for one PDF, checked page by page
+    timeout_s: float = 60.0  # wall-clock budget for reading one file, any format
+    max_pdf_stream_bytes: int = 100 * 2**20  # page content decompressed from one PDF, all pages together
+    folder: Path | None = None  # the corpus folder: no symbolic link between it and a file is followed
 
 
 def limits_for(s: Settings) -> Limits:
     """The loader bounds the settings ask for."""
     max_bytes = int(s.max_file_mb * 2**20)
-    return Limits(max_bytes, s.max_pdf_pages, max_text_chars=max_bytes, timeout_s=s.load_timeout_s)
+    return Limits(
+        max_bytes, s.max_pdf_pages, max_text_chars=max_bytes, timeout_s=s.load_timeout_s,
+        max_pdf_stream_bytes=max(100 * 2**20, 5 * max_bytes), folder=s.corpus_dir,
+    )  # fmt: skip
 
 
 def _fail(path: Path, reason: str) -> LoadError:
-    return LoadError(f"{path.name}: {reason}")
+    return LoadError(f"{safe_line(path.name)}: {reason}")
 
 
-MARKUP_RE = re.compile(r"[<\[*_\\⁰¹²³⁴⁵⁶⁷⁸⁹]")
-TAG_RE = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
-# bounded, and a URL may hold one level of parentheses ("...defenders%20(HRDs)%20online"): linear on hostile input
-LINK_RE = re.compile(r"!?\[([^\]\[\n]{0,1000})\]\((?:[^()\n]|\([^()\n]{0,200}\)){0,2000}\)")
-ESCAPE_RE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!$])")
+def linked_part(path: Path, folder: Path) -> Path | None:
+    """The first symbolic link on the way from `folder` (which may itself be one) down to `path`, or None.
+    A path outside `folder` counts as its own link."""
+    try:
+        parts = path.relative_to(folder).parts
+    except ValueError:
+        return path
+    cur = folder
+    for part in parts:
+        cur = cur / part
+        if cur.is_symlink():
+            return cur
+    return None
 
 
-def _clean_inline(text: str) -> str:
-    """Drop markdown/HTML residue inside a line: bold marks, link targets, tags, escapes."""
-    if not MARKUP_RE.search(text):
-        return text
-    text = _drop_comments(text)
-    text = TAG_RE.sub("", text)
-    text = LINK_RE.sub(r"\1", text)
-    text = text.replace("**", "").replace("__", "")
-    text = ESCAPE_RE.sub(r"\1", text)
-    return text.translate(SUPERSCRIPTS)
-
-
-def _drop_comments(text: str) -> str:
-    """Replace each <!-- ... --> with a space (an unclosed comment runs to the end), in linear time."""
-    out, pos = [], 0
-    while (start := text.find("<!--", pos)) >= 0:
-        out.append(text[pos:start])
-        end = text.find("-->", start + 4)
-        pos = len(text) if end < 0 else end + 3
-        out.append(" ")
-    out.append(text[pos:])
-    return "".join(out) if len(out) > 1 else text
 
 
 def _join(lines: list[str]) -> str:
-    parts: list[str] = []
+    """Lines as one text; a word hyphenated across lines is rejoined. Linear: each word's pieces are joined once."""
+    words: list[list[str]] = []
     for line in lines:
         line = line.strip()
         if not line:
             continue
-        last = parts[-1] if parts else ""
+        last = words[-1][-1] if words else ""
         if last.endswith("-") and not last.endswith(" -") and line[:1].islower():
-            parts[-1] = last + line
+            words[-1].append(line)
         else:
-            parts.append(line)
-    return re.sub(r"[ \t\u00a0]+", " ", " ".join(parts)).strip()
+            words.append([line])
+    return re.sub(r"[ \t\u00a0]+", " ", " ".join("".join(w) for w in words)).strip()
 
 
 def _is_heading_line(raw: str) -> bool:
@@ -130,8 +119,9 @@ def _is_heading_line(raw: str) -> bool:
     return bool(bold) and not s.replace("*", "").rstrip().endswith((":", ".", ";"))
 
 
-def _decode(path: Path, data: bytes) -> str:
-    """Text from bytes: UTF-8, or UTF-16/32 with a byte-order mark; anything else is refused with the reason."""
+def _decode(path: Path, data: bytes, notes: list[str] | None = None) -> str:
+    """Text from bytes: UTF-8, UTF-16/32 with a byte-order mark, or a legacy encoding detected from the bytes
+    (noted in `notes`); binary data, mixed encodings and undetectable bytes are refused with the reason."""
     if not data.strip():
         raise _fail(path, "empty file: nothing to index")
     for mark, codec in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
@@ -144,7 +134,7 @@ def _decode(path: Path, data: bytes) -> str:
     head = data.lstrip()[:8]
     for magic, what, suffix in MAGIC:
         if head.startswith(magic):
-            fix = f"rename it to {path.stem}{suffix}" if suffix else "convert it to PDF, TXT, MD or HTML"
+            fix = f"rename it to {safe_line(path.stem)}{suffix}" if suffix else "convert it to PDF, TXT, MD or HTML"
             raise _fail(path, f"this is {what}, not text: {fix}")
     sample = data[:65536]
     controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
@@ -157,13 +147,37 @@ def _decode(path: Path, data: bytes) -> str:
         where = f"byte 0x{bad:02x} on line {line}, offset {exc.start}"
         if UTF8_MULTI_RE.search(data):
             reason = f"mixed encodings: UTF-8 text with a stray non-UTF-8 byte ({where}); fix it and re-save as UTF-8"
-        else:
-            reason = f"not valid UTF-8 ({where}; Latin-1 or Windows-1252?): re-save it as UTF-8"
-        raise _fail(path, reason) from exc
+            raise _fail(path, reason) from exc
+        text, encoding = _detect(data)
+        if text is None:
+            raise _fail(path, f"not valid UTF-8 ({where}) and no other encoding fits: re-save it as UTF-8") from exc
+        if notes is not None:
+            notes.append(f"{safe_line(path.name)}: decoded as {encoding} (not UTF-8); re-save it as UTF-8 to be sure")
+        return text
 
 
-def text_blocks(text: str, page: int | None = None) -> list[Block]:
-    """Split plain or markdown text into blocks: blank lines, bullets, numbered items and headings."""
+def _detect(data: bytes) -> tuple[str | None, str]:
+    """The text and encoding charset-normalizer finds for bytes that are not UTF-8, or (None, "").
+
+    Windows-1252, the usual legacy encoding of office documents, wins whenever it reads the bytes as cleanly as
+    the best guess (short texts fit several code pages equally: 'naïve' in Windows-1252 is 'naďve' in 1250)."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or best.encoding in ("utf_8", "ascii"):
+        return None, ""
+    if best.encoding != "cp1252":
+        alt = from_bytes(data, cp_isolation=["cp1252"]).best()
+        if alt is not None and alt.chaos <= best.chaos + 0.01 and alt.coherence >= best.coherence - 0.01:
+            best = alt
+    name = {"latin_1": "iso-8859-1"}.get(best.encoding, best.encoding.replace("_", "-"))
+    return str(best), name.replace("cp125", "windows-125")
+
+
+def text_blocks(text: str, page: int | None = None, deadline: float | None = None) -> list[Block]:
+    """Split plain or markdown text into blocks: blank lines, bullets, numbered items and headings.
+
+    Raises TimeoutError once time.monotonic() passes `deadline`."""
     blocks: list[Block] = []
     kind, buf = PARA, []
 
@@ -179,7 +193,9 @@ def text_blocks(text: str, page: int | None = None) -> list[Block]:
         buf, kind = [], PARA
 
     prev = ""  # the previous line, cleaned; buf holds cleaned lines
-    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+    for n, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n")):
+        if deadline is not None and n % LINES_PER_CHECK == 0 and time.monotonic() > deadline:
+            raise TimeoutError(f"stopped at line {n + 1}")
         line = raw.rstrip()
         if not line.strip() or SEPARATOR_RE.fullmatch(line):
             flush()
@@ -187,16 +203,16 @@ def text_blocks(text: str, page: int | None = None) -> list[Block]:
             continue
         after_stop = not prev or ENDS_SENTENCE_RE.search(prev) is not None
         if _is_heading_line(line) and not buf:
-            heading = _join([_clean_inline(line.lstrip("# "))])
+            heading = _join([clean_inline(line.lstrip("# "))])
             if re.search(r"\w", heading):
                 blocks.append(Block(HEADING, heading, page))
             prev = ""
             continue
-        clean = _clean_inline(line)
+        clean = clean_inline(line)
         if BULLET_RE.match(line) and (after_stop or not buf or line[:1] != " "):
             flush()
             kind = BULLET
-            clean = _clean_inline(BULLET_RE.sub("", line, count=1))
+            clean = clean_inline(BULLET_RE.sub("", line, count=1))
         elif NUMBER_RE.match(clean) and (after_stop or not buf):
             flush()
         buf.append(clean)
@@ -212,8 +228,8 @@ def _short_title(s: str) -> bool:
     return len(s) < 90 and not ENDS_SENTENCE_RE.search(s) and s[:1].isupper() and not NUMBER_RE.match(s)
 
 
-def load_text(path: Path, data: bytes) -> list[Block]:
-    return text_blocks(_decode(path, data))
+def load_text(path: Path, data: bytes, deadline: float | None = None, notes: list[str] | None = None) -> list[Block]:
+    return text_blocks(_decode(path, data, notes), deadline=deadline)
 
 
 class _HTMLText(HTMLParser):
@@ -256,12 +272,44 @@ class _HTMLText(HTMLParser):
             self.buf.append(data)
 
 
-def load_html(path: Path, data: bytes) -> list[Block]:
-    text = _decode(path, data)
+def _defuse_html(text: str) -> str:
+    """The page as HTMLParser reads it, minus what makes that parser quadratic: a '<' whose tag is not closed
+    before the next '<' becomes '&lt;' (text), and an unclosed comment ends the page (as browsers read it).
+    CPython's parser rescans the rest of the input for each such '<'."""
+    out: list[str] = []
+    pos, gt = 0, -2  # gt: the first '>' after the current '<' (-1: none left), -2: not looked up yet
+    i = text.find("<")
+    while i >= 0:
+        if text.startswith("<!--", i):
+            end = text.find("-->", i + 4)
+            if end < 0:
+                out.append(text[pos:i])
+                return "".join(out)
+            i = text.find("<", end + 3)
+            continue
+        nxt = text.find("<", i + 1)
+        if gt != -1 and gt <= i:
+            gt = text.find(">", i + 1)
+        if gt == -1 or 0 <= nxt < gt:
+            out += [text[pos:i], "&lt;"]
+            pos = i + 1
+        i = nxt
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def load_html(path: Path, data: bytes, deadline: float | None = None, notes: list[str] | None = None) -> list[Block]:
+    text = _defuse_html(_decode(path, data, notes))
     parser = _HTMLText()
+    step = LINES_PER_CHECK * 128  # characters fed between looks at the clock
     try:
-        parser.feed(text)
+        for start in range(0, len(text), step):
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"stopped at character {start:,}")
+            parser.feed(text[start : start + step])
         parser.close()
+    except TimeoutError:
+        raise
     except Exception as exc:  # HTMLParser is lenient; anything it raises is a malformed file
         raise _fail(path, f"malformed HTML: {exc}") from exc
     parser.flush()
@@ -280,8 +328,24 @@ def _declared_pages(reader: object) -> int:
         return 0
 
 
+def _content_bytes(page: object) -> int:
+    """Decompressed size of a page's content streams and of the forms it draws (what text extraction reads)."""
+    from pypdf.generic import ArrayObject, DictionaryObject
+
+    def deref(x: object) -> object:
+        return x.get_object() if x is not None else None  # type: ignore[attr-defined]
+
+    contents = deref(page.get("/Contents"))  # type: ignore[attr-defined]
+    streams = list(contents) if isinstance(contents, ArrayObject) else [contents] if contents is not None else []
+    resources = deref(page.get("/Resources"))  # type: ignore[attr-defined]
+    xobjects = deref(resources.get("/XObject")) if isinstance(resources, DictionaryObject) else None
+    if isinstance(xobjects, DictionaryObject):
+        streams += [x for x in xobjects.values() if deref(x).get("/Subtype") == "/Form"]  # type: ignore[union-attr]
+    return sum(len(deref(x).get_data()) for x in streams)  # type: ignore[union-attr]
+
+
 def load_pdf(path: Path, data: bytes, limits: Limits) -> list[Block]:
-    """Text of each page, bounded in pages, decompressed stream size, extracted text and time."""
+    """Text of each page, bounded in pages, decompressed stream size (each and in all), extracted text and time."""
     import io
     import logging
 
@@ -321,6 +385,15 @@ def load_pdf(path: Path, data: bytes, limits: Limits) -> list[Block]:
             n = len(reader.pages)
             if n > limits.max_pdf_pages:
                 raise _fail(path, f"{n} pages, {over_pages}")
+            streamed = 0  # decompressing is fast, parsing it for text is not: all pages are measured first
+            for pno, page in enumerate(reader.pages, start=1):
+                streamed += _content_bytes(page)
+                if streamed > limits.max_pdf_stream_bytes:
+                    raise _fail(
+                        path,
+                        f"page content decompresses to over {limits.max_pdf_stream_bytes / 2**20:g} MB by page "
+                        f"{pno} of {n} (a PDF bomb?); split the document or save a simpler copy",
+                    )
             pages, total = [], 0
             for pno, page in enumerate(reader.pages, start=1):
                 if time.monotonic() > deadline:
@@ -354,10 +427,14 @@ def load_pdf(path: Path, data: bytes, limits: Limits) -> list[Block]:
 
 
 def check_file(path: Path, limits: Limits) -> int:
-    """Reject a file by type or size before reading it; returns its size in bytes."""
+    """Reject a file by type, size or a symbolic link on its way before reading it; returns its size in bytes."""
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise _fail(path, f"unsupported file type {suffix or '(none)'}: use PDF, TXT, MD or HTML")
+        raise _fail(path, f"unsupported file type {suffix or '(none)'}: use {SUPPORTED}")
+    link = path if path.is_symlink() else linked_part(path, limits.folder) if limits.folder else None
+    if link is not None:
+        where = "it" if link == path else f"its folder {safe_line(link.name)}"
+        raise _fail(path, f"{where} is a symbolic link (not followed): copy the file into the corpus folder instead")
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -370,24 +447,30 @@ def check_file(path: Path, limits: Limits) -> int:
     return size
 
 
-def load_file(path: Path, limits: Limits | None = None) -> list[Block]:
-    """Read one corpus file into blocks, or raise LoadError with the file name and a reason."""
+def load_file(path: Path, limits: Limits | None = None, notes: list[str] | None = None) -> list[Block]:
+    """Read one corpus file into blocks, or raise LoadError with the file name and a reason.
+
+    What a reader should know (a legacy encoding decoded) is appended to `notes`."""
     limits = limits or Limits()
     check_file(path, limits)
     suffix = path.suffix.lower()
     try:
-        with path.open("rb") as fh:
-            data = fh.read(limits.max_bytes + 1)  # the file may have grown since it was checked
+        with open(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb") as fh:
+            data = fh.read(limits.max_bytes + 1)  # the file may have grown (or become a link) since its check
     except OSError as exc:
         raise _fail(path, f"cannot read: {exc.strerror}") from exc
     if len(data) > limits.max_bytes:
         raise _fail(path, f"grew past the limit of {limits.max_bytes / 2**20:g} MB while being read")
-    if suffix == ".pdf":
-        blocks = load_pdf(path, data, limits)
-    elif suffix in (".html", ".htm"):
-        blocks = load_html(path, data)
-    else:
-        blocks = load_text(path, data)
+    deadline = time.monotonic() + limits.timeout_s
+    try:
+        if suffix == ".pdf":
+            blocks = load_pdf(path, data, limits)
+        elif suffix in (".html", ".htm"):
+            blocks = load_html(path, data, deadline, notes)
+        else:
+            blocks = load_text(path, data, deadline, notes)
+    except TimeoutError as exc:
+        raise _fail(path, f"reading took over {limits.timeout_s:g} s ({exc}; GOVASSIST_LOAD_TIMEOUT_S)") from exc
     if not any(b.kind != HEADING for b in blocks):
         raise _fail(path, "no paragraphs of text found")
     return blocks

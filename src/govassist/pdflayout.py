@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
-from .load import (
+from .blocks import (
     BULLET,
     ENDS_LIST_ITEM_RE,
     ENDS_SENTENCE_RE,
@@ -26,7 +26,7 @@ from .load import (
     PAGE_NUM_RE,
     PARA,
     Block,
-    _clean_inline,
+    clean_inline,
 )
 
 BULLET_MARK_RE = re.compile(r"^\s*(?:[-*•·▪◦●>\x7f]|\u2013)\s+")
@@ -428,7 +428,7 @@ def _left_margin(pages: list[list[Line]], body: float | None) -> float | None:
 
 
 def _block_texts(p: _Para, vocab: Counter[str], spaced_hyphens: bool) -> list[Block]:
-    raw = [_clean_inline(ln.text).replace("\x7f", "•") for ln in p.lines]
+    raw = [clean_inline(ln.text).replace("\x7f", "•") for ln in p.lines]
     if p.kind == BULLET:
         raw[0] = BULLET_MARK_RE.sub("", raw[0], count=1)
     text = _mend_words(_join_lines(raw, vocab, spaced_hyphens), vocab).strip()

@@ -280,7 +280,7 @@ def build(
             doc_entries[meta.id] = doc_entry(meta, p.digest, len(doc_chunks))
         if not all_chunks:
             raise nothing_to_index(s, skipped)
-        changed = bool(embedded) or any(doc_entries[d] != prev_docs.get(d) for d in doc_entries | prev_docs)
+        changed = bool(embedded) or any(doc_entries.get(d) != prev_docs.get(d) for d in doc_entries | prev_docs)
         if not changed and prev and not force:
             warm_sentences(s, [c.text for c in all_chunks], progress, say, notes, seconds)
             return BuildReport(

@@ -18,7 +18,7 @@ from ..load import Limits, check_file, limits_for, load_file
 from ..settings import Settings
 
 FORMAT = 1
-CHUNKER_VERSION = 6  # bump whenever load.py or chunk.py changes what they produce
+CHUNKER_VERSION = 7  # bump whenever load.py or chunk.py changes what they produce
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,9 +116,12 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def chunk_file(meta: cat.DocMeta, path: Path, s: Settings, limits: Limits) -> list[Chunk]:
-    """Load and chunk one corpus file; a file that yields no paragraph is a LoadError like any other."""
-    chunks = chunk_blocks(meta.id, load_file(path, limits), s.chunk_max_chars, s.chunk_min_chars)
+def chunk_file(
+    meta: cat.DocMeta, path: Path, s: Settings, limits: Limits, notes: list[str] | None = None
+) -> list[Chunk]:
+    """Load and chunk one corpus file (loader notes, such as a legacy encoding, go to `notes`); a file that
+    yields no paragraph is a LoadError like any other."""
+    chunks = chunk_blocks(meta.id, load_file(path, limits, notes), s.chunk_max_chars, s.chunk_min_chars)
     if not chunks:
         raise LoadError(f"{path.name}: no paragraphs of text found")
     return chunks
@@ -169,7 +172,7 @@ def plan_documents(
             plan.append(Planned(meta, digest, None))
             continue
         try:
-            chunks = chunk_file(meta, path, s, limits)
+            chunks = chunk_file(meta, path, s, limits, notes)
         except LoadError as exc:
             skipped[path.name] = str(exc)
             continue
