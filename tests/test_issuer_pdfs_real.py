@@ -141,3 +141,23 @@ def test_precedent_finds_shared_language_across_g7_un_and_bletchley(real_store, 
     cites = _citations(found)
     assert "A/RES/78/265 ¶PP6, p. 2" in cites
     assert {"Guiding Principles ¶9, p. 4", "Code of Conduct ¶9, p. 7", "Bletchley Declaration ¶[1], p. 3"} <= set(cites)
+
+
+def test_the_chat_side_panel_opens_each_new_pdf_at_the_cited_page(real_settings, real_store) -> None:
+    """A citation of any passage of the six PDFs gets a PDF viewer element on its own page, served by id."""
+    from govassist.answer import Answer, to_citation
+    from govassist.chat import pdf_pages
+    from govassist.retrieve import Hit
+
+    for doc_id in NEW:
+        chunks = real_store.doc_chunks(doc_id)
+        last = chunks[-1]  # the last passage: its page is past the first for every multi-page text
+        hits = [Hit(c, real_store.docs[doc_id], 1.0, i) for i, c in enumerate((chunks[0], last), start=1)]
+        a = Answer("q", "a", (), tuple(to_citation(i, h) for i, h in enumerate(hits, start=1)), True)
+        names, pages = pdf_pages(a, real_store.docs, real_settings)
+        assert set(names) == {1, 2}, doc_id
+        viewer = {p.name: p for p in pages}[names[2]]
+        assert last.page and viewer.page == last.page, (doc_id, last.page, viewer)
+        assert viewer.url == f"/govassist/pdf/{doc_id}#page={last.page}"
+        assert f"p. {last.page}" in names[2]
+    assert {real_store.doc_chunks(d)[-1].page for d in NEW} != {1}  # pages really vary
