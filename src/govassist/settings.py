@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # answers
     answer_sentences: int = 4
     answer_mode: str = "extractive"  # extractive | llm
+    # support flag (direct | closest | none), calibrated on the dev split: see README "Answers"
+    answer_direct_cosine: float = 0.45  # best dense cosine below which an answer is only "closest"
+    answer_direct_sentence: float = 0.45  # best sentence cosine below which an answer is only "closest"
+    answer_missing_terms: int = 1  # this many names/years/acronyms of the question absent from every passage: closest
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None
