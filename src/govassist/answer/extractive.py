@@ -107,6 +107,7 @@ def evidence(
         top,
         max((c.cosine for c in cands), default=None),
         sp.missing_terms(question, hits),
+        sp.apart(question, hits[:5]),
         unindexed,
         sp.covered(unindexed, hits),
     )
