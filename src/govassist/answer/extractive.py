@@ -128,16 +128,18 @@ def lead(support: str, unindexed: tuple[DocMeta, ...]) -> tuple[str, tuple[str, 
     return "".join(f"{x} " for x in parts), notes
 
 
-def choose(cands: list[rk.Candidate], n: int) -> list[rk.Candidate]:
-    """The best sentences, at most two per passage, none far below the best, no repeats."""
+def choose(cands: list[rk.Candidate], n: int, evolution: bool = False) -> list[rk.Candidate]:
+    """The best sentences, at most two per passage, none far below the best, no repeats. For a question on how
+    language evolved: one per passage, within twice the margin, so that several texts are quoted."""
     chosen: list[rk.Candidate] = []
     per_hit: dict[int, int] = {}
     seen: set[str] = set()
+    most, margin = (1, 2 * MARGIN) if evolution else (2, MARGIN)
     for c in cands:
         norm = normalise(c.text)
-        if per_hit.get(c.hit, 0) >= 2 or norm in seen:
+        if per_hit.get(c.hit, 0) >= most or norm in seen:
             continue
-        if chosen and c.score < chosen[0].score - MARGIN:
+        if chosen and c.score < chosen[0].score - margin:
             break
         chosen.append(c)
         per_hit[c.hit] = per_hit.get(c.hit, 0) + 1
@@ -170,7 +172,8 @@ def extract(
     keys: dict[int, int] = {}
     citations: list[Citation] = []
     out: list[Sentence] = []
-    for c in arrange(choose(cands, s.answer_sentences), top, question):
+    evolution = rk.question_kind(question) == "evolution"
+    for c in arrange(choose(cands, s.answer_sentences, evolution), top, question):
         if c.hit not in keys:
             keys[c.hit] = len(keys) + 1
             citations.append(to_citation(keys[c.hit], top[c.hit]))
