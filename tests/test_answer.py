@@ -205,3 +205,28 @@ def test_the_chat_reply_carries_the_support_flag_and_the_notice(mini_store, mini
     notice = chat.answer_turn(mini_store, "Does the SDP cover schools?", mini_settings, chat.Prefs(), (), None)
     assert notice.answer is not None and notice.answer.notes[0].startswith("The Synthetic Digital Pact (SDP) is")
     assert "catalogued but not indexed here" in notice.content  # the chat shows the answer's notes
+
+
+def test_the_notice_names_one_text_for_its_versions_and_each_text_of_a_forum() -> None:
+    drafts = [
+        DocMeta(
+            f"pact-{i}", f"Digital Pact, draft {i}", f"Pact draft {i}", f"p{i}.pdf", family="pact", date=f"2024-0{i}-01"
+        )
+        for i in (1, 2)
+    ]
+    final = DocMeta("pact", "Digital Pact (A/RES/1)", "Pact", "pact.pdf", family="pact", date="2024-09-01")
+    text = sp.notice((*drafts, final))
+    assert text.startswith("The Digital Pact (Pact) (and 2 earlier versions) is catalogued but not indexed here;")
+    assert "`pact.pdf`" in text and "`p1.pdf`" not in text
+    forum = "World Summit on the Information Society"
+    texts = (
+        DocMeta("a", "Tunis Agenda", "Tunis Agenda", "a.html", forum=forum, family="w"),
+        DocMeta("b", "Geneva Declaration", "Geneva Declaration", "b.html", forum=forum, family="w"),
+    )
+    assert "wsis" in sp.names(texts[0])[1]  # the forum's initials
+    assert sp.notice(texts).startswith("The Tunis Agenda and Geneva Declaration are catalogued")
+
+
+def test_the_years_of_a_range_are_not_required_of_a_passage() -> None:
+    assert sp.key_terms("How has G7 language on AI changed since 2021?") == ["G7"]
+    assert sp.key_terms("What did the G7 say in 2021?") == ["G7", "2021"]

@@ -63,11 +63,15 @@ def _key(token: str, first: bool) -> bool:
     return token[0].isupper() and (not first or token.isupper() or any(ch.isdigit() for ch in token))
 
 
+RANGE_RE = re.compile(r"\b(?:since|after|before|from|until|between)\s+(?:(?:19|20)\d\d\s*(?:and|-|–)?\s*)+", re.I)
+
+
 def key_terms(question: str) -> list[str]:
     """Names, acronyms and years of a question: 'Kananaskis', 'G20', 'DSA', '2025', and runs of capitalised words
-    as one name ('Council of Europe', 'Digital Markets Act'); not its first word unless an acronym. A possessive
+    as one name ('Council of Europe', 'Digital Markets Act'); not its first word unless an acronym, nor the years of a
+    range ('since 2021'). A possessive
     ends a name ("UNGA's AI text": UNGA); 'AI' counts only inside a name ('EU AI Office')."""
-    tokens = [t.strip(".'’") for t in TOKEN_RE.findall(question)]
+    tokens = [t.strip(".'’") for t in TOKEN_RE.findall(RANGE_RE.sub(" ", question))]
     out: list[str] = []
     run: list[str] = []
 
@@ -182,6 +186,9 @@ def names(d: DocMeta) -> tuple[set[str], set[str]]:
     """(strong, weak) names a question may use for a document: its label and title head; the acronyms in them."""
     strong = {normalise(d.label).lower(), normalise(_head(d.title)).lower()}
     weak = {a.lower() for a in re.findall(r"\b[A-Z]{3,}\b", f"{d.label} {_head(d.title)}")}
+    initials = "".join(w[0] for w in re.findall(r"\b[A-Z][a-z]+", d.forum))  # World Summit on the Information Society
+    if len(initials) >= 3:
+        weak.add(initials.lower())
     return {x for x in strong if len(x) > 2}, weak - strong
 
 
@@ -211,15 +218,29 @@ def covered(docs: tuple[DocMeta, ...], hits: list[Hit]) -> bool:
     return any(_says(t, n) for d in docs for n in names(d)[0] for t in titles)
 
 
+def _versions(docs: tuple[DocMeta, ...]) -> list[tuple[DocMeta, int]]:
+    """One entry per text: versions of one text (a family sharing a title head, as the GDC drafts) become its
+    latest, with how many earlier versions it has."""
+    groups: dict[tuple[str, str], list[DocMeta]] = {}
+    for d in docs:
+        groups.setdefault((d.family or d.id, _head(d.title)), []).append(d)
+    return [(max(g, key=lambda d: (d.date, d.order)), len(g) - 1) for g in groups.values()]
+
+
 def notice(docs: tuple[DocMeta, ...]) -> str:
     """'The Global Digital Compact (GDC) is catalogued but not indexed here; …' for these texts."""
-    named = [f"{_head(d.title)} ({d.label})" if _head(d.title) != d.label else d.label for d in docs[:4]]
-    more = f" and {len(docs) - 4} more" if len(docs) > 4 else ""
+    texts = _versions(docs)
+    named = [
+        (f"{_head(d.title)} ({d.label})" if _head(d.title) != d.label else d.label)
+        + (f" (and {n} earlier version{'s' if n > 1 else ''})" if n else "")
+        for d, n in texts
+    ]
     listed = ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else named[0]
-    files = ", ".join(f"`{d.file}`" for d in docs[:4])
-    one = len(docs) == 1
+    files = ", ".join(f"`{d.file}`" for d, _n in texts)
+    one = len(texts) == 1
+    it, where = ("it", "its official address") if one else ("them", "their official addresses")
     return (
-        f"The {listed}{more} {'is' if one else 'are'} catalogued but not indexed here; `govassist corpus fetch` "
-        f"brings {'it' if one else 'them'} in from {'its official address' if one else 'their official addresses'} "
-        f"(or copy the file{'' if one else 's'} into the corpus folder as {files}), then `govassist index build`."
+        f"The {listed} {'is' if one else 'are'} catalogued but not indexed here; `govassist corpus fetch` brings "
+        f"{it} in from {where} (or copy the file{'' if one else 's'} into the corpus folder as {files}), then "
+        "`govassist index build`."
     )
