@@ -218,12 +218,12 @@ def test_the_notice_names_one_text_for_its_versions_and_each_text_of_a_forum() -
     text = sp.notice((*drafts, final))
     assert text.startswith("The Digital Pact (Pact) (and 2 earlier versions) is catalogued but not indexed here;")
     assert "`pact.pdf`" in text and "`p1.pdf`" not in text
-    forum = "World Summit on the Information Society"
     texts = (
-        DocMeta("a", "Tunis Agenda", "Tunis Agenda", "a.html", forum=forum, family="w"),
-        DocMeta("b", "Geneva Declaration", "Geneva Declaration", "b.html", forum=forum, family="w"),
+        DocMeta("a", "Tunis Agenda", "Tunis Agenda", "a.html", family="wsis-outcomes"),
+        DocMeta("b", "Geneva Declaration", "Geneva Declaration", "b.html", family="wsis-outcomes"),
     )
-    assert "wsis" in sp.names(texts[0])[1]  # the forum's initials
+    assert "wsis" in sp.names(texts[0])[1]  # the family's acronym
+    assert "unga" not in sp.names(DocMeta("c", "Compact", "C", "c.pdf", forum="United Nations General Assembly"))[1]
     assert sp.notice(texts).startswith("The Tunis Agenda and Geneva Declaration are catalogued")
 
 

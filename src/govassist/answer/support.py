@@ -183,12 +183,13 @@ def _head(title: str) -> str:
 
 
 def names(d: DocMeta) -> tuple[set[str], set[str]]:
-    """(strong, weak) names a question may use for a document: its label and title head; the acronyms in them."""
+    """(strong, weak) names a question may use for a document: its label and title head; the acronyms in them and
+    its family's ('wsis' of 'wsis-outcomes')."""
     strong = {normalise(d.label).lower(), normalise(_head(d.title)).lower()}
     weak = {a.lower() for a in re.findall(r"\b[A-Z]{3,}\b", f"{d.label} {_head(d.title)}")}
-    initials = "".join(w[0] for w in re.findall(r"\b[A-Z][a-z]+", d.forum))  # World Summit on the Information Society
-    if len(initials) >= 3:
-        weak.add(initials.lower())
+    family = d.family.split("-")[0]  # "wsis-outcomes": the catalog names a family by its acronym
+    if 3 <= len(family) <= 5 and family.isalpha():
+        weak.add(family)
     return {x for x in strong if len(x) > 2}, weak - strong
 
 
