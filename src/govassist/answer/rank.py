@@ -42,10 +42,11 @@ STOP = frozenset(
 
 @dataclass(frozen=True)
 class Weights:
-    """How a sentence's score is made (tuned on the dev split, see README: answers)."""
+    """How a sentence's score is made. Grid on the dev split (coverage 0.1-0.4, passage 0-0.3, kind 0-0.12): first-
+    citation accuracy 0.361 and citation precision 0.287 at these values, against 0.333 and 0.264 at passage 0.08."""
 
     coverage: float = 0.25  # share of the question's content terms the sentence carries
-    passage: float = 0.08  # prior for the passage's retrieval rank: weight / (1 + rank)
+    passage: float = 0.04  # prior for the passage's retrieval rank: weight / (1 + rank); dev grid 0.0-0.3
     position: float = 0.003  # per sentence into the paragraph (a tie-breaker, no longer a ranking)
     kind: float = 0.12  # a list-of-names or date sentence when the question asks who/which countries/when
 
