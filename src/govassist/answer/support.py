@@ -23,7 +23,7 @@ CLOSEST_LEAD = "The indexed texts do not appear to address this directly; the cl
 GENERIC = frozenset(
     "What Which Who Whom When Where Why How Does Did Do Is Are Was Were Has Have Had Can Could Should Would Will "
     "The A An In On Of For And Or To From By With At As Any All Its Their Our There This That These Those "
-    "I We They It If Is Be Not No Yes".split()
+    "I We They It If Be Not No Yes".split()
 )
 TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’./-]*[A-Za-z0-9]|[A-Za-z0-9]")
 # other names of what the texts name (found on the dev split): the capitals for the parties, the usual acronyms
@@ -98,10 +98,6 @@ def key_terms(question: str) -> list[str]:
     return [x for x in dict.fromkeys(out) if x != "AI"]
 
 
-def _words(text: str) -> set[str]:
-    return set(WORD_RE.findall(normalise(text).lower()))
-
-
 def apart(question: str, hits: list[Hit]) -> int:
     """For a question that names a year, the fewest key terms that one passage (with its document's name and date)
     lacks: 'ASEAN', 'US' and '2023' each appear somewhere, but no ASEAN passage is of 2023. 0 without a year."""
@@ -113,17 +109,8 @@ def apart(question: str, hits: list[Hit]) -> int:
 def missing_terms(question: str, hits: list[Hit]) -> tuple[str, ...]:
     """Key terms of the question (a name of several words as one phrase) that appear in no retrieved passage, nor
     in its document's title, label, forum or date."""
-    texts = [
-        " ".join(
-            WORD_RE.findall(
-                normalise(
-                    f"{h.chunk.text} {h.chunk.section} {h.doc.title} {h.doc.label} {h.doc.forum} {h.doc.date}"
-                ).lower()
-            )
-        )
-        for h in hits
-    ]
-    blob = " | ".join(texts)
+    texts = (f"{h.chunk.text} {h.chunk.section} {h.doc.title} {h.doc.label} {h.doc.forum} {h.doc.date}" for h in hits)
+    blob = " | ".join(" ".join(WORD_RE.findall(normalise(t).lower())) for t in texts)
     return tuple(term for term in key_terms(question) if not _found(term, blob))
 
 
