@@ -32,3 +32,201 @@ def test_answer_json_shape(mini_store, mini_settings: Settings) -> None:
     d = ask(mini_store, "quantum computing research", mini_settings).to_dict()
     assert set(d) >= {"answer", "citations", "sentences", "found"}
     assert set(d["citations"][0]) >= {"chunk_id", "doc_id", "label", "para", "page", "source", "text"}
+
+
+# ---------------------------------------------------------------- the sentence that answers comes first
+
+from govassist.answer import CLOSEST, CLOSEST_LEAD, DIRECT, NONE  # noqa: E402
+from govassist.answer import rank as rk  # noqa: E402
+from govassist.answer import support as sp  # noqa: E402
+from govassist.answer.extractive import extract  # noqa: E402
+from govassist.catalog import DocMeta  # noqa: E402
+from govassist.chunk import Chunk  # noqa: E402
+from govassist.retrieve import Hit  # noqa: E402
+
+CONTEXT = (
+    "The countries of the spyware statement met again in 2024 to review the commercial spyware market. "
+    "They discussed how commercial spyware has been misused against journalists and dissidents worldwide. "
+)
+JOINERS = "In 2024, Finland, Germany, Ireland, Japan, Poland and the Republic of Korea joined the spyware statement."
+
+
+def _hit(text: str, doc_id: str = "d1", date: str = "2024-03-18", rank: int = 1, title: str = "") -> Hit:
+    doc = DocMeta(doc_id, title or f"Statement {doc_id}", f"Stmt {doc_id}", f"{doc_id}.txt", date=date)
+    return Hit(Chunk(f"{doc_id}#1", doc_id, "1", ("1",), "", None, text), doc, 1.0 / rank, rank, 0.9)
+
+
+def test_the_answering_sentence_placed_last_in_its_paragraph_is_quoted_first(mini_settings: Settings) -> None:
+    question = "Which countries joined the spyware statement in 2024?"
+    a = extract(question, [_hit(CONTEXT + JOINERS)], mini_settings)
+    assert len(a.sentences) > 1  # the context sentence is quoted too, after the answer
+    assert a.sentences[0].text == JOINERS
+    assert a.text.startswith(JOINERS)
+
+
+def test_list_and_date_questions_are_recognised_and_their_sentences_found() -> None:
+    assert rk.question_kind("Which countries joined the spyware statement?") == "list"
+    assert rk.question_kind("Who signed the declaration in 2023?") == "list"
+    assert rk.question_kind("When did the moratorium end?") == "date"
+    assert rk.question_kind("How has the G7 language on AI changed since 2021?") == "evolution"
+    assert rk.question_kind("What did the TTC say about chips?") == ""
+    assert rk.carries("list", JOINERS) and not rk.carries("list", CONTEXT)
+    assert rk.carries("date", "The statement was agreed on 18 March 2024.")
+    assert not rk.carries("date", "The statement was agreed by all participants.")
+
+
+def test_a_list_question_prefers_the_sentence_carrying_the_list(mini_settings: Settings) -> None:
+    topic = "The partnership on secure undersea cables was joined by several new partner governments this year."
+    names = "Canada, Chile, Kenya and Norway became partners in the cables initiative."
+    hits = [_hit(f"{topic} {names}")]
+    question = "Which governments joined the partnership on undersea cables?"
+    plain = rk.rank(question, hits, mini_settings, rk.Weights(kind=0.0))
+    kind = rk.rank(question, hits, mini_settings, rk.Weights(kind=1.0))
+    assert plain[0].text == topic  # without the preference the topic sentence shares more words
+    assert kind[0].text == names
+
+
+def test_an_evolution_question_orders_its_quotes_by_date(mini_settings: Settings) -> None:
+    hits = [
+        _hit(
+            "Leaders committed to trusted cross-border data flows and to data free flow with trust.",
+            "d24",
+            "2024-06-14",
+        ),
+        _hit("Leaders launched work on cross-border data flows and data free flow with trust.", "d21", "2021-06-13", 2),
+        _hit(
+            "Leaders endorsed a partnership on cross-border data flows and data free flow with trust.",
+            "d23",
+            "2023-05-20",
+            3,
+        ),
+    ]
+    asked = "leaders committed to trusted cross-border data flows and data free flow with trust"
+    plain = extract(f"What have {asked}?", hits, mini_settings)
+    assert plain.citations[0].doc_id == "d24"  # the best sentence first
+    a = extract(f"How has what {asked} evolved since 2021?", hits, mini_settings)
+    assert [c.doc_id for c in a.citations] == ["d21", "d23", "d24"]
+
+
+# ---------------------------------------------------------------- how strong the support is
+
+
+def test_key_terms_are_names_years_and_acronyms() -> None:
+    assert sp.key_terms("What did G7 leaders at Kananaskis say in 2025?") == ["G7", "Kananaskis", "2025"]
+    assert sp.key_terms("Which countries signed the Council of Europe AI convention?") == ["Council of Europe"]
+    assert sp.key_terms("Did the TTC welcome the UNGA's AI text?") == ["TTC", "UNGA"]
+    assert sp.key_terms("What does the Paris AI Action Summit declaration say?") == ["Paris AI Action Summit"]
+
+
+def test_missing_terms_look_for_names_as_phrases_and_aliases() -> None:
+    hits = [_hit("The United States and the European Union agree to protect human rights defenders online.")]
+    assert sp.missing_terms("What have Washington and Brussels agreed on defenders?", hits) == ()
+    assert sp.missing_terms("What did G20 leaders in Rio say?", hits) == ("G20", "Rio")
+    assert sp.missing_terms("What does the Digital Markets Act say about the European Union?", hits) == (
+        "Digital Markets Act",
+    )
+
+
+def test_apart_needs_the_year_and_the_name_in_one_passage() -> None:
+    hits = [
+        _hit("ASEAN and the United States agree on digital development.", "asean", "2021-10-27"),
+        _hit("Leaders agree on AI safety testing.", "other", "2023-11-01", 2),
+    ]
+    assert sp.apart("What did ASEAN agree on AI in 2023?", hits) == 1
+    assert sp.apart("What did ASEAN agree on AI in 2021?", hits) == 0
+    assert sp.apart("What did ASEAN agree on AI?", hits) == 0
+
+
+def test_thresholds_decide_direct_closest_and_none(mini_settings: Settings) -> None:
+    s = Settings(
+        **{
+            **mini_settings.model_dump(),
+            "min_relevance": 0.3,
+            "answer_direct_cosine": 0.4,
+            "answer_direct_sentence": 0.35,
+        }
+    )
+    assert sp.decide(sp.Evidence(0.6, 0.6, ()), s) == DIRECT
+    assert sp.decide(sp.Evidence(0.6, 0.6, ("Kananaskis",)), s) == CLOSEST
+    assert sp.decide(sp.Evidence(0.6, 0.6, (), apart=1), s) == CLOSEST
+    assert sp.decide(sp.Evidence(0.35, 0.6, ()), s) == CLOSEST
+    assert sp.decide(sp.Evidence(0.6, 0.3, ()), s) == CLOSEST
+    assert sp.decide(sp.Evidence(0.2, 0.6, ()), s) == NONE
+    assert sp.decide(sp.Evidence(0.6, None, ()), s) == NONE
+    lenient = Settings(**{**s.model_dump(), "answer_missing_terms": 2})
+    assert sp.decide(sp.Evidence(0.6, 0.6, ("Kananaskis",)), lenient) == DIRECT
+
+
+def test_a_direct_answer_says_so(mini_store, mini_settings: Settings) -> None:
+    a = ask(mini_store, "What will be done about connecting schools and hospitals?", mini_settings)
+    assert a.support == DIRECT and a.to_dict()["support"] == DIRECT
+    assert not a.text.startswith(CLOSEST_LEAD)
+
+
+def test_a_closest_answer_opens_with_the_warning_and_still_cites(mini_store, mini_settings: Settings) -> None:
+    a = ask(mini_store, "What did the Kananaskis summit say about connecting schools and hospitals?", mini_settings)
+    assert a.support == CLOSEST and a.found and a.citations
+    assert a.text.startswith(CLOSEST_LEAD + " ")
+
+
+def test_nothing_found_carries_support_none(mini_store, mini_settings: Settings) -> None:
+    strict = Settings(**{**mini_settings.model_dump(), "min_relevance": 0.99})
+    a = ask(mini_store, "What is the recipe for a good risotto?", strict)
+    assert a.support == NONE and a.to_dict()["support"] == NONE
+
+
+def test_a_catalogued_text_that_is_not_indexed_is_named_with_how_to_fetch_it(
+    mini_store, mini_settings: Settings
+) -> None:
+    with mini_settings.catalog_file.open("a", encoding="utf-8") as fh:
+        fh.write(
+            '\n[[doc]]\nid = "syn-pact-2025"\ntitle = "Synthetic Digital Pact (2025)"\nlabel = "SDP"\n'
+            'file = "synthetic-pact.pdf"\nurl = "https://example.org/pact.pdf"\n'
+        )
+    a = ask(mini_store, "What does the Synthetic Digital Pact say about connecting schools?", mini_settings)
+    assert a.text.startswith("The Synthetic Digital Pact (SDP) is catalogued but not indexed here;")
+    assert "`govassist corpus fetch`" in a.text and "`synthetic-pact.pdf`" in a.text
+    assert a.notes and a.notes[0].startswith("The Synthetic Digital Pact (SDP) is catalogued")
+    assert a.support in (CLOSEST, NONE)
+    by_acronym = ask(mini_store, "Does the SDP mention schools?", mini_settings)
+    assert by_acronym.notes and "Synthetic Digital Pact" in by_acronym.notes[0]
+    other = ask(mini_store, "What will be done about connecting schools and hospitals?", mini_settings)
+    assert not other.notes and other.support == DIRECT
+
+
+def test_the_chat_reply_carries_the_support_flag_and_the_notice(mini_store, mini_settings: Settings) -> None:
+    from govassist import chat
+
+    with mini_settings.catalog_file.open("a", encoding="utf-8") as fh:
+        fh.write('\n[[doc]]\nid = "syn-pact"\ntitle = "Synthetic Digital Pact"\nlabel = "SDP"\nfile = "pact.pdf"\n')
+    q = "What did the Kananaskis summit say about connecting schools and hospitals?"
+    reply = chat.answer_turn(mini_store, q, mini_settings, chat.Prefs(), (), None)
+    assert reply.answer is not None and reply.answer.support == CLOSEST
+    notice = chat.answer_turn(mini_store, "Does the SDP cover schools?", mini_settings, chat.Prefs(), (), None)
+    assert notice.answer is not None and notice.answer.notes[0].startswith("The Synthetic Digital Pact (SDP) is")
+    assert "catalogued but not indexed here" in notice.content  # the chat shows the answer's notes
+
+
+def test_the_notice_names_one_text_for_its_versions_and_each_text_of_a_forum() -> None:
+    drafts = [
+        DocMeta(
+            f"pact-{i}", f"Digital Pact, draft {i}", f"Pact draft {i}", f"p{i}.pdf", family="pact", date=f"2024-0{i}-01"
+        )
+        for i in (1, 2)
+    ]
+    final = DocMeta("pact", "Digital Pact (A/RES/1)", "Pact", "pact.pdf", family="pact", date="2024-09-01")
+    text = sp.notice((*drafts, final))
+    assert text.startswith("The Digital Pact (Pact) (and 2 earlier versions) is catalogued but not indexed here;")
+    assert "`pact.pdf`" in text and "`p1.pdf`" not in text
+    texts = (
+        DocMeta("a", "Tunis Agenda", "Tunis Agenda", "a.html", family="wsis-outcomes"),
+        DocMeta("b", "Geneva Declaration", "Geneva Declaration", "b.html", family="wsis-outcomes"),
+    )
+    assert "wsis" in sp.names(texts[0])[1]  # the family's acronym
+    assert "unga" not in sp.names(DocMeta("c", "Compact", "C", "c.pdf", forum="United Nations General Assembly"))[1]
+    assert sp.notice(texts).startswith("The Tunis Agenda and Geneva Declaration are catalogued")
+
+
+def test_the_years_of_a_range_are_not_required_of_a_passage() -> None:
+    assert sp.key_terms("How has G7 language on AI changed since 2021?") == ["G7"]
+    assert sp.key_terms("What did the G7 say in 2021?") == ["G7", "2021"]

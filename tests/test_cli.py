@@ -59,6 +59,22 @@ def test_ask_json_carries_answer_and_citations(env: Settings) -> None:
     data = json.loads(run("ask", "Who will connect schools and hospitals?", "--json").output)
     assert data["answer"] and data["citations"]
     assert {"chunk_id", "doc_id", "label", "para", "page", "source", "text"} <= set(data["citations"][0])
+    assert data["support"] == "direct"
+
+
+def test_ask_says_how_strong_the_support_is(env: Settings) -> None:
+    from govassist.answer import CLOSEST_LEAD
+
+    run("index", "build", "--no-progress")
+    data = json.loads(run("ask", "What did the Kananaskis summit say about schools and hospitals?", "--json").output)
+    assert data["support"] == "closest" and data["answer"].startswith(CLOSEST_LEAD) and data["citations"]
+    plain = run("ask", "What did the Kananaskis summit say about schools and hospitals?").output
+    assert plain.startswith(CLOSEST_LEAD) and "support: closest" in plain
+    with env.catalog_file.open("a", encoding="utf-8") as fh:
+        fh.write('\n[[doc]]\nid = "syn-pact"\ntitle = "Synthetic Digital Pact"\nlabel = "SDP"\nfile = "pact.pdf"\n')
+    out = run("ask", "What does the SDP say about schools?").output
+    assert out.startswith("The Synthetic Digital Pact (SDP) is catalogued but not indexed here;")
+    assert out.count("catalogued but not indexed") == 1  # said once, not again as a note
 
 
 @pytest.mark.parametrize(

@@ -107,3 +107,22 @@ def test_unreachable_or_uncited_llm_falls_back_to_extractive(mini_store, llm_set
 def test_none_reply_means_nothing_found(mini_store, llm_settings: Settings) -> None:
     _Fake.reply = "NONE"
     assert not ask(mini_store, Q, llm_settings).found
+
+
+def test_llm_answers_carry_the_support_flag(mini_store, llm_settings: Settings) -> None:
+    from govassist.answer import CLOSEST_LEAD
+
+    _Fake.reply = "Members will connect all schools and hospitals by 2030 [P1]."
+    # the hash embedder of the test corpus gives low cosines: floors to match
+    llm_settings = Settings(
+        **{**llm_settings.model_dump(), "answer_direct_cosine": 0.05, "answer_direct_sentence": 0.05}
+    )
+    direct = ask(mini_store, Q, llm_settings)
+    assert direct.mode == "llm" and direct.support == "direct" and direct.to_dict()["support"] == "direct"
+    closest = ask(mini_store, "What did the Kananaskis summit say about connecting schools?", llm_settings)
+    assert closest.mode == "llm" and closest.support == "closest" and closest.citations
+    assert closest.text.startswith(CLOSEST_LEAD + " ")
+    _Fake.reply = "NONE"
+    assert ask(mini_store, Q, llm_settings).support == "none"
+    strict = Settings(**{**llm_settings.model_dump(), "min_relevance": 0.99})
+    assert ask(mini_store, "What is the recipe for a good risotto?", strict).support == "none"

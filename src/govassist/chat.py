@@ -7,6 +7,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -316,9 +317,10 @@ def _label(c: Citation) -> str:
     return f"{c.citation} (part {part.group(1)})" if part else c.citation
 
 
-def compose(turn: Turn, hits: list[Hit], s: Settings, mode: str) -> Answer:
-    """The answer to a turn from its hits: extractive, or the LLM when chosen and configured."""
-    return compose_answer(turn.query, hits, s, mode)
+def compose(turn: Turn, hits: list[Hit], s: Settings, mode: str, indexed: Collection[str] | None = None) -> Answer:
+    """The answer to a turn from its hits: extractive, or the LLM when chosen and configured; its `support` flag
+    (direct | closest | none) travels in the reply's `answer` unchanged."""
+    return compose_answer(turn.query, hits, s, mode, indexed=indexed)
 
 
 def answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: tuple[str, ...], prev: Turn | None):
@@ -329,7 +331,7 @@ def answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: t
     t0 = time.perf_counter()
     hits = search(store, turn.query, s, k=prefs.k, filters=f)
     ms = (time.perf_counter() - t0) * 1000
-    a = compose(turn, hits, s, prefs.mode)
+    a = compose(turn, hits, s, prefs.mode, indexed=store.docs)
     names = dict(zip([c.key for c in a.citations], r.unique_names(_label(c) for c in a.citations)))
     pdf_names, pdfs = pdf_pages(a, docs, s)
     notes = [f"Follow-up read as: {turn.query}"] if turn.followup else []

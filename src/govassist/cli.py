@@ -296,7 +296,8 @@ def ask_cmd(
     date_to: ToOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """Answer a question; every sentence carries a citation, and the cited passages follow verbatim."""
+    """Answer a question; every sentence carries a citation, and the cited passages follow verbatim. The answer says
+    how strongly the texts support it (`support`: direct, closest or none; the JSON carries it)."""
     from .answer import ask
     from .store import open_store
 
@@ -315,7 +316,9 @@ def ask_cmd(
         return
     typer.echo(a.text + "\n")
     for note in a.notes:
-        typer.echo(f"note: {note}")
+        if note not in a.text:
+            typer.echo(f"note: {note}")
+    typer.echo(f"support: {a.support}\n")
     for c in a.citations:
         typer.echo(f"[{c.citation}] {c.title} ({c.date}, {c.status}){' — ' + c.section if c.section else ''}")
         typer.echo(f"  “{c.text}”\n")

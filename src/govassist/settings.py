@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     # answers
     answer_sentences: int = 4
     answer_mode: str = "extractive"  # extractive | llm
+    # support flag (direct | closest | none), calibrated on the dev split (README "Answers"): names, years and
+    # acronyms of the question separate answerable from unanswerable; the cosines barely do (they are floors)
+    answer_missing_terms: int = 1  # key terms found in no retrieved passage: this many make an answer "closest"
+    answer_apart_terms: int = 1  # a year asked: key terms no single top-5 passage holds with it, this many: closest
+    answer_direct_cosine: float = 0.35  # best dense cosine below which an answer is only "closest"
+    answer_direct_sentence: float = 0.20  # best sentence cosine below which an answer is only "closest"
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None

@@ -3,21 +3,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Protocol
 
+from ..catalog import DocMeta
 from ..errors import QueryError
 from ..retrieve import Filters, Hit, search
 from ..settings import Settings
 from .extractive import STOP, extract, relevant
 from .llm import llm_answer
 from .records import NOTHING, Answer, Citation, Sentence, cite_label, to_citation
+from .support import CLOSEST, CLOSEST_LEAD, DIRECT, NONE, unindexed_named
 
 if TYPE_CHECKING:
     from ..store import Store
 
 __all__ = [
+    "CLOSEST",
+    "CLOSEST_LEAD",
     "COMPOSERS",
+    "DIRECT",
+    "NONE",
     "NOTHING",
     "STOP",
     "Answer",
@@ -32,23 +38,35 @@ __all__ = [
     "to_citation",
 ]
 
-Composer = Callable[[str, list[Hit], Settings], Answer]
+
+class Composer(Protocol):
+    def __call__(self, question: str, hits: list[Hit], s: Settings, *, unindexed: tuple[DocMeta, ...] = ()) -> Answer:
+        """An answer to the question from these hits; `unindexed`: catalogued texts it names that are not indexed."""
+        ...
 
 
-def _llm(question: str, hits: list[Hit], s: Settings) -> Answer:
+def _extractive(question: str, hits: list[Hit], s: Settings, *, unindexed: tuple[DocMeta, ...] = ()) -> Answer:
+    return extract(question, hits, s, unindexed=unindexed)
+
+
+def _llm(question: str, hits: list[Hit], s: Settings, *, unindexed: tuple[DocMeta, ...] = ()) -> Answer:
     """The LLM's answer, or the extractive one (with a note saying why) when the LLM fails or cites nothing given."""
-    return llm_answer(question, hits, s, fallback=lambda: extract(question, hits, s))
+    return llm_answer(question, hits, s, lambda: extract(question, hits, s, unindexed=unindexed), unindexed)
 
 
-COMPOSERS: dict[str, Composer] = {"extractive": extract, "llm": _llm}
+COMPOSERS: dict[str, Composer] = {"extractive": _extractive, "llm": _llm}
 
 
-def compose(question: str, hits: list[Hit], s: Settings, mode: str | None = None) -> Answer:
-    """The answer from these hits by the composer `mode` names (default: GOVASSIST_ANSWER_MODE)."""
+def compose(
+    question: str, hits: list[Hit], s: Settings, mode: str | None = None, indexed: Collection[str] | None = None
+) -> Answer:
+    """The answer from these hits by the composer `mode` names (default: GOVASSIST_ANSWER_MODE). `indexed`: the
+    ids of the indexed documents, to say so when the question names a catalogued text that is not among them."""
     mode = mode or s.answer_mode
     if mode not in COMPOSERS:
         raise QueryError(f"unknown answer mode {mode!r}: use one of {', '.join(COMPOSERS)}")
-    return COMPOSERS[mode](question, hits, s)
+    unindexed = unindexed_named(question, s, indexed) if indexed is not None else ()
+    return COMPOSERS[mode](question, hits, s, unindexed=unindexed)
 
 
 def ask(
@@ -60,4 +78,4 @@ def ask(
     mode: str | None = None,
 ) -> Answer:
     """Retrieve and answer. mode: 'extractive' (default) or 'llm' (needs GOVASSIST_LLM_BASE_URL)."""
-    return compose(question, search(store, question, s, k=k, filters=filters), s, mode)
+    return compose(question, search(store, question, s, k=k, filters=filters), s, mode, indexed=store.docs)

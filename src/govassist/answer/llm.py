@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from ..catalog import DocMeta
 from ..errors import LLMError
 from ..retrieve import Hit
 from ..settings import Settings
-from .extractive import relevant
-from .records import NOTHING, Answer, Citation, Sentence, cite_label, to_citation
+from . import rank as rk
+from . import support as sp
+from .extractive import evidence, lead, nothing, relevant
+from .records import Answer, Citation, Sentence, cite_label, to_citation
 
 KEY_RE = re.compile(r"\[P(\d{1,3})\]")
 DELIMITER = re.compile(r"<(?=\s*/?\s*passage)", re.I)  # any spelling of <passage ...> or </passage>
@@ -80,38 +83,28 @@ def complete(messages: list[dict[str, str]], s: Settings) -> str:
         raise LLMError(f"LLM endpoint {url} failed: {type(exc).__name__}: {exc}") from exc
 
 
-def llm_answer(question: str, hits: list[Hit], s: Settings, fallback: Callable[[], Answer]) -> Answer:
-    """Ask the LLM; on failure or an uncited reply fall back to the extractive answer, saying why."""
+def llm_answer(
+    question: str, hits: list[Hit], s: Settings, fallback: Callable[[], Answer], unindexed: tuple[DocMeta, ...] = ()
+) -> Answer:
+    """Ask the LLM; on failure or an uncited reply fall back to the extractive answer, saying why. The support
+    flag is decided before the LLM is asked, from the same evidence as the extractive answer's."""
     if not relevant(hits, question, s):
-        return Answer(question, NOTHING, (), (), found=False, mode="llm")
+        return nothing(question, unindexed, "llm")
+    support = sp.decide(evidence(question, hits, rk.rank(question, hits[:5], s), unindexed), s)
+    if support == sp.NONE:
+        return nothing(question, unindexed, "llm")
     given = hits[:6]
     try:
         reply = complete(build_messages(question, given), s)
     except LLMError as exc:
-        ans = fallback()
-        return Answer(
-            ans.question,
-            ans.text,
-            ans.sentences,
-            ans.citations,
-            ans.found,
-            "extractive",
-            (*ans.notes, f"LLM unavailable, extractive answer shown: {exc}"),
-        )
+        return fallback().with_notes(f"LLM unavailable, extractive answer shown: {exc}", mode="extractive")
     if reply.strip().upper().startswith("NONE"):
-        return Answer(question, NOTHING, (), (), found=False, mode="llm")
+        return nothing(question, unindexed, "llm")
     sents, cites, dropped = parse_reply(reply, given)
     if not sents:
-        ans = fallback()
-        return Answer(
-            ans.question,
-            ans.text,
-            ans.sentences,
-            ans.citations,
-            ans.found,
-            "extractive",
-            (*ans.notes, "LLM reply cited no given passage; extractive answer shown"),
-        )
-    notes = (f"dropped {dropped} citation(s) to passages the model was not given",) if dropped else ()
-    text = " ".join(f"{x.text} [{cites[x.key - 1].citation}]" for x in sents)
-    return Answer(question, text, tuple(sents), tuple(cites), True, "llm", notes)
+        return fallback().with_notes("LLM reply cited no given passage; extractive answer shown", mode="extractive")
+    opening, notes = lead(support, unindexed)
+    if dropped:
+        notes = (*notes, f"dropped {dropped} citation(s) to passages the model was not given")
+    text = opening + " ".join(f"{x.text} [{cites[x.key - 1].citation}]" for x in sents)
+    return Answer(question, text, tuple(sents), tuple(cites), True, "llm", notes, support)

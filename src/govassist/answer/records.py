@@ -3,7 +3,7 @@ to show a passage verbatim and find it in its source. Citations are data; `cite_
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -54,12 +54,18 @@ class Answer:
     found: bool
     mode: str = "extractive"
     notes: tuple[str, ...] = field(default=())
+    support: str = "direct"  # direct | closest | none: how strongly the passages answer (answer.support)
+
+    def with_notes(self, *notes: str, mode: str | None = None) -> Answer:
+        """The same answer with more notes (and, when given, another mode)."""
+        return replace(self, notes=(*self.notes, *notes), mode=mode or self.mode)
 
     def to_dict(self) -> dict:
         return {
             "question": self.question,
             "answer": self.text,
             "found": self.found,
+            "support": self.support,
             "mode": self.mode,
             "sentences": [asdict(x) for x in self.sentences],
             "citations": [c.to_dict() for c in self.citations],
