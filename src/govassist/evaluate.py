@@ -188,6 +188,9 @@ ANSWER_METRICS = {
     "unanswerable answered": "unanswerable questions answered anyway (support != none, or, without a support "
     "flag, any citation)",
     "wrong abstention": "answerable questions on which the answer abstained",
+    "unanswerable flagged": "unanswerable questions whose answer says its support is weak (support closest or none, "
+    "or no citation)",
+    "answerable flagged": "answerable questions whose answer says its support is weak (closest or none)",
     "second-turn first-citation accuracy": "follow-up questions (asked after their history through the chat's "
     "follow-up path) whose first cited passage is grade 2",
     "pronoun misread as follow-up": "standalone questions with it/they/this, after an unrelated question, that "
@@ -201,6 +204,11 @@ def abstained(answer: Any) -> tuple[bool, str | None]:
     if support is not None:
         return support == "none", str(support)
     return not answer.citations, None
+
+
+def flagged(r: AnswerRow) -> bool:
+    """The answer tells the reader its support is weak: `closest` or `none`, or (without a flag) no citation."""
+    return r.abstained or r.support in ("closest", "none")
 
 
 def answer_row(q: Question, answer: Any, rel: dict[str, int], turn: Any = None) -> AnswerRow:
@@ -264,6 +272,8 @@ def answer_metrics(rows: Iterable[AnswerRow]) -> dict[str, tuple[float | None, i
         "citation recall": (sum(rec) / len(rec) if rec else None, len(rec)),
         "unanswerable answered": _share([not r.abstained for r in rows if r.type == "unanswerable"]),
         "wrong abstention": _share([r.abstained for r in rows if r.answerable]),
+        "unanswerable flagged": _share([flagged(r) for r in rows if r.type == "unanswerable"]),
+        "answerable flagged": _share([flagged(r) for r in rows if r.answerable]),
         "second-turn first-citation accuracy": _share(
             [bool(r.grades) and r.grades[0] == 2 for r in rows if r.answerable and r.follow_up]
         ),
