@@ -16,6 +16,7 @@ from .catalog import DocMeta
 from .retrieve import Filters
 
 FORMATS = ("md", "docx")
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 FACETS = {  # Filters field -> how a note names it (roles are who asked, not a filter of the question)
     "collections": "collection",
     "doc_ids": "documents",
