@@ -466,6 +466,7 @@ def test_g7_family_topic_evolution(real_store, real_settings) -> None:
     assert md.startswith("**History of g7-leaders-communiques**: Carbis Bay Communiqué → Hiroshima Communiqué → ")
     assert "**Carbis Bay Communiqué** (2021-06-13) → **Hiroshima Communiqué** (2023-05-20)" in md
     assert not any(line.startswith("|") for line in md.splitlines())
+    assert "Global Partnership for Artificial Intelligence" in md
 
 
 @pytest.mark.integration
@@ -477,4 +478,3 @@ def test_ttc_topic_evolved_language_is_reworded(real_store, real_settings) -> No
     assert {(("PP11",), ("[9]",)), (("PP14",), ("[12]",))} <= pairs
     assert r.summary["reworded"] >= 2
     assert not any(line.startswith("|") for line in comparison_markdown(r).splitlines())
-    assert "Global Partnership for Artificial Intelligence" in md

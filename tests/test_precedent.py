@@ -219,4 +219,22 @@ def test_verbatim_wording_in_two_versions_ranks_both_first(real_store, real_sett
 @pytest.mark.integration
 def test_paraphrase_on_the_same_topic_is_not_agreed_language(real_store, real_settings) -> None:
     paraphrase = "Trusted movement of data between countries should be made easier while states keep room to regulate."
-    assert find_precedents(real_store, paraphrase, real_settings) == []
+    found = find_precedents(real_store, paraphrase, real_settings)
+    assert all(p.tier == "other words" for p in found)  # not agreed language: at most the same commitment
+    assert find_precedents(real_store, paraphrase, real_settings, semantic=0) == []
+
+
+@pytest.mark.integration
+def test_paraphrase_tier_finds_the_asean_human_rights_language(real_store, real_settings) -> None:
+    found = find_precedents(real_store, "human rights must be protected online just as they are offline", real_settings)
+    top = found[0]
+    assert (top.doc_id, top.para, top.tier) == ("asean-us-digital-2021", "PP8", "other words")
+    assert "the same rights that people have offline must also be protected online" in top.passage
+    assert top.similarity is not None and top.similarity >= 0.6
+
+
+@pytest.mark.integration
+def test_free_flow_of_data_with_trust_finds_more_than_one(real_store, real_settings) -> None:
+    found = find_precedents(real_store, "free flow of data with trust", real_settings)
+    assert len(found) > 1 and {"near-verbatim", "other words"} <= {p.tier for p in found}
+    assert len({p.doc_id for p in found}) > 1
