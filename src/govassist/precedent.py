@@ -5,8 +5,8 @@ passage is cut into sentences (and runs of up to a few sentences), and every run
 proposed text on word sequences with rapidfuzz (`ratio` for the whole run, `partial_ratio` for the best
 alignment inside it; see `_score`). Case, quotes and punctuation are not compared.
 
-Three tiers, each labelled: `verbatim` (the same words), `near-verbatim` (closeness at least `min_score`, words
-that differ marked) and `other words` (the same commitment worded differently: passages the embedding retriever
+Three tiers, each labelled: `verbatim` (closeness 100: the same words as compared, so "AI" for "artificial
+intelligence" too, marked), `near-verbatim` (closeness at least `min_score`, words that differ marked) and `other words` (the same commitment worded differently: passages the embedding retriever
 ranks close to the proposal, at least SEMANTIC_MIN cosine, that no wording tier found; one query embedding and
 a dense search of at most SEMANTIC_K passages).
 """
@@ -174,7 +174,7 @@ def _precedent(store: Store, c: Chunk, rank: int, score: float, run: str, text: 
     before, span, after = ("", run, "") if whole else _span(run, text)
     words = word_diff(span, text, equal_from="old")
     identical = all(w.op == "=" for w in words)
-    tier = kw.pop("tier", None) or ("verbatim" if identical else "near-verbatim")
+    tier = kw.pop("tier", None) or ("verbatim" if score >= 100 else "near-verbatim")
     return Precedent(
         rank, round(score, 1), identical, c.id, c.doc_id, doc.label, cite_label(doc, c), c.para, c.page, doc.title,
         doc.date, doc.status, run, before, words, after, tier, **kw,
@@ -246,7 +246,6 @@ def find_precedents(
         _precedent(store, c, rank, score, run, text, whole)
         for rank, (score, _ratio, run, c) in enumerate(scored[:k], start=1)
     ]
-    out.sort(key=lambda p: TIERS.index(p.tier))  # verbatim before near-verbatim (a stable sort keeps the rest)
     if semantic > 0:
         seen = {x[3].id for x in scored}
         for cos, c in _other_words(store, text, s, allowed, seen, semantic * 4, min_similarity)[:semantic]:
@@ -265,7 +264,7 @@ def _marked(p: Precedent) -> str:
 
 
 TIER_HEADS = {
-    "verbatim": "Verbatim — the same words",
+    "verbatim": "Verbatim — the same words (a term spelt another way is marked)",
     "near-verbatim": "Near-verbatim — ~~only in the precedent~~, **only in your wording**",
     "other words": "Same commitment in other words — by meaning (embedding similarity)",
 }
