@@ -6,9 +6,10 @@ proposed text on word sequences with rapidfuzz (`ratio` for the whole run, `part
 alignment inside it; see `_score`). Case, quotes and punctuation are not compared.
 
 Three tiers, each labelled: `verbatim` (closeness 100: the same words as compared, so "AI" for "artificial
-intelligence" too, marked), `near-verbatim` (closeness at least `min_score`, words that differ marked) and `other words` (the same commitment worded differently: passages the embedding retriever
-ranks close to the proposal, at least SEMANTIC_MIN cosine, that no wording tier found; one query embedding and
-a dense search of at most SEMANTIC_K passages).
+intelligence" too, marked), `near-verbatim` (closeness at least `min_score`, words that differ marked) and
+`other words` (the same commitment worded differently: passages the embedding retriever ranks close to the
+proposal, at least SEMANTIC_MIN cosine, that no wording tier found; one query embedding and a dense search of
+at most SEMANTIC_K passages).
 """
 
 from __future__ import annotations
