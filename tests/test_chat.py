@@ -935,8 +935,18 @@ def test_precedent_in_the_chat_compares_a_bounded_wording_against_bounded_candid
         return out
 
     monkeypatch.setattr(precedent, "_candidates", spy)
+    embedded: list[str] = []
+    real_qv, real_dense = precedent.query_vector, type(mini_store).dense
+    monkeypatch.setattr(precedent, "query_vector", lambda s, t: embedded.append(t) or real_qv(s, t))
+    dense_k: list[int] = []
+    monkeypatch.setattr(
+        type(mini_store), "dense", lambda self, v, k, a=None: dense_k.append(k) or real_dense(self, v, k, a)
+    )
     wording = ("We will connect all schools and hospitals to the Internet by 2030 with trust. " * 30)[:2000]
     reply = chat.run_command(mini_store, "/precedent " + wording, mini_settings, ())
+    # the "other words" tier: one embedding of the bounded wording, one dense search of at most SEMANTIC_K
+    assert len(embedded) == 1 and len(embedded[0].split()) == chat.PRECEDENT_MAX_WORDS
+    assert len(dense_k) == 1 and dense_k[0] <= precedent.SEMANTIC_K
     words, depth, n = seen[-1]
     assert words == chat.PRECEDENT_MAX_WORDS < len(wording.split()) and depth == chat.PRECEDENT_DEPTH
     assert n <= 2 * chat.PRECEDENT_DEPTH  # by words, plus exact containment (none for this wording)

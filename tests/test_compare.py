@@ -101,6 +101,12 @@ def drafts_store(drafts_settings: Settings):
     return open_store(drafts_settings)
 
 
+def _doc_meta(doc_id: str, label: str, date: str):
+    from govassist.catalog import DocMeta
+
+    return DocMeta(doc_id, label, label, f"{doc_id}.txt", date=date)
+
+
 def _by_kind(r: Comparison) -> dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]]:
     out: dict[str, list] = {}
     for c in r.changes:
@@ -126,7 +132,10 @@ def test_every_derived_change_is_found_and_classified(drafts_store, drafts_setti
         "split": [(("6",), ("7", "8"))],
         "merged": [(("8", "9"), ("10",))],
     }
-    assert r.counts == {"unchanged": 6, "edited": 1, "moved": 1, "split": 1, "merged": 1, "added": 1, "deleted": 1}
+    assert r.counts == {
+        "unchanged": 6, "edited": 1, "moved": 1, "split": 1, "merged": 1, "reworded": 0, "added": 1, "deleted": 1,
+    }  # fmt: skip
+    assert r.summary == {"unchanged": 9, "reworded": 1, "added": 1, "dropped": 1}  # split, merged, moved as worded
     assert (r.old_paragraphs, r.new_paragraphs, r.warnings) == (12, 12, ())
     by_old = {c.old: c for c in r.changes}
     assert by_old[("2",)].renumbered and not by_old[("1",)].renumbered
@@ -166,7 +175,7 @@ def test_family_walks_the_chain_and_follows_one_paragraph(drafts_store, drafts_s
 def test_json_shapes(drafts_store, drafts_settings) -> None:
     data, md, warnings = run_compare(drafts_store, drafts_settings, "draft-v1", "draft-v2")
     json.dumps(data)
-    assert set(data) == {"old", "new", "topic", "paragraphs", "counts", "warnings", "changes"}
+    assert set(data) == {"old", "new", "topic", "paragraphs", "counts", "summary", "warnings", "changes"}
     assert data["old"] == {
         "id": "draft-v1",
         "label": "Draft 1",
@@ -178,7 +187,7 @@ def test_json_shapes(drafts_store, drafts_settings) -> None:
     change = next(c for c in data["changes"] if c["kind"] == "edited")
     assert set(change) == {
         "kind", "old", "new", "old_text", "new_text", "similarity", "words", "old_page", "new_page", "edited",
-        "renumbered",
+        "renumbered", "meaning",
     }  # fmt: skip
     assert ["-", "facilitating"] in change["words"] and change["old"] == ["4"]
     assert warnings == [] and md.startswith("**Draft 1** (2024-01-01) → **Draft 2**")
@@ -215,7 +224,83 @@ def test_topic_keeps_paragraphs_on_the_topic_side_by_side(drafts_store, drafts_s
     assert ("split", ("6",), ("7", "8")) in [(c.kind, c.old, c.new) for c in r.changes]  # ¶41 is on outer space
     assert len(r.changes) < 12
     md = comparison_markdown(r)
-    assert "| Draft 1 (2024-01-01) | Draft 2 (2024-02-01) |" in md and "|---|---|" in md
+    assert not any(line.lstrip().startswith("|") for line in md.splitlines())  # stacked, never a table
+    assert "**Unchanged (split)** · Draft 1 ¶6 → Draft 2 ¶7 + ¶8" in md
+    assert re.search(
+        r"^1 on the topic \(of 12 → 12 paragraphs\): 1 unchanged, 0 reworded, 0 added, 0 dropped$", md, re.M
+    )
+
+
+def _hash_embed(texts: list[str]):
+    from govassist.embed import embed_texts, make_embedder
+
+    return embed_texts(make_embedder("hash:256"), texts)
+
+
+def test_topic_pairs_dropped_and_added_paragraphs_by_meaning_and_wording() -> None:
+    from govassist.compare import by_meaning
+
+    old = [
+        Para("1", "The partners will cooperate closely on trustworthy AI risk management and shared AI terminology."),
+        Para("2", "We note progress on export controls."),
+    ]
+    new = [
+        Para("1", "We note progress on export controls."),
+        Para(
+            "2",
+            "Building on our joint AI roadmap, we advance trustworthy AI through shared terminology and "
+            "evaluation of AI risks.",
+        ),
+        Para("3", "An AI working group on undersea cables is launched."),
+    ]
+    changes = align(old, new)
+    assert sorted(c.kind for c in changes) == ["added", "added", "deleted", "unchanged"]  # wording alone: unpaired
+    assert by_meaning(changes, "AI", _hash_embed) == changes  # the hashing embedder's cosines are low
+    paired = by_meaning(changes, "AI", _hash_embed, floor=0.5)
+    kinds = {c.kind: (c.old, c.new) for c in paired}
+    assert kinds["reworded"] == (("1",), ("2",)) and kinds["added"] == ((), ("3",)) and "deleted" not in kinds
+    rew = next(c for c in paired if c.kind == "reworded")
+    assert rew.meaning is not None and rew.meaning > 0 and rew.edited and rew.similarity >= 50
+    assert ("+", "roadmap,") in [(s.op, s.text) for s in rew.words] or any("roadmap" in s.text for s in rew.words)
+
+
+def test_meaning_pairs_what_wording_alone_would_not() -> None:
+    """Two texts with almost no words in common but the same meaning (a stub embedder says so) are paired;
+    the same texts with orthogonal meanings are not."""
+    import numpy as np
+
+    from govassist.compare import by_meaning
+
+    changes = align([Para("1", "Governments shall refrain from internet shutdowns.")],
+                    [Para("1", "States must not cut off connectivity.")])  # fmt: skip
+    assert sorted(c.kind for c in changes) == ["added", "deleted"]
+    same = by_meaning(changes, "shutdowns", lambda texts: np.ones((len(texts), 1), dtype=np.float32))
+    assert [c.kind for c in same] == ["reworded"] and same[0].meaning == 1.0
+    apart = by_meaning(changes, "shutdowns", lambda texts: np.eye(len(texts), dtype=np.float32))
+    assert sorted(c.kind for c in apart) == ["added", "deleted"]
+
+
+def test_topic_markdown_stacks_pairs_with_a_plain_summary() -> None:
+    import numpy as np
+
+    from govassist.compare import by_meaning
+
+    old = [Para("4", "Governments shall refrain from internet shutdowns on AI grounds."), Para("5", "AI is old.")]
+    new = [
+        Para("4", "States must not cut off connectivity because of AI."),
+        Para("6", "AI is new and " + "long " * 300),
+    ]
+    changes = by_meaning(align(old, new), "AI", lambda texts: np.ones((len(texts), 1), dtype=np.float32))
+    a = _doc_meta("v1", "Draft one", "2024-01-01")
+    b = _doc_meta("v2", "Draft two", "2024-02-01")
+    r = Comparison(a, b, tuple(changes), 2, 2, "AI")
+    md = comparison_markdown(r)
+    lines = md.splitlines()
+    assert lines[2] == "2 on the topic (of 2 → 2 paragraphs): 0 unchanged, 2 reworded, 0 added, 0 dropped"
+    assert any(line.startswith("**Reworded, similar in meaning 1.00** · Draft one ¶") for line in lines)
+    assert any(line.startswith("> ") and "~~" in line and "**" in line for line in lines)
+    assert not any(line.startswith("|") for line in lines)
+    assert max(len(line) for line in lines) < 2000  # long unchanged runs are elided, never one huge cell
 
 
 def test_word_diff_ignores_case_quotes_and_bullets() -> None:
@@ -379,5 +464,17 @@ def test_g7_family_topic_evolution(real_store, real_settings) -> None:
     assert ("38",) in [c.new for c in first.changes]  # Hiroshima ¶38: the Hiroshima AI process
     md = comparison_markdown(chain)
     assert md.startswith("**History of g7-leaders-communiques**: Carbis Bay Communiqué → Hiroshima Communiqué → ")
-    assert "| Carbis Bay Communiqué (2021-06-13) | Hiroshima Communiqué (2023-05-20) |" in md
+    assert "**Carbis Bay Communiqué** (2021-06-13) → **Hiroshima Communiqué** (2023-05-20)" in md
+    assert not any(line.startswith("|") for line in md.splitlines())
     assert "Global Partnership for Artificial Intelligence" in md
+
+
+@pytest.mark.integration
+def test_ttc_topic_evolved_language_is_reworded(real_store, real_settings) -> None:
+    """TTC Luleå 2023 → Leuven 2024 on AI: by wording alone 10 added and 10 deleted, nothing paired; by meaning
+    the AI-roadmap and risk-based-approach paragraphs pair up (checked by hand: ¶PP11 → ¶[9], ¶PP14 → ¶[12])."""
+    r = compare_docs(real_store, "ttc-2023-05", "ttc-2024-04", real_settings, topic="AI")
+    pairs = {(c.old, c.new) for c in r.changes if c.kind == "reworded"}
+    assert {(("PP11",), ("[9]",)), (("PP14",), ("[12]",))} <= pairs
+    assert r.summary["reworded"] >= 2
+    assert not any(line.startswith("|") for line in comparison_markdown(r).splitlines())

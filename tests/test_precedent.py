@@ -68,8 +68,32 @@ def test_altered_wording_is_found_with_the_differences(mini_store, mini_settings
     assert top.after == "by 2030;"
 
 
-def test_same_topic_other_words_is_not_a_precedent(mini_store, mini_settings) -> None:
-    assert find_precedents(mini_store, "Nations should link up every classroom and clinic online", mini_settings) == []
+def test_same_topic_other_words_is_not_a_wording_precedent(mini_store, mini_settings) -> None:
+    found = find_precedents(mini_store, "Nations should link up every classroom and clinic online", mini_settings)
+    assert [p for p in found if p.tier != "other words"] == []
+    assert find_precedents(mini_store, "Nations should link up every classroom and clinic online", mini_settings,
+                           semantic=0) == []  # fmt: skip
+
+
+def test_tiers_are_labelled_verbatim_near_verbatim_and_other_words(mini_store, mini_settings) -> None:
+    exact = find_precedents(mini_store, "independent international scientific panel", mini_settings, k=3, semantic=0)
+    assert exact[0].tier == "verbatim" and exact[0].similarity is None
+    near = find_precedents(mini_store, "Connect all clinics and hospitals to the Internet", mini_settings, k=3)
+    assert near[0].tier == "near-verbatim"
+    # the hashing embedder's cosines are low: a low floor lets the mini corpus show the semantic tier
+    wording = "every hospital and school should be online by 2030"
+    assert [p for p in find_precedents(mini_store, wording, mini_settings, semantic=0)] == []  # no wording tier
+    found = find_precedents(mini_store, wording, mini_settings, min_similarity=0.05)
+    other = [p for p in found if p.tier == "other words"]
+    assert other and all(p.similarity is not None and p.similarity >= 0.05 for p in other)
+    assert [p.rank for p in found] == list(range(1, len(found) + 1))
+    assert any(p.chunk_id.startswith("syn-compact#2") for p in other)  # the schools-and-hospitals commitment
+    md = precedents_markdown(found, wording)
+    assert "**Same commitment in other words — by meaning (embedding similarity)**" in md
+    assert f"1. **{other[0].citation}**".replace("(", "\\(").replace(")", "\\)") in md
+    assert f"similarity {other[0].similarity:.2f}" in md and "other words)" in md
+    both = precedents_markdown(near + exact)
+    assert both.index("**Verbatim") < both.index("**Near-verbatim") or "**Verbatim" not in both
 
 
 def test_json_shape_and_markdown(mini_store, mini_settings) -> None:
@@ -78,14 +102,16 @@ def test_json_shape_and_markdown(mini_store, mini_settings) -> None:
     json.dumps(d)
     assert set(d) == {
         "rank", "score", "identical", "chunk_id", "doc_id", "label", "citation", "para", "page", "title", "date",
-        "status", "passage", "before", "words", "after",
+        "status", "passage", "before", "words", "after", "tier", "similarity",
     }  # fmt: skip
     assert d["rank"] == 1 and ["-", "schools"] in d["words"] and ["+", "clinics"] in d["words"]
     md = precedents_markdown(found, "Connect all clinics and hospitals to the Internet")
     assert md.startswith("Precedents for “Connect all clinics and hospitals to the Internet”:")
     assert "1. **Syn. Compact ¶2\\(a\\)** (2024-09-22, adopted) — closeness" in md
     assert "~~schools~~ **clinics**" in md
-    assert precedents_markdown([]) == "No passage in the indexed texts has this wording or nearly so."
+    assert precedents_markdown([]) == (
+        "No passage in the indexed texts has this wording, nearly this wording or the same meaning."
+    )
 
 
 @pytest.mark.parametrize(
@@ -193,4 +219,22 @@ def test_verbatim_wording_in_two_versions_ranks_both_first(real_store, real_sett
 @pytest.mark.integration
 def test_paraphrase_on_the_same_topic_is_not_agreed_language(real_store, real_settings) -> None:
     paraphrase = "Trusted movement of data between countries should be made easier while states keep room to regulate."
-    assert find_precedents(real_store, paraphrase, real_settings) == []
+    found = find_precedents(real_store, paraphrase, real_settings)
+    assert all(p.tier == "other words" for p in found)  # not agreed language: at most the same commitment
+    assert find_precedents(real_store, paraphrase, real_settings, semantic=0) == []
+
+
+@pytest.mark.integration
+def test_paraphrase_tier_finds_the_asean_human_rights_language(real_store, real_settings) -> None:
+    found = find_precedents(real_store, "human rights must be protected online just as they are offline", real_settings)
+    top = found[0]
+    assert (top.doc_id, top.para, top.tier) == ("asean-us-digital-2021", "PP8", "other words")
+    assert "the same rights that people have offline must also be protected online" in top.passage
+    assert top.similarity is not None and top.similarity >= 0.6
+
+
+@pytest.mark.integration
+def test_free_flow_of_data_with_trust_finds_more_than_one(real_store, real_settings) -> None:
+    found = find_precedents(real_store, "free flow of data with trust", real_settings)
+    assert len(found) > 1 and {"near-verbatim", "other words"} <= {p.tier for p in found}
+    assert len({p.doc_id for p in found}) > 1

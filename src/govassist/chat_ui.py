@@ -22,6 +22,7 @@ from .errors import IndexMissingError
 from .settings import load_settings
 
 S = load_settings()
+BRIEFINGS_KEPT = 50  # answers per session whose briefing note the button can still make
 STARTERS = [
     ("AI governance, G7", "What did the G7 leaders say about governing artificial intelligence?", "G7"),
     ("Semiconductors, TTC", "What did the Trade and Technology Council agree on semiconductor supply chains?", "TTC"),
@@ -137,8 +138,13 @@ async def _answer(store: Any, question: str, prefs: chat.Prefs, roles: tuple[str
 async def _send(reply: chat.Reply) -> None:
     texts = [cl.Text(name=p.name, content=p.markdown, display="side") for p in reply.passages]
     pdfs = [cl.Pdf(name=p.name, url=p.url, page=p.page, display="side") for p in reply.pdfs]
-    out = cl.Message(content=reply.content, elements=[*texts, *pdfs])
+    actions = [cl.Action(name="briefing", payload={}, label="Briefing note", tooltip="Download as .docx and .md")]
+    out = cl.Message(content=reply.content, elements=[*texts, *pdfs], actions=actions if reply.answer else [])
     await out.send()
+    if reply.answer is not None:
+        kept = cl.user_session.get("briefings") or {}
+        kept = {**dict(list(kept.items())[-(BRIEFINGS_KEPT - 1) :]), out.id: (reply.answer, reply.filters)}
+        cl.user_session.set("briefings", kept)
     if texts:
         await _show_passages(texts, out.id)
     if reply.answer is not None and reply.turn is not None:
@@ -149,6 +155,27 @@ async def _send(reply: chat.Reply) -> None:
             await asyncio.to_thread(fb.record_answer, fb.db_path(S.data_dir), *args)
         except Exception as exc:  # the answer is shown; losing its review record must not end the turn
             chat.log.warning("could not record the answer for review: %s", exc)
+
+
+async def briefing(action: cl.Action) -> None:
+    """The "Briefing note" button: the answer it sits under as a .docx and a .md file to download."""
+    from . import briefing as b
+
+    kept = (cl.user_session.get("briefings") or {}).get(action.forId)
+    if kept is None:
+        await cl.Message(content="This answer is no longer held in this session: ask the question again.").send()
+        return
+    answer, filters = kept
+    store = await _store()
+    note = await asyncio.to_thread(b.make_note, answer, store.docs, store.manifest, filters)
+    docx = await asyncio.to_thread(b.note_docx, note)
+    files = [
+        cl.File(name=b.file_name(None, "docx"), content=docx, display="inline", mime=b.DOCX_MIME),
+        cl.File(
+            name=b.file_name(None, "md"), content=b.note_markdown(note).encode(), display="inline", mime="text/markdown"
+        ),
+    ]
+    await cl.Message(content=f"Briefing note for “{r.inert(answer.question)}”:", elements=files).send()
 
 
 async def _show_passages(texts: list[cl.Text], key: str) -> None:

@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -295,22 +295,25 @@ def ask_cmd(
     date_from: FromOpt = "",
     date_to: ToOpt = "",
     as_json: JsonOpt = False,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="A briefing note: md (to stdout or --out) or docx (a file).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Where to write the briefing note.")] = None,
 ) -> None:
     """Answer a question; every sentence carries a citation, and the cited passages follow verbatim. The answer says
     how strongly the texts support it (`support`: direct, closest or none; the JSON carries it)."""
     from .answer import ask
     from .store import open_store
 
+    if fmt is not None and fmt not in ("md", "docx"):
+        raise GovassistError(f"unknown --format {fmt!r}: choose md or docx")
     s = _settings()
     store = open_store(s)
-    a = ask(
-        store,
-        question,
-        s,
-        k=k,
-        filters=_filters(collection, doc, status, date_from, date_to),
-        mode="llm" if llm else None,
-    )
+    filters = _filters(collection, doc, status, date_from, date_to)
+    a = ask(store, question, s, k=k, filters=filters, mode="llm" if llm else None)
+    if fmt is not None:
+        _briefing(a, store, filters, fmt, out)
+        return
     if as_json:
         _out(a.to_dict())
         return
@@ -322,6 +325,23 @@ def ask_cmd(
     for c in a.citations:
         typer.echo(f"[{c.citation}] {c.title} ({c.date}, {c.status}){' — ' + c.section if c.section else ''}")
         typer.echo(f"  “{c.text}”\n")
+
+
+def _briefing(a: Any, store: Any, filters: Any, fmt: str, out: Path | None) -> None:
+    """Write the briefing note of an answer: md to stdout unless --out; docx to --out or briefing-<time>.docx."""
+    from datetime import UTC, datetime
+
+    from . import briefing
+
+    when = datetime.now(UTC)
+    note = briefing.make_note(a, store.docs, store.manifest, filters, when)
+    if fmt == "md" and out is None:
+        typer.echo(briefing.note_markdown(note), nl=False)
+        return
+    path = out or Path(briefing.file_name(when, fmt))
+    data = briefing.note_docx(note) if fmt == "docx" else briefing.note_markdown(note).encode("utf-8")
+    path.write_bytes(data)
+    typer.echo(f"briefing note written to {path.resolve()}", err=True)
 
 
 def chat_app_path() -> Path:

@@ -10,7 +10,12 @@ Kinds, one per change:
 - edited: wording changed, same place relative to the other paragraphs.
 - moved: place changed relative to the other paragraphs; `edited` says whether the wording changed too.
 - split: one old paragraph became several new ones; merged: several old ones became one.
+- reworded (with a topic only): an added and a deleted paragraph on the topic that say the same thing in other
+  words, paired by meaning (embedding cosine of their topic sentences) and wording (rapidfuzz token sets).
 - added / deleted: no counterpart.
+
+With a topic the markdown stacks each pair (old label → new label, the word diff below), never a table, and its
+summary counts unchanged / reworded / added / dropped.
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ from __future__ import annotations
 import html
 import re
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher, get_close_matches
-from itertools import pairwise, zip_longest
+from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from .answer import STOP
 from .catalog import DocMeta
@@ -32,13 +38,18 @@ from .settings import Settings
 from .store import Store
 from .text import normalise, sentences
 
-KINDS = ("unchanged", "edited", "moved", "split", "merged", "added", "deleted")
+if TYPE_CHECKING:
+    import numpy as np
+
+KINDS = ("unchanged", "edited", "moved", "split", "merged", "reworded", "added", "deleted")
 MATCH = 50.0  # word-level similarity (0-100) from which two paragraphs count as versions of each other
 PART = 85.0  # containment (partial_ratio, words) from which a paragraph counts as part of another
 MIN_PART_WORDS = 6
 CONTEXT_WORDS = 12  # unchanged words kept around each change in the markdown rendering
 CLIP_WORDS = 60  # words of an added or deleted paragraph shown in markdown (JSON has all)
 TOPIC_K = 20  # passages per document retrieved for a topic
+REWORDED = 0.6  # meaning-and-wording score (0-1) from which a dropped and an added paragraph are one, reworded
+MEANING_WEIGHT = 0.7  # share of the embedding cosine in that score (the rest: rapidfuzz token-set wording)
 WORD_RE = re.compile(r"\w+")
 
 
@@ -73,6 +84,7 @@ class Change:
     words: tuple[Segment, ...] = ()
     old_page: int | None = None
     new_page: int | None = None
+    meaning: float | None = None  # embedding cosine of the two texts (pairs made by meaning: `reworded`)
 
     @property
     def edited(self) -> bool:
@@ -109,6 +121,15 @@ class Comparison:
             counts[c.kind] += 1
         return counts
 
+    @property
+    def summary(self) -> dict[str, int]:
+        """What a reader asks first: unchanged (moved or not), reworded (edited, split, merged, reworded),
+        added, dropped."""
+        out = dict.fromkeys(("unchanged", "reworded", "added", "dropped"), 0)
+        for c in self.changes:
+            out[_plain(c)] += 1
+        return out
+
     def to_dict(self) -> dict:
         return {
             "old": _doc_dict(self.old),
@@ -116,6 +137,7 @@ class Comparison:
             "topic": self.topic,
             "paragraphs": {"old": self.old_paragraphs, "new": self.new_paragraphs},
             "counts": self.counts,
+            "summary": self.summary,
             "warnings": list(self.warnings),
             "changes": [c.to_dict() for c in self.changes],
         }
@@ -137,6 +159,14 @@ class Step:
             "text": self.text,
             "change": self.change.to_dict() if self.change else None,
         }
+
+
+def _plain(c: Change) -> str:
+    if c.kind == "deleted":
+        return "dropped"
+    if c.kind == "added":
+        return "added"
+    return "reworded" if c.edited else "unchanged"
 
 
 def _doc_dict(d: DocMeta) -> dict:
@@ -422,6 +452,53 @@ def _on_topic(store: Store, s: Settings, topic: str, doc_id: str, units: list[Pa
     return worded or found
 
 
+def by_meaning(
+    changes: list[Change], topic: str, embed: Callable[[list[str]], np.ndarray], floor: float = REWORDED
+) -> list[Change]:
+    """Pair the deleted and the added paragraphs of a topic comparison that say the same thing in other words:
+    score = MEANING_WEIGHT x cosine of their topic sentences (`embed`: normalised rows) + the rest x rapidfuzz
+    token-set wording; best pairs first, from `floor` up. A pair becomes one `reworded` change where the new
+    paragraph stands."""
+    from rapidfuzz import fuzz, process
+
+    gone = [i for i, c in enumerate(changes) if c.kind == "deleted"]
+    came = [j for j, c in enumerate(changes) if c.kind == "added"]
+    if not gone or not came:
+        return changes
+    old_focus = [_focus(changes[i].old_text, topic) for i in gone]
+    new_focus = [_focus(changes[j].new_text, topic) for j in came]
+    vecs = embed(old_focus + new_focus)
+    cos = vecs[: len(gone)] @ vecs[len(gone) :].T
+    keys = [" ".join(word_keys(x)) for x in old_focus], [" ".join(word_keys(x)) for x in new_focus]
+    wording = process.cdist(*keys, scorer=fuzz.token_set_ratio, workers=1) / 100
+    score = MEANING_WEIGHT * cos + (1 - MEANING_WEIGHT) * wording
+    cands = sorted((-float(score[a, b]), a, b) for a in range(len(gone)) for b in range(len(came)))
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    merged: dict[int, Change] = {}
+    dropped: set[int] = set()
+    for neg, a, b in cands:
+        if -neg < floor:
+            break
+        if a in used_a or b in used_b:
+            continue
+        used_a.add(a)
+        used_b.add(b)
+        o, n = changes[gone[a]], changes[came[b]]
+        merged[came[b]] = Change(
+            "reworded", o.old, n.new, o.old_text, n.new_text, round(-neg * 100, 1),
+            word_diff(o.old_text, n.new_text), o.old_page, n.new_page, round(float(cos[a, b]), 3),
+        )  # fmt: skip
+        dropped.add(gone[a])
+    return [merged.get(i, c) for i, c in enumerate(changes) if i not in dropped]
+
+
+def _embed_fn(s: Settings) -> Callable[[list[str]], np.ndarray]:
+    from .embed import embed_texts, embedder_for
+
+    return lambda texts: embed_texts(embedder_for(s), texts)
+
+
 def _compare(store: Store, old: DocMeta, new: DocMeta, s: Settings, topic: str | None) -> Comparison:
     warnings = []
     if old.family != new.family or not old.family:
@@ -436,6 +513,7 @@ def _compare(store: Store, old: DocMeta, new: DocMeta, s: Settings, topic: str |
     if topic:
         on_old, on_new = _on_topic(store, s, topic, old.id, po), _on_topic(store, s, topic, new.id, pn)
         changes = [c for c in changes if set(c.old) & on_old or set(c.new) & on_new]
+        changes = by_meaning(changes, topic, _embed_fn(s))
     return Comparison(old, new, tuple(changes), len(po), len(pn), topic, tuple(warnings))
 
 
@@ -596,9 +674,8 @@ def _change_md(c: Change) -> str:
 def _summary(r: Comparison) -> str:
     counts = ", ".join(f"{n} {k}" for k, n in r.counts.items() if n)
     if r.topic:
-        return (
-            f"{len(r.changes)} on the topic (of {r.old_paragraphs} → {r.new_paragraphs} paragraphs): {counts or 'none'}"
-        )
+        plain = ", ".join(f"{n} {k}" for k, n in r.summary.items())
+        return f"{len(r.changes)} on the topic (of {r.old_paragraphs} → {r.new_paragraphs} paragraphs): {plain}"
     return f"{r.old_paragraphs} → {r.new_paragraphs} paragraphs: {counts or 'no differences'}"
 
 
@@ -607,28 +684,28 @@ def _title(r: Comparison) -> str:
     return f"**{escape_md(old.label)}** ({escape_md(old.date)}) → **{escape_md(new.label)}** ({escape_md(new.date)})"
 
 
-def _side_by_side(r: Comparison) -> list[str]:
-    """A two-column table: versions of a paragraph on one row, then what only one side says, in reading order."""
+def _doc_labels(d: DocMeta, labels: tuple[str, ...]) -> str:
+    return f"{escape_md(d.label)} {_labels(labels)}"
+
+
+def _stacked(r: Comparison, c: Change) -> list[str]:
+    """One pair stacked for a narrow column: what it is and old label → new label on one line, the text below."""
     topic = r.topic or ""
-    rows = [
-        f"| {escape_md(r.old.label)} ({escape_md(r.old.date)}) | {escape_md(r.new.label)} ({escape_md(r.new.date)}) |"
-    ]
-    rows.append("|---|---|")
-    for c in r.changes:
-        if c.kind in ("added", "deleted"):
-            continue
-        note = f" *({c.kind}, similarity {c.similarity:.0f})*" if c.edited else f" *({c.kind})*"
-        left = f"{_labels(c.old)}{note}: " + _render_words(c.words, "=-")
-        right = f"{_labels(c.new)}: " + _render_words(c.words, "=+")
-        rows.append(f"| {left} | {right} |")
-    gone = [
-        f"{_labels(c.old)} *(no counterpart)*: {escape_md(_focus(c.old_text, topic))}"
-        for c in r.changes
-        if c.kind == "deleted"
-    ]
-    new = [f"{_labels(c.new)} *(new)*: {escape_md(_focus(c.new_text, topic))}" for c in r.changes if c.kind == "added"]
-    rows += [f"| {a or ' '} | {b or ' '} |" for a, b in zip_longest(gone, new)]
-    return rows
+    if c.kind == "added":
+        return [f"**Added** · {_doc_labels(r.new, c.new)}", f"> **{escape_md(_focus(c.new_text, topic))}**"]
+    if c.kind == "deleted":
+        return [f"**Dropped** · {_doc_labels(r.old, c.old)}", f"> ~~{escape_md(_focus(c.old_text, topic))}~~"]
+    plain = _plain(c)
+    if c.kind == "reworded":
+        how = f"reworded, similar in meaning {c.meaning:.2f}"
+    elif plain == "reworded":
+        how = f"reworded ({c.kind}), wording similarity {c.similarity:.0f}"
+    else:
+        how = "unchanged" + (f" ({c.kind})" if c.kind != "unchanged" else "")
+    head = f"**{how[0].upper()}{how[1:]}** · {_doc_labels(r.old, c.old)} → {_doc_labels(r.new, c.new)}"
+    if not c.edited:
+        return [head, f"> {escape_md(_focus(c.new_text, topic))}"]
+    return [head, f"> {_render_words(c.words)}"]
 
 
 def _one_md(r: Comparison, limit: int | None = None) -> list[str]:
@@ -638,11 +715,13 @@ def _one_md(r: Comparison, limit: int | None = None) -> list[str]:
     if r.topic:
         if not r.changes:
             return [*lines, "No paragraph on this topic in either version."]
-        rows = _side_by_side(r)
-        more = len(rows) - 2 - limit if limit is not None else 0
+        order = sorted(r.changes, key=lambda c: ("reworded", "added", "dropped", "unchanged").index(_plain(c)))
+        more = len(order) - limit if limit is not None else 0
+        for c in order[:limit] if more > 0 else order:
+            lines += [*_stacked(r, c), ""]
         if more > 0:
-            rows = [*rows[: 2 + limit], "", f"… {more} more rows (use --json for all)"]
-        return lines + rows
+            lines.append(f"… {more} more (use --json for all)")
+        return lines
     shown = [c for c in r.changes if c.kind != "unchanged"]
     more = len(shown) - limit if limit is not None else 0
     lines += [_change_md(c) for c in (shown[:limit] if more > 0 else shown)] or ["No differences in wording."]

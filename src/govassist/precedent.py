@@ -3,13 +3,18 @@
 Candidates come from retrieval (BM25 and dense, generous depth, plus exact containment); each candidate
 passage is cut into sentences (and runs of up to a few sentences), and every run is scored against the
 proposed text on word sequences with rapidfuzz (`ratio` for the whole run, `partial_ratio` for the best
-alignment inside it; see `_score`). Case, quotes and punctuation are not compared. Passages on the same
-topic in other words score low.
+alignment inside it; see `_score`). Case, quotes and punctuation are not compared.
+
+Three tiers, each labelled: `verbatim` (closeness 100: the same words as compared, so "AI" for "artificial
+intelligence" too, marked), `near-verbatim` (closeness at least `min_score`, words that differ marked) and
+`other words` (the same commitment worded differently: passages the embedding retriever ranks close to the
+proposal, at least SEMANTIC_MIN cosine, that no wording tier found; one query embedding and a dense search of
+at most SEMANTIC_K passages).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from itertools import pairwise
 
@@ -28,6 +33,9 @@ SAME_TERMS = {("artificial", "intelligence"): "ai"}
 MIN_SCORE = 70.0  # closeness (0-100) below which a passage is not reported as a precedent
 MAX_RUN = 12  # sentences (or ;-clauses) at most joined into one candidate run
 DEPTH = 200  # passages fetched from each retriever
+SEMANTIC_K = 20  # passages the dense search of the "other words" tier looks at, at most
+SEMANTIC_MIN = 0.55  # cosine from which a passage counts as the same commitment in other words
+TIERS = ("verbatim", "near-verbatim", "other words")
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,7 @@ class Precedent:
 
     `words` is the word-level diff from the precedent's matching words to the proposed text (`-` only in the
     precedent, `+` only in the proposal); `before` and `after` are the rest of the matching sentence(s).
+    `tier` is one of TIERS; `similarity` the embedding cosine for the "other words" tier.
     """
 
     rank: int
@@ -54,6 +63,8 @@ class Precedent:
     before: str
     words: tuple[Segment, ...]
     after: str
+    tier: str = "near-verbatim"
+    similarity: float | None = None  # embedding cosine with the proposal (the "other words" tier)
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -159,6 +170,36 @@ def _across_documents(scored: list[tuple[float, float, str, Chunk]]) -> list[tup
     return [scored[i] for i in order]
 
 
+def _precedent(store: Store, c: Chunk, rank: int, score: float, run: str, text: str, whole: bool, **kw) -> Precedent:
+    doc: DocMeta = store.docs[c.doc_id]
+    before, span, after = ("", run, "") if whole else _span(run, text)
+    words = word_diff(span, text, equal_from="old")
+    identical = all(w.op == "=" for w in words)
+    tier = kw.pop("tier", None) or ("verbatim" if score >= 100 else "near-verbatim")
+    return Precedent(
+        rank, round(score, 1), identical, c.id, c.doc_id, doc.label, cite_label(doc, c), c.para, c.page, doc.title,
+        doc.date, doc.status, run, before, words, after, tier, **kw,
+    )  # fmt: skip
+
+
+def _closest_run(text: str, passage: str) -> str:
+    """The sentence of a passage that shares most words with the proposal (what the "other words" tier shows)."""
+    from rapidfuzz import fuzz
+
+    want = " ".join(_keys(text))
+    sents = sentences(passage) or [passage]
+    return max(sents, key=lambda x: fuzz.token_set_ratio(want, " ".join(_keys(x))))
+
+
+def _other_words(
+    store: Store, text: str, s: Settings, allowed: set[str] | None, seen: set[str], k: int, min_cos: float
+) -> list[tuple[float, Chunk]]:
+    """Passages the embedding retriever ranks close to the proposal (cosine >= `min_cos`) that the wording tiers
+    did not find: one query embedding, a dense search of at most SEMANTIC_K passages."""
+    hits = store.dense(query_vector(s, text), min(k, SEMANTIC_K, store.chunk_count), allowed)
+    return [(cos, c) for c, cos in hits if cos >= min_cos and c.id not in seen]
+
+
 def find_precedents(
     store: Store,
     text: str,
@@ -168,10 +209,15 @@ def find_precedents(
     min_score: float = MIN_SCORE,
     depth: int | None = None,
     dense: bool = True,
+    semantic: int = 5,
+    min_similarity: float = SEMANTIC_MIN,
 ) -> list[Precedent]:
-    """Passages across the corpus with the proposed wording or nearly so, closest first (one per passage).
-    `depth` bounds the passages taken from each retriever and `dense=False` skips the embedding retriever
-    (the chat does both to bound the cost: near-identical wording is found by words)."""
+    """Passages across the corpus with the proposed wording or nearly so, closest first (one per passage), then
+    up to `semantic` passages with the same commitment in other words (tier "other words", by embedding cosine).
+    `depth` bounds the passages taken from each retriever and `dense=False` skips the embedding retriever for the
+    wording tiers (the chat does both to bound the cost: near-identical wording is found by words); the "other
+    words" tier costs one query embedding and a dense search of at most SEMANTIC_K passages (`semantic=0`: none).
+    """
     text = (text or "").strip()
     if not word_keys(text):
         raise QueryError("the phrase is empty: give the wording you want to find precedents for")
@@ -197,59 +243,54 @@ def find_precedents(
             scored.append((*best, c))
     scored.sort(key=lambda x: (-x[0], *_recency(store.docs[x[3].doc_id]), -x[1], x[3].doc_id, x[3].order))
     scored = _across_documents(scored)
-    out = []
-    for rank, (score, _ratio, run, c) in enumerate(scored[:k], start=1):
-        doc: DocMeta = store.docs[c.doc_id]
-        before, span, after = ("", run, "") if whole else _span(run, text)
-        words = word_diff(span, text, equal_from="old")
-        out.append(
-            Precedent(
-                rank,
-                round(score, 1),
-                all(w.op == "=" for w in words),
-                c.id,
-                c.doc_id,
-                doc.label,
-                cite_label(doc, c),
-                c.para,
-                c.page,
-                doc.title,
-                doc.date,
-                doc.status,
-                run,
-                before,
-                words,
-                after,
-            )
-        )
-    return out
+    out = [
+        _precedent(store, c, rank, score, run, text, whole)
+        for rank, (score, _ratio, run, c) in enumerate(scored[:k], start=1)
+    ]
+    if semantic > 0:
+        seen = {x[3].id for x in scored}
+        for cos, c in _other_words(store, text, s, allowed, seen, semantic * 4, min_similarity)[:semantic]:
+            run = _closest_run(text, c.text)
+            score, _ratio = _score(q, encode(_keys(run), vocab), whole, 100.0)
+            out.append(_precedent(store, c, 0, score, run, text, True, tier="other words", similarity=round(cos, 3)))
+    return [replace(p, rank=i) for i, p in enumerate(out, start=1)]
+
+
+def _marked(p: Precedent) -> str:
+    words = " ".join(
+        f"~~{escape_md(w.text)}~~" if w.op == "-" else f"**{escape_md(w.text)}**" if w.op == "+" else escape_md(w.text)
+        for w in p.words
+    )
+    return " ".join(x for x in (escape_md(p.before), words, escape_md(p.after)) if x)
+
+
+TIER_HEADS = {
+    "verbatim": "Verbatim — the same words (a term spelt another way is marked)",
+    "near-verbatim": "Near-verbatim — ~~only in the precedent~~, **only in your wording**",
+    "other words": "Same commitment in other words — by meaning (embedding similarity)",
+}
 
 
 def precedents_markdown(results: list[Precedent], text: str = "") -> str:
-    """Markdown for a chat: each precedent cited, with the words that differ from the proposal marked
-    (~~only in the precedent~~, **only in the proposal**)."""
+    """Markdown for a chat: precedents under their tier's label, each cited; near-verbatim ones with the words
+    that differ marked (~~only in the precedent~~, **only in the proposal**), the others with their similarity."""
     if not results:
-        return "No passage in the indexed texts has this wording or nearly so."
+        return "No passage in the indexed texts has this wording, nearly this wording or the same meaning."
     head = f"Precedents for “{escape_md(text)}”" if text else "Precedents"
-    lines = [f"{head}: {len(results)} found, closest first.", ""]
-    for p in results:
-        kind = "identical wording" if p.identical else f"closeness {p.score:.0f}"
-        body = " ".join(
-            x
-            for x in (
-                escape_md(p.before),
-                " ".join(
-                    f"~~{escape_md(w.text)}~~"
-                    if w.op == "-"
-                    else f"**{escape_md(w.text)}**"
-                    if w.op == "+"
-                    else escape_md(w.text)
-                    for w in p.words
-                ),
-                escape_md(p.after),
-            )
-            if x
-        )
-        lines.append(f"{p.rank}. **{escape_md(p.citation)}** ({escape_md(p.date)}, {escape_md(p.status)}) — {kind}")
-        lines.append(f"   > {body}")
+    counts = ", ".join(f"{n} {t}" for t in TIERS if (n := sum(p.tier == t for p in results)))
+    lines = [f"{head}: {len(results)} found ({counts}), closest first."]
+    for tier in TIERS:
+        group = [p for p in results if p.tier == tier]
+        if not group:
+            continue
+        lines += ["", f"**{TIER_HEADS[tier]}**", ""]
+        for p in group:
+            if tier == "other words":
+                kind = f"similarity {p.similarity:.2f}"
+                body = escape_md(p.passage if p.passage else "")
+            else:
+                kind = "identical wording" if p.identical else f"closeness {p.score:.0f}"
+                body = _marked(p)
+            cite = f"**{escape_md(p.citation)}** ({escape_md(p.date)}, {escape_md(p.status)})"
+            lines += [f"{p.rank}. {cite} — {kind}", f"   > {body}"]
     return "\n".join(lines)
