@@ -50,8 +50,108 @@ ALIASES = {
     "quad": "Regional",
     "asean": "Regional",
 }
-FOLLOW_START = re.compile(r"^\s*(and|also|what about|how about|same for|what of|then)\b", re.I)
-PRONOUN = re.compile(r"\b(it|its|they|them|their|these|those)\b|\b(about|on|of|regarding|with|to) (this|that)\b", re.I)
+FOLLOW_START = re.compile(r"^\s*(and|also|what about|how about|same for|what of|then|but)\b", re.I)
+PRONOUN = re.compile(
+    r"\b(it|its|they|them|their|these|those|that one|this one)\b|\b(about|on|of|regarding|with|to) (this|that)\b", re.I
+)
+NAMED = re.compile(r"(?<!^)(?<![.?!] )\b([A-Z][A-Za-z]*[A-Z][A-Za-z0-9]*|[A-Z]{2,}[a-z]?)\b")  # acronyms, CamelCase
+# Words that carry no topic of their own: a follow-up may use them ("was it delivered?", "and the year after?").
+GENERIC = {
+    "say",
+    "says",
+    "said",
+    "tell",
+    "agree",
+    "agreed",
+    "commit",
+    "committed",
+    "commitment",
+    "commitments",
+    "sign",
+    "signed",
+    "promise",
+    "promised",
+    "deliver",
+    "delivered",
+    "happen",
+    "happened",
+    "become",
+    "became",
+    "come",
+    "came",
+    "decide",
+    "decided",
+    "mean",
+    "means",
+    "meant",
+    "plan",
+    "planned",
+    "want",
+    "think",
+    "year",
+    "years",
+    "year-end",
+    "next",
+    "day",
+    "later",
+    "earlier",
+    "before",
+    "after",
+    "then",
+    "meeting",
+    "one",
+    "ones",
+    "same",
+    "other",
+    "specifically",
+    "exactly",
+    "instead",
+    "there",
+    "here",
+    "now",
+    "also",
+    "not",
+    "yet",
+    "still",
+    "more",
+    "most",
+    "any",
+    "some",
+    "both",
+    "each",
+    "than",
+    "just",
+    "only",
+    "very",
+    "get",
+    "got",
+    "make",
+    "made",
+    "take",
+    "took",
+    "give",
+    "gave",
+    "see",
+    "about",
+    "over",
+    "under",
+    "again",
+    "how",
+    "who",
+    "whom",
+    "whose",
+    "what",
+    "which",
+    "why",
+    "when",
+    "where",
+    "your",
+    "you",
+    "our",
+    "ours",
+}
+OWN_TOPIC = 3  # content words of its own that make a pronoun question standalone ("What is DFFT and why ... it")
+OWN_TOPIC_AFTER_AND = 4  # ...and one that opens with "and"/"what about" (those usually narrow the last topic)
 YEAR = re.compile(r"\b(?:(since|after|from|before|until|through|by|in)\s+)?((?:19[5-9]|20\d)\d)\b", re.I)
 WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
 COMPARE_LIMIT = 40  # changes listed per comparison in a chat message
@@ -83,6 +183,8 @@ class Turn:
     date_from: str = ""
     date_to: str = ""
     followup: bool = False
+    previous: str = ""  # the earlier question a follow-up was read with
+    named: tuple[str, ...] = ()  # forums and years the question itself names
 
 
 @dataclass(frozen=True)
@@ -252,12 +354,28 @@ def _years(question: str) -> tuple[str, str]:
     return (min(starts) if starts else "", max(ends) if ends else "")
 
 
+def is_follow_up(question: str, topic: tuple[str, ...]) -> bool:
+    """Whether a question (after an earlier one) lacks a topic of its own and so continues the conversation.
+
+    A pronoun alone does not make a follow-up: "What is DFFT and how should it be put into practice?" has its
+    own topic. Counted are the question's content words (`topic`: no stop words, forums or years) that are not
+    GENERIC; a named subject (an acronym such as REAIM) makes a pronoun question standalone too.
+    """
+    own = [w for w in topic if w not in GENERIC and not w.isdigit()]
+    if FOLLOW_START.search(question):
+        return len(own) < OWN_TOPIC_AFTER_AND
+    if not own:
+        return True
+    if PRONOUN.search(question):
+        return len(own) < OWN_TOPIC and not NAMED.search(question)
+    return False
+
+
 def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Turn:
     """Rewrite a question with the conversation, deterministically.
 
-    Forums and years named in the question become filters. A follow-up (starts with "and"/"what about",
-    uses a pronoun, or has no topic word of its own) inherits the previous topic words, forums and years
-    that it does not replace.
+    Forums and years named in the question become filters. A follow-up (see `is_follow_up`: no topic of its own)
+    inherits the previous topic words, forums and years that it does not replace.
     """
     q = " ".join(question.split())
     rest = q.lower()
@@ -270,9 +388,10 @@ def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Tur
     date_from, date_to = _years(q)
     words = (w for w in WORD.findall(rest) if len(w) > 2 and w not in STOP and w not in EXTRA_STOP)
     topic = tuple(dict.fromkeys(w for w in words if not (w.isdigit() and len(w) == 4)))
-    followup = prev is not None and bool(FOLLOW_START.search(q) or PRONOUN.search(q) or not topic)
+    named = _named(q, aliases)
+    followup = prev is not None and is_follow_up(q, topic)
     if not followup or prev is None:
-        return Turn(q, q, topic, tuple(dict.fromkeys(cols)), date_from, date_to)
+        return Turn(q, q, topic, tuple(dict.fromkeys(cols)), date_from, date_to, named=named)
     carried = tuple(w for w in prev.topic if w not in topic)
     query = f"{q} {' '.join(carried)}".strip() if carried else q
     return Turn(
@@ -283,7 +402,17 @@ def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Tur
         date_from if (date_from or date_to) else prev.date_from,
         date_to if (date_from or date_to) else prev.date_to,
         followup=True,
+        previous=prev.question,
+        named=named,
     )
+
+
+def _named(question: str, aliases: dict[str, str]) -> tuple[str, ...]:
+    """The forums and years a question names itself (shown as "named in your question: G7, 2021")."""
+    low = question.lower()
+    cols = [c for a, c in aliases.items() if re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", low)]
+    years = [y for _, y in YEAR.findall(question) if int(y) <= date.today().year]
+    return tuple(dict.fromkeys([*cols, *years]))
 
 
 # ---------------------------------------------------------------- one turn
