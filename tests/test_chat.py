@@ -139,7 +139,8 @@ def test_nothing_found_says_so_and_names_the_filters(mini_store, mini_settings: 
     prefs = chat.Prefs(collections=("UN",), status="Drafts only")  # the only UN text is adopted
     reply = chat.answer_turn(mini_store, "schools and hospitals", mini_settings, prefs, (), None)
     assert reply.answer is not None and not reply.answer.found and not reply.passages
-    assert "Filters in force" in reply.content and "collection UN" in reply.content
+    assert reply.content.startswith("**Filtered to\\:** UN · drafts only — clear with"), reply.content
+    assert "Nothing matched within these filters\\: collection UN" in reply.content
 
 
 def test_collection_setting_restricts_citations(mini_store, mini_settings: Settings) -> None:

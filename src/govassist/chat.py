@@ -461,14 +461,52 @@ def answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: t
     a = compose(turn, hits, s, prefs.mode)
     names = dict(zip([c.key for c in a.citations], r.unique_names(_label(c) for c in a.citations)))
     pdf_names, pdfs = pdf_pages(a, docs, s)
-    notes = [f"Follow-up read as: {turn.query}"] if turn.followup else []
-    if not a.found and (f.collections or f.doc_ids or f.statuses or f.date_from or f.date_to):
-        notes.append("Filters in force: " + "; ".join(desc))
-    content = r.answer_markdown(a, names, pdf_names, docs, notes)
-    side = tuple(SidePassage(names[c.key], r.passage_markdown(c, docs.get(c.doc_id))) for c in a.citations)
+    notes = ["Nothing matched within these filters: " + "; ".join(desc)] if not a.found and _filtered(f) else []
+    content = r.answer_markdown(a, names, pdf_names, docs, notes, lead_lines(prefs, turn, f, docs))
+    quotes = {c.key: [x.text for x in a.sentences if x.key == c.key] for c in a.citations}
+    side = tuple(
+        SidePassage(names[c.key], r.passage_markdown(c, docs.get(c.doc_id), quotes[c.key])) for c in a.citations
+    )
     step = r.retrieval_markdown(turn.query, desc, [(cite_label(h.doc, h.chunk), h.score) for h in hits], ms)
     record = {k: v for k, v in f.__dict__.items() if v}
     return Reply(content, side, pdfs, step, ms, turn, a, record)
+
+
+def _filtered(f: Filters) -> bool:
+    return bool(f.collections or f.doc_ids or f.statuses or f.date_from or f.date_to)
+
+
+def _years_of(start: str, end: str) -> str:
+    a, b = start[:4], end[:4]
+    if a and b:
+        return a if a == b else f"{a}–{b}"
+    return f"from {a}" if a else (f"until {b}" if b else "")
+
+
+def lead_lines(prefs: Prefs, turn: Turn, f: Filters, docs: dict[str, DocMeta]) -> list[str]:
+    """The lines above an answer: how a follow-up was read, and the filters in force with where each came
+    from (the settings, the question, or the previous question) and how to clear them."""
+    lines = []
+    if turn.followup:
+        lines.append(
+            r.lead_line("Read with your previous question:", f"“{turn.previous}” — searched as “{turn.query}”")
+        )
+    if not _filtered(f):
+        return lines
+    parts = [*f.collections, *(docs[i].label if i in docs else i for i in f.doc_ids)]
+    years = _years_of(f.date_from, f.date_to)
+    parts += [years] if years else []
+    parts += [prefs.status.lower()] if f.statuses else []
+    named = [x for x in turn.named if x in f.collections or x in years]
+    carried = [x for x in parts if turn.followup and x not in named and x not in prefs.collections]
+    carried = [x for x in carried if x in turn.collections or x == years]
+    where = []
+    if named:
+        where.append("named in your question: " + ", ".join(named))
+    if carried:
+        where.append("carried from your previous question: " + ", ".join(carried))
+    text = " · ".join(parts) + (f" ({'; '.join(where)})" if where else "")
+    return [*lines, r.lead_line("Filtered to:", f"{text} — clear with the Clear filters button or /clear")]
 
 
 def precedent_wording(text: str) -> tuple[str, bool]:

@@ -75,8 +75,52 @@ def long_date(iso: str) -> str:
     return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
 
 
-def passage_markdown(c: Citation, doc: DocMeta | None) -> str:
-    """The side panel for one cited passage: where it is from, then the passage verbatim."""
+def _escape(segment: str) -> str:
+    """`inert` for a piece of one line, keeping its spaces (the pieces of a line are joined again)."""
+    return _PUNCT.sub(r"\\\1", unlinked(segment))
+
+
+def _spans(text: str, quotes: Iterable[str]) -> list[tuple[int, int]]:
+    """Where each quoted sentence stands in the passage (whitespace may differ), as sorted, disjoint spans."""
+    found: list[tuple[int, int]] = []
+    for q in quotes:
+        words = q.split()
+        if not words:
+            continue
+        m = re.search(r"\s+".join(re.escape(w) for w in words), text)
+        if m and not any(a < m.end() and m.start() < b for a, b in found):
+            found.append(m.span())
+    return sorted(found)
+
+
+def marked(text: str, quotes: Iterable[str] = ()) -> list[str]:
+    """The passage as inert markdown lines, each quoted sentence in bold (the highlight of the side panel)."""
+    spans = _spans(text, quotes)
+    if not spans:
+        return inert(text).split("\n")
+    out, pos, line = [], 0, ""
+    pieces: list[tuple[str, bool]] = []
+    for a, b in spans:
+        pieces += [(text[pos:a], False), (text[a:b], True)]
+        pos = b
+    pieces.append((text[pos:], False))
+    for piece, bold in pieces:
+        for i, part in enumerate(piece.split("\n")):
+            if i:
+                out.append(line.strip())
+                line = ""
+            if bold and part.strip():
+                lead, core, trail = part[: len(part) - len(part.lstrip())], part.strip(), part[len(part.rstrip()) :]
+                line += f"{lead}**{_escape(core)}**{trail}"
+            else:
+                line += _escape(part)
+    out.append(line.strip())
+    return out
+
+
+def passage_markdown(c: Citation, doc: DocMeta | None, quotes: Iterable[str] = ()) -> str:
+    """The side panel for one cited passage: where it is from, then the passage verbatim, the sentences the
+    answer quotes from it in bold."""
     where = [f"paragraph {inert(c.para)}"]
     if c.page:
         where.append(f"page {c.page}")
@@ -92,19 +136,53 @@ def passage_markdown(c: Citation, doc: DocMeta | None) -> str:
     ]
     if c.section:
         lines += ["", f"*Section:* {inert(c.section)}"]
-    lines += ["", *(f"> {line}" for line in inert(c.text).split("\n"))]
+    lines += ["", *(f"> {line}" for line in marked(c.text, quotes))]
     if c.also_in:
         lines += ["", f"*The same text also appears in:* {inert(', '.join(c.also_in))}"]
     return "\n".join(lines)
 
 
+CLOSEST = "The indexed texts do not appear to address this directly; the closest passages are:"
+NONE = "The indexed texts do not address this question."
+
+
+def support_notice(a: Answer) -> str:
+    """The notice that opens an answer the texts do not support directly ("" when they do): the composer's
+    own words when its text begins with them (`Answer.support`: direct, closest or none)."""
+    support = getattr(a, "support", "direct")
+    if support not in ("closest", "none"):
+        return ""
+    first = a.text.strip().split("\n")[0]
+    said = first.startswith("The indexed texts") or first.lower().startswith(("nothing", "no passage", "found no"))
+    text = first if said else (CLOSEST if support == "closest" else NONE)
+    label = "Not addressed directly." if support == "closest" else "No answer in the indexed texts."
+    return f"⚠ **{label}** {inert(text)}"
+
+
+def lead_line(label: str, text: str) -> str:
+    """One line above an answer (a follow-up reading, the filters): a bold label, then inert text."""
+    return f"**{inert(label)}** {inert(text)}"
+
+
 def answer_markdown(
-    a: Answer, names: dict[int, str], pdf_names: dict[int, str], docs: dict[str, DocMeta], notes: Iterable[str] = ()
+    a: Answer,
+    names: dict[int, str],
+    pdf_names: dict[int, str],
+    docs: dict[str, DocMeta],
+    notes: Iterable[str] = (),
+    lead: Iterable[str] = (),
 ) -> str:
-    """The answer: each sentence with its citation chip, then the sources with title, date and status."""
-    head = [f"*{inert(n)}*" for n in (*notes, *a.notes)]
+    """The answer: `lead` lines (markdown: the follow-up reading, filters), the support notice, each sentence with
+    its citation chip, then the sources with title, date and status."""
+    notice = support_notice(a)
+    said = notice and a.text.strip().split("\n")[0]
+    head = [*lead, *([notice] if notice else [])]
+    head += [f"*{inert(n)}*" for n in (*notes, *a.notes) if not (said and n.strip() == said)]
     if not a.found:
-        return "\n\n".join([*head, inert(a.text)])
+        rest = a.text.strip()
+        if notice and rest.split("\n")[0] == said:
+            rest = rest[len(said) :].strip()
+        return "\n\n".join([*head, *([inert(rest)] if rest else [])])
     verbatim = a.mode == "extractive"
     body = []
     for s in a.sentences:
