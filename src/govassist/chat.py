@@ -221,6 +221,7 @@ class Reply:
     answer: Answer | None = None
     filters: dict[str, Any] = field(default_factory=dict)
     error: bool = False
+    offers: tuple[str, ...] = ()  # buttons under the answer: "ask_new" (a follow-up), "clear_filters"
 
 
 # ---------------------------------------------------------------- the store, shared by every session
@@ -285,6 +286,7 @@ def prefs_from_values(values: dict[str, Any], s: Settings, docs: dict[str, DocMe
     cols = tuple(c for c in values.get("collections") or () if c in collections)
     ids = tuple(i for i in values.get("documents") or () if i in docs)
     status = values.get("status") or "All texts"
+    status = status.split(" (")[0]  # a label with its count, from an older settings panel
     if status not in STATUS_CHOICES:
         raise QueryError(f"unknown status choice {status!r}: use one of {', '.join(STATUS_CHOICES)}")
     try:
@@ -297,6 +299,56 @@ def prefs_from_values(values: dict[str, Any], s: Settings, docs: dict[str, DocMe
     if mode not in answer_modes(s):
         raise QueryError(f"answer mode {mode!r} is not available: set GOVASSIST_LLM_BASE_URL to use the LLM")
     return Prefs(cols, ids, status, k, mode)
+
+
+def status_choices(docs: dict[str, DocMeta]) -> dict[str, str]:
+    """The status choices the settings offer, labelled with how many texts each keeps ("Adopted only (6 texts)");
+    a choice that would keep no text is left out."""
+    out = {}
+    for name, statuses in STATUS_CHOICES.items():
+        n = sum(1 for d in docs.values() if not statuses or d.status in statuses)
+        if n:
+            out[f"{name} ({n} text{'s' * (n != 1)})"] = name
+    return out
+
+
+STARTER_QUESTIONS = (  # (label, question, documents any one of which must be indexed for it to be offered)
+    ("AI governance, G7", "What did the G7 leaders say about governing artificial intelligence?",
+     ("g7-hiroshima-2023", "g7-hiroshima-ai-2023", "g7-apulia-2024")),
+    ("Semiconductors, TTC", "What did the Trade and Technology Council agree on semiconductor supply chains?",
+     ("ttc-2021-09", "ttc-2022-12", "ttc-2023-05", "ttc-2024-04")),
+    ("Commercial spyware", "What do the spyware joint statements commit governments to do?",
+     ("spyware-2023", "spyware-2024")),
+    ("Internet shutdowns, DFI", "What does the Declaration for the Future of the Internet say about shutdowns?",
+     ("dfi-2022",)),
+    ("Frontier AI risks, Bletchley", "What did the Bletchley declaration say about frontier AI risks?",
+     ("bletchley-declaration-2023",)),
+    ("AI and human rights, UN", "What does the UN General Assembly resolution on AI say about human rights?",
+     ("unga-78-265-2024",)),
+)  # fmt: skip
+
+
+def compare_example(docs: dict[str, DocMeta]) -> tuple[str, str] | None:
+    """The two most recent indexed versions of the family with the most indexed versions (an example to compare)."""
+    families: dict[str, list[DocMeta]] = {}
+    for d in docs.values():
+        if d.family:
+            families.setdefault(d.family, []).append(d)
+    best = max(families.values(), key=lambda m: (len(m), max(x.date for x in m)), default=[])
+    if len(best) < 2:
+        return None
+    old, new = sorted(best, key=lambda d: (d.date, d.id))[-2:]
+    return old.id, new.id
+
+
+def starters(docs: dict[str, DocMeta]) -> list[tuple[str, str]]:
+    """The starter questions and commands, offered only where the index holds the texts they ask about."""
+    out = [(label, q) for label, q, needs in STARTER_QUESTIONS if any(i in docs for i in needs)][:4]
+    pair = compare_example(docs)
+    if pair:
+        out.append((f"Compare {docs[pair[0]].label} and {docs[pair[1]].label}", f"/compare {pair[0]} {pair[1]}"))
+    out.append(("Precedent: data free flow", "/precedent data free flow with trust"))
+    return out
 
 
 def answer_modes(s: Settings) -> tuple[str, ...]:
@@ -469,7 +521,8 @@ def answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: t
     )
     step = r.retrieval_markdown(turn.query, desc, [(cite_label(h.doc, h.chunk), h.score) for h in hits], ms)
     record = {k: v for k, v in f.__dict__.items() if v}
-    return Reply(content, side, pdfs, step, ms, turn, a, record)
+    offers = (("ask_new",) if turn.followup else ()) + (("clear_filters",) if _filtered(f) else ())
+    return Reply(content, side, pdfs, step, ms, turn, a, record, offers=offers)
 
 
 def _filtered(f: Filters) -> bool:
@@ -538,7 +591,7 @@ def run_command(store: Store, text: str, s: Settings, roles: tuple[str, ...]) ->
     name, rest = name.lower(), rest.strip()
     limit = Filters(roles=roles)
     if name == "help":
-        return Reply(r.HELP)
+        return Reply(r.help_markdown(compare_example(visible_docs(store, roles))))
     if name == "docs":
         return Reply(r.docs_markdown(visible_docs(store, roles).values()))
     if name == "compare":
@@ -567,4 +620,4 @@ def run_command(store: Store, text: str, s: Settings, roles: tuple[str, ...]) ->
         )
         note = f"*Compared the first {PRECEDENT_MAX_WORDS} words of your wording (the CLI compares all).*\n\n"
         return Reply((note if cut else "") + r.unlinked(precedents_markdown(found, wording)))
-    raise QueryError(f"unknown command /{name}: the commands are /compare, /precedent, /docs and /help")
+    raise QueryError(f"unknown command /{name}: the commands are /compare, /precedent, /docs, /clear and /help")

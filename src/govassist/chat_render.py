@@ -252,23 +252,40 @@ NO_INDEX = "\n".join(
     ]
 )
 
-HELP = "\n".join(
-    [
-        "**Questions** — ask in plain words; name a forum (G7, TTC, DFI, WSIS, GDC, Summit for Democracy) or "
-        "a year to narrow that question. A short follow-up (*and in 2024?*, *what did the TTC say about it?*) "
-        "keeps the topic of the previous question.",
-        "",
-        "**Commands**",
-        "",
-        "- `/compare OLD NEW [topic]` — what changed between two versions (document ids, e.g. "
-        "`/compare gdc-rev2-2024 gdc-rev3-2024 human rights`); `/compare FAMILY` walks every version of a family.",
-        "- `/precedent WORDING` — where this wording, or nearly this wording, was agreed before.",
-        "- `/docs` — the document ids you can use.",
-        "- `/help` — this list.",
-        "",
-        "**Settings** (⚙ beside the message box) — collection, documents, adopted or draft texts, number of "
-        "passages, answer mode. Thumbs up or down on an answer is recorded for the evaluators.",
-    ]
+
+def help_markdown(pair: tuple[str, str] | None = None) -> str:
+    """The commands and settings; the /compare example names two indexed versions (`chat.compare_example`)."""
+    example = f" (e.g. `/compare {inert(pair[0])} {inert(pair[1])}`)" if pair else ""
+    return "\n".join(
+        [
+            "**Questions** — ask in plain words; name a forum (G7, TTC, DFI, WSIS, GDC, Summit for Democracy) or "
+            "a year to narrow that question. A short follow-up (*and in 2024?*, *what did the TTC say about it?*) "
+            "keeps the topic of the previous question; the answer says so above it, with a button to ask it as "
+            "a new question instead.",
+            "",
+            "**Commands**",
+            "",
+            f"- `/compare OLD NEW [topic]` — what changed between two versions, by document id{example}; "
+            "`/compare FAMILY` walks every version of a family.",
+            "- `/precedent WORDING` — where this wording, or nearly this wording, was agreed before.",
+            "- `/docs` — the document ids you can use.",
+            "- `/clear` — clear the filters (settings and the previous question).",
+            "- `/help` — this list.",
+            "",
+            "**Settings** (⚙ beside the message box) — collection, documents, adopted or draft texts, number of "
+            "passages, answer mode. The filters in force are named above each answer. Thumbs up or down on an "
+            "answer is recorded for the evaluators.",
+        ]
+    )
+
+
+HELP = help_markdown()
+FILTERS_CLEARED = (
+    "Filters cleared: the next question searches every text you may read, and is not read with the previous one."
+)
+NOT_ATTACHED = (
+    "⚠ The cited passages could not be attached to this answer (the server's files folder is unavailable), so its "
+    "citations do not open. Ask again; if it keeps happening, tell the staff."
 )
 
 
