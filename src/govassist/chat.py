@@ -446,17 +446,33 @@ def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Tur
         return Turn(q, q, topic, tuple(dict.fromkeys(cols)), date_from, date_to, named=named)
     carried = tuple(w for w in prev.topic if w not in topic)
     query = f"{q} {' '.join(carried)}".strip() if carried else q
+    if not (date_from or date_to):
+        date_from, date_to = _shifted(prev.date_from, prev.date_to, q)
     return Turn(
         q,
         query,
         carried + topic,
         tuple(dict.fromkeys(cols)) or prev.collections,
-        date_from if (date_from or date_to) else prev.date_from,
-        date_to if (date_from or date_to) else prev.date_to,
+        date_from,
+        date_to,
         followup=True,
         previous=prev.question,
         named=named,
     )
+
+
+NEXT_YEAR = re.compile(r"\b(the )?(year after|following year|next year)\b|\ba year later\b", re.I)
+LAST_YEAR = re.compile(r"\b(the )?(year before|previous year|preceding year)\b|\ba year (earlier|before)\b", re.I)
+
+
+def _shifted(date_from: str, date_to: str, question: str) -> tuple[str, str]:
+    """The previous turn's dates, moved a year on ("and the year after?") or back ("the year before?")."""
+    step = 1 if NEXT_YEAR.search(question) else -1 if LAST_YEAR.search(question) else 0
+    year = (date_from or date_to)[:4]
+    if not step or not year.isdigit():
+        return date_from, date_to
+    y = int(year) + step
+    return f"{y}-01-01", f"{y}-12-31"
 
 
 def _named(question: str, aliases: dict[str, str]) -> tuple[str, ...]:
