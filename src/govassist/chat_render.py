@@ -146,17 +146,17 @@ CLOSEST = "The indexed texts do not appear to address this directly; the closest
 NONE = "The indexed texts do not address this question."
 
 
-def support_notice(a: Answer) -> str:
-    """The notice that opens an answer the texts do not support directly ("" when they do): the composer's
-    own words when its text begins with them (`Answer.support`: direct, closest or none)."""
+def support_notice(a: Answer) -> tuple[str, str]:
+    """The notice that opens an answer the texts do not support directly (`Answer.support`: direct, closest or
+    none), and the composer's first line when the notice is made of it (so it is not shown twice)."""
     support = getattr(a, "support", "direct")
     if support not in ("closest", "none"):
-        return ""
-    first = a.text.strip().split("\n")[0]
-    said = first.startswith("The indexed texts") or first.lower().startswith(("nothing", "no passage", "found no"))
-    text = first if said else (CLOSEST if support == "closest" else NONE)
-    label = "Not addressed directly." if support == "closest" else "No answer in the indexed texts."
-    return f"⚠ **{label}** {inert(text)}"
+        return "", ""
+    first = a.text.strip().split("\n")[0].strip()
+    taken = first if first.startswith("The indexed texts") else ""
+    if support == "closest":
+        return f"⚠ **Not addressed directly.** {inert(taken or CLOSEST)}", taken
+    return f"⚠ **No answer in the indexed texts.** {inert(taken)}".rstrip(), taken
 
 
 def lead_line(label: str, text: str) -> str:
@@ -174,14 +174,13 @@ def answer_markdown(
 ) -> str:
     """The answer: `lead` lines (markdown: the follow-up reading, filters), the support notice, each sentence with
     its citation chip, then the sources with title, date and status."""
-    notice = support_notice(a)
-    said = notice and a.text.strip().split("\n")[0]
+    notice, taken = support_notice(a)
     head = [*lead, *([notice] if notice else [])]
-    head += [f"*{inert(n)}*" for n in (*notes, *a.notes) if not (said and n.strip() == said)]
+    head += [f"*{inert(n)}*" for n in (*notes, *a.notes) if not (taken and n.strip() == taken)]
     if not a.found:
         rest = a.text.strip()
-        if notice and rest.split("\n")[0] == said:
-            rest = rest[len(said) :].strip()
+        if taken and rest.startswith(taken):
+            rest = rest[len(taken) :].strip()
         return "\n\n".join([*head, *([inert(rest)] if rest else [])])
     verbatim = a.mode == "extractive"
     body = []
