@@ -513,8 +513,10 @@ DFFT = "What is the G7 line on data free flow with trust and how should it be pu
 
 
 def lead(message: object) -> str:
-    """The message's text before its first quoted sentence (the lines above the answer)."""
-    return flat(message.inner_text()).split("“")[0]
+    """The message's lines before its first quoted sentence (the lines above the answer), as one line."""
+    lines = [x.strip() for x in message.inner_text().splitlines() if x.strip()]
+    first = next((i for i, x in enumerate(lines) if x.startswith("“")), len(lines))
+    return flat(" ".join(lines[:first]))
 
 
 def test_a_standalone_it_question_is_not_a_follow_up_and_a_short_one_is(server: str, browser: object) -> None:
