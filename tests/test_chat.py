@@ -1121,3 +1121,24 @@ def test_each_server_keeps_its_files_in_its_own_folder(tmp_path: Path) -> None:
         assert chainlit.config.FILES_DIRECTORY == own == chainlit.server.FILES_DIRECTORY  # what it removes on exit
     finally:
         chainlit.config.FILES_DIRECTORY, chainlit.server.FILES_DIRECTORY = saved
+
+
+def test_a_question_naming_a_catalogued_but_unindexed_text_is_told_so(mini_store, mini_settings: Settings) -> None:
+    from govassist.catalog import DocMeta
+
+    dfi = DocMeta(id="dfi-2022", title="A Declaration for the Future of the Internet", label="DFI", file="dfi.pdf")
+    catalog = (*mini_store.docs.values(), dfi)
+    q = "What does the Declaration for the Future of the Internet say about shutdowns?"
+    assert chat.unindexed_named(q, catalog, mini_store.docs) == ["Declaration for the Future of the Internet"]
+    assert chat.unindexed_named("What did the DFI say?", catalog, mini_store.docs) == ["DFI"]
+    assert chat.unindexed_named(q, catalog, {**mini_store.docs, "dfi-2022": dfi}) == []
+    with_dfi = mini_settings.catalog_file.read_text(encoding="utf-8") + (
+        '\n[[doc]]\nid = "dfi-2022"\ntitle = "A Declaration for the Future of the Internet"\nlabel = "DFI"\n'
+        'collection = "DFI"\ndate = "2022-04-28"\nfile = "dfi-2022.pdf"\n'
+    )
+    mini_settings.catalog_file.write_text(with_dfi, encoding="utf-8")
+    reply = chat.answer_turn(mini_store, q, mini_settings, chat.Prefs(), (), None)
+    assert unescaped(reply.content).startswith(
+        "**Not indexed here:** Declaration for the Future of the Internet is catalogued but its text is not in the "
+        "index"
+    ), reply.content
