@@ -552,6 +552,7 @@ def test_filters_line_and_clearing_them(server: str, browser: object) -> None:
     chat.settings("TTC")
     msg, _ = chat.ask("What was agreed on quantum?")
     assert lead(msg).startswith("Filtered to: TTC — clear with the Clear filters button or /clear"), lead(msg)
+    msg.evaluate("e => e.scrollIntoView({block: 'start'})")  # the line at the top of the answer, in the picture
     chat.shot("11-filters-line")
     chat.page.get_by_role("button", name="Clear filters").last.click()
     chat.page.wait_for_selector("text=Filters cleared", timeout=30_000)
