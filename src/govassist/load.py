@@ -92,6 +92,8 @@ def linked_part(path: Path, folder: Path) -> Path | None:
     return None
 
 
+
+
 def _join(lines: list[str]) -> str:
     """Lines as one text; a word hyphenated across lines is rejoined. Linear: each word's pieces are joined once."""
     words: list[list[str]] = []
