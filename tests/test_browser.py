@@ -156,9 +156,13 @@ def serve(s: Settings, workdir: Path, **extra_env: str) -> Iterator[str]:
         log.close()
 
 
+SERVER_DIR: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="module")
 def server(chat_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with serve(chat_settings, tmp_path_factory.mktemp("open")) as url:
+    SERVER_DIR["open"] = tmp_path_factory.mktemp("open")
+    with serve(chat_settings, SERVER_DIR["open"]) as url:
         yield url
 
 
@@ -500,4 +504,113 @@ def test_the_pdf_side_panel_opens_the_cited_page_served_once_by_id(small_chat: s
     copies = [f for f in (SMALL_DIR["server"] / ".files").rglob("*") if f.is_file() and f.read_bytes()[:4] == b"%PDF"]
     assert copies == []  # Chainlit did not copy the PDF for this answer
     assert chat.outside == []
+    chat.close()
+
+
+# ---------------------------------------------------------------- issue 15: the chat a negotiator trusts at a glance
+
+DFFT = "What is the G7 line on data free flow with trust and how should it be put into practice?"
+
+
+def lead(message: object) -> str:
+    """The message's lines before its first quoted sentence (the lines above the answer), as one line."""
+    lines = [x.strip() for x in message.inner_text().splitlines() if x.strip()]
+    first = next((i for i, x in enumerate(lines) if x.startswith("“")), len(lines))
+    return flat(" ".join(lines[:first]))
+
+
+def test_a_standalone_it_question_is_not_a_follow_up_and_a_short_one_is(server: str, browser: object) -> None:
+    chat = Chat(browser, server).open()
+    chat.ask("What did the G7 say about artificial intelligence in 2021?")
+    standalone, _ = chat.ask(DFFT)
+    assert "Read with your previous question" not in standalone.inner_text()
+    assert "2021" not in lead(standalone), lead(standalone)  # the earlier year filter is not inherited
+    assert chips(standalone), standalone.inner_text()
+    follow, _ = chat.ask("and in 2024?")
+    head = lead(follow)
+    assert head.startswith("Read with your previous question: “What is the G7 line on data free flow"), head
+    assert "Filtered to: G7 · 2024 (named in your question: 2024; carried from your previous question: G7)" in head
+    button = chat.page.get_by_role("button", name="Ask as a new question")
+    button.last.wait_for(timeout=15_000)
+    chat.shot("10-follow-up-line")
+    n = chat.page.locator(".ai-message").count()
+    button.last.click()
+    chat.page.wait_for_function(
+        "n => !document.querySelector('#stop-button') && document.querySelectorAll('.ai-message').length > n",
+        arg=n,
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    again = chat.page.locator(".ai-message").last
+    assert "Read with your previous question" not in again.inner_text()
+    assert "carried from your previous question" not in again.inner_text()
+    assert chat.outside == [] and chat.dialogs == []
+    chat.close()
+
+
+def test_filters_line_and_clearing_them(server: str, browser: object) -> None:
+    chat = Chat(browser, server).open()
+    chat.settings("TTC")
+    msg, _ = chat.ask("What was agreed on quantum?")
+    assert lead(msg).startswith("Filtered to: TTC — clear with the Clear filters button or /clear"), lead(msg)
+    msg.evaluate("e => e.scrollIntoView({block: 'start'})")  # the line at the top of the answer, in the picture
+    chat.shot("11-filters-line")
+    chat.page.get_by_role("button", name="Clear filters").last.click()
+    chat.page.wait_for_selector("text=Filters cleared", timeout=30_000)
+    chat.page.click("#chat-settings-open-modal")
+    chat.page.wait_for_selector("#chat-settings", timeout=15_000)
+    assert "TTC (" not in chat.page.locator("#chat-settings").inner_text()  # no collection chosen any more
+    chat.page.keyboard.press("Escape")
+    chat.page.wait_for_selector("#chat-settings", state="detached")
+    after, _ = chat.ask("What was agreed on quantum?")
+    assert "Filtered to" not in after.inner_text(), after.inner_text()
+    named, _ = chat.ask("What did the G7 say about artificial intelligence in 2023?")
+    assert "Filtered to: G7 · 2023 (named in your question: G7, 2023)" in lead(named), lead(named)
+    chat.page.click("#chat-settings-open-modal")
+    chat.page.wait_for_selector("#chat-settings", timeout=15_000)
+    assert re.search(r"All texts \(\d+ texts\)", chat.page.locator("#chat-settings").inner_text())  # counted
+    chat.page.keyboard.press("Escape")
+    chat.close()
+
+
+def test_nothing_found_is_said_plainly(server: str, browser: object) -> None:
+    chat = Chat(browser, server).open()
+    msg, _ = chat.ask("What did the TTC say about quantum in 2005?")  # no TTC text is that old
+    text = flat(msg.inner_text())
+    assert text.startswith("Filtered to: TTC · 2005 (named in your question: TTC, 2005)"), text
+    assert "found nothing" in text and not chips(msg), text  # with Answer.support: the notice opens it (fast test)
+    chat.close()
+
+
+def test_the_quoted_sentence_is_highlighted_in_the_side_panel(server: str, browser: object) -> None:
+    chat = Chat(browser, server).open()
+    msg, _ = chat.ask("What do the spyware joint statements commit governments to do?")
+    first = quoted(msg)[0]
+    msg.locator("a.element-link").first.click()
+    strong = chat.page.locator("#side-view-content blockquote span.font-bold").first  # Chainlit's **bold**
+    strong.wait_for(timeout=15_000)
+    assert flat(strong.inner_text()) == flat(first)
+    chat.shot("12-highlight")
+    chat.close()
+
+
+def test_a_second_server_in_the_same_folder_leaves_the_first_ones_citations_working(
+    server: str, browser: object, chat_settings: Settings
+) -> None:
+    chat = Chat(browser, server).open()
+    msg, _ = chat.ask("What did the TTC say about semiconductors?")
+    label = chips(msg)[0]
+    files = {f for f in (SERVER_DIR["open"] / ".files").rglob("*") if f.is_file()}
+    assert files  # the passages of this answer
+    with serve(chat_settings, SERVER_DIR["open"]) as second:  # same folder, then stopped (it removes its files)
+        assert second != server
+    assert all(f.is_file() for f in files)  # the second server removed only its own folder
+    msg.locator("a.element-link").first.click()
+    panel = chat.page.locator("#side-view-content blockquote")
+    panel.first.wait_for(timeout=15_000)
+    assert flat(panel.first.inner_text()), label
+    assert chat.page.locator("#side-view-title").inner_text().strip() == label
+    later, _ = chat.ask("What did the G7 say about quantum?")
+    later.locator("a.element-link").first.click()
+    chat.page.locator("#side-view-content blockquote").first.wait_for(timeout=15_000)
+    assert (SERVER_DIR["open"] / ".files").is_dir()
     chat.close()

@@ -139,7 +139,8 @@ def test_nothing_found_says_so_and_names_the_filters(mini_store, mini_settings: 
     prefs = chat.Prefs(collections=("UN",), status="Drafts only")  # the only UN text is adopted
     reply = chat.answer_turn(mini_store, "schools and hospitals", mini_settings, prefs, (), None)
     assert reply.answer is not None and not reply.answer.found and not reply.passages
-    assert "Filters in force" in reply.content and "collection UN" in reply.content
+    assert reply.content.startswith("**Filtered to\\:** UN · drafts only — clear with"), reply.content
+    assert "Nothing matched within these filters\\: collection UN" in reply.content
 
 
 def test_collection_setting_restricts_citations(mini_store, mini_settings: Settings) -> None:
@@ -975,3 +976,179 @@ def test_heavy_commands_queue_on_their_own_worker_thread(mini_store, monkeypatch
     asyncio.run(both())
     assert threads["/precedent x"].startswith("govassist-command") and threads["/Compare a b"].startswith("govassist")
     assert not threads["/docs"].startswith("govassist-command")
+
+
+# ---------------------------------------------------------------- issue 15: follow-ups, filters, notices, highlight
+
+DFFT = "What is the G7 line on data free flow with trust and how should it be put into practice?"
+
+
+@pytest.mark.parametrize(
+    "question, follow",
+    [
+        (DFFT, False),  # the issue's case: "it", but a topic of its own
+        ("Did the G7 back REAIM, and who do they want to sign it?", False),  # a named subject
+        ("What was that US-EU workforce initiative and what came of it?", False),
+        ("and in 2024?", True),
+        ("what about the TTC?", True),
+        ("did they commit to it?", True),
+        ("was it delivered in 2022?", True),
+        ("and on the gender gap specifically?", True),
+        ("What did the TTC say?", True),  # no topic word at all
+        ("Which texts address internet shutdowns?", False),
+    ],
+)
+def test_a_question_is_a_follow_up_only_when_it_lacks_its_own_topic(question: str, follow: bool) -> None:
+    first = chat.understand("What did the G7 say about artificial intelligence in 2021?", None, ALIASES)
+    turn = chat.understand(question, first, ALIASES)
+    assert turn.followup is follow
+    if not follow:  # a standalone question inherits neither the words nor the 2021 filter
+        assert turn.query == question and turn.date_from in ("", "2022-01-01") and turn.previous == ""
+    else:
+        assert turn.previous == first.question and "artificial" in turn.query
+
+
+def test_the_year_after_moves_the_previous_year() -> None:
+    first = chat.understand("What did the TTC agree on the AI roadmap in 2022?", None, ALIASES)
+    after = chat.understand("and the year after?", first, ALIASES)
+    assert after.followup and (after.date_from, after.date_to) == ("2023-01-01", "2023-12-31")
+    before = chat.understand("and the year before?", first, ALIASES)
+    assert (before.date_from, before.date_to) == ("2021-01-01", "2021-12-31")
+
+
+def unescaped(markdown: str) -> str:
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def test_a_follow_up_is_said_above_the_answer_with_its_filters_and_buttons(mini_store, mini_settings) -> None:
+    first = chat.answer_turn(mini_store, "What did the G7 say about data flows in 2023?", mini_settings,
+                             chat.Prefs(), (), None)  # fmt: skip
+    head = unescaped(first.content).split("\n\n")
+    assert head[0] == "**Filtered to:** G7 · 2023 (named in your question: G7, 2023) — clear with the Clear filters "\
+                      "button or /clear"  # fmt: skip
+    assert first.offers == ("clear_filters",)
+    follow = chat.answer_turn(mini_store, "and in 2024?", mini_settings, chat.Prefs(), (), first.turn)
+    lines = unescaped(follow.content).split("\n\n")
+    assert lines[0] == ("**Read with your previous question:** “What did the G7 say about data flows in 2023?” — "
+                        "searched as “and in 2024? data flows”")  # fmt: skip
+    assert lines[1].startswith("**Filtered to:** G7 · 2024 (named in your question: 2024; carried from your "
+                               "previous question: G7)"), lines[1]  # fmt: skip
+    assert follow.offers == ("ask_new", "clear_filters")
+    fresh = chat.answer_turn(mini_store, "Which texts address data flows?", mini_settings, chat.Prefs(), (), None)
+    assert "Filtered to" not in fresh.content and "Read with" not in fresh.content and fresh.offers == ()
+    typed = chat.answer_turn(mini_store, "data flows", mini_settings, chat.Prefs(status="Adopted only"), (), None)
+    assert unescaped(typed.content).startswith("**Filtered to:** adopted only — clear with")
+
+
+def _stub(support: str, text: str, found: bool = True):
+    """An Answer carrying the composer's coming `support` field (direct | closest | none)."""
+    import dataclasses
+
+    from govassist.answer import Answer, Citation, Sentence
+
+    Stub = dataclasses.make_dataclass("Stub", [("support", str, "direct")], bases=(Answer,), frozen=True)
+    c = Citation(1, "c1", "d1", "Doc", "Doc ¶1", "1", None, "d1.txt", "Title", "2023-01-01", "adopted", "",
+                 "First sentence here. The quoted one, with (brackets) & stars*. Last.")  # fmt: skip
+    sentences = (Sentence("The quoted one, with (brackets) & stars*.", 1),) if found else ()
+    return Stub("q", text, sentences, (c,) if found else (), found, support=support), c
+
+
+def test_closest_and_none_open_the_answer_with_the_notice_once() -> None:
+    a, _ = _stub("closest", r.CLOSEST + "\n“The quoted one…” [1]")
+    out = r.answer_markdown(a, {1: "Doc ¶1" + r.MARK}, {}, {}, lead=["**Filtered to\\:** G7"])
+    parts = out.split("\n\n")
+    assert parts[0] == "**Filtered to\\:** G7"
+    assert parts[1] == "⚠ **Not addressed directly.** " + r.inert(r.CLOSEST)
+    assert out.count("do not appear to address") == 1
+    none, _ = _stub("none", "I found nothing in the indexed texts that answers this.", found=False)
+    shown = r.answer_markdown(none, {}, {}, {})
+    assert shown == "⚠ **No answer in the indexed texts.**\n\nI found nothing in the indexed texts that answers this\\."
+    said, _ = _stub("none", "The indexed texts do not address this.\nTry other words.", found=False)
+    assert r.answer_markdown(said, {}, {}, {}).count("do not address") == 1
+    direct, _ = _stub("direct", "x")
+    assert "⚠" not in r.answer_markdown(direct, {1: "Doc ¶1" + r.MARK}, {}, {})
+    assert_inert(out)
+
+
+def test_the_quoted_sentence_is_bold_in_the_side_panel() -> None:
+    a, c = _stub("direct", "x")
+    md = r.passage_markdown(c, None, [a.sentences[0].text])
+    out = rendered(md)
+    assert visible_text(re.search(r"<strong>(.*?)</strong>", out.split("<blockquote>")[1]).group(1)) == (
+        "The quoted one, with (brackets) & stars*."
+    )
+    assert "First sentence here." in visible_text(out) and "Last." in visible_text(out)
+    assert_inert(md)
+    wrapped = r.marked("Intro.\nThe quoted\n one. After.", ["The quoted one."])  # across a line break
+    assert wrapped == ["Intro\\.", "**The quoted**", "**one\\.** After\\."]
+    assert r.marked("No match here.", ["absent"]) == [r.inert("No match here.")]
+
+
+def test_status_choices_count_texts_and_leave_out_empty_ones(mini_store) -> None:
+    docs = chat.visible_docs(mini_store, ())
+    choices = chat.status_choices(docs)
+    assert choices["Adopted only (1 text)"] == "Adopted only" and "Drafts only (1 text)" in choices
+    only_drafts = {i: d for i, d in docs.items() if d.status == "draft"}
+    assert not any(v == "Adopted only" for v in chat.status_choices(only_drafts).values())
+    assert chat.prefs_from_values({"status": "Adopted only (1 text)"}, Settings(), docs).status == "Adopted only"
+
+
+def test_starters_and_help_name_only_indexed_texts() -> None:
+    from govassist.catalog import DocMeta
+
+    def doc(i: str, fam: str, d: str) -> DocMeta:
+        return DocMeta(id=i, title=i, label=i.upper(), collection="GDC", date=d, file=f"{i}.pdf", family=fam)
+
+    made = [doc("gdc-zero-2024", "gdc", "2024-04-01"), doc("gdc-2024", "gdc", "2024-09-22"),
+            doc("ttc-2024-04", "", "2024-04-05"), doc("unga-78-265-2024", "", "2024-03-21")]  # fmt: skip
+    docs = {d.id: d for d in made}
+    starters = dict(chat.starters(docs))
+    assert not any("Future of the Internet" in q for q in starters.values())  # dfi-2022 is not indexed
+    assert "What did the Trade and Technology Council agree on semiconductor supply chains?" in starters.values()
+    assert starters["Compare GDC-ZERO-2024 and GDC-2024"] == "/compare gdc-zero-2024 gdc-2024"
+    assert chat.compare_example(docs) == ("gdc-zero-2024", "gdc-2024")
+    assert "/compare gdc\\-zero\\-2024 gdc\\-2024" in r.help_markdown(chat.compare_example(docs))
+    assert "gdc-rev2" not in r.help_markdown(None)
+
+
+def test_help_command_uses_an_indexed_pair(mini_store, mini_settings: Settings) -> None:
+    reply = chat.run_command(mini_store, "/help", mini_settings, ())
+    assert "/clear" in reply.content and "gdc-rev2" not in reply.content
+
+
+def test_each_server_keeps_its_files_in_its_own_folder(tmp_path: Path) -> None:
+    import os
+
+    import chainlit.config
+    import chainlit.server
+
+    from govassist import chat_ui
+
+    saved = chainlit.config.FILES_DIRECTORY, chainlit.server.FILES_DIRECTORY
+    try:
+        own = chat_ui.own_files_dir(tmp_path)
+        assert own == tmp_path / ".files" / str(os.getpid()) and own.is_dir()
+        assert chainlit.config.FILES_DIRECTORY == own == chainlit.server.FILES_DIRECTORY  # what it removes on exit
+    finally:
+        chainlit.config.FILES_DIRECTORY, chainlit.server.FILES_DIRECTORY = saved
+
+
+def test_a_question_naming_a_catalogued_but_unindexed_text_is_told_so(mini_store, mini_settings: Settings) -> None:
+    from govassist.catalog import DocMeta
+
+    dfi = DocMeta(id="dfi-2022", title="A Declaration for the Future of the Internet", label="DFI", file="dfi.pdf")
+    catalog = (*mini_store.docs.values(), dfi)
+    q = "What does the Declaration for the Future of the Internet say about shutdowns?"
+    assert chat.unindexed_named(q, catalog, mini_store.docs) == ["Declaration for the Future of the Internet"]
+    assert chat.unindexed_named("What did the DFI say?", catalog, mini_store.docs) == ["DFI"]
+    assert chat.unindexed_named(q, catalog, {**mini_store.docs, "dfi-2022": dfi}) == []
+    with_dfi = mini_settings.catalog_file.read_text(encoding="utf-8") + (
+        '\n[[doc]]\nid = "dfi-2022"\ntitle = "A Declaration for the Future of the Internet"\nlabel = "DFI"\n'
+        'collection = "DFI"\ndate = "2022-04-28"\nfile = "dfi-2022.pdf"\n'
+    )
+    mini_settings.catalog_file.write_text(with_dfi, encoding="utf-8")
+    reply = chat.answer_turn(mini_store, q, mini_settings, chat.Prefs(), (), None)
+    assert unescaped(reply.content).startswith(
+        "**Not indexed here:** Declaration for the Future of the Internet is catalogued but its text is not in the "
+        "index"
+    ), reply.content

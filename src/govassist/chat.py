@@ -51,8 +51,108 @@ ALIASES = {
     "quad": "Regional",
     "asean": "Regional",
 }
-FOLLOW_START = re.compile(r"^\s*(and|also|what about|how about|same for|what of|then)\b", re.I)
-PRONOUN = re.compile(r"\b(it|its|they|them|their|these|those)\b|\b(about|on|of|regarding|with|to) (this|that)\b", re.I)
+FOLLOW_START = re.compile(r"^\s*(and|also|what about|how about|same for|what of|then|but)\b", re.I)
+PRONOUN = re.compile(
+    r"\b(it|its|they|them|their|these|those|that one|this one)\b|\b(about|on|of|regarding|with|to) (this|that)\b", re.I
+)
+NAMED = re.compile(r"(?<!^)(?<![.?!] )\b([A-Z][A-Za-z]*[A-Z][A-Za-z0-9]*|[A-Z]{2,}[a-z]?)\b")  # acronyms, CamelCase
+# Words that carry no topic of their own: a follow-up may use them ("was it delivered?", "and the year after?").
+GENERIC = {
+    "say",
+    "says",
+    "said",
+    "tell",
+    "agree",
+    "agreed",
+    "commit",
+    "committed",
+    "commitment",
+    "commitments",
+    "sign",
+    "signed",
+    "promise",
+    "promised",
+    "deliver",
+    "delivered",
+    "happen",
+    "happened",
+    "become",
+    "became",
+    "come",
+    "came",
+    "decide",
+    "decided",
+    "mean",
+    "means",
+    "meant",
+    "plan",
+    "planned",
+    "want",
+    "think",
+    "year",
+    "years",
+    "year-end",
+    "next",
+    "day",
+    "later",
+    "earlier",
+    "before",
+    "after",
+    "then",
+    "meeting",
+    "one",
+    "ones",
+    "same",
+    "other",
+    "specifically",
+    "exactly",
+    "instead",
+    "there",
+    "here",
+    "now",
+    "also",
+    "not",
+    "yet",
+    "still",
+    "more",
+    "most",
+    "any",
+    "some",
+    "both",
+    "each",
+    "than",
+    "just",
+    "only",
+    "very",
+    "get",
+    "got",
+    "make",
+    "made",
+    "take",
+    "took",
+    "give",
+    "gave",
+    "see",
+    "about",
+    "over",
+    "under",
+    "again",
+    "how",
+    "who",
+    "whom",
+    "whose",
+    "what",
+    "which",
+    "why",
+    "when",
+    "where",
+    "your",
+    "you",
+    "our",
+    "ours",
+}
+OWN_TOPIC = 3  # content words of its own that make a pronoun question standalone ("What is DFFT and why ... it")
+OWN_TOPIC_AFTER_AND = 4  # ...and one that opens with "and"/"what about" (those usually narrow the last topic)
 YEAR = re.compile(r"\b(?:(since|after|from|before|until|through|by|in)\s+)?((?:19[5-9]|20\d)\d)\b", re.I)
 WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
 COMPARE_LIMIT = 40  # changes listed per comparison in a chat message
@@ -84,6 +184,8 @@ class Turn:
     date_from: str = ""
     date_to: str = ""
     followup: bool = False
+    previous: str = ""  # the earlier question a follow-up was read with
+    named: tuple[str, ...] = ()  # forums and years the question itself names
 
 
 @dataclass(frozen=True)
@@ -120,6 +222,7 @@ class Reply:
     answer: Answer | None = None
     filters: dict[str, Any] = field(default_factory=dict)
     error: bool = False
+    offers: tuple[str, ...] = ()  # buttons under the answer: "ask_new" (a follow-up), "clear_filters"
 
 
 # ---------------------------------------------------------------- the store, shared by every session
@@ -184,6 +287,7 @@ def prefs_from_values(values: dict[str, Any], s: Settings, docs: dict[str, DocMe
     cols = tuple(c for c in values.get("collections") or () if c in collections)
     ids = tuple(i for i in values.get("documents") or () if i in docs)
     status = values.get("status") or "All texts"
+    status = status.split(" (")[0]  # a label with its count, from an older settings panel
     if status not in STATUS_CHOICES:
         raise QueryError(f"unknown status choice {status!r}: use one of {', '.join(STATUS_CHOICES)}")
     try:
@@ -196,6 +300,56 @@ def prefs_from_values(values: dict[str, Any], s: Settings, docs: dict[str, DocMe
     if mode not in answer_modes(s):
         raise QueryError(f"answer mode {mode!r} is not available: set GOVASSIST_LLM_BASE_URL to use the LLM")
     return Prefs(cols, ids, status, k, mode)
+
+
+def status_choices(docs: dict[str, DocMeta]) -> dict[str, str]:
+    """The status choices the settings offer, labelled with how many texts each keeps ("Adopted only (6 texts)");
+    a choice that would keep no text is left out."""
+    out = {}
+    for name, statuses in STATUS_CHOICES.items():
+        n = sum(1 for d in docs.values() if not statuses or d.status in statuses)
+        if n:
+            out[f"{name} ({n} text{'s' * (n != 1)})"] = name
+    return out
+
+
+STARTER_QUESTIONS = (  # (label, question, documents any one of which must be indexed for it to be offered)
+    ("AI governance, G7", "What did the G7 leaders say about governing artificial intelligence?",
+     ("g7-hiroshima-2023", "g7-hiroshima-ai-2023", "g7-apulia-2024")),
+    ("Semiconductors, TTC", "What did the Trade and Technology Council agree on semiconductor supply chains?",
+     ("ttc-2021-09", "ttc-2022-12", "ttc-2023-05", "ttc-2024-04")),
+    ("Commercial spyware", "What do the spyware joint statements commit governments to do?",
+     ("spyware-2023", "spyware-2024")),
+    ("Internet shutdowns, DFI", "What does the Declaration for the Future of the Internet say about shutdowns?",
+     ("dfi-2022",)),
+    ("Frontier AI risks, Bletchley", "What did the Bletchley declaration say about frontier AI risks?",
+     ("bletchley-declaration-2023",)),
+    ("AI and human rights, UN", "What does the UN General Assembly resolution on AI say about human rights?",
+     ("unga-78-265-2024",)),
+)  # fmt: skip
+
+
+def compare_example(docs: dict[str, DocMeta]) -> tuple[str, str] | None:
+    """The two most recent indexed versions of the family with the most indexed versions (an example to compare)."""
+    families: dict[str, list[DocMeta]] = {}
+    for d in docs.values():
+        if d.family:
+            families.setdefault(d.family, []).append(d)
+    best = max(families.values(), key=lambda m: (len(m), max(x.date for x in m)), default=[])
+    if len(best) < 2:
+        return None
+    old, new = sorted(best, key=lambda d: (d.date, d.id))[-2:]
+    return old.id, new.id
+
+
+def starters(docs: dict[str, DocMeta]) -> list[tuple[str, str]]:
+    """The starter questions and commands, offered only where the index holds the texts they ask about."""
+    out = [(label, q) for label, q, needs in STARTER_QUESTIONS if any(i in docs for i in needs)][:4]
+    pair = compare_example(docs)
+    if pair:
+        out.append((f"Compare {docs[pair[0]].label} and {docs[pair[1]].label}", f"/compare {pair[0]} {pair[1]}"))
+    out.append(("Precedent: data free flow", "/precedent data free flow with trust"))
+    return out
 
 
 def answer_modes(s: Settings) -> tuple[str, ...]:
@@ -253,12 +407,28 @@ def _years(question: str) -> tuple[str, str]:
     return (min(starts) if starts else "", max(ends) if ends else "")
 
 
+def is_follow_up(question: str, topic: tuple[str, ...]) -> bool:
+    """Whether a question (after an earlier one) lacks a topic of its own and so continues the conversation.
+
+    A pronoun alone does not make a follow-up: "What is DFFT and how should it be put into practice?" has its
+    own topic. Counted are the question's content words (`topic`: no stop words, forums or years) that are not
+    GENERIC; a named subject (an acronym such as REAIM) makes a pronoun question standalone too.
+    """
+    own = [w for w in topic if w not in GENERIC and not w.isdigit()]
+    if FOLLOW_START.search(question):
+        return len(own) < OWN_TOPIC_AFTER_AND
+    if not own:
+        return True
+    if PRONOUN.search(question):
+        return len(own) < OWN_TOPIC and not NAMED.search(question)
+    return False
+
+
 def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Turn:
     """Rewrite a question with the conversation, deterministically.
 
-    Forums and years named in the question become filters. A follow-up (starts with "and"/"what about",
-    uses a pronoun, or has no topic word of its own) inherits the previous topic words, forums and years
-    that it does not replace.
+    Forums and years named in the question become filters. A follow-up (see `is_follow_up`: no topic of its own)
+    inherits the previous topic words, forums and years that it does not replace.
     """
     q = " ".join(question.split())
     rest = q.lower()
@@ -271,20 +441,47 @@ def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Tur
     date_from, date_to = _years(q)
     words = (w for w in WORD.findall(rest) if len(w) > 2 and w not in STOP and w not in EXTRA_STOP)
     topic = tuple(dict.fromkeys(w for w in words if not (w.isdigit() and len(w) == 4)))
-    followup = prev is not None and bool(FOLLOW_START.search(q) or PRONOUN.search(q) or not topic)
+    named = _named(q, aliases)
+    followup = prev is not None and is_follow_up(q, topic)
     if not followup or prev is None:
-        return Turn(q, q, topic, tuple(dict.fromkeys(cols)), date_from, date_to)
+        return Turn(q, q, topic, tuple(dict.fromkeys(cols)), date_from, date_to, named=named)
     carried = tuple(w for w in prev.topic if w not in topic)
     query = f"{q} {' '.join(carried)}".strip() if carried else q
+    if not (date_from or date_to):
+        date_from, date_to = _shifted(prev.date_from, prev.date_to, q)
     return Turn(
         q,
         query,
         carried + topic,
         tuple(dict.fromkeys(cols)) or prev.collections,
-        date_from if (date_from or date_to) else prev.date_from,
-        date_to if (date_from or date_to) else prev.date_to,
+        date_from,
+        date_to,
         followup=True,
+        previous=prev.question,
+        named=named,
     )
+
+
+NEXT_YEAR = re.compile(r"\b(the )?(year after|following year|next year)\b|\ba year later\b", re.I)
+LAST_YEAR = re.compile(r"\b(the )?(year before|previous year|preceding year)\b|\ba year (earlier|before)\b", re.I)
+
+
+def _shifted(date_from: str, date_to: str, question: str) -> tuple[str, str]:
+    """The previous turn's dates, moved a year on ("and the year after?") or back ("the year before?")."""
+    step = 1 if NEXT_YEAR.search(question) else -1 if LAST_YEAR.search(question) else 0
+    year = (date_from or date_to)[:4]
+    if not step or not year.isdigit():
+        return date_from, date_to
+    y = int(year) + step
+    return f"{y}-01-01", f"{y}-12-31"
+
+
+def _named(question: str, aliases: dict[str, str]) -> tuple[str, ...]:
+    """The forums and years a question names itself (shown as "named in your question: G7, 2021")."""
+    low = question.lower()
+    cols = [c for a, c in aliases.items() if re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", low)]
+    years = [y for _, y in YEAR.findall(question) if int(y) <= date.today().year]
+    return tuple(dict.fromkeys([*cols, *years]))
 
 
 # ---------------------------------------------------------------- one turn
@@ -334,14 +531,99 @@ def answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: t
     a = compose(turn, hits, s, prefs.mode, indexed=store.docs)
     names = dict(zip([c.key for c in a.citations], r.unique_names(_label(c) for c in a.citations)))
     pdf_names, pdfs = pdf_pages(a, docs, s)
-    notes = [f"Follow-up read as: {turn.query}"] if turn.followup else []
-    if not a.found and (f.collections or f.doc_ids or f.statuses or f.date_from or f.date_to):
-        notes.append("Filters in force: " + "; ".join(desc))
-    content = r.answer_markdown(a, names, pdf_names, docs, notes)
-    side = tuple(SidePassage(names[c.key], r.passage_markdown(c, docs.get(c.doc_id))) for c in a.citations)
+    notes = ["Nothing matched within these filters: " + "; ".join(desc)] if not a.found and _filtered(f) else []
+    lead = lead_lines(prefs, turn, f, docs)
+    for name in unindexed_named(question, catalogued(s), store.docs):
+        lead.append(r.lead_line("Not indexed here:", f"{name} is catalogued but its text is not in the index, so "
+                                "no passage of it can be cited."))  # fmt: skip
+    content = r.answer_markdown(a, names, pdf_names, docs, notes, lead)
+    quotes = {c.key: [x.text for x in a.sentences if x.key == c.key] for c in a.citations}
+    side = tuple(
+        SidePassage(names[c.key], r.passage_markdown(c, docs.get(c.doc_id), quotes[c.key])) for c in a.citations
+    )
     step = r.retrieval_markdown(turn.query, desc, [(cite_label(h.doc, h.chunk), h.score) for h in hits], ms)
     record = {k: v for k, v in f.__dict__.items() if v}
-    return Reply(content, side, pdfs, step, ms, turn, a, record)
+    offers = (("ask_new",) if turn.followup else ()) + (("clear_filters",) if _filtered(f) else ())
+    return Reply(content, side, pdfs, step, ms, turn, a, record, offers=offers)
+
+
+def _filtered(f: Filters) -> bool:
+    return bool(f.collections or f.doc_ids or f.statuses or f.date_from or f.date_to)
+
+
+def _years_of(start: str, end: str) -> str:
+    a, b = start[:4], end[:4]
+    if a and b:
+        return a if a == b else f"{a}–{b}"
+    return f"from {a}" if a else (f"until {b}" if b else "")
+
+
+_catalog_lock = threading.Lock()
+_catalogs: dict[tuple[str, float], tuple[DocMeta, ...]] = {}
+
+
+def catalogued(s: Settings) -> tuple[DocMeta, ...]:
+    """The catalog's unrestricted entries (read again when the file changes); none when it cannot be read."""
+    from .catalog import load_catalog
+
+    try:
+        key = (str(s.catalog_file), s.catalog_file.stat().st_mtime)
+    except OSError:
+        return ()
+    with _catalog_lock:
+        if key not in _catalogs:
+            try:
+                _catalogs.clear()
+                _catalogs[key] = tuple(d for d in load_catalog(s.catalog_file) if not d.restricted)
+            except Exception as exc:  # the chat still answers; it just cannot name missing texts
+                log.warning("catalog not read: %s", exc)
+                return ()
+        return _catalogs[key]
+
+
+def _names(d: DocMeta) -> set[str]:
+    title = re.sub(r"^(a|an|the)\s+", "", re.split(r"\s*[(,:]", d.title)[0].strip(), flags=re.I)
+    return {n for n in (title if len(title) >= 12 else "", d.label if len(d.label) >= 3 else "") if n}
+
+
+def unindexed_named(question: str, catalog: tuple[DocMeta, ...], indexed: dict[str, DocMeta]) -> list[str]:
+    """The catalogued texts a question names (by title or label) that the index does not hold under that name."""
+    held = {n.lower() for d in indexed.values() for n in _names(d)}
+    low, out = question.lower(), []
+    for d in catalog:
+        if d.id in indexed:
+            continue
+        for name in sorted(_names(d), key=len, reverse=True):
+            if name.lower() not in held and re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", low):
+                out.append(name)
+                break
+    return list(dict.fromkeys(out))
+
+
+def lead_lines(prefs: Prefs, turn: Turn, f: Filters, docs: dict[str, DocMeta]) -> list[str]:
+    """The lines above an answer: how a follow-up was read, and the filters in force with where each came
+    from (the settings, the question, or the previous question) and how to clear them."""
+    lines = []
+    if turn.followup:
+        lines.append(
+            r.lead_line("Read with your previous question:", f"“{turn.previous}” — searched as “{turn.query}”")
+        )
+    if not _filtered(f):
+        return lines
+    parts = [*f.collections, *(docs[i].label if i in docs else i for i in f.doc_ids)]
+    years = _years_of(f.date_from, f.date_to)
+    parts += [years] if years else []
+    parts += [prefs.status.lower()] if f.statuses else []
+    named = [x for x in turn.named if x in f.collections or x in years]
+    carried = [x for x in parts if turn.followup and x not in named and x not in prefs.collections]
+    carried = [x for x in carried if x in turn.collections or x == years]
+    where = []
+    if named:
+        where.append("named in your question: " + ", ".join(named))
+    if carried:
+        where.append("carried from your previous question: " + ", ".join(carried))
+    text = " · ".join(parts) + (f" ({'; '.join(where)})" if where else "")
+    return [*lines, r.lead_line("Filtered to:", f"{text} — clear with the Clear filters button or /clear")]
 
 
 def precedent_wording(text: str) -> tuple[str, bool]:
@@ -373,7 +655,7 @@ def run_command(store: Store, text: str, s: Settings, roles: tuple[str, ...]) ->
     name, rest = name.lower(), rest.strip()
     limit = Filters(roles=roles)
     if name == "help":
-        return Reply(r.HELP)
+        return Reply(r.help_markdown(compare_example(visible_docs(store, roles))))
     if name == "docs":
         return Reply(r.docs_markdown(visible_docs(store, roles).values()))
     if name == "compare":
@@ -402,4 +684,4 @@ def run_command(store: Store, text: str, s: Settings, roles: tuple[str, ...]) ->
         )
         note = f"*Compared the first {PRECEDENT_MAX_WORDS} words of your wording (the CLI compares all).*\n\n"
         return Reply((note if cut else "") + r.unlinked(precedents_markdown(found, wording)))
-    raise QueryError(f"unknown command /{name}: the commands are /compare, /precedent, /docs and /help")
+    raise QueryError(f"unknown command /{name}: the commands are /compare, /precedent, /docs, /clear and /help")

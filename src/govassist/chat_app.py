@@ -14,6 +14,8 @@ cl.on_chat_start(chat_ui.start)
 cl.on_message(chat_ui.message)
 cl.on_settings_update(chat_ui.settings_update)
 cl.action_callback("briefing")(chat_ui.briefing)
+cl.action_callback("ask_new")(chat_ui.ask_new)
+cl.action_callback("clear_filters")(chat_ui.clear_filters)
 cl.data_layer(chat_ui.data_layer)
 if chat_ui.S.auth_enabled:
     cl.password_auth_callback(chat_ui.login)

@@ -75,8 +75,52 @@ def long_date(iso: str) -> str:
     return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
 
 
-def passage_markdown(c: Citation, doc: DocMeta | None) -> str:
-    """The side panel for one cited passage: where it is from, then the passage verbatim."""
+def _escape(segment: str) -> str:
+    """`inert` for a piece of one line, keeping its spaces (the pieces of a line are joined again)."""
+    return _PUNCT.sub(r"\\\1", unlinked(segment))
+
+
+def _spans(text: str, quotes: Iterable[str]) -> list[tuple[int, int]]:
+    """Where each quoted sentence stands in the passage (whitespace may differ), as sorted, disjoint spans."""
+    found: list[tuple[int, int]] = []
+    for q in quotes:
+        words = q.split()
+        if not words:
+            continue
+        m = re.search(r"\s+".join(re.escape(w) for w in words), text)
+        if m and not any(a < m.end() and m.start() < b for a, b in found):
+            found.append(m.span())
+    return sorted(found)
+
+
+def marked(text: str, quotes: Iterable[str] = ()) -> list[str]:
+    """The passage as inert markdown lines, each quoted sentence in bold (the highlight of the side panel)."""
+    spans = _spans(text, quotes)
+    if not spans:
+        return inert(text).split("\n")
+    out, pos, line = [], 0, ""
+    pieces: list[tuple[str, bool]] = []
+    for a, b in spans:
+        pieces += [(text[pos:a], False), (text[a:b], True)]
+        pos = b
+    pieces.append((text[pos:], False))
+    for piece, bold in pieces:
+        for i, part in enumerate(piece.split("\n")):
+            if i:
+                out.append(line.strip())
+                line = ""
+            if bold and part.strip():
+                lead, core, trail = part[: len(part) - len(part.lstrip())], part.strip(), part[len(part.rstrip()) :]
+                line += f"{lead}**{_escape(core)}**{trail}"
+            else:
+                line += _escape(part)
+    out.append(line.strip())
+    return out
+
+
+def passage_markdown(c: Citation, doc: DocMeta | None, quotes: Iterable[str] = ()) -> str:
+    """The side panel for one cited passage: where it is from, then the passage verbatim, the sentences the
+    answer quotes from it in bold."""
     where = [f"paragraph {inert(c.para)}"]
     if c.page:
         where.append(f"page {c.page}")
@@ -92,19 +136,52 @@ def passage_markdown(c: Citation, doc: DocMeta | None) -> str:
     ]
     if c.section:
         lines += ["", f"*Section:* {inert(c.section)}"]
-    lines += ["", *(f"> {line}" for line in inert(c.text).split("\n"))]
+    lines += ["", *(f"> {line}" for line in marked(c.text, quotes))]
     if c.also_in:
         lines += ["", f"*The same text also appears in:* {inert(', '.join(c.also_in))}"]
     return "\n".join(lines)
 
 
+CLOSEST = "The indexed texts do not appear to address this directly; the closest passages are:"
+NONE = "The indexed texts do not address this question."
+
+
+def support_notice(a: Answer) -> tuple[str, str]:
+    """The notice that opens an answer the texts do not support directly (`Answer.support`: direct, closest or
+    none), and the composer's first line when the notice is made of it (so it is not shown twice)."""
+    support = getattr(a, "support", "direct")
+    if support not in ("closest", "none"):
+        return "", ""
+    first = a.text.strip().split("\n")[0].strip()
+    taken = first if first.startswith("The indexed texts") else ""
+    if support == "closest":
+        return f"⚠ **Not addressed directly.** {inert(taken or CLOSEST)}", taken
+    return f"⚠ **No answer in the indexed texts.** {inert(taken)}".rstrip(), taken
+
+
+def lead_line(label: str, text: str) -> str:
+    """One line above an answer (a follow-up reading, the filters): a bold label, then inert text."""
+    return f"**{inert(label)}** {inert(text)}"
+
+
 def answer_markdown(
-    a: Answer, names: dict[int, str], pdf_names: dict[int, str], docs: dict[str, DocMeta], notes: Iterable[str] = ()
+    a: Answer,
+    names: dict[int, str],
+    pdf_names: dict[int, str],
+    docs: dict[str, DocMeta],
+    notes: Iterable[str] = (),
+    lead: Iterable[str] = (),
 ) -> str:
-    """The answer: each sentence with its citation chip, then the sources with title, date and status."""
-    head = [f"*{inert(n)}*" for n in (*notes, *a.notes)]
+    """The answer: `lead` lines (markdown: the follow-up reading, filters), the support notice, each sentence with
+    its citation chip, then the sources with title, date and status."""
+    notice, taken = support_notice(a)
+    head = [*lead, *([notice] if notice else [])]
+    head += [f"*{inert(n)}*" for n in (*notes, *a.notes) if not (taken and n.strip() == taken)]
     if not a.found:
-        return "\n\n".join([*head, inert(a.text)])
+        rest = a.text.strip()
+        if taken and rest.startswith(taken):
+            rest = rest[len(taken) :].strip()
+        return "\n\n".join([*head, *([inert(rest)] if rest else [])])
     verbatim = a.mode == "extractive"
     body = []
     for s in a.sentences:
@@ -174,23 +251,40 @@ NO_INDEX = "\n".join(
     ]
 )
 
-HELP = "\n".join(
-    [
-        "**Questions** — ask in plain words; name a forum (G7, TTC, DFI, WSIS, GDC, Summit for Democracy) or "
-        "a year to narrow that question. A short follow-up (*and in 2024?*, *what did the TTC say about it?*) "
-        "keeps the topic of the previous question.",
-        "",
-        "**Commands**",
-        "",
-        "- `/compare OLD NEW [topic]` — what changed between two versions (document ids, e.g. "
-        "`/compare gdc-rev2-2024 gdc-rev3-2024 human rights`); `/compare FAMILY` walks every version of a family.",
-        "- `/precedent WORDING` — where this wording, or nearly this wording, was agreed before.",
-        "- `/docs` — the document ids you can use.",
-        "- `/help` — this list.",
-        "",
-        "**Settings** (⚙ beside the message box) — collection, documents, adopted or draft texts, number of "
-        "passages, answer mode. Thumbs up or down on an answer is recorded for the evaluators.",
-    ]
+
+def help_markdown(pair: tuple[str, str] | None = None) -> str:
+    """The commands and settings; the /compare example names two indexed versions (`chat.compare_example`)."""
+    example = f" (e.g. `/compare {inert(pair[0])} {inert(pair[1])}`)" if pair else ""
+    return "\n".join(
+        [
+            "**Questions** — ask in plain words; name a forum (G7, TTC, DFI, WSIS, GDC, Summit for Democracy) or "
+            "a year to narrow that question. A short follow-up (*and in 2024?*, *what did the TTC say about it?*) "
+            "keeps the topic of the previous question; the answer says so above it, with a button to ask it as "
+            "a new question instead.",
+            "",
+            "**Commands**",
+            "",
+            f"- `/compare OLD NEW [topic]` — what changed between two versions, by document id{example}; "
+            "`/compare FAMILY` walks every version of a family.",
+            "- `/precedent WORDING` — where this wording, or nearly this wording, was agreed before.",
+            "- `/docs` — the document ids you can use.",
+            "- `/clear` — clear the filters (settings and the previous question).",
+            "- `/help` — this list.",
+            "",
+            "**Settings** (⚙ beside the message box) — collection, documents, adopted or draft texts, number of "
+            "passages, answer mode. The filters in force are named above each answer. Thumbs up or down on an "
+            "answer is recorded for the evaluators.",
+        ]
+    )
+
+
+HELP = help_markdown()
+FILTERS_CLEARED = (
+    "Filters cleared: the next question searches every text you may read, and is not read with the previous one."
+)
+NOT_ATTACHED = (
+    "⚠ The cited passages could not be attached to this answer (the server's files folder is unavailable), so its "
+    "citations do not open. Ask again; if it keeps happening, tell the staff."
 )
 
 

@@ -23,14 +23,6 @@ from .settings import load_settings
 
 S = load_settings()
 BRIEFINGS_KEPT = 50  # answers per session whose briefing note the button can still make
-STARTERS = [
-    ("AI governance, G7", "What did the G7 leaders say about governing artificial intelligence?", "G7"),
-    ("Semiconductors, TTC", "What did the Trade and Technology Council agree on semiconductor supply chains?", "TTC"),
-    ("Commercial spyware", "What do the spyware joint statements commit governments to do?", "Summit for Democracy"),
-    ("Internet shutdowns, DFI", "What does the Declaration for the Future of the Internet say about shutdowns?", "DFI"),
-    ("Compare TTC 2023 and 2024", "/compare ttc-2023-05 ttc-2024-04 artificial intelligence", "TTC"),
-    ("Precedent: data free flow", "/precedent data free flow with trust", ""),
-]
 
 
 def _roles() -> tuple[str, ...]:
@@ -48,17 +40,22 @@ async def _store():
 
 
 def _widgets(docs: dict[str, Any]) -> list[Any]:
-    cols = sorted({d.collection for d in docs.values() if d.collection})
+    count: dict[str, int] = {}
+    for d in docs.values():
+        if d.collection:
+            count[d.collection] = count.get(d.collection, 0) + 1
     by_date = sorted(docs.values(), key=lambda d: (d.collection, d.date, d.id))
     items = {f"{d.label} ({d.date[:4] or 'undated'}, {d.status})": d.id for d in by_date}
     modes = chat.answer_modes(S)
     k_max = min(max(20, S.k), S.k_max)
     return [
-        MultiSelect(id="collections", label="Collections", items={c: c for c in cols}, initial=[],
+        MultiSelect(id="collections", label="Collections", items={f"{c} ({n})": c for c, n in sorted(count.items())},
+                    initial=[],
                     description="Search only these forums (none chosen: all)."),
         MultiSelect(id="documents", label="Documents", items=items, initial=[],
                     description="Search only these texts (none chosen: all)."),
-        Select(id="status", label="Status", values=list(chat.STATUS_CHOICES), initial_value="All texts"),
+        Select(id="status", label="Status", items=chat.status_choices(docs), initial_value="All texts",
+               description="Texts counted among those you may search; a choice that keeps none is not offered."),
         Slider(id="k", label="Passages retrieved", initial=S.k, min=1, max=k_max, step=1),
         Select(id="mode", label="Answer mode", values=list(modes), initial_value="extractive",
                description="extractive quotes the texts; llm rephrases (only when a model is configured)."),
@@ -66,12 +63,13 @@ def _widgets(docs: dict[str, Any]) -> list[Any]:
 
 
 async def starters(user: Any = None, language: str | None = None) -> list[cl.Starter]:
+    """Starters about texts the index holds (`chat.starters`)."""
     try:
         roles = chat_auth.roles_for(chat_auth.current(S), getattr(user, "identifier", None))
-        cols = {d.collection for d in chat.visible_docs(await _store(), roles).values()}
+        docs = chat.visible_docs(await _store(), roles)
     except Exception:
-        cols = set()
-    return [cl.Starter(label=lab, message=msg) for lab, msg, col in STARTERS if not col or col in cols]
+        return []
+    return [cl.Starter(label=label, message=text) for label, text in chat.starters(docs)]
 
 
 async def start() -> None:
@@ -110,19 +108,50 @@ async def _command(store: Any, text: str, roles: tuple[str, ...]) -> chat.Reply 
 
 async def message(msg: cl.Message) -> None:
     """One turn. Whatever goes wrong becomes a message; the session stays usable."""
+    if msg.content.strip().lower() == "/clear":
+        await clear_filters()
+        return
+    await _turn(msg.content)
+
+
+async def _turn(text: str, new_question: bool = False) -> None:
     roles, prefs = _roles(), _prefs()
     try:
         store = await _store()
-        reply = await _command(store, msg.content.strip(), roles)
+        reply = None if new_question else await _command(store, text.strip(), roles)
         if reply is None:
-            reply = await _answer(store, msg.content, prefs, roles)
+            reply = await _answer(store, text, prefs, roles, new_question)
     except Exception as exc:
         reply = chat.error_reply(exc)
     await _send(reply)
 
 
-async def _answer(store: Any, question: str, prefs: chat.Prefs, roles: tuple[str, ...]) -> chat.Reply:
-    prev = cl.user_session.get("turn")
+async def ask_new(action: cl.Action) -> None:
+    """The "Ask as a new question" button under a follow-up: the same words, without the previous question."""
+    question = str(action.payload.get("question", ""))[
+        : chat_web.BODY_MAX_BYTES
+    ]  # the payload comes back from the page
+    if question:
+        await _turn(question, new_question=True)
+
+
+async def clear_filters(action: Any = None) -> None:
+    """/clear and the "Clear filters" button: the settings back to their defaults (the panel shows them) and the
+    previous question forgotten, so nothing carries into the next answer."""
+    cl.user_session.set("prefs", chat.Prefs(k=S.k))
+    cl.user_session.set("turn", None)
+    try:
+        await cl.ChatSettings(_widgets(chat.visible_docs(await _store(), _roles()))).send()
+    except Exception as exc:
+        await _send(chat.error_reply(exc))
+        return
+    await cl.Message(r.FILTERS_CLEARED).send()
+
+
+async def _answer(
+    store: Any, question: str, prefs: chat.Prefs, roles: tuple[str, ...], new_question: bool = False
+) -> chat.Reply:
+    prev = None if new_question else cl.user_session.get("turn")
     async with cl.Step(name="Retrieval", type="retrieval", show_input=False) as step:
         try:
             reply = await asyncio.to_thread(chat.answer_turn, store, question, S, prefs, roles, prev)
@@ -135,12 +164,39 @@ async def _answer(store: Any, question: str, prefs: chat.Prefs, roles: tuple[str
     return reply
 
 
+OFFERS = {
+    "ask_new": ("Ask as a new question", "Answer these words alone, without the previous question", "rotate-ccw"),
+    "clear_filters": ("Clear filters", "Search every text you may read: settings back to their defaults", "x"),
+}
+
+
+def _actions(reply: chat.Reply) -> list[cl.Action]:
+    out = []
+    for name in reply.offers:
+        label, tip, icon = OFFERS[name]
+        payload = {"question": reply.turn.question} if name == "ask_new" and reply.turn else {}
+        out.append(cl.Action(name=name, payload=payload, label=label, tooltip=tip, icon=icon))
+    return out
+
+
 async def _send(reply: chat.Reply) -> None:
     texts = [cl.Text(name=p.name, content=p.markdown, display="side") for p in reply.passages]
     pdfs = [cl.Pdf(name=p.name, url=p.url, page=p.page, display="side") for p in reply.pdfs]
-    actions = [cl.Action(name="briefing", payload={}, label="Briefing note", tooltip="Download as .docx and .md")]
-    out = cl.Message(content=reply.content, elements=[*texts, *pdfs], actions=actions if reply.answer else [])
-    await out.send()
+    elements = [*texts, *pdfs] if texts or pdfs else []
+    if texts and not _files_dir_ready():
+        elements, texts = [*pdfs], []
+    actions = _actions(reply)
+    if reply.answer is not None:
+        note = cl.Action(name="briefing", payload={}, label="Briefing note", tooltip="Download as .docx and .md")
+        actions.append(note)
+    out = cl.Message(content=reply.content, elements=elements, actions=actions)
+    try:
+        await out.send()
+    except OSError as exc:  # the files folder vanished while sending: say so rather than show dead citations
+        chat.log.warning("could not attach the cited passages: %s", exc)
+        texts = []
+    if reply.passages and not texts:
+        await cl.Message(r.NOT_ATTACHED, type="system_message").send()
     if reply.answer is not None:
         kept = cl.user_session.get("briefings") or {}
         kept = {**dict(list(kept.items())[-(BRIEFINGS_KEPT - 1) :]), out.id: (reply.answer, reply.filters)}
@@ -210,9 +266,36 @@ def _auth_secret() -> None:
     os.environ["CHAINLIT_AUTH_SECRET"] = path.read_text().strip()
 
 
+def _files_dir_ready() -> bool:
+    """Whether this session's files folder (where Chainlit keeps the side passages) exists or can be made."""
+    try:
+        from chainlit.context import context
+
+        context.session.files_dir.mkdir(parents=True, exist_ok=True)
+        return True
+    except OSError as exc:
+        chat.log.warning("the files folder cannot be written: %s", exc)
+        return False
+
+
+def own_files_dir(app_root: Path) -> Path:
+    """A files folder for this server alone (`.files/<pid>`): Chainlit deletes its files folder when it stops,
+    which, shared, would take another server's citation passages with it (`chainlit.config.FILES_DIRECTORY`)."""
+    import chainlit.config
+    import chainlit.server
+
+    own = app_root / ".files" / str(os.getpid())
+    own.mkdir(parents=True, exist_ok=True)
+    chainlit.config.FILES_DIRECTORY = own  # read by each session (session.files_dir)...
+    chainlit.server.FILES_DIRECTORY = own  # ...and removed by the server when it stops
+    return own
+
+
 def configure(app_root: Path) -> None:
     """Chainlit's page settings for govassist, the readme, and security headers on every response."""
     from chainlit.config import config
+
+    own_files_dir(app_root)
     from chainlit.markdown import DEFAULT_MARKDOWN_STR
     from chainlit.server import app
 
