@@ -204,7 +204,9 @@ def test_structural_passages_are_hubs_and_the_document_prior_does_not_lift_them(
         return Chunk("d#x", "d", "x", ("x",), "", None, text)
 
     refs = c("Reference documents: • G7 Leaders' Hiroshima Vision on Nuclear Disarmament • G7 Clean Energy Economy")
-    opening = c("We, the Leaders of the Group of Seven (G7), met in Hiroshima for our annual Summit on May 19-21, 2023.")
+    opening = c(
+        "We, the Leaders of the Group of Seven (G7), met in Hiroshima for our annual Summit on May 19-21, 2023."
+    )
     answer = c("We commit to work together to promote trustworthy AI in line with our shared democratic values.")
     assert hub_score(c("Digital and Technology")) == 1.0
     assert hub_score(refs) == 1.0
