@@ -17,7 +17,7 @@ from govassist.settings import load_settings
 from govassist.store import open_store
 
 
-def queries(store, n_generated: int) -> list[str]:  # noqa: ANN001
+def queries(store, n_generated: int) -> list[str]:
     """The dev questions (as the chat would search them) and `n_generated` section titles turned into questions."""
     qs = ev.select_split(ev.load_questions(Path("eval/questions.jsonl")), ["dev"])
     out = [ev.conversation_query(store, q) for q in qs]

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +24,7 @@ from govassist.text import normalise
 CACHE = Path("/tmp/retr_probe")
 
 
-def cached(name: str, fn):  # noqa: ANN001, ANN201
+def cached(name: str, fn):
     CACHE.mkdir(exist_ok=True)
     p = CACHE / f"{name}.npy"
     if p.exists():
@@ -98,8 +96,8 @@ def main() -> None:
     twins = [fold[normalise(c.text)[:400]] for c in chunks]
     priors = [retrieve.doc_prior(x, dict(docs)) for x in queries]
     P = np.array([[1.0 if p and 0 < len(p) < len(docs) and p.get(c.doc_id) else 0.0 for c in chunks] for p in priors])
-    hub = np.array([retrieve.hub_score(c) for c in chunks]) if hasattr(retrieve, "hub_score") else np.zeros(len(chunks))
-    kinds = np.array([retrieve.lexical_weight(x) if hasattr(retrieve, "lexical_weight") else 0.5 for x in queries])
+
+
 
     def metrics(S: np.ndarray) -> tuple[float, float, float]:
         h1 = h5 = mrr = 0.0

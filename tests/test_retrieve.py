@@ -221,17 +221,17 @@ def test_structural_passages_are_hubs_and_the_document_prior_does_not_lift_them(
 class _FixedStore:
     """A store whose runs are given: to check how search combines them."""
 
-    def __init__(self, docs, dense, lexical) -> None:  # noqa: ANN001
+    def __init__(self, docs, dense, lexical) -> None:
         self.docs, self._dense, self._lexical = docs, dense, lexical
         self.manifest: dict = {}
 
-    def dense(self, qvec, k, allowed=None):  # noqa: ANN001, ANN201
+    def dense(self, qvec, k, allowed=None):
         return self._dense[:k]
 
-    def lexical(self, query, k, allowed=None):  # noqa: ANN001, ANN201
+    def lexical(self, query, k, allowed=None):
         return self._lexical[:k]
 
-    def phrase(self, wanted, allowed=None):  # noqa: ANN001, ANN201
+    def phrase(self, wanted, allowed=None):
         return []
 
 
