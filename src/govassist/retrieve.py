@@ -102,6 +102,7 @@ def allowed_docs(store: Store, filters: Filters) -> set[str] | None:
 QUOTED_RE = re.compile(r"[\"“”]([^\"“”]{3,})[\"“”]")
 NUMBER_RE = re.compile(r"\b\d[\d.,/-]*\b")
 ACRONYM_RE = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z]|[A-Z]+\d+|G\d+)\b")  # TTC, OECD, G7, GPAI, UNESCO
+COMMON_ACRONYMS = frozenset({"AI", "US", "EU", "UN", "UK", "IT", "ICT"})  # the corpus's topic words: no cue
 BODY_RE = re.compile(r"(?<![.?!] )(?<!^)\b[A-Z][a-z]+(?: (?:of |for |on |the |and )*[A-Z][a-z]+)+")  # Council of Europe
 BOILERPLATE_RE = re.compile(
     r"^\W*we,? the (?:leaders|heads|ministers|g7|group)\b[^.]{0,160}?\b(?:met|gathered|meeting|convened)\b", re.I
@@ -116,7 +117,7 @@ def lexical_weight(query: str, base: float = 0.1, step: float = 0.15, top: float
     cues = (
         2 * bool(QUOTED_RE.search(query))
         + bool([n for n in NUMBER_RE.findall(query) if not YEAR_RE.fullmatch(n)])
-        + bool(ACRONYM_RE.search(query))
+        + any(a not in COMMON_ACRONYMS for a in ACRONYM_RE.findall(query))
         + bool(BODY_RE.search(query))
     )
     return min(top, base + step * cues)

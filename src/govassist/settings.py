@@ -41,9 +41,9 @@ class Settings(BaseSettings):
     embed_passage_prefix: str = ""
 
     # what is embedded and indexed for BM25 per chunk: a header naming the document, then the chunk
-    # ("title" = "{title} ({year}). {section}. {text}"; "forum", "label" or "none"); recorded in the manifest
-    embed_header: str = "title"
-    bm25_header: str = "title"
+    # ("forum" = "{forum}, {year}: {title}. {section}. {text}"; "title", "label" or "none"); in the manifest
+    embed_header: str = "forum"
+    bm25_header: str = "forum"
 
     # chunking
     chunk_max_chars: int = 1200
@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     lexical_base: float = 0.1  # convex fusion: lexical weight of a plain paraphrase, + lexical_step per cue
     lexical_step: float = 0.15  # (quoted phrase counts twice, number, acronym, named body), at most lexical_max
     lexical_max: float = 0.6
-    maxsim_weight: float = 0.5  # share of the best quotable sentence's cosine in a candidate's dense score
+    maxsim_weight: float = 0.3  # share of the best quotable sentence's cosine in a candidate's dense score
     maxsim_candidates: int = 60  # how many fused candidates get the sentence max-sim (bounds query latency)
     hub_penalty: float = 0.4  # headings, lists of titles (x1) and opening formulas (x0.5) lose this share
     min_relevance: float = 0.30  # cosine of the best dense hit below which "nothing relevant" is said
