@@ -213,6 +213,8 @@ def test_structural_passages_are_hubs_and_the_document_prior_does_not_lift_them(
     assert hub_score(refs) == 1.0
     assert hub_score(opening) == 0.5
     assert hub_score(answer) == 0.0
+    countries = c("The countries represented were:\n• Australia\n• Brazil\n• Canada\n• Chile\n• China")
+    assert hub_score(countries) == 0.0  # a list of names answers "who signed"
     named = {"d": 1.0}
     assert passage_prior(answer, named, 0.25, 0.4) == pytest.approx(1.25)
     assert passage_prior(refs, named, 0.25, 0.4) == pytest.approx(0.6)  # demoted, not lifted

@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     pg_exact_max: int = 50_000  # PostgreSQL: a filter keeping at most this many chunks is searched exactly
     fusion: str = "convex"  # convex (min-max normalised scores) | rrf (weighted reciprocal rank)
     lexical_base: float = 0.1  # convex fusion: lexical weight of a plain paraphrase, + lexical_step per cue
-    lexical_step: float = 0.15  # (quoted phrase counts twice, number, acronym, named body), at most lexical_max
+    lexical_step: float = 0.2  # (quoted phrase counts twice, number, acronym, named body), at most lexical_max
     lexical_max: float = 0.6
     maxsim_weight: float = 0.3  # share of the best quotable sentence's cosine in a candidate's dense score
     maxsim_candidates: int = 60  # how many fused candidates get the sentence max-sim (bounds query latency)
