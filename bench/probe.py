@@ -97,8 +97,6 @@ def main() -> None:
     priors = [retrieve.doc_prior(x, dict(docs)) for x in queries]
     P = np.array([[1.0 if p and 0 < len(p) < len(docs) and p.get(c.doc_id) else 0.0 for c in chunks] for p in priors])
 
-
-
     def metrics(S: np.ndarray) -> tuple[float, float, float]:
         h1 = h5 = mrr = 0.0
         for qi, q in enumerate(qs):

@@ -49,7 +49,9 @@ def test_rebuild_reembeds_only_the_changed_document(mini_settings: Settings, mon
     assert "syn-g7#4" in store.by_id
     # within the changed document only the new paragraph was embedded; the others kept their vectors
     n_g7 = len(store.doc_chunks("syn-g7"))
-    assert seen == [header_text(store.chunks[store.by_id["syn-g7#4"]], store.docs["syn-g7"], mini_settings.embed_header)]
+    assert seen == [
+        header_text(store.chunks[store.by_id["syn-g7#4"]], store.docs["syn-g7"], mini_settings.embed_header)
+    ]
     assert f"embedded 1 of the {n_g7} chunks of new or changed documents" in r.notes
     for c in before.doc_chunks("syn-g7"):
         assert np.array_equal(store.vectors[store.by_id[c.id]], before.vectors[before.by_id[c.id]])
