@@ -444,7 +444,13 @@ def test_real_question_set_validates_and_default_scores_above_floor_on_test(real
     scored = [q for q in test if qrels[q.qid]]
     run = ev.run_config(real_store, real_settings, scored, ev.EvalConfig("default", "default"), 20, qrels)
     sc = ev.score(scored, {q.qid: qrels[q.qid] for q in scored}, run)
-    # regression gate on the test split: measured mrr@10 0.337 and hit@5 0.395 over 38 questions (report of
-    # 2026-12-02); the floors leave about one question's worth of slack
-    assert sc.mean["mrr@10"] > 0.30, sc.mean
-    assert sc.mean["hit@5"] > 0.36, sc.mean
+    # regression gate on the test split: measured mrr@10 0.401 and hit@5 0.542 over 48 questions (forum header,
+    # sentence max-sim, convex fusion; 2026-12-02); the floors leave about one question's worth of slack
+    assert sc.mean["mrr@10"] > 0.38, sc.mean
+    assert sc.mean["hit@5"] > 0.52, sc.mean
+    # and the legacy split: measured mrr@10 0.863 over 140 questions
+    legacy = ev.select_split(qs, ["legacy"])
+    lrels = ev.build_qrels(legacy, real_store)
+    scored = [q for q in legacy if lrels[q.qid]]
+    run = ev.run_config(real_store, real_settings, scored, ev.EvalConfig("default", "default"), 20, lrels)
+    assert ev.score(scored, {q.qid: lrels[q.qid] for q in scored}, run).mean["mrr@10"] > 0.84

@@ -14,6 +14,7 @@ from govassist.settings import Settings
 from govassist.store import build, info, open_store
 from govassist.store import files as index
 from govassist.store.files import build_lock
+from govassist.store.plan import header_text
 
 
 def test_first_build_indexes_good_files_and_names_the_bad_one(mini_settings: Settings) -> None:
@@ -48,10 +49,51 @@ def test_rebuild_reembeds_only_the_changed_document(mini_settings: Settings, mon
     assert "syn-g7#4" in store.by_id
     # within the changed document only the new paragraph was embedded; the others kept their vectors
     n_g7 = len(store.doc_chunks("syn-g7"))
-    assert seen == [store.chunks[store.by_id["syn-g7#4"]].embed_text]
+    assert seen == [
+        header_text(store.chunks[store.by_id["syn-g7#4"]], store.docs["syn-g7"], mini_settings.embed_header)
+    ]
     assert f"embedded 1 of the {n_g7} chunks of new or changed documents" in r.notes
     for c in before.doc_chunks("syn-g7"):
         assert np.array_equal(store.vectors[store.by_id[c.id]], before.vectors[before.by_id[c.id]])
+
+
+def test_the_embedding_recipe_is_recorded_and_a_different_one_is_a_rebuild(
+    mini_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(mini_settings, progress=False)
+    manifest = json.loads((mini_settings.current_index / "manifest.json").read_text())
+    assert manifest["embed_recipe"] == {"header": "forum", "bm25": "forum"}
+    store = open_store(mini_settings)
+    c = store.doc_chunks("syn-g7")[0]
+    meta = store.docs["syn-g7"]
+    embedded = header_text(c, meta, "forum")
+    assert meta.title in embedded and embedded.endswith(c.embed_text)
+    # the vectors are those of the header text (the hash embedder is deterministic)
+    from govassist.embed import embed_texts, embedder_for
+
+    want = embed_texts(embedder_for(mini_settings), [embedded])[0]
+    assert np.allclose(store.vectors[store.by_id[c.id]], want, atol=1e-6)
+
+    plain = mini_settings.model_copy(update={"embed_header": "none"})
+    with pytest.raises(IndexMismatchError, match="embedding recipe"):
+        open_store(plain)
+    seen = record_embedded(monkeypatch, index)
+    r = build(plain, progress=False)  # nothing is reused across recipes: every chunk is embedded again
+    assert sorted(r.embedded_docs) == ["syn-compact", "syn-g7", "syn-report"]
+    assert c.embed_text in seen and embedded not in seen
+
+
+def test_a_renamed_document_is_reembedded_with_its_new_header(
+    mini_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(mini_settings, progress=False)
+    cat_file = mini_settings.catalog_file
+    old = open_store(mini_settings).docs["syn-g7"].title
+    cat_file.write_text(cat_file.read_text().replace(f'title = "{old}"', 'title = "Renamed Ministerial Text"'))
+    seen = record_embedded(monkeypatch, index)
+    r = build(mini_settings, progress=False)
+    assert r.embedded_docs == ["syn-g7"]
+    assert seen and all("Renamed Ministerial Text" in x for x in seen)
 
 
 def test_new_uncatalogued_file_is_ingested_and_reported(mini_settings: Settings) -> None:

@@ -404,3 +404,20 @@ def test_db_build_from_files_seeds_an_empty_database(pg_settings: Settings, monk
     report = json.loads(built.stdout)
     assert sorted(report["seeded_docs"]) == ["syn-compact", "syn-g7", "syn-report"] and report["embedded_docs"] == []
     assert "path" not in report and report["version"] >= 1
+
+
+def test_the_embedding_recipe_is_recorded_and_another_one_rebuilds_everything(pg_settings: Settings) -> None:
+    from govassist.errors import IndexMismatchError
+    from govassist.store.plan import header_text
+
+    postgres.build(pg_settings, progress=False)
+    store = postgres.PgStore(pg_settings)
+    assert store.manifest["embed_recipe"] == {"header": "forum", "bm25": "forum"}
+    c = store.doc_chunks("syn-g7")[0]
+    rows = store._query("SELECT search_text, embed_text FROM {t} WHERE id = %s", (c.id,))
+    assert rows == [(header_text(c, store.docs["syn-g7"], "forum"),) * 2]
+    plain = pg_settings.model_copy(update={"embed_header": "none", "bm25_header": "none"})
+    with pytest.raises(IndexMismatchError, match="embedding recipe"):
+        postgres.PgStore(plain, recheck_s=0)
+    r = postgres.build(plain, progress=False)
+    assert sorted(r.embedded_docs) == ["syn-compact", "syn-g7", "syn-report"] and r.reused_docs == []

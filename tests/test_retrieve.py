@@ -122,3 +122,138 @@ def test_doc_prior_recognises_named_versions() -> None:
     assert doc_prior("the 2024 version of the spyware statement", docs) == {"spy-2024": 1.0}
     assert doc_prior("What did the Hiroshima communiqué say on AI?", docs) == {"hiro": 1.0}
     assert doc_prior("what about quantum computing?", docs) == {}
+
+
+# ---- contextual headers, multi-vector scoring, fusion, query kinds, hub passages ---------------------------
+
+
+def _meta(**kw):
+    from govassist.catalog import DocMeta
+
+    return DocMeta(**{"id": "d", "title": "Joint Statement", "label": "TTC 2022", "file": "x.md", **kw})
+
+
+def test_header_names_the_document_and_leaves_the_chunk_alone() -> None:
+    from govassist.store.plan import header_text
+
+    c = Chunk("d#1", "d", "1", ("1",), "Semiconductors", None, "We agree on chips.")
+    m = _meta(forum="EU-US TTC", date="2022-12-05")
+    assert header_text(c, m, "title") == "Joint Statement (2022). Semiconductors. We agree on chips."
+    assert header_text(c, m, "forum") == "EU-US TTC, 2022: Joint Statement. Semiconductors. We agree on chips."
+    assert header_text(c, m, "label") == "TTC 2022 (EU-US TTC, 2022). Semiconductors. We agree on chips."
+    assert header_text(c, m, "none") == c.embed_text == "Semiconductors. We agree on chips."
+    assert header_text(c, _meta(title="Hiroshima 2023 Communiqué", date="2023-05-20"), "title").startswith(
+        "Hiroshima 2023 Communiqué. "  # the year is not repeated when the title carries it
+    )
+    assert c.text == "We agree on chips."
+    with pytest.raises(ValueError, match="unknown header form"):
+        header_text(c, m, "abstract")
+
+
+def test_convex_fusion_normalises_each_run_and_mixes() -> None:
+    from govassist.retrieve import convex
+
+    fused = convex({"a": 0.9, "b": 0.7, "c": 0.5}, {"b": 12.0, "d": 4.0}, 0.25)
+    assert fused == pytest.approx({"a": 0.75, "b": 0.75 * 0.5 + 0.25, "c": 0.0, "d": 0.0})
+    assert convex({"a": 0.3}, {}, 0.5) == {"a": 0.5}  # a single candidate is the top of its run
+
+
+def test_dense_scores_mix_in_the_sentence_max_sim() -> None:
+    from govassist.retrieve import dense_scores
+
+    dense = [(_c("a"), 0.6), (_c("b"), 0.4)]
+    mixed = dense_scores(dense, {"a": 0.2, "c": 0.8}, 0.5)
+    # b has no quotable sentence: its own cosine; c only reached by the lexical run: the run's lowest cosine
+    assert mixed == pytest.approx({"a": 0.4, "b": 0.4, "c": 0.5 * 0.4 + 0.5 * 0.8})
+
+
+def test_max_sim_is_the_best_sentence_of_each_chunk(mini_settings: Settings) -> None:
+    from govassist import sentvec
+    from govassist.retrieve import maxsim, query_vector
+
+    text = "The parties discuss many unrelated matters at length here. Semiconductors supply chain resilience matters."
+    c = Chunk("d#1", "d", "1", ("1",), "", None, text)
+    q = query_vector(mini_settings, "semiconductors supply chain resilience")
+    sims = sentvec.vectors(mini_settings, sentvec.quotable(text)) @ q
+    got = maxsim(mini_settings, q, [c, Chunk("d#2", "d", "2", ("2",), "", None, "Heading")])
+    assert got == pytest.approx({"d#1": float(sims.max())})
+    assert sims.argmax() == 1 and got["d#1"] > float(sims.min())
+
+
+@pytest.mark.parametrize(
+    ("query", "cues"),
+    [
+        ("how do they plan to keep the internet open and free", 0),
+        ("what was said about chips in 2022", 0),  # a year alone is the document prior's cue
+        ("what did the EU and US say on AI risks", 0),  # the corpus's own topic acronyms are no cue
+        ("what did the TTC agree on chips", 1),
+        ("did the Council of Europe convention get signatories", 1),
+        ("which 15 countries joined", 1),
+        ('"safe, secure and trustworthy" agreed language', 2),
+    ],
+)
+def test_lexical_weight_follows_the_query_kind(query: str, cues: int) -> None:
+    from govassist.retrieve import lexical_weight
+
+    assert lexical_weight(query, base=0.1, step=0.15, top=0.9) == pytest.approx(0.1 + 0.15 * cues)
+
+
+def test_structural_passages_are_hubs_and_the_document_prior_does_not_lift_them() -> None:
+    from govassist.retrieve import hub_score, passage_prior
+
+    def c(text: str) -> Chunk:
+        return Chunk("d#x", "d", "x", ("x",), "", None, text)
+
+    refs = c("Reference documents: • G7 Leaders' Hiroshima Vision on Nuclear Disarmament • G7 Clean Energy Economy")
+    opening = c(
+        "We, the Leaders of the Group of Seven (G7), met in Hiroshima for our annual Summit on May 19-21, 2023."
+    )
+    answer = c("We commit to work together to promote trustworthy AI in line with our shared democratic values.")
+    assert hub_score(c("Digital and Technology")) == 1.0
+    assert hub_score(refs) == 1.0
+    assert hub_score(opening) == 0.5
+    assert hub_score(answer) == 0.0
+    countries = c("The countries represented were:\n• Australia\n• Brazil\n• Canada\n• Chile\n• China")
+    assert hub_score(countries) == 0.0  # a list of names answers "who signed"
+    named = {"d": 1.0}
+    assert passage_prior(answer, named, 0.25, 0.4) == pytest.approx(1.25)
+    assert passage_prior(refs, named, 0.25, 0.4) == pytest.approx(0.6)  # demoted, not lifted
+    assert passage_prior(opening, {}, 0.25, 0.4) == pytest.approx(0.8)
+
+
+class _FixedStore:
+    """A store whose runs are given: to check how search combines them."""
+
+    def __init__(self, docs, dense, lexical) -> None:
+        self.docs, self._dense, self._lexical = docs, dense, lexical
+        self.manifest: dict = {}
+
+    def dense(self, qvec, k, allowed=None):
+        return self._dense[:k]
+
+    def lexical(self, query, k, allowed=None):
+        return self._lexical[:k]
+
+    def phrase(self, wanted, allowed=None):
+        return []
+
+
+def test_a_hub_passage_no_longer_outranks_the_answer(mini_settings: Settings) -> None:
+    refs = Chunk("d#1", "d", "1", ("1",), "", None, "Reference documents: • Digital Trade Principles • Data Flows Plan")
+    answer = Chunk("d#2", "d", "2", ("2",), "", None, "We endorse the principles on digital trade and data flows.")
+    other = Chunk("d#3", "d", "3", ("3",), "", None, "Unrelated cooperation on quantum research and space.")
+    dense, lexical = [(refs, 0.62), (answer, 0.60), (other, 0.30)], [(refs, 5.0), (answer, 4.8), (other, 1.0)]
+    store = _FixedStore({"d": _meta()}, dense, lexical)
+    on = mini_settings.model_copy(update={"maxsim_weight": 0.0})
+    assert [h.chunk.id for h in search(store, "digital trade principles", on)][:2] == ["d#2", "d#1"]
+    off = on.model_copy(update={"hub_penalty": 0.0})
+    assert [h.chunk.id for h in search(store, "digital trade principles", off)][:2] == ["d#1", "d#2"]
+
+
+def test_query_kind_moves_the_lexical_weight_in_search(mini_settings: Settings) -> None:
+    a = Chunk("d#1", "d", "1", ("1",), "", None, "Paraphrase match about keeping networks open to everyone.")
+    b = Chunk("d#2", "d", "2", ("2",), "", None, "The OECD recommendation is cited word for word here.")
+    store = _FixedStore({"d": _meta()}, [(a, 0.70), (b, 0.55)], [(b, 9.0), (a, 1.0)])
+    s = mini_settings.model_copy(update={"maxsim_weight": 0.0, "hub_penalty": 0.0, "lexical_max": 0.9})
+    assert search(store, "keeping networks open to everyone", s)[0].chunk.id == "d#1"
+    assert search(store, '"OECD recommendation" word for word', s)[0].chunk.id == "d#2"

@@ -9,13 +9,14 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import sentvec
 from .catalog import DocMeta
 from .chunk import Chunk
 from .embed import ModelKey, embed_query, make_embedder, model_key
 from .errors import QueryError
 from .settings import Settings
 from .store import Store
-from .text import normalise
+from .text import normalise, sentences
 
 MODES = ("default", "fused", "dense", "bm25")
 PHRASE_RE = re.compile(r"[\"“”]([^\"“”]{3,})[\"“”]")
@@ -98,6 +99,51 @@ def allowed_docs(store: Store, filters: Filters) -> set[str] | None:
     return None if len(ok) == len(store.docs) else ok
 
 
+QUOTED_RE = re.compile(r"[\"“”]([^\"“”]{3,})[\"“”]")
+NUMBER_RE = re.compile(r"\b\d[\d.,/-]*\b")
+ACRONYM_RE = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z]|[A-Z]+\d+|G\d+)\b")  # TTC, OECD, G7, GPAI, UNESCO
+COMMON_ACRONYMS = frozenset({"AI", "US", "EU", "UN", "UK", "IT", "ICT"})  # the corpus's topic words: no cue
+BODY_RE = re.compile(r"(?<![.?!] )(?<!^)\b[A-Z][a-z]+(?: (?:of |for |on |the |and )*[A-Z][a-z]+)+")  # Council of Europe
+BOILERPLATE_RE = re.compile(
+    r"^\W*we,? the (?:leaders|heads|ministers|g7|group)\b[^.]{0,160}?\b(?:met|gathered|meeting|convened)\b", re.I
+)
+LIST_HEAD_RE = re.compile(r"^\W*(?:reference documents?|annex(?:es)?|attachments?|list of)\b[^.]{0,40}:", re.I)
+
+
+def lexical_weight(query: str, base: float = 0.1, step: float = 0.15, top: float = 0.6) -> float:
+    """How much the lexical ranking should count for this query, in [0, 1]: little for a plain paraphrase, more for
+    each cue that exact words matter — a quoted phrase, a number, an acronym (TTC, G7), a named body (Council of
+    Europe). Year-only numbers are left to the document prior."""
+    cues = (
+        2 * bool(QUOTED_RE.search(query))
+        + bool([n for n in NUMBER_RE.findall(query) if not YEAR_RE.fullmatch(n)])
+        + any(a not in COMMON_ACRONYMS for a in ACRONYM_RE.findall(query))
+        + bool(BODY_RE.search(query))
+    )
+    return min(top, base + step * cues)
+
+
+def hub_score(c: Chunk) -> float:
+    return _hub(c.text.strip())
+
+
+@lru_cache(maxsize=65536)
+def _hub(text: str) -> float:
+    """How much a chunk is structure rather than content, in [0, 1]: 1 for a heading alone or a list of document
+    titles ("Reference documents: • G7 Leaders' Hiroshima Vision…"), 0.5 for an opening formula ("We, the Leaders
+    of the Group of Seven (G7), met in …"), else 0. Such passages match many questions and answer few."""
+    parts = sentences(text)
+    if not _quotable(text):
+        return 1.0
+    titles = [x for x in parts if sentvec._title_like(x)]
+    long_titles = len(titles) >= 0.6 * len(parts) and sum(len(x.split()) for x in titles) >= 4 * len(titles)
+    if LIST_HEAD_RE.match(text) or (len(parts) >= 3 and long_titles):  # not a list of names ("• Australia • Brazil")
+        return 1.0
+    if BOILERPLATE_RE.match(text):
+        return 0.5
+    return 0.0
+
+
 def _names(text: str) -> set[str]:
     return {w for w in NAME_RE.findall(text.lower()) if w not in GENERIC and not YEAR_RE.fullmatch(w)}
 
@@ -153,6 +199,60 @@ def rrf(runs: list[tuple[list[tuple[Chunk, float]], float]], rrf_k: int) -> dict
     return fused
 
 
+def _minmax(scores: dict[str, float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    lo, hi = min(scores.values()), max(scores.values())
+    return {i: (v - lo) / (hi - lo) if hi > lo else 1.0 for i, v in scores.items()}
+
+
+def convex(dense: dict[str, float], lexical: dict[str, float], lexical_weight: float) -> dict[str, float]:
+    """Score-level fusion: each run min-max normalised over its own candidates (a candidate the run did not return
+    scores 0 in it), then mixed as (1 - w) * dense + w * lexical."""
+    d, lx = _minmax(dense), _minmax(lexical)
+    return {i: (1 - lexical_weight) * d.get(i, 0.0) + lexical_weight * lx.get(i, 0.0) for i in d.keys() | lx.keys()}
+
+
+@lru_cache(maxsize=65536)
+def _quotable(text: str) -> tuple[str, ...]:
+    return tuple(sentvec.quotable(text))
+
+
+def maxsim(s: Settings, qvec: np.ndarray | None, chunks: list[Chunk]) -> dict[str, float]:
+    """Multi-vector scoring: per chunk, the best cosine between the query and one of its quotable sentences (the
+    vectors the build caches for answers). Chunks without a quotable sentence are left out."""
+    if qvec is None:
+        return {}
+    chunks = list({c.id: c for c in chunks}.values())
+    sents = [_quotable(c.text) for c in chunks]
+    flat = [x for ss in sents for x in ss]
+    if not flat:
+        return {}
+    sims = sentvec.vectors(s, flat) @ np.asarray(qvec, dtype=np.float32)
+    out: dict[str, float] = {}
+    at = 0
+    for c, ss in zip(chunks, sents):
+        if ss:
+            out[c.id] = float(sims[at : at + len(ss)].max())
+        at += len(ss)
+    return out
+
+
+def dense_scores(dense: list[tuple[Chunk, float]], ms: dict[str, float], weight: float) -> dict[str, float]:
+    """The dense run with the sentence max-sim mixed in: (1 - weight) * chunk cosine + weight * max-sim. A chunk the
+    max-sim reached but the dense run did not (a lexical candidate) takes the run's lowest cosine as its own."""
+    cos = {c.id: sc for c, sc in dense}
+    floor = min(cos.values(), default=0.0)
+    return {i: (1 - weight) * cos.get(i, floor) + weight * ms.get(i, cos.get(i, floor)) for i in cos.keys() | ms.keys()}
+
+
+def passage_prior(c: Chunk, prior: dict[str, float], doc_weight: float, hub_penalty: float) -> float:
+    """The factor a passage's score is multiplied by: the document prior lifts passages of a document the query
+    names, except structural ones (headings, title lists, opening formulas), which lose `hub_penalty` instead."""
+    hub = hub_score(c) if hub_penalty else 0.0
+    return (1 + doc_weight * prior.get(c.doc_id, 0.0) * (1 - hub)) * (1 - hub_penalty * hub)
+
+
 def _dedupe(order: list[Chunk]) -> list[tuple[Chunk, tuple[Chunk, ...]]]:
     """Keep the best-ranked of passages whose text several documents share, with the folded copies."""
     kept: list[tuple[Chunk, list[Chunk]]] = []
@@ -189,8 +289,10 @@ def search(
     n_cand = max(s.candidates, k * 3)
     dense: list[tuple[Chunk, float]] = []
     lexical: list[tuple[Chunk, float]] = []
+    qvec = None
     if mode in ("default", "fused", "dense"):
-        dense = store.dense(query_vector(s, q), n_cand, allowed)
+        qvec = query_vector(s, q)
+        dense = store.dense(qvec, n_cand, allowed)
     if mode in ("default", "fused", "bm25"):
         lexical = store.lexical(q, n_cand, allowed)
     by_id = {c.id: c for c, _ in (*dense, *lexical)}
@@ -198,12 +300,24 @@ def search(
         scored = {c.id: sc for c, sc in dense}
     elif mode == "bm25":
         scored = {c.id: sc for c, sc in lexical}
-    else:
+    elif mode == "fused" or s.fusion == "rrf":
         scored = rrf([(dense, s.dense_weight), (lexical, s.bm25_weight)], s.rrf_k)
-    if mode == "default" and s.doc_prior_weight:
+    else:
+        n = s.maxsim_candidates
+        ms = maxsim(s, qvec, [c for c, _ in dense[:n]] + [c for c, _ in lexical[:n]]) if s.maxsim_weight else {}
+        scored = convex(
+            dense_scores(dense, ms, s.maxsim_weight),
+            {c.id: sc for c, sc in lexical},
+            lexical_weight(q, s.lexical_base, s.lexical_step, s.lexical_max),
+        )
+    if mode == "default":
         prior = doc_prior(q, store.docs if allowed is None else {i: store.docs[i] for i in allowed})
-        if 0 < len(prior) < len(store.docs):
-            scored = {i: sc * (1 + s.doc_prior_weight * prior.get(by_id[i].doc_id, 0.0)) for i, sc in scored.items()}
+        if not 0 < len(prior) < len(store.docs):
+            prior = {}
+        scored = {
+            i: sc * passage_prior(by_id[i], prior, s.doc_prior_weight, s.hub_penalty if s.fusion != "rrf" else 0.0)
+            for i, sc in scored.items()
+        }
     order = [by_id[i] for i in sorted(scored, key=lambda i: -scored[i])]
     if mode == "default":
         wanted = phrases(q)

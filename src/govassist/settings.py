@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     embed_query_prefix: str = ""
     embed_passage_prefix: str = ""
 
+    # what is embedded and indexed for BM25 per chunk: a header naming the document, then the chunk
+    # ("forum" = "{forum}, {year}: {title}. {section}. {text}"; "title", "label" or "none"); in the manifest
+    embed_header: str = "forum"
+    bm25_header: str = "forum"
+
     # chunking
     chunk_max_chars: int = 1200
     chunk_min_chars: int = 200
@@ -55,6 +60,13 @@ class Settings(BaseSettings):
     doc_prior_weight: float = 0.25  # boost for documents the query names ("the 2022 TTC statement")
     faiss_exact_max: int = 100_000  # above this many chunks the build uses HNSW (bench/scale.py measures both)
     pg_exact_max: int = 50_000  # PostgreSQL: a filter keeping at most this many chunks is searched exactly
+    fusion: str = "convex"  # convex (min-max normalised scores) | rrf (weighted reciprocal rank)
+    lexical_base: float = 0.1  # convex fusion: lexical weight of a plain paraphrase, + lexical_step per cue
+    lexical_step: float = 0.2  # (quoted phrase counts twice, number, acronym, named body), at most lexical_max
+    lexical_max: float = 0.6
+    maxsim_weight: float = 0.3  # share of the best quotable sentence's cosine in a candidate's dense score
+    maxsim_candidates: int = 60  # how many fused candidates get the sentence max-sim (bounds query latency)
+    hub_penalty: float = 0.4  # headings, lists of titles (x1) and opening formulas (x0.5) lose this share
     min_relevance: float = 0.30  # cosine of the best dense hit below which "nothing relevant" is said
 
     # answers

@@ -31,8 +31,11 @@ from .plan import (
     describe_docs,
     doc_entry,
     doc_meta,
+    embed_recipe,
+    header_text,
     nothing_to_index,
     plan_documents,
+    same_header,
     warm_sentences,
 )
 
@@ -183,6 +186,8 @@ def _read_previous(s: Settings) -> tuple[dict, list[Chunk], np.ndarray] | None:
         return None
     if manifest.get("embedder") != s.embed_model or manifest.get("chunker") != chunker_settings(s):
         return None
+    if manifest.get("embed_recipe") != embed_recipe(s):
+        return None
     return manifest, chunks, vectors
 
 
@@ -211,11 +216,11 @@ def _embed_by_length(model: Any, texts: list[str], progress: bool) -> np.ndarray
     return out
 
 
-def _bm25(chunks: list[Chunk]) -> Any:
+def _bm25(chunks: list[Chunk], docs: dict[str, cat.DocMeta], form: str) -> Any:
     from llama_index.core.schema import TextNode
     from llama_index.retrievers.bm25 import BM25Retriever
 
-    nodes = [TextNode(id_=c.id, text=c.embed_text) for c in chunks]
+    nodes = [TextNode(id_=c.id, text=header_text(c, docs[c.doc_id], form)) for c in chunks]
     return BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(10, len(nodes)))
 
 
@@ -245,13 +250,24 @@ def build(
         say("load+chunk")
         t = time.perf_counter()
         plan, skipped, notes = plan_documents(
-            s, lambda meta, digest: prev_docs.get(meta.id, {}).get("sha256") == digest and meta.id in prev_chunks
+            s,
+            lambda meta, digest: (
+                prev_docs.get(meta.id, {}).get("sha256") == digest
+                and meta.id in prev_chunks
+                and same_header(prev_docs.get(meta.id), meta)
+            ),
         )
         seconds["load_chunk"] = time.perf_counter() - t
 
-        # a changed document keeps the vectors of its chunks whose text did not change: only edits are embedded
-        known = {c.embed_text: v for pairs_old in prev_chunks.values() for c, v in pairs_old}
-        changed_texts = [c.embed_text for p in plan if p.chunks for c in p.chunks]
+        # a changed document keeps the vectors of its chunks whose embedded text (header included) did not change
+        form = s.embed_header
+        known = {
+            header_text(c, doc_meta(prev_docs[d]), form): v
+            for d, pairs_old in prev_chunks.items()
+            if d in prev_docs
+            for c, v in pairs_old
+        }
+        changed_texts = [header_text(c, p.meta, form) for p in plan if p.chunks for c in p.chunks]
         new_texts = list(dict.fromkeys(t for t in changed_texts if t not in known))
         if changed_texts:
             notes.append(f"embedded {len(new_texts)} of the {len(changed_texts)} chunks of new or changed documents")
@@ -274,7 +290,7 @@ def build(
                 reused.append(meta.id)
             else:
                 doc_chunks = list(p.chunks)
-                rows.extend(known[c.embed_text] for c in doc_chunks)
+                rows.extend(known[header_text(c, meta, form)] for c in doc_chunks)
                 embedded.append(meta.id)
             all_chunks.extend(doc_chunks)
             doc_entries[meta.id] = doc_entry(meta, p.digest, len(doc_chunks))
@@ -310,7 +326,7 @@ def build(
 
         findex, kind = faiss_index(vectors, s.faiss_exact_max)
         faiss.write_index(findex, str(work / FAISS_FILE))
-        _bm25(all_chunks).persist(str(work / BM25_DIR))
+        _bm25(all_chunks, {p.meta.id: p.meta for p in plan}, s.bm25_header).persist(str(work / BM25_DIR))
         seconds["write"] = time.perf_counter() - t
         seconds["total"] = time.perf_counter() - t0
         manifest = {
@@ -318,6 +334,7 @@ def build(
             "embedder": s.embed_model,
             "dim": int(vectors.shape[1]),
             "chunker": chunker_settings(s),
+            "embed_recipe": embed_recipe(s),
             "faiss": kind,
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "counts": {"documents": len(doc_entries), "chunks": len(all_chunks), "skipped": len(skipped)},
@@ -365,6 +382,12 @@ def open_index(s: Settings) -> FileStore:
         raise IndexMismatchError(
             f"index was built with embedder {manifest['embedder']!r} but settings ask for {s.embed_model!r}: "
             "rebuild with `govassist index build` or set GOVASSIST_EMBED_MODEL to match"
+        )
+    if manifest.get("embed_recipe") != embed_recipe(s):
+        raise IndexMismatchError(
+            f"index was built with embedding recipe {manifest.get('embed_recipe')} but settings ask for "
+            f"{embed_recipe(s)}: rebuild with `govassist index build` (or set GOVASSIST_EMBED_HEADER / "
+            "GOVASSIST_BM25_HEADER to match)"
         )
     import bm25s
     import faiss

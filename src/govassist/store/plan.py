@@ -104,6 +104,44 @@ def nothing_to_index(s: Settings, skipped: dict[str, str]) -> IndexMissingError:
     )
 
 
+HEADER_FORMS = ("none", "title", "forum", "label")
+
+
+def header_text(c: Chunk, meta: cat.DocMeta, form: str = "title") -> str:
+    """What the embedder (and BM25) see for a chunk: a header naming its document, then the chunk's own
+    `embed_text` (section, lead-in, text). Displayed text, ids and citations never include the header.
+
+    Forms: "title" = "{title} ({year}). …", "forum" = "{forum}, {year}: {title}. …", "label" = "{label} ({forum},
+    {year}). …", "none" = the chunk alone."""
+    year = meta.date[:4]
+    when = f" ({year})" if year and year not in meta.title else ""
+    if form == "none":
+        return c.embed_text
+    if form == "title":
+        head = f"{meta.title}{when}"
+    elif form == "forum":
+        head = f"{meta.forum or meta.collection}, {year}: {meta.title}" if year else f"{meta.forum}: {meta.title}"
+    elif form == "label":
+        head = f"{meta.label} ({', '.join(x for x in (meta.forum, year) if x)})"
+    else:
+        raise ValueError(f"unknown header form {form!r}: use one of {', '.join(HEADER_FORMS)}")
+    return f"{head.strip()}. {c.embed_text}"
+
+
+HEADER_FIELDS = ("title", "label", "forum", "collection", "date")
+
+
+def embed_recipe(s: Settings) -> dict[str, Any]:
+    """How chunk texts are turned into what is embedded and what BM25 indexes (recorded in the manifest: an index
+    built with another recipe is rebuilt, never mixed)."""
+    return {"header": s.embed_header, "bm25": s.bm25_header}
+
+
+def same_header(entry: dict[str, Any] | None, meta: cat.DocMeta) -> bool:
+    """Whether a previous manifest entry names the document as `meta` does (else its header, so its vectors, change)."""
+    return entry is not None and all(entry.get(f, "") == getattr(meta, f) for f in HEADER_FIELDS)
+
+
 def chunker_settings(s: Settings) -> dict[str, int]:
     return {"version": CHUNKER_VERSION, "max_chars": s.chunk_max_chars, "min_chars": s.chunk_min_chars}
 

@@ -37,8 +37,11 @@ from .plan import (
     describe_docs,
     doc_entry,
     doc_meta,
+    embed_recipe,
+    header_text,
     nothing_to_index,
     plan_documents,
+    same_header,
     warm_sentences,
 )
 
@@ -123,6 +126,7 @@ CREATE TABLE {table(version)} (
   context text NOT NULL,
   ord int NOT NULL,
   search_text text NOT NULL,
+  embed_text text NOT NULL,
   norm text NOT NULL,
   embedding vector({int(dim)}) NOT NULL,
   tsv tsvector GENERATED ALWAYS AS ({SCHEMA}.bm25_tsv(search_text)) STORED,
@@ -214,7 +218,7 @@ def _seed_docs(seed: FileStore | None, s: Settings) -> dict[str, tuple[str, list
     """Chunks and vectors of a file index built with the same embedder and chunker, by document."""
     if seed is None or seed.manifest.get("embedder") != s.embed_model:
         return {}
-    if seed.manifest.get("chunker") != chunker_settings(s):
+    if seed.manifest.get("chunker") != chunker_settings(s) or seed.manifest.get("embed_recipe") != embed_recipe(s):
         return {}
     out: dict[str, tuple[str, list[Chunk], list[np.ndarray]]] = {}
     for i, c in enumerate(seed.chunks):
@@ -230,7 +234,7 @@ def _plan(
     """The shared plan (plan.plan_documents), each kept document taken from the database or else from the seed."""
 
     def in_db(meta: cat.DocMeta, digest: str) -> bool:
-        return prev_docs.get(meta.id, {}).get("sha256") == digest
+        return prev_docs.get(meta.id, {}).get("sha256") == digest and same_header(prev_docs.get(meta.id), meta)
 
     def in_seed(meta: cat.DocMeta, digest: str) -> bool:
         return meta.id in seeds and seeds[meta.id][0] == digest
@@ -248,14 +252,19 @@ def _plan(
     return plan, skipped, notes
 
 
-def _copy_rows(conn: Any, version: int, chunks: list[Chunk], vectors: np.ndarray) -> None:
-    types = ["text", "text", "text", "text[]", "text", "int4", "text", "text", "int4", "text", "text", "vector"]
-    cols = f"{COLS}, search_text, norm, embedding"
+def _copy_rows(
+    conn: Any, version: int, chunks: list[Chunk], vectors: np.ndarray, meta: cat.DocMeta, s: Settings
+) -> None:
+    """Write chunks with their vectors: `search_text` is what BM25 indexes, `embed_text` what was embedded (the
+    key of chunk-level reuse), both with the document header the settings' recipe asks for."""
+    types = ["text", "text", "text", "text[]", "text", "int4", "text", "text", "int4", "text", "text", "text", "vector"]
+    cols = f"{COLS}, search_text, embed_text, norm, embedding"
     with conn.cursor() as cur, cur.copy(f"COPY {table(version)} ({cols}) FROM STDIN WITH (FORMAT BINARY)") as cp:
         cp.set_types(types)
         for c, v in zip(chunks, vectors):
             row = (c.id, c.doc_id, c.para, list(c.paras), c.section, c.page, c.text, c.context, c.order)
-            cp.write_row((*row, c.embed_text, normalise(c.text), np.asarray(v, dtype=np.float32)))
+            search, embedded = header_text(c, meta, s.bm25_header), header_text(c, meta, s.embed_header)
+            cp.write_row((*row, search, embedded, normalise(c.text), np.asarray(v, dtype=np.float32)))
 
 
 def _prune(conn: Any, current: int) -> list[int]:
@@ -316,7 +325,13 @@ def build(
             raise ConfigError(f"cannot prepare the database schema: {_first_line(exc)}") from exc
         _register(conn)
         cur = _current_row(conn)
-        compatible = bool(cur) and cur[1] == s.embed_model and cur[3] == chunker_settings(s) and not force
+        compatible = (
+            bool(cur)
+            and cur[1] == s.embed_model
+            and cur[3] == chunker_settings(s)
+            and cur[4].get("embed_recipe") == embed_recipe(s)
+            and not force
+        )
         if force:
             sentvec.forget(s)
         prev_docs = _prev_docs(conn, cur[0]) if cur else {}
@@ -326,11 +341,11 @@ def build(
         seconds["load_chunk"] = time.perf_counter() - t
 
         to_embed = [p for p in plan if p.source == "embed"]
-        texts = [c.embed_text for p in to_embed for c in p.chunks]
+        texts = [header_text(c, p.meta, s.embed_header) for p in to_embed for c in p.chunks]
         known: dict[str, np.ndarray] = {}
         if compatible and texts:  # a changed document keeps the vectors of its unchanged chunks
             rows = conn.execute(
-                f"SELECT search_text, embedding FROM {table(cur[0])} WHERE doc_id = ANY(%s)",
+                f"SELECT embed_text, embedding FROM {table(cur[0])} WHERE doc_id = ANY(%s)",
                 ([p.meta.id for p in to_embed],),
             )
             known = {text: np.asarray(v.to_numpy(), dtype=np.float32) for text, v in rows}  # pgvector Vector
@@ -386,6 +401,7 @@ def build(
                 "embedder": s.embed_model,
                 "dim": dim,
                 "chunker": chunker_settings(s),
+                "embed_recipe": embed_recipe(s),
                 "faiss": "pgvector-hnsw",
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "counts": {"documents": len(doc_entries), "chunks": n_chunks, "skipped": len(skipped)},
@@ -402,16 +418,17 @@ def build(
             conn.execute(f"ALTER TABLE {table(version)} ALTER COLUMN embedding SET STORAGE PLAIN")
             if by_source["db"]:
                 conn.execute(
-                    f"INSERT INTO {table(version)} ({COLS}, search_text, norm, embedding) "
-                    f"SELECT {COLS}, search_text, norm, embedding FROM {table(cur[0])} WHERE doc_id = ANY(%s)",
+                    f"INSERT INTO {table(version)} ({COLS}, search_text, embed_text, norm, embedding) "
+                    f"SELECT {COLS}, search_text, embed_text, norm, embedding FROM {table(cur[0])} "
+                    "WHERE doc_id = ANY(%s)",
                     (by_source["db"],),
                 )
             offset = 0
             for p in plan:
                 if p.source == "seed":
-                    _copy_rows(conn, version, list(p.chunks), p.vectors)
+                    _copy_rows(conn, version, list(p.chunks), p.vectors, p.meta, s)
                 elif p.source == "embed":
-                    _copy_rows(conn, version, list(p.chunks), vecs[offset : offset + len(p.chunks)])
+                    _copy_rows(conn, version, list(p.chunks), vecs[offset : offset + len(p.chunks)], p.meta, s)
                     offset += len(p.chunks)
             say("index version")
             n, avgdl = conn.execute(f"SELECT count(*), avg(tlen)::float8 FROM {table(version)}").fetchone()
@@ -576,6 +593,12 @@ class PgStore:
             raise IndexMismatchError(
                 f"the database index was built with embedder {emb!r} but settings ask for "
                 f"{self.settings.embed_model!r}: rebuild with `govassist db build` or set GOVASSIST_EMBED_MODEL"
+            )
+        if manifest.get("embed_recipe") != embed_recipe(self.settings):
+            raise IndexMismatchError(
+                f"the database index was built with embedding recipe {manifest.get('embed_recipe')} but settings "
+                f"ask for {embed_recipe(self.settings)}: rebuild with `govassist db build` (or set "
+                "GOVASSIST_EMBED_HEADER / GOVASSIST_BM25_HEADER to match)"
             )
         rows = conn.execute(
             f"SELECT doc_id, sha256, chunks, meta FROM {SCHEMA}.docs WHERE version_id = %s ORDER BY doc_id", (vid,)
