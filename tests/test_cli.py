@@ -346,3 +346,19 @@ def test_corpus_list_marks_a_linked_file_and_prints_labels_inert(work: Settings,
     line = next(x for x in r.output.splitlines() if " extra " in x)
     assert line.startswith("! extra") and line.endswith("Red  [31m label  (a symbolic link: the build skips it)")
     assert "\x1b" not in r.output
+
+
+def test_run_builds_when_the_index_is_missing_or_from_another_recipe(mini_settings) -> None:
+    import json
+
+    from govassist.cli import needs_build
+    from govassist.store import build
+
+    assert needs_build(mini_settings)  # nothing built yet
+    build(mini_settings, progress=False)
+    assert not needs_build(mini_settings)
+    manifest = mini_settings.current_index / "manifest.json"
+    m = json.loads(manifest.read_text())
+    m.pop("embed_recipe", None)  # an index of the previous release: embedded without headers
+    manifest.write_text(json.dumps(m))
+    assert needs_build(mini_settings)

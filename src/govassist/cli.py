@@ -354,6 +354,18 @@ def chat_app_path() -> Path:
     return Path(spec.origin)
 
 
+def needs_build(s: Any) -> bool:
+    """No index yet, or one built by another embedder, chunker or embedding recipe (an upgrade): build first."""
+    from .errors import IndexMismatchError, IndexMissingError
+    from .store import open_store
+
+    try:
+        open_store(s)
+    except (IndexMissingError, IndexMismatchError):
+        return True
+    return False
+
+
 @app.command("run")
 def run_cmd(
     chat: Annotated[bool, typer.Option(help="Start the chat after indexing.")] = True,
@@ -372,7 +384,7 @@ def run_cmd(
         f"{len(r.failed)} not obtained",
         err=True,
     )
-    if not (s.current_index / "manifest.json").exists():
+    if needs_build(s):
         rep = build(s, progress=True)
         typer.echo(
             f"index built: {rep.documents} documents, {rep.chunks} chunks in {rep.seconds['total']:.1f}s",
