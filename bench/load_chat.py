@@ -37,6 +37,7 @@ from typing import Annotated, Any
 
 import typer
 
+from govassist.chat_render import NOTICES
 from govassist.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -163,7 +164,7 @@ async def _session(
             break  # the session is out of step with its replies; stop it here
         seconds = time.perf_counter() - t
         text = str(data.get("output", ""))
-        bad = data.get("name") == "Error" or text.startswith("⚠")
+        bad = data.get("name") == "Error" or (text.startswith("⚠") and not text.startswith(NOTICES))
         turns.append(Turn(n, q, round(seconds, 4), f"error reply: {text[:200]}" if bad else "", text))
     await sio.disconnect()
     return turns

@@ -144,6 +144,7 @@ def passage_markdown(c: Citation, doc: DocMeta | None, quotes: Iterable[str] = (
 
 CLOSEST = "The indexed texts do not appear to address this directly; the closest passages are:"
 NONE = "The indexed texts do not address this question."
+NOTICES = ("⚠ **Not addressed directly.**", "⚠ **No answer in the indexed texts.**")  # support notices, not errors
 
 
 def support_notice(a: Answer) -> tuple[str, str]:
@@ -155,8 +156,8 @@ def support_notice(a: Answer) -> tuple[str, str]:
     first = a.text.strip().split("\n")[0].strip()
     taken = first if first.startswith("The indexed texts") else ""
     if support == "closest":
-        return f"⚠ **Not addressed directly.** {inert(taken or CLOSEST)}", taken
-    return f"⚠ **No answer in the indexed texts.** {inert(taken)}".rstrip(), taken
+        return f"{NOTICES[0]} {inert(taken or CLOSEST)}", taken
+    return f"{NOTICES[1]} {inert(taken)}".rstrip(), taken
 
 
 def lead_line(label: str, text: str) -> str:

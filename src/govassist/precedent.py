@@ -23,7 +23,7 @@ from .catalog import DocMeta
 from .chunk import Chunk
 from .compare import Segment, encode, escape_md, word_diff, word_keys
 from .errors import QueryError
-from .retrieve import Filters, allowed_docs, check_query, query_vector
+from .retrieve import Filters, allowed_docs, check_query, maxsim, query_vector
 from .settings import Settings
 from .store import Store
 from .text import normalise, sentences
@@ -194,10 +194,14 @@ def _closest_run(text: str, passage: str) -> str:
 def _other_words(
     store: Store, text: str, s: Settings, allowed: set[str] | None, seen: set[str], k: int, min_cos: float
 ) -> list[tuple[float, Chunk]]:
-    """Passages the embedding retriever ranks close to the proposal (cosine >= `min_cos`) that the wording tiers
-    did not find: one query embedding, a dense search of at most SEMANTIC_K passages."""
-    hits = store.dense(query_vector(s, text), min(k, SEMANTIC_K, store.chunk_count), allowed)
-    return [(cos, c) for c, cos in hits if cos >= min_cos and c.id not in seen]
+    """Passages close to the proposal in meaning that the wording tiers did not find: one query embedding, a dense
+    search of at most SEMANTIC_K passages, each scored by its closest quotable sentence (the build's cached sentence
+    vectors: a commitment is a sentence, and passage vectors carry their document's header), kept from `min_cos`."""
+    qvec = query_vector(s, text)
+    hits = store.dense(qvec, min(k, SEMANTIC_K, store.chunk_count), allowed)
+    best = maxsim(s, qvec, [c for c, _ in hits])
+    scored = [(best.get(c.id, cos), c) for c, cos in hits if c.id not in seen]
+    return sorted([x for x in scored if x[0] >= min_cos], key=lambda x: -x[0])
 
 
 def find_precedents(
