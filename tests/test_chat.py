@@ -961,7 +961,7 @@ def test_heavy_commands_queue_on_their_own_worker_thread(mini_store, monkeypatch
 
     threads: dict[str, str] = {}
 
-    def record(store, text, s, roles):
+    def record(store, text, s, roles, busy=False):
         threads[text] = threading.current_thread().name
         return chat.Reply("ok")
 
@@ -976,6 +976,29 @@ def test_heavy_commands_queue_on_their_own_worker_thread(mini_store, monkeypatch
     asyncio.run(both())
     assert threads["/precedent x"].startswith("govassist-command") and threads["/Compare a b"].startswith("govassist")
     assert not threads["/docs"].startswith("govassist-command")
+
+
+def test_a_burst_of_heavy_commands_skips_the_tier_that_embeds(mini_store, mini_settings, monkeypatch) -> None:
+    from govassist import chat_ui
+    from govassist import precedent as prec
+
+    seen: list[bool] = []
+    monkeypatch.setattr(chat, "run_command", lambda store, text, s, roles, busy=False: seen.append(busy) or None)
+    monkeypatch.setattr(chat_ui, "_waiting", chat_ui.BUSY_AT - 1)
+    asyncio.run(chat_ui._command(mini_store, "/precedent x", ()))
+    monkeypatch.setattr(chat_ui, "_waiting", chat_ui.BUSY_AT)
+    asyncio.run(chat_ui._command(mini_store, "/precedent x", ()))
+    assert seen == [False, True] and chat_ui._waiting == chat_ui.BUSY_AT  # the counter is given back
+
+    monkeypatch.undo()
+    calls: list[int] = []
+    real = prec.find_precedents
+    monkeypatch.setattr(prec, "find_precedents", lambda *a, **k: calls.append(k["semantic"]) or real(*a, **k))
+    s = mini_settings
+    quiet = chat.run_command(mini_store, "/precedent connect schools and hospitals", s, ())
+    busy = chat.run_command(mini_store, "/precedent connect schools and hospitals", s, (), busy=True)
+    assert calls == [5, 0]
+    assert busy.content.startswith(r.PRECEDENT_BUSY) and not quiet.content.startswith(r.PRECEDENT_BUSY)
 
 
 # ---------------------------------------------------------------- issue 15: follow-ups, filters, notices, highlight

@@ -647,8 +647,11 @@ def error_reply(exc: BaseException) -> Reply:
 # ---------------------------------------------------------------- commands
 
 
-def run_command(store: Store, text: str, s: Settings, roles: tuple[str, ...]) -> Reply | None:
-    """`/compare`, `/precedent`, `/docs`, `/help`; None when the text is not a command."""
+def run_command(
+    store: Store, text: str, s: Settings, roles: tuple[str, ...], busy: bool = False
+) -> Reply | None:
+    """`/compare`, `/precedent`, `/docs`, `/help`; None when the text is not a command. `busy` (many commands
+    waiting): /precedent skips its by-meaning tier, the one part that embeds, and says so."""
     if not text.startswith("/"):
         return None
     name, _, rest = text[1:].strip().partition(" ")
@@ -680,8 +683,16 @@ def run_command(store: Store, text: str, s: Settings, roles: tuple[str, ...]) ->
             return Reply("⚠ `/precedent` is not available in this installation (govassist.precedent is missing).")
         wording, cut = precedent_wording(rest)
         found = find_precedents(
-            store, wording, s, k=min(10, s.k_max), filters=limit, depth=PRECEDENT_DEPTH, dense=False
+            store,
+            wording,
+            s,
+            k=min(10, s.k_max),
+            filters=limit,
+            depth=PRECEDENT_DEPTH,
+            dense=False,
+            semantic=0 if busy else 5,
         )
         note = f"*Compared the first {PRECEDENT_MAX_WORDS} words of your wording (the CLI compares all).*\n\n"
-        return Reply((note if cut else "") + r.unlinked(precedents_markdown(found, wording)))
+        notes = (note if cut else "") + (r.PRECEDENT_BUSY if busy else "")
+        return Reply(notes + r.unlinked(precedents_markdown(found, wording)))
     raise QueryError(f"unknown command /{name}: the commands are /compare, /precedent, /docs, /clear and /help")

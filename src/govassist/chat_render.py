@@ -144,6 +144,10 @@ def passage_markdown(c: Citation, doc: DocMeta | None, quotes: Iterable[str] = (
 
 CLOSEST = "The indexed texts do not appear to address this directly; the closest passages are:"
 NONE = "The indexed texts do not address this question."
+PRECEDENT_BUSY = (
+    "*The server is busy: only the wording tiers were searched (verbatim, near-verbatim); ask again for the same "
+    "commitment in other words.*\n\n"
+)
 NOTICES = ("⚠ **Not addressed directly.**", "⚠ **No answer in the indexed texts.**")  # support notices, not errors
 
 

@@ -96,13 +96,24 @@ async def settings_update(values: dict[str, Any]) -> None:
 
 
 _COMMANDS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="govassist-command")
+BUSY_AT = 4  # heavy commands already waiting from which /precedent skips its by-meaning tier (one embedding each)
+_waiting = 0  # heavy commands submitted and not finished (event-loop thread only)
 
 
 async def _command(store: Any, text: str, roles: tuple[str, ...]) -> chat.Reply | None:
     """A command's reply. /precedent and /compare (costly) queue for their own worker thread, one at a time, so
-    questions asked meanwhile keep the threads they use and the event loop is never held."""
+    questions asked meanwhile keep the threads they use and the event loop is never held; with BUSY_AT or more
+    waiting, /precedent skips the tier that embeds (a burst then costs what the wording tiers cost)."""
     if text.lower().startswith(chat.HEAVY_COMMANDS):
-        return await asyncio.get_running_loop().run_in_executor(_COMMANDS, chat.run_command, store, text, S, roles)
+        global _waiting
+        busy = _waiting >= BUSY_AT
+        _waiting += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                _COMMANDS, chat.run_command, store, text, S, roles, busy
+            )
+        finally:
+            _waiting -= 1
     return await asyncio.to_thread(chat.run_command, store, text, S, roles)
 
 
