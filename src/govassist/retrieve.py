@@ -135,7 +135,7 @@ def _hub(text: str) -> float:
     parts = sentences(text)
     if not _quotable(text):
         return 1.0
-    titles = [x for x in parts if sentvec._title_like(x)]
+    titles = [x for x in parts if sentvec.title_like(x)]
     long_titles = len(titles) >= 0.6 * len(parts) and sum(len(x.split()) for x in titles) >= 4 * len(titles)
     if LIST_HEAD_RE.match(text) or (len(parts) >= 3 and long_titles):  # not a list of names ("• Australia • Brazil")
         return 1.0

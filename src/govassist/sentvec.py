@@ -38,10 +38,10 @@ log = logging.getLogger("govassist.sentvec")
 def quotable(text: str) -> list[str]:
     """The sentences and bullet items of a passage that may be quoted in an answer: not headings or list titles
     ("G7 Leaders' Statement on Ukraine", "*Building resilient supply chains*"), which answer nothing."""
-    return [x for x in sentences(text) if len(x) >= MIN_CHARS and not _title_like(x)]
+    return [x for x in sentences(text) if len(x) >= MIN_CHARS and not title_like(x)]
 
 
-def _title_like(sentence: str) -> bool:
+def title_like(sentence: str) -> bool:
     """A heading or a list of titles: no closing punctuation, and emphasised or in title case ("Developing Talent
     for the Digital Transition"). A short bullet in sentence case ("Strengthening cybersecurity capacity in
     developing countries") stays quotable."""
