@@ -99,7 +99,6 @@ def allowed_docs(store: Store, filters: Filters) -> set[str] | None:
     return None if len(ok) == len(store.docs) else ok
 
 
-QUOTED_RE = re.compile(r"[\"“”]([^\"“”]{3,})[\"“”]")
 NUMBER_RE = re.compile(r"\b\d[\d.,/-]*\b")
 ACRONYM_RE = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z]|[A-Z]+\d+|G\d+)\b")  # TTC, OECD, G7, GPAI, UNESCO
 COMMON_ACRONYMS = frozenset({"AI", "US", "EU", "UN", "UK", "IT", "ICT"})  # the corpus's topic words: no cue
@@ -115,7 +114,7 @@ def lexical_weight(query: str, base: float = 0.1, step: float = 0.15, top: float
     each cue that exact words matter — a quoted phrase, a number, an acronym (TTC, G7), a named body (Council of
     Europe). Year-only numbers are left to the document prior."""
     cues = (
-        2 * bool(QUOTED_RE.search(query))
+        2 * bool(PHRASE_RE.search(query))
         + bool([n for n in NUMBER_RE.findall(query) if not YEAR_RE.fullmatch(n)])
         + any(a not in COMMON_ACRONYMS for a in ACRONYM_RE.findall(query))
         + bool(BODY_RE.search(query))

@@ -45,16 +45,12 @@ class Composer(Protocol):
         ...
 
 
-def _extractive(question: str, hits: list[Hit], s: Settings, *, unindexed: tuple[DocMeta, ...] = ()) -> Answer:
-    return extract(question, hits, s, unindexed=unindexed)
-
-
 def _llm(question: str, hits: list[Hit], s: Settings, *, unindexed: tuple[DocMeta, ...] = ()) -> Answer:
     """The LLM's answer, or the extractive one (with a note saying why) when the LLM fails or cites nothing given."""
     return llm_answer(question, hits, s, lambda: extract(question, hits, s, unindexed=unindexed), unindexed)
 
 
-COMPOSERS: dict[str, Composer] = {"extractive": _extractive, "llm": _llm}
+COMPOSERS: dict[str, Composer] = {"extractive": extract, "llm": _llm}
 
 
 def compose(

@@ -3,8 +3,6 @@ citation of its passage."""
 
 from __future__ import annotations
 
-import re
-
 from ..catalog import DocMeta
 from ..retrieve import Hit, phrases
 from ..settings import Settings
@@ -14,7 +12,6 @@ from . import support as sp
 from .records import NOTHING, Answer, Citation, Sentence, to_citation
 
 MARGIN = 0.15  # a sentence this far below the best is not quoted (dev set: citation precision 0.417 -> 0.459)
-WORD_RE = re.compile(r"[a-z0-9]+")
 STOP = set(
     [
         "a",
@@ -77,10 +74,6 @@ STOP = set(
         "said",
     ]
 )
-
-
-def _terms(text: str) -> set[str]:
-    return {w for w in WORD_RE.findall(text.lower()) if w not in STOP and len(w) > 2}
 
 
 def _phrase_found(hits: list[Hit], question: str) -> bool:
