@@ -180,3 +180,11 @@ def test_chunks_stay_far_below_the_postgresql_tsvector_limit() -> None:
     assert worst <= 4 * MAX_CHUNK_CHARS + 2_000 < 2**20 // 2  # tsvector refuses 1 MB; a chunk is under half
     with pytest.raises(ConfigError, match="GOVASSIST_CHUNK_MAX_CHARS"):
         chunk_blocks("d", text_blocks("1. Text."), max_chars=MAX_CHUNK_CHARS + 1)
+
+
+def test_a_paragraph_number_kept_with_an_over_long_sentence_stays_within_the_bound() -> None:
+    from govassist.chunk import _windows
+
+    text = "8. We " + "x" * 700 + "."  # no whitespace: the sentence is cut exactly at the bound
+    parts = _windows(text, 300)
+    assert parts[0].startswith("8. We xx") and all(len(p) <= 300 for p in parts)

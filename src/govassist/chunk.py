@@ -181,7 +181,7 @@ def _cut(text: str, max_chars: int) -> list[str]:
 
 def _windows(text: str, max_chars: int) -> list[str]:
     """Split a long text at sentence ends into pieces of at most max_chars; a sentence longer than that is cut."""
-    sentences = _keep_labels([p for s in SENT_RE.split(text) if s.strip() for p in _cut(s, max_chars)])
+    sentences = [p for s in _keep_labels([s for s in SENT_RE.split(text) if s.strip()]) for p in _cut(s, max_chars)]
     parts, cur = [], ""
     for s in sentences:
         if cur and len(cur) + 1 + len(s) > max_chars:
