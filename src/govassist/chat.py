@@ -7,7 +7,6 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,7 +21,7 @@ from .chat_auth import hash_password as hash_password
 from .chat_auth import roles_for as roles_for
 from .chat_auth import verify_password as verify_password
 from .errors import GovassistError, QueryError
-from .retrieve import Filters, Hit, allowed_docs, search
+from .retrieve import Filters, allowed_docs, search
 from .settings import Settings
 from .store import Store, open_store
 
@@ -514,12 +513,6 @@ def _label(c: Citation) -> str:
     return f"{c.citation} (part {part.group(1)})" if part else c.citation
 
 
-def compose(turn: Turn, hits: list[Hit], s: Settings, mode: str, indexed: Collection[str] | None = None) -> Answer:
-    """The answer to a turn from its hits: extractive, or the LLM when chosen and configured; its `support` flag
-    (direct | closest | none) travels in the reply's `answer` unchanged."""
-    return compose_answer(turn.query, hits, s, mode, indexed=indexed)
-
-
 def answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: tuple[str, ...], prev: Turn | None):
     """Understand, retrieve, answer and render one question. Errors propagate (see `error_reply`)."""
     docs = visible_docs(store, roles)
@@ -528,7 +521,7 @@ def answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: t
     t0 = time.perf_counter()
     hits = search(store, turn.query, s, k=prefs.k, filters=f)
     ms = (time.perf_counter() - t0) * 1000
-    a = compose(turn, hits, s, prefs.mode, indexed=store.docs)
+    a = compose_answer(turn.query, hits, s, prefs.mode, indexed=store.docs)  # its support flag travels unchanged
     names = dict(zip([c.key for c in a.citations], r.unique_names(_label(c) for c in a.citations)))
     pdf_names, pdfs = pdf_pages(a, docs, s)
     notes = ["Nothing matched within these filters: " + "; ".join(desc)] if not a.found and _filtered(f) else []

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from datetime import date
 
-from .answer import Answer, Citation
+from .answer import CLOSEST_LEAD, Answer, Citation
 from .catalog import DocMeta
 
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
@@ -142,8 +142,7 @@ def passage_markdown(c: Citation, doc: DocMeta | None, quotes: Iterable[str] = (
     return "\n".join(lines)
 
 
-CLOSEST = "The indexed texts do not appear to address this directly; the closest passages are:"
-NONE = "The indexed texts do not address this question."
+CLOSEST = CLOSEST_LEAD  # the composer's opening line of a `closest` answer
 PRECEDENT_BUSY = (
     "*The server is busy: only the wording tiers were searched (verbatim, near-verbatim); ask again for the same "
     "commitment in other words.*\n\n"
