@@ -86,6 +86,20 @@ def test_a_list_question_prefers_the_sentence_carrying_the_list(mini_settings: S
     assert kind[0].text == names
 
 
+def test_the_best_ranked_passage_opens_the_answer_even_when_a_lower_one_has_a_closer_sentence(
+    mini_settings: Settings,
+) -> None:
+    question = "Which countries joined the spyware statement in 2024?"
+    top = _hit(CONTEXT, "d1", rank=1)  # ranked first by the retriever, its sentences less like the question
+    lower = _hit(JOINERS, "d2", rank=2)
+    ranked = rk.rank(question, [top, lower], mini_settings)
+    assert ranked[0].hit == 1  # the lower passage holds the sentence closest to the question
+    a = extract(question, [top, lower], mini_settings)
+    assert a.citations[0].doc_id == "d1"
+    assert a.sentences[0].text in CONTEXT
+    assert "d2" in [c.doc_id for c in a.citations]  # and the closer sentence is still quoted, second
+
+
 def test_an_evolution_question_orders_its_quotes_by_date(mini_settings: Settings) -> None:
     hits = [
         _hit(
