@@ -195,6 +195,15 @@ def test_follow_up_keeps_the_topic_and_takes_forum_and_year_from_the_question() 
     assert third.collections == ("TTC",) and third.date_from == "2023-01-01" and "semiconductors" in third.query
 
 
+def test_a_follow_up_carries_two_letter_topics_such_as_ai_and_6g() -> None:
+    first = chat.understand("What did the 2021 TTC plan on AI's effect on the workforce?", None, ALIASES)
+    assert "ai" in first.topic
+    second = chat.understand("was it delivered in 2022?", first, ALIASES)
+    assert second.followup and "ai" in second.query.split() and "workforce" in second.query
+    assert "6g" in chat.understand("What did the TTC say about 6G?", None, ALIASES).topic
+    assert "is" not in chat.understand("Is it in force?", None, ALIASES).topic  # lower-case short words stay out
+
+
 def test_a_new_question_starts_a_new_topic() -> None:
     first = chat.understand("What did the G7 say about semiconductors?", None, ALIASES)
     fresh = chat.understand("Which texts address internet shutdowns?", first, ALIASES)

@@ -154,6 +154,7 @@ OWN_TOPIC = 3  # content words of its own that make a pronoun question standalon
 OWN_TOPIC_AFTER_AND = 4  # ...and one that opens with "and"/"what about" (those usually narrow the last topic)
 YEAR = re.compile(r"\b(?:(since|after|from|before|until|through|by|in)\s+)?((?:19[5-9]|20\d)\d)\b", re.I)
 WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
+SHORT_NAME = re.compile(r"\b(?:[A-Z]{2}|\d[A-Z])\b")
 COMPARE_LIMIT = 40  # changes listed per comparison in a chat message
 PRECEDENT_MAX_WORDS = 40  # of a /precedent wording compared in the chat: the cost grows with its length...
 PRECEDENT_DEPTH = 20  # ...and with the passages scored (this many by words, plus exact containment; no embedding)
@@ -438,7 +439,8 @@ def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Tur
             cols.append(col)
             rest = re.sub(pattern, " ", rest)
     date_from, date_to = _years(q)
-    words = (w for w in WORD.findall(rest) if len(w) > 2 and w not in STOP and w not in EXTRA_STOP)
+    short = {w.lower() for w in SHORT_NAME.findall(q)}  # "AI", "6G": two characters, a topic all the same
+    words = (w for w in WORD.findall(rest) if (len(w) > 2 or w in short) and w not in STOP and w not in EXTRA_STOP)
     topic = tuple(dict.fromkeys(w for w in words if not (w.isdigit() and len(w) == 4)))
     named = _named(q, aliases)
     followup = prev is not None and is_follow_up(q, topic)
