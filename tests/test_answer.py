@@ -69,6 +69,8 @@ def test_list_and_date_questions_are_recognised_and_their_sentences_found() -> N
     assert rk.question_kind("Who signed the declaration in 2023?") == "list"
     assert rk.question_kind("When did the moratorium end?") == "date"
     assert rk.question_kind("How has the G7 language on AI changed since 2021?") == "evolution"
+    assert rk.question_kind("How did the TTC semiconductor work develop from 2021 to 2024?") == "evolution"
+    assert rk.question_kind("How do they move data across borders?") == ""
     assert rk.question_kind("What did the TTC say about chips?") == ""
     assert rk.carries("list", JOINERS) and not rk.carries("list", CONTEXT)
     assert rk.carries("date", "The statement was agreed on 18 March 2024.")

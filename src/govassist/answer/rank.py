@@ -26,7 +26,8 @@ LIST_Q_RE = re.compile(
 )
 DATE_Q_RE = re.compile(r"\bwhen\b|\b(?:what|which) (?:date|year|day|month)\b|\bsince when\b", re.IGNORECASE)
 EVOLVE_Q_RE = re.compile(
-    r"\bhow\b.*\b(?:changed?|evolved?|evolution|shifted|developed|moved|progressed)\b|\bover (?:time|the years)\b"
+    r"\bhow\b.*\b(?:chang(?:e|ed|ing)|evolv(?:e|ed|ing)|evolution|shift(?:ed)?|develop(?:ed)?|moved|progressed)\b"
+    r"|\bover (?:time|the years)\b"
     r"|\bevolution of\b",
     re.IGNORECASE,
 )
