@@ -444,10 +444,18 @@ def test_real_question_set_validates_and_default_scores_above_floor_on_test(real
     scored = [q for q in test if qrels[q.qid]]
     run = ev.run_config(real_store, real_settings, scored, ev.EvalConfig("default", "default"), 20, qrels)
     sc = ev.score(scored, {q.qid: qrels[q.qid] for q in scored}, run)
-    # regression gate on the test split: measured mrr@10 0.401 and hit@5 0.542 over 48 questions (forum header,
-    # sentence max-sim, convex fusion; 2026-12-02); the floors leave about one question's worth of slack
-    assert sc.mean["mrr@10"] > 0.38, sc.mean
-    assert sc.mean["hit@5"] > 0.52, sc.mean
+    # regression gate on the test split: measured mrr@10 0.462 and hit@5 0.625 over 48 questions (forum header,
+    # sentence max-sim, convex fusion, two-letter topics carried by follow-ups; 2026-12-02); the floors leave
+    # about one question's worth of slack
+    assert sc.mean["mrr@10"] > 0.43, sc.mean
+    assert sc.mean["hit@5"] > 0.58, sc.mean
+    # the answers: measured first-citation accuracy 0.300 (40 questions), unanswerable flagged 10 of 13, answerable
+    # flagged 0.125 (48)
+    rows = ev.check_answers(real_store, real_settings, test, ev.build_qrels(test, real_store))
+    m = ev.answer_metrics(rows)
+    assert m["first-citation accuracy"][0] > 0.27, m
+    assert m["unanswerable flagged"][0] >= 0.69, m
+    assert m["answerable flagged"][0] <= 0.15, m
     # and the legacy split: measured mrr@10 0.863 over 140 questions
     legacy = ev.select_split(qs, ["legacy"])
     lrels = ev.build_qrels(legacy, real_store)
