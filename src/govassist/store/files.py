@@ -21,7 +21,7 @@ from .. import catalog as cat
 from .. import sentvec
 from ..chunk import Chunk
 from ..embed import embed_texts, embedder_for
-from ..errors import BuildLockedError, IndexMismatchError, IndexMissingError
+from ..errors import BuildLockedError, IndexMissingError
 from ..settings import Settings
 from ..text import normalise
 from .plan import (
@@ -33,6 +33,8 @@ from .plan import (
     doc_meta,
     embed_recipe,
     header_text,
+    mismatch,
+    mismatch_error,
     nothing_to_index,
     plan_documents,
     same_header,
@@ -184,9 +186,7 @@ def _read_previous(s: Settings) -> tuple[dict, list[Chunk], np.ndarray] | None:
         vectors = np.load(cur / VECTORS)
     except (OSError, ValueError):
         return None
-    if manifest.get("embedder") != s.embed_model or manifest.get("chunker") != chunker_settings(s):
-        return None
-    if manifest.get("embed_recipe") != embed_recipe(s):
+    if mismatch(manifest, s):
         return None
     return manifest, chunks, vectors
 
@@ -368,7 +368,7 @@ def build(
 
 
 def open_index(s: Settings) -> FileStore:
-    """Load the current file index, checking it was built with the configured embedder."""
+    """Load the current file index, checking it answers these settings' queries (`plan.mismatch`, serving)."""
     path = s.current_index
     if not (path / MANIFEST).exists():
         raise IndexMissingError(
@@ -376,19 +376,9 @@ def open_index(s: Settings) -> FileStore:
         )
     path = path.resolve()
     manifest = json.loads((path / MANIFEST).read_text())
-    if manifest.get("format") != FORMAT:
-        raise IndexMismatchError(f"index at {path} has format {manifest.get('format')}; rebuild it")
-    if manifest["embedder"] != s.embed_model:
-        raise IndexMismatchError(
-            f"index was built with embedder {manifest['embedder']!r} but settings ask for {s.embed_model!r}: "
-            "rebuild with `govassist index build` or set GOVASSIST_EMBED_MODEL to match"
-        )
-    if manifest.get("embed_recipe") != embed_recipe(s):
-        raise IndexMismatchError(
-            f"index was built with embedding recipe {manifest.get('embed_recipe')} but settings ask for "
-            f"{embed_recipe(s)}: rebuild with `govassist index build` (or set GOVASSIST_EMBED_HEADER / "
-            "GOVASSIST_BM25_HEADER to match)"
-        )
+    why = mismatch(manifest, s, serving=True)
+    if why:
+        raise mismatch_error(f"the index at {path}", why, "govassist index build")
     import bm25s
     import faiss
     from llama_index.retrievers.bm25 import BM25Retriever

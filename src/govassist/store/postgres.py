@@ -27,7 +27,7 @@ import numpy as np
 from .. import catalog as cat
 from .. import sentvec
 from ..chunk import Chunk
-from ..errors import BuildLockedError, ConfigError, IndexMismatchError, IndexMissingError
+from ..errors import BuildLockedError, ConfigError, IndexMissingError
 from ..settings import Settings
 from ..text import normalise
 from .plan import (
@@ -39,6 +39,8 @@ from .plan import (
     doc_meta,
     embed_recipe,
     header_text,
+    mismatch,
+    mismatch_error,
     nothing_to_index,
     plan_documents,
     same_header,
@@ -216,9 +218,7 @@ def _prev_docs(conn: Any, version: int) -> dict[str, dict]:
 
 def _seed_docs(seed: FileStore | None, s: Settings) -> dict[str, tuple[str, list[Chunk], np.ndarray]]:
     """Chunks and vectors of a file index built with the same embedder and chunker, by document."""
-    if seed is None or seed.manifest.get("embedder") != s.embed_model:
-        return {}
-    if seed.manifest.get("chunker") != chunker_settings(s) or seed.manifest.get("embed_recipe") != embed_recipe(s):
+    if seed is None or mismatch(seed.manifest, s):
         return {}
     out: dict[str, tuple[str, list[Chunk], list[np.ndarray]]] = {}
     for i, c in enumerate(seed.chunks):
@@ -325,13 +325,7 @@ def build(
             raise ConfigError(f"cannot prepare the database schema: {_first_line(exc)}") from exc
         _register(conn)
         cur = _current_row(conn)
-        compatible = (
-            bool(cur)
-            and cur[1] == s.embed_model
-            and cur[3] == chunker_settings(s)
-            and cur[4].get("embed_recipe") == embed_recipe(s)
-            and not force
-        )
+        compatible = bool(cur) and not force and mismatch(cur[4], s) is None
         if force:
             sentvec.forget(s)
         prev_docs = _prev_docs(conn, cur[0]) if cur else {}
@@ -586,20 +580,10 @@ class PgStore:
                 return self._pinned
 
     def _load_version(self, conn: Any, vid: int) -> Version:
-        emb, manifest = conn.execute(
-            f"SELECT embedder, manifest FROM {SCHEMA}.versions WHERE id = %s", (vid,)
-        ).fetchone()
-        if emb != self.settings.embed_model:
-            raise IndexMismatchError(
-                f"the database index was built with embedder {emb!r} but settings ask for "
-                f"{self.settings.embed_model!r}: rebuild with `govassist db build` or set GOVASSIST_EMBED_MODEL"
-            )
-        if manifest.get("embed_recipe") != embed_recipe(self.settings):
-            raise IndexMismatchError(
-                f"the database index was built with embedding recipe {manifest.get('embed_recipe')} but settings "
-                f"ask for {embed_recipe(self.settings)}: rebuild with `govassist db build` (or set "
-                "GOVASSIST_EMBED_HEADER / GOVASSIST_BM25_HEADER to match)"
-            )
+        (manifest,) = conn.execute(f"SELECT manifest FROM {SCHEMA}.versions WHERE id = %s", (vid,)).fetchone()
+        why = mismatch(manifest, self.settings, serving=True)
+        if why:
+            raise mismatch_error(f"the database index (version {vid})", why, "govassist db build")
         rows = conn.execute(
             f"SELECT doc_id, sha256, chunks, meta FROM {SCHEMA}.docs WHERE version_id = %s ORDER BY doc_id", (vid,)
         ).fetchall()
