@@ -421,3 +421,26 @@ def test_the_embedding_recipe_is_recorded_and_another_one_rebuilds_everything(pg
         postgres.PgStore(plain, recheck_s=0)
     r = postgres.build(plain, progress=False)
     assert sorted(r.embedded_docs) == ["syn-compact", "syn-g7", "syn-report"] and r.reused_docs == []
+
+
+def test_an_older_chunkers_version_is_served_but_needs_a_build(pg_settings: Settings) -> None:
+    import psycopg
+
+    from govassist.cli import needs_build
+    from govassist.store import info
+    from govassist.store.plan import CHUNKER_VERSION
+
+    assert needs_build(pg_settings)  # the database holds no index yet
+    first = postgres.build(pg_settings, progress=False)
+    assert not needs_build(pg_settings)
+    with psycopg.connect(pg_settings.database_url, autocommit=True) as conn:
+        conn.execute(
+            f"UPDATE {postgres.SCHEMA}.versions SET manifest = jsonb_set(manifest, '{{chunker,version}}', %s::jsonb)",
+            (str(CHUNKER_VERSION - 1),),
+        )
+    assert needs_build(pg_settings)
+    assert postgres.PgStore(pg_settings, recheck_s=0).chunk_count > 0  # still answers
+    assert f"chunker version {CHUNKER_VERSION - 1}" in info(pg_settings)["outdated"]
+    r = postgres.build(pg_settings, progress=False)
+    assert r.version != first.version and sorted(r.embedded_docs) == ["syn-compact", "syn-g7", "syn-report"]
+    assert not needs_build(pg_settings) and info(pg_settings)["outdated"] is None

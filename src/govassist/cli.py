@@ -211,6 +211,8 @@ def index_info(as_json: JsonOpt = False) -> None:
         )
     for why in data["skipped"].values():
         typer.echo(f"  skipped: {why}")
+    if data["outdated"]:
+        typer.echo(f"note: {data['outdated']}")
 
 
 def _hit_json(h, rank: int) -> dict:
@@ -355,15 +357,13 @@ def chat_app_path() -> Path:
 
 
 def needs_build(s: Any) -> bool:
-    """No index yet, or one built by another embedder, chunker or embedding recipe (an upgrade): build first."""
-    from .errors import IndexMismatchError, IndexMissingError
-    from .store import open_store
+    """No index yet, or one not built as the settings ask (`plan.mismatch`: another embedder, embedding recipe,
+    chunker version or chunk sizes, as after an upgrade): build first. Reads the manifest only."""
+    from .store import current_manifest
+    from .store.plan import mismatch
 
-    try:
-        open_store(s)
-    except (IndexMissingError, IndexMismatchError):
-        return True
-    return False
+    manifest = current_manifest(s)
+    return manifest is None or mismatch(manifest, s) is not None
 
 
 @app.command("run")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shutil
 import time
@@ -36,6 +37,7 @@ from .plan import (
     mismatch,
     mismatch_error,
     nothing_to_index,
+    outdated,
     plan_documents,
     same_header,
     warm_sentences,
@@ -48,6 +50,7 @@ MANIFEST, CHUNKS, VECTORS, FAISS_FILE, BM25_DIR = (
     "faiss.index",
     "bm25",
 )
+log = logging.getLogger("govassist.store")
 
 
 @dataclass
@@ -368,7 +371,8 @@ def build(
 
 
 def open_index(s: Settings) -> FileStore:
-    """Load the current file index, checking it answers these settings' queries (`plan.mismatch`, serving)."""
+    """Load the current file index, checking it answers these settings' queries (`plan.mismatch`, serving); one
+    cut by another chunker is served, with a warning (`govassist run` rebuilds it first, see `read_manifest`)."""
     path = s.current_index
     if not (path / MANIFEST).exists():
         raise IndexMissingError(
@@ -379,6 +383,9 @@ def open_index(s: Settings) -> FileStore:
     why = mismatch(manifest, s, serving=True)
     if why:
         raise mismatch_error(f"the index at {path}", why, "govassist index build")
+    stale = outdated(manifest, s, "govassist index build")
+    if stale:
+        log.warning("%s", stale)
     import bm25s
     import faiss
     from llama_index.retrievers.bm25 import BM25Retriever
@@ -396,6 +403,14 @@ def open_index(s: Settings) -> FileStore:
         by_id={c.id: i for i, c in enumerate(chunks)},
         norm=[normalise(c.text) for c in chunks],
     )
+
+
+def read_manifest(s: Settings) -> dict[str, Any] | None:
+    """The current file index's manifest alone (None: no index, or one that cannot be read)."""
+    try:
+        return json.loads((s.current_index / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def info(s: Settings) -> dict[str, Any]:
@@ -417,5 +432,6 @@ def info(s: Settings) -> dict[str, Any]:
         "counts": manifest["counts"],
         "skipped": manifest["skipped"],
         "bytes": size,
+        "outdated": outdated(manifest, s, "govassist index build"),
         "docs": docs,
     }

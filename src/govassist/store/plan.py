@@ -208,6 +208,13 @@ def mismatch_error(where: str, why: str, command: str) -> IndexMismatchError:
     return IndexMismatchError(f"{where} was {why}: rebuild it with `{command}`{also}")
 
 
+def outdated(manifest: Mapping[str, Any], s: Settings, command: str) -> str | None:
+    """What `index info` and the log say of an index that answers but was not built as the settings ask (another
+    chunker version or chunk sizes): it is served as it is until the next build, which `govassist run` starts."""
+    why = mismatch(manifest, s)
+    return f"the index was {why}: it is served as it is; `{command}` rebuilds it" if why else None
+
+
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:

@@ -12,6 +12,7 @@ by moving `current`, so readers never see a half-built version and a killed buil
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 import time
@@ -42,6 +43,7 @@ from .plan import (
     mismatch,
     mismatch_error,
     nothing_to_index,
+    outdated,
     plan_documents,
     same_header,
     warm_sentences,
@@ -50,6 +52,7 @@ from .plan import (
 if TYPE_CHECKING:
     from .files import FileStore
 
+log = logging.getLogger("govassist.store")
 SCHEMA = "govassist"
 LOCK_KEY = 0x676F7661  # pg_advisory_lock key for builds ("gova")
 KEEP_OLD = 1  # versions kept besides the current one, for readers still on it and for rollback
@@ -584,6 +587,9 @@ class PgStore:
         why = mismatch(manifest, self.settings, serving=True)
         if why:
             raise mismatch_error(f"the database index (version {vid})", why, "govassist db build")
+        stale = outdated(manifest, self.settings, "govassist db build")
+        if stale:
+            log.warning("%s", stale)
         rows = conn.execute(
             f"SELECT doc_id, sha256, chunks, meta FROM {SCHEMA}.docs WHERE version_id = %s ORDER BY doc_id", (vid,)
         ).fetchall()
@@ -743,6 +749,13 @@ def info(s: Settings) -> dict[str, Any]:
     }
 
 
+def current_manifest(s: Settings) -> dict[str, Any] | None:
+    """The current version's manifest alone (None: the database holds no index yet)."""
+    with _connect(_require_url(s)) as conn:
+        cur = _current_row(conn)
+    return cur[4] if cur else None
+
+
 def index_info(s: Settings) -> dict[str, Any]:
     """What the current database version holds, in the shape of the file index's `info` (`govassist index info`)."""
     store = PgStore(s)
@@ -760,6 +773,7 @@ def index_info(s: Settings) -> dict[str, Any]:
         "counts": m["counts"],
         "skipped": m["skipped"],
         "bytes": size or 0,
+        "outdated": outdated(m, s, "govassist db build"),
         "docs": describe_docs(m["docs"], [(d, list(paras), page) for d, paras, page in rows]),
     }
 
