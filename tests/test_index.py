@@ -153,6 +153,20 @@ def test_open_store_errors(mini_settings: Settings) -> None:
         open_store(other)
 
 
+def test_read_previous_gives_each_document_with_its_chunks_and_vectors(mini_settings: Settings) -> None:
+    assert index.read_previous(mini_settings) == {}  # no index yet
+    build(mini_settings, progress=False)
+    store = open_store(mini_settings)
+    prev = index.read_previous(mini_settings)
+    assert sorted(prev) == ["syn-compact", "syn-g7", "syn-report"]
+    for doc_id, p in prev.items():
+        assert p.entry == store.manifest["docs"][doc_id]
+        assert list(p.chunks) == store.doc_chunks(doc_id)
+        assert np.array_equal(p.vectors, store.vectors[[store.by_id[c.id] for c in p.chunks]])
+    # an index not built as the settings ask offers nothing to reuse
+    assert index.read_previous(mini_settings.model_copy(update={"chunk_min_chars": 100})) == {}
+
+
 def _recorded(s: Settings) -> dict:
     return {
         "format": FORMAT,

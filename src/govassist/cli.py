@@ -524,6 +524,23 @@ def db_status(data: PgData = None, as_json: JsonOpt = False) -> None:
         typer.echo(f"{mark} v{v['id']} {v['built_at']} {v['counts']} {(v['bytes'] or 0) / 2**20:.1f} MB")
 
 
+def _file_seed(s: Any) -> dict[str, Any]:
+    """The file index's documents for `db build --from-files`: an error when there is none, or when it was not
+    built as the settings ask (nothing of it could be taken)."""
+    from .errors import IndexMissingError
+    from .store import files
+    from .store.plan import mismatch, mismatch_error
+
+    how = "`GOVASSIST_DATABASE_URL= govassist index build`"
+    manifest = files.read_manifest(s)
+    if manifest is None:
+        raise IndexMissingError(f"no file index at {s.current_index} to take vectors from: build one with {how}")
+    why = mismatch(manifest, s)
+    if why:
+        raise mismatch_error(f"the file index at {s.current_index}", why, how.strip("`"))
+    return files.read_previous(s)
+
+
 @db_app.command("build")
 def db_build(
     wait: Annotated[bool, typer.Option(help="Wait for another running build instead of refusing.")] = False,
@@ -532,10 +549,10 @@ def db_build(
     as_json: JsonOpt = False,
 ) -> None:
     """Build a new version in PostgreSQL (only changed documents re-embedded) and make it current."""
-    from .store import files, postgres
+    from .store import postgres
 
     s = _settings()
-    seed = files.open_index(s) if from_files else None
+    seed = _file_seed(s) if from_files else None
     r = postgres.build(s, progress=not as_json, wait=wait, force=force, seed=seed)
     if as_json:
         _out(r.to_dict())

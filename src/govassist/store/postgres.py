@@ -50,7 +50,7 @@ from .plan import (
 )
 
 if TYPE_CHECKING:
-    from .files import FileStore
+    from .files import PreviousDoc
 
 log = logging.getLogger("govassist.store")
 SCHEMA = "govassist"
@@ -219,20 +219,8 @@ def _prev_docs(conn: Any, version: int) -> dict[str, dict]:
     return {d: {**meta, "sha256": h, "chunks": n} for d, h, n, meta in rows}
 
 
-def _seed_docs(seed: FileStore | None, s: Settings) -> dict[str, tuple[str, list[Chunk], np.ndarray]]:
-    """Chunks and vectors of a file index built with the same embedder and chunker, by document."""
-    if seed is None or mismatch(seed.manifest, s):
-        return {}
-    out: dict[str, tuple[str, list[Chunk], list[np.ndarray]]] = {}
-    for i, c in enumerate(seed.chunks):
-        entry = out.setdefault(c.doc_id, (seed.manifest["docs"][c.doc_id]["sha256"], [], []))
-        entry[1].append(c)
-        entry[2].append(seed.vectors[i])
-    return {d: (h, cs, np.vstack(vs)) for d, (h, cs, vs) in out.items()}
-
-
 def _plan(
-    s: Settings, prev_docs: dict[str, dict], seeds: dict[str, tuple[str, list[Chunk], np.ndarray]]
+    s: Settings, prev_docs: dict[str, dict], seeds: Mapping[str, PreviousDoc]
 ) -> tuple[list[_Planned], dict[str, str], list[str]]:
     """The shared plan (plan.plan_documents), each kept document taken from the database or else from the seed."""
 
@@ -240,7 +228,7 @@ def _plan(
         return prev_docs.get(meta.id, {}).get("sha256") == digest and same_header(prev_docs.get(meta.id), meta)
 
     def in_seed(meta: cat.DocMeta, digest: str) -> bool:
-        return meta.id in seeds and seeds[meta.id][0] == digest
+        return meta.id in seeds and seeds[meta.id].entry.get("sha256") == digest
 
     planned, skipped, notes = plan_documents(s, lambda m, d: in_db(m, d) or in_seed(m, d))
     plan: list[_Planned] = []
@@ -250,8 +238,8 @@ def _plan(
         elif in_db(p.meta, p.digest):
             plan.append(_Planned(p.meta, p.digest, "db"))
         else:
-            _h, chunks, vecs = seeds[p.meta.id]
-            plan.append(_Planned(p.meta, p.digest, "seed", tuple(chunks), vecs))
+            seed = seeds[p.meta.id]
+            plan.append(_Planned(p.meta, p.digest, "seed", seed.chunks, seed.vectors))
     return plan, skipped, notes
 
 
@@ -295,13 +283,14 @@ def build(
     wait: bool = False,
     on_stage: Callable[[str], None] | None = None,
     force: bool = False,
-    seed: FileStore | None = None,
+    seed: Mapping[str, PreviousDoc] | None = None,
 ) -> BuildReport:
     """Build a new version in the database (re-embedding only changed documents) and make it current.
 
-    `seed` may be an open file index (files.FileStore) built with the same embedder and chunker: documents whose
-    content hash it shares take its vectors instead of being embedded again (moving a file index into
-    PostgreSQL). Another build running at the same time makes this one refuse, or wait when asked.
+    `seed` may be a file index's documents (`files.read_previous`, which keeps only an index built as the settings
+    ask): documents whose content hash it shares take its chunks and vectors instead of being embedded again
+    (moving a file index into PostgreSQL). Another build running at the same time makes this one refuse, or wait
+    when asked.
     """
     import psycopg
 
@@ -334,7 +323,7 @@ def build(
         prev_docs = _prev_docs(conn, cur[0]) if cur else {}
         say("load+chunk")
         t = time.perf_counter()
-        plan, skipped, notes = _plan(s, prev_docs if compatible else {}, _seed_docs(seed, s))
+        plan, skipped, notes = _plan(s, prev_docs if compatible else {}, seed or {})
         seconds["load_chunk"] = time.perf_counter() - t
 
         to_embed = [p for p in plan if p.source == "embed"]
