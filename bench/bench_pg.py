@@ -99,7 +99,7 @@ def parity(files: Any, pg: Any, s: Any, judged: Path) -> dict[str, Any]:
 def run(cfg: BenchConfig, url: str, factors: tuple[int, ...]) -> dict[str, Any]:
     from govassist.retrieve import Filters, query_vector
     from govassist.store import build, postgres
-    from govassist.store.files import open_index
+    from govassist.store.files import open_index, read_previous
 
     from .common import questions
     from .scale import replicate, reused_embeddings
@@ -117,8 +117,9 @@ def run(cfg: BenchConfig, url: str, factors: tuple[int, ...]) -> dict[str, Any]:
             with reused_embeddings(base):
                 build(s, progress=False)
         files = open_index(s)
+        seed = read_previous(s)
         s_pg = s.model_copy(update={"database_url": _database(url, f"bench_x{f}")})
-        report, build_s = timed(lambda s_pg=s_pg, files=files: postgres.build(s_pg, progress=False, seed=files))
+        report, build_s = timed(lambda s_pg=s_pg, seed=seed: postgres.build(s_pg, progress=False, seed=seed))
         pg = postgres.PgStore(s_pg)
         info = postgres.info(s_pg)["versions"][-1]
         g7 = Filters(collections=("G7",))

@@ -132,6 +132,44 @@ def test_run_starts_the_chainlit_app_found_through_the_package(mini_settings, mo
     ]
 
 
+def test_run_rebuilds_an_index_of_an_older_chunker_that_open_still_serves(
+    env: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from govassist.cli import needs_build
+    from govassist.store import files, info, open_store
+    from govassist.store.plan import CHUNKER_VERSION
+
+    run("index", "build", "--no-progress")
+    manifest = env.current_index / "manifest.json"
+    m = json.loads(manifest.read_text())
+    m["chunker"]["version"] = CHUNKER_VERSION - 1  # an index cut by the previous release's chunker
+    manifest.write_text(json.dumps(m))
+    old = env.current_index.resolve()
+
+    caplog.set_level(logging.WARNING, logger="govassist.store")
+    # the old index still answers: it is served, saying it is outdated (log and `index info`)
+    assert open_store(env).chunk_count > 0
+    assert f"chunker version {CHUNKER_VERSION - 1}" in caplog.text
+    assert f"chunker version {CHUNKER_VERSION - 1}" in info(env)["outdated"]
+    assert f"note: the index was chunked by chunker version {CHUNKER_VERSION - 1}" in run("index", "info").output
+
+    # `run` decides from the manifest alone, and rebuilds
+    def no_open(_s: Settings) -> None:
+        raise AssertionError("needs_build opened the index")
+
+    with monkeypatch.context() as m:
+        m.setattr(files, "open_index", no_open)
+        assert needs_build(env)
+    res = run("run", "--no-chat")
+    assert "index built: 3 documents" in res.output
+    assert env.current_index.resolve() != old
+    assert json.loads(manifest.read_text())["chunker"]["version"] == CHUNKER_VERSION
+    assert not needs_build(env) and info(env)["outdated"] is None
+    assert "index built" not in run("run", "--no-chat").output  # current now: nothing to build
+
+
 # --- corpus commands: symbolic links, odd names, missing paths, disk full, staff flows (issue 17) -------------
 
 

@@ -14,7 +14,7 @@ from govassist.settings import Settings
 from govassist.store import build, info, open_store
 from govassist.store import files as index
 from govassist.store.files import build_lock
-from govassist.store.plan import header_text
+from govassist.store.plan import CHUNKER_VERSION, FORMAT, chunker_settings, embed_recipe, header_text, mismatch
 
 
 def test_first_build_indexes_good_files_and_names_the_bad_one(mini_settings: Settings) -> None:
@@ -151,6 +151,69 @@ def test_open_store_errors(mini_settings: Settings) -> None:
     other = Settings(**{**mini_settings.model_dump(), "embed_model": "hash:128"})
     with pytest.raises(IndexMismatchError, match="built with embedder 'hash:256'"):
         open_store(other)
+
+
+def test_read_previous_gives_each_document_with_its_chunks_and_vectors(mini_settings: Settings) -> None:
+    assert index.read_previous(mini_settings) == {}  # no index yet
+    build(mini_settings, progress=False)
+    store = open_store(mini_settings)
+    prev = index.read_previous(mini_settings)
+    assert sorted(prev) == ["syn-compact", "syn-g7", "syn-report"]
+    for doc_id, p in prev.items():
+        assert p.entry == store.manifest["docs"][doc_id]
+        assert list(p.chunks) == store.doc_chunks(doc_id)
+        assert np.array_equal(p.vectors, store.vectors[[store.by_id[c.id] for c in p.chunks]])
+    # an index not built as the settings ask offers nothing to reuse
+    assert index.read_previous(mini_settings.model_copy(update={"chunk_min_chars": 100})) == {}
+
+
+def _recorded(s: Settings) -> dict:
+    return {
+        "format": FORMAT,
+        "embedder": s.embed_model,
+        "chunker": chunker_settings(s),
+        "embed_recipe": embed_recipe(s),
+    }
+
+
+def test_mismatch_is_none_for_an_index_built_as_the_settings_ask(mini_settings: Settings) -> None:
+    assert mismatch(_recorded(mini_settings), mini_settings) is None
+    build(mini_settings, progress=False)
+    manifest = json.loads((mini_settings.current_index / "manifest.json").read_text())
+    assert mismatch(manifest, mini_settings) is None
+    assert "max_chars 1200" in mismatch(manifest, mini_settings.model_copy(update={"chunk_max_chars": 900}))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("format", FORMAT + 1, f"index format {FORMAT + 1}"),
+        ("embedder", "hash:128", "embedder 'hash:128'"),
+        ("embed_recipe", {"header": "none", "bm25": "forum"}, "header 'none'"),
+        ("embed_recipe", {"header": "forum", "bm25": "none"}, "bm25 header 'none'"),
+        ("embed_recipe", {"header": "forum", "bm25": "forum", "lower": True}, "'lower': True"),
+        ("embed_recipe", None, "no embedding recipe"),
+        (
+            "chunker",
+            {"version": CHUNKER_VERSION - 1, "max_chars": 1200, "min_chars": 200},
+            f"version {CHUNKER_VERSION - 1}",
+        ),
+        ("chunker", {"version": CHUNKER_VERSION, "max_chars": 900, "min_chars": 200}, "max_chars 900"),
+        ("chunker", {"version": CHUNKER_VERSION, "max_chars": 1200, "min_chars": 50}, "min_chars 50"),
+        ("chunker", {"version": CHUNKER_VERSION, "max_chars": 1200, "min_chars": 200, "overlap": 1}, "'overlap': 1"),
+        ("chunker", None, "chunker version None"),
+    ],
+)
+def test_mismatch_names_the_field_that_differs(mini_settings: Settings, field: str, value: object, named: str) -> None:
+    manifest = _recorded(mini_settings)
+    if value is None:
+        del manifest[field]
+    else:
+        manifest[field] = value
+    why = mismatch(manifest, mini_settings)
+    assert why is not None and named in why
+    # an index cut by another chunker still answers queries: only that is let through when serving
+    assert (mismatch(manifest, mini_settings, serving=True) is None) == (field == "chunker")
 
 
 def test_info_reports_documents_and_paragraph_coverage(mini_settings: Settings) -> None:

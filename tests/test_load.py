@@ -3,8 +3,11 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pdfmaker import make_pdf
 
+from govassist.blocks import join_lines
 from govassist.errors import LoadError
 from govassist.load import BULLET, HEADING, PARA, Limits, load_file, text_blocks
 
@@ -206,3 +209,56 @@ def test_the_build_reports_the_encoding_it_decoded(mini_settings) -> None:
     assert "staff-note.txt: decoded as windows-1252 (not UTF-8); re-save it as UTF-8 to be sure" in r.notes
     assert "staff-note.txt" not in r.skipped
     assert any("naïve hopes" in c.text for c in open_store(mini_settings).chunks)
+
+
+# --- joining a paragraph's lines (blocks.join_lines, shared by the text and PDF loaders) -------------------------
+
+
+def _join_lines_quadratic(lines: list[str], vocab: dict[str, int], spaced_hyphens: bool) -> str:
+    """pdflayout's former joiner (it rescanned the whole text at each line), the reference join_lines must match."""
+    import re
+
+    out = ""
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        if spaced_hyphens and out.endswith(" -") and line[:1].islower():
+            out = out[:-2] + "-"
+        if out.endswith("-") and not out.endswith(" -") and line[:1].islower():
+            head = re.search(r"([A-Za-z]+)-$", out)
+            tail = re.match(r"[a-z]+", line)
+            whole = head and tail and vocab.get((head.group(1) + tail.group(0)).lower(), 0) > 0
+            out = (out[:-1] if whole else out) + line
+        else:
+            out = f"{out} {line}" if out else line
+    return re.sub(r"[ \t\u00a0]+", " ", out).strip()
+
+
+VOCAB = {"development": 3, "coop": 1, "copyrightprotected": 1, "ab": 1, "amenta": 1}
+PIECES = ["a", "b", "ment", "develop", "co", "op", "X", "é", "2", "-", " -", " ", "\t", "\u00a0", "\n"]
+
+
+@given(
+    st.lists(st.lists(st.sampled_from(PIECES), max_size=5).map("".join), max_size=8),
+    st.booleans(),
+)
+@settings(max_examples=2000, deadline=None)
+def test_join_lines_matches_the_former_pdf_joiner(lines: list[str], spaced: bool) -> None:
+    assert join_lines(lines, lambda w: VOCAB.get(w.lower(), 0) > 0, spaced) == _join_lines_quadratic(
+        lines, VOCAB, spaced
+    )
+
+
+def test_join_lines_rejoins_words_hyphenated_at_a_line_end() -> None:
+    def whole(w: str) -> bool:
+        return VOCAB.get(w.lower(), 0) > 0
+
+    assert join_lines(["sustainable develop-", "ment  goals"], whole) == "sustainable development goals"
+    assert join_lines(["evidence-", "based policy"], whole) == "evidence-based policy"
+    assert join_lines(["sustainable develop-", "ment"]) == "sustainable develop-ment"  # no vocabulary: kept
+    assert join_lines(["copyright -", "protected"], whole, spaced_hyphens=True) == "copyrightprotected"
+    assert join_lines(["copyright -", "protected"], whole) == "copyright - protected"
+    assert join_lines(["", " A\u00a0 text\t", "  ", "Goes on. "]) == "A text Goes on."
+    # a line that is only a dash is a dash, not the hyphen of a word (the text loader used to glue "-b")
+    assert join_lines(["a", "-", "b"]) == "a - b"

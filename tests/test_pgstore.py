@@ -21,7 +21,7 @@ from govassist import sentvec
 from govassist.errors import BuildLockedError, ConfigError, IndexMissingError
 from govassist.retrieve import Filters, query_vector, search
 from govassist.settings import Settings
-from govassist.store import pgserver, postgres
+from govassist.store import files, pgserver, postgres
 
 pytestmark = pytest.mark.pg
 ROOT = Path(__file__).resolve().parents[1]
@@ -336,7 +336,7 @@ def test_parity_with_the_file_store_on_the_development_questions(real_settings, 
     from govassist.evaluate import build_qrels, load_questions, passage_key
 
     s = real_settings.model_copy(update={"database_url": pg_url})
-    r = postgres.build(s, progress=False, seed=real_store)
+    r = postgres.build(s, progress=False, seed=files.read_previous(s))
     assert r.embedded_docs == [] and len(r.seeded_docs) == r.documents  # vectors taken over, not re-embedded
     pg = postgres.PgStore(s)
     questions = load_questions(ROOT / "eval" / "questions.jsonl")
@@ -406,6 +406,43 @@ def test_db_build_from_files_seeds_an_empty_database(pg_settings: Settings, monk
     assert "path" not in report and report["version"] >= 1
 
 
+def test_db_build_from_files_takes_chunks_and_vectors_as_the_file_index_has_them(
+    pg_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from govassist.cli import app
+    from govassist.errors import IndexMismatchError
+    from govassist.store import build, open_store
+    from govassist.store.plan import CHUNKER_VERSION
+
+    for key, value in _env(pg_settings).items():
+        if key.startswith("GOVASSIST_"):
+            monkeypatch.setenv(key, value)
+    missing = CliRunner().invoke(app, ["db", "build", "--from-files"])
+    assert isinstance(missing.exception, IndexMissingError) and "no file index at" in str(missing.exception)
+
+    file_settings = pg_settings.model_copy(update={"database_url": None})
+    build(file_settings, progress=False)
+    on_disk = open_store(file_settings)
+    r = postgres.build(pg_settings, progress=False, seed=files.read_previous(pg_settings))
+    assert sorted(r.seeded_docs) == ["syn-compact", "syn-g7", "syn-report"] and r.embedded_docs == []
+    store = postgres.PgStore(pg_settings)
+    assert sorted(store.chunks, key=lambda c: c.id) == sorted(on_disk.chunks, key=lambda c: c.id)
+    rows = store._query("SELECT id, embedding FROM {t}", ())
+    assert len(rows) == len(on_disk.chunks)
+    for cid, vec in rows:
+        assert np.array_equal(np.asarray(vec.to_numpy(), dtype=np.float32), on_disk.vectors[on_disk.by_id[cid]])
+
+    manifest = file_settings.current_index / "manifest.json"
+    m = json.loads(manifest.read_text())
+    m["chunker"]["version"] = CHUNKER_VERSION - 1
+    manifest.write_text(json.dumps(m))
+    old = CliRunner().invoke(app, ["db", "build", "--from-files"])
+    assert isinstance(old.exception, IndexMismatchError)
+    assert f"chunked by chunker version {CHUNKER_VERSION - 1}" in str(old.exception)
+
+
 def test_the_embedding_recipe_is_recorded_and_another_one_rebuilds_everything(pg_settings: Settings) -> None:
     from govassist.errors import IndexMismatchError
     from govassist.store.plan import header_text
@@ -421,3 +458,26 @@ def test_the_embedding_recipe_is_recorded_and_another_one_rebuilds_everything(pg
         postgres.PgStore(plain, recheck_s=0)
     r = postgres.build(plain, progress=False)
     assert sorted(r.embedded_docs) == ["syn-compact", "syn-g7", "syn-report"] and r.reused_docs == []
+
+
+def test_an_older_chunkers_version_is_served_but_needs_a_build(pg_settings: Settings) -> None:
+    import psycopg
+
+    from govassist.cli import needs_build
+    from govassist.store import info
+    from govassist.store.plan import CHUNKER_VERSION
+
+    assert needs_build(pg_settings)  # the database holds no index yet
+    first = postgres.build(pg_settings, progress=False)
+    assert not needs_build(pg_settings)
+    with psycopg.connect(pg_settings.database_url, autocommit=True) as conn:
+        conn.execute(
+            f"UPDATE {postgres.SCHEMA}.versions SET manifest = jsonb_set(manifest, '{{chunker,version}}', %s::jsonb)",
+            (str(CHUNKER_VERSION - 1),),
+        )
+    assert needs_build(pg_settings)
+    assert postgres.PgStore(pg_settings, recheck_s=0).chunk_count > 0  # still answers
+    assert f"chunker version {CHUNKER_VERSION - 1}" in info(pg_settings)["outdated"]
+    r = postgres.build(pg_settings, progress=False)
+    assert r.version != first.version and sorted(r.embedded_docs) == ["syn-compact", "syn-g7", "syn-report"]
+    assert not needs_build(pg_settings) and info(pg_settings)["outdated"] is None

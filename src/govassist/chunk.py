@@ -9,13 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from .blocks import BULLET, HEADING, Block
+from .blocks import BARE_NUMBER_RE, BULLET, HEADING, SUB_ITEM_RE, Block
 from .errors import ConfigError
 
 NUM_RE = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,2})*)(?:\.\s*|,\s+)(?=[A-Z(\"“‘])")
-SUB_RE = re.compile(r"^\s*\(?([a-z]{1,2}|[ivx]{1,5})\)\s+")
 SENT_RE = re.compile(r"(?<=[.;!?])[\"”’)]?\s+(?=[A-Z(\"“‘])")
-BARE_NUM_RE = re.compile(r"^\s*(\d{1,2})\s+(?=[A-Z])")  # "1 Take appropriate measures" (no full stop)
 LABEL_ONLY_RE = re.compile(r"^\s*\d{1,3}(?:\.\d{1,2})*\.$")
 MAX_CHUNK_CHARS = 100_000  # largest chunk_max_chars accepted: far below PostgreSQL's 1 MB tsvector limit
 
@@ -75,7 +73,7 @@ def _bare_numbers(blocks: list[Block]) -> dict[int, str]:
     """Blocks opening with a bare number ("1 Take ..."), by index, when those numbers run 1, 2, 3... in order."""
     found, expected = {}, 1
     for i, b in enumerate(blocks):
-        m = BARE_NUM_RE.match(b.text) if b.kind != HEADING and not NUM_RE.match(b.text) else None
+        m = BARE_NUMBER_RE.match(b.text) if b.kind != HEADING and not NUM_RE.match(b.text) else None
         if m and int(m.group(1)) == expected:
             found[i] = m.group(1)
             expected += 1
@@ -93,7 +91,7 @@ def _elaborated(blocks: list[Block], numbered: set[int]) -> bool:
     for i in numbered:
         j = nxt_at[i]
         nxt = blocks[j] if j is not None else None
-        if nxt and nxt.kind != HEADING and j not in numbered and not SUB_RE.match(nxt.text):
+        if nxt and nxt.kind != HEADING and j not in numbered and not SUB_ITEM_RE.match(nxt.text):
             followed += 1
     return followed >= max(3, 0.6 * len(numbered))
 
@@ -121,8 +119,8 @@ def parse_units(blocks: list[Block]) -> list[_Unit]:
             item = None
             continue
         text = b.text
-        m_num = (NUM_RE.match(text) or (BARE_NUM_RE.match(text) if i in bare else None)) if uses_numbers else None
-        m_sub = SUB_RE.match(text) if number else None
+        m_num = (NUM_RE.match(text) or (BARE_NUMBER_RE.match(text) if i in bare else None)) if uses_numbers else None
+        m_sub = SUB_ITEM_RE.match(text) if number else None
         cur = units[-1] if units else None
         if cur and cur.items and last_kind == BULLET and text[:1].islower() and b.kind != BULLET:
             tail.append(text)  # closing words of a bulleted sentence

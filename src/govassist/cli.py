@@ -211,6 +211,8 @@ def index_info(as_json: JsonOpt = False) -> None:
         )
     for why in data["skipped"].values():
         typer.echo(f"  skipped: {why}")
+    if data["outdated"]:
+        typer.echo(f"note: {data['outdated']}")
 
 
 def _hit_json(h, rank: int) -> dict:
@@ -355,15 +357,13 @@ def chat_app_path() -> Path:
 
 
 def needs_build(s: Any) -> bool:
-    """No index yet, or one built by another embedder, chunker or embedding recipe (an upgrade): build first."""
-    from .errors import IndexMismatchError, IndexMissingError
-    from .store import open_store
+    """No index yet, or one not built as the settings ask (`plan.mismatch`: another embedder, embedding recipe,
+    chunker version or chunk sizes, as after an upgrade): build first. Reads the manifest only."""
+    from .store import current_manifest
+    from .store.plan import mismatch
 
-    try:
-        open_store(s)
-    except (IndexMissingError, IndexMismatchError):
-        return True
-    return False
+    manifest = current_manifest(s)
+    return manifest is None or mismatch(manifest, s) is not None
 
 
 @app.command("run")
@@ -524,6 +524,23 @@ def db_status(data: PgData = None, as_json: JsonOpt = False) -> None:
         typer.echo(f"{mark} v{v['id']} {v['built_at']} {v['counts']} {(v['bytes'] or 0) / 2**20:.1f} MB")
 
 
+def _file_seed(s: Any) -> dict[str, Any]:
+    """The file index's documents for `db build --from-files`: an error when there is none, or when it was not
+    built as the settings ask (nothing of it could be taken)."""
+    from .errors import IndexMissingError
+    from .store import files
+    from .store.plan import mismatch, mismatch_error
+
+    how = "`GOVASSIST_DATABASE_URL= govassist index build`"
+    manifest = files.read_manifest(s)
+    if manifest is None:
+        raise IndexMissingError(f"no file index at {s.current_index} to take vectors from: build one with {how}")
+    why = mismatch(manifest, s)
+    if why:
+        raise mismatch_error(f"the file index at {s.current_index}", why, how.strip("`"))
+    return files.read_previous(s)
+
+
 @db_app.command("build")
 def db_build(
     wait: Annotated[bool, typer.Option(help="Wait for another running build instead of refusing.")] = False,
@@ -532,10 +549,10 @@ def db_build(
     as_json: JsonOpt = False,
 ) -> None:
     """Build a new version in PostgreSQL (only changed documents re-embedded) and make it current."""
-    from .store import files, postgres
+    from .store import postgres
 
     s = _settings()
-    seed = files.open_index(s) if from_files else None
+    seed = _file_seed(s) if from_files else None
     r = postgres.build(s, progress=not as_json, wait=wait, force=force, seed=seed)
     if as_json:
         _out(r.to_dict())

@@ -30,8 +30,9 @@ from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from .answer import STOP
+from .blocks import SUB_ITEM_RE
 from .catalog import DocMeta
-from .chunk import SUB_RE, Chunk
+from .chunk import Chunk
 from .errors import QueryError
 from .retrieve import Filters, allowed_docs, search
 from .settings import Settings
@@ -180,7 +181,7 @@ def _strip_number(label: str, text: str) -> str:
     if label[:1].isdigit() and "(" not in label:
         return re.sub(rf"^\s*{re.escape(label)}(?:\.\s*|,\s+|\s+(?=[A-Z]))", "", text, count=1)
     if label.endswith(")"):
-        return SUB_RE.sub("", text, count=1)
+        return SUB_ITEM_RE.sub("", text, count=1)
     return text
 
 

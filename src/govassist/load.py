@@ -23,6 +23,7 @@ from .blocks import (
     SUPERSCRIPTS,
     Block,
     clean_inline,
+    join_lines,
 )
 from .errors import LoadError
 from .text import safe_line
@@ -90,23 +91,6 @@ def linked_part(path: Path, folder: Path) -> Path | None:
         if cur.is_symlink():
             return cur
     return None
-
-
-
-
-def _join(lines: list[str]) -> str:
-    """Lines as one text; a word hyphenated across lines is rejoined. Linear: each word's pieces are joined once."""
-    words: list[list[str]] = []
-    for line in lines:
-        line = line.strip()
-        if not line:
-            continue
-        last = words[-1][-1] if words else ""
-        if last.endswith("-") and not last.endswith(" -") and line[:1].islower():
-            words[-1].append(line)
-        else:
-            words.append([line])
-    return re.sub(r"[ \t\u00a0]+", " ", " ".join("".join(w) for w in words)).strip()
 
 
 def _is_heading_line(raw: str) -> bool:
@@ -183,7 +167,7 @@ def text_blocks(text: str, page: int | None = None, deadline: float | None = Non
 
     def flush() -> None:
         nonlocal buf, kind
-        joined = _join(buf)
+        joined = join_lines(buf)
         if "](" in joined:  # a markdown link that runs over lines: its text only
             joined = LINK_RE.sub(r"\1", joined)
         if joined and re.search(r"\w", joined):
@@ -203,7 +187,7 @@ def text_blocks(text: str, page: int | None = None, deadline: float | None = Non
             continue
         after_stop = not prev or ENDS_SENTENCE_RE.search(prev) is not None
         if _is_heading_line(line) and not buf:
-            heading = _join([clean_inline(line.lstrip("# "))])
+            heading = join_lines([clean_inline(line.lstrip("# "))])
             if re.search(r"\w", heading):
                 blocks.append(Block(HEADING, heading, page))
             prev = ""

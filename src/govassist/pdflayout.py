@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from .blocks import (
+    BARE_NUMBER_RE,
     BULLET,
     ENDS_LIST_ITEM_RE,
     ENDS_SENTENCE_RE,
@@ -25,13 +26,13 @@ from .blocks import (
     NUMBER_RE,
     PAGE_NUM_RE,
     PARA,
+    SUB_ITEM_RE,
     Block,
     clean_inline,
+    join_lines,
 )
 
 BULLET_MARK_RE = re.compile(r"^\s*(?:[-*•·▪◦●>\x7f]|\u2013)\s+")
-BARE_NUMBER_RE = re.compile(r"^\s*\d{1,2}\s+(?=[A-Z])")  # "1 Take appropriate measures" (no full stop)
-SUB_ITEM_RE = re.compile(r"^\s*\(?(?:[a-z]{1,2}|[ivx]{1,5})\)\s")
 SEPARATOR_LINE_RE = re.compile(r"^\s*[_\-–—]{5,}\s*$")
 FOOTNOTE_RE = re.compile(r"^\s*(\d{1,3})\s+\S")
 WORD_RE = re.compile(r"[A-Za-z][a-z]+")
@@ -269,28 +270,6 @@ def _vocabulary(pages: list[list[Line]]) -> Counter[str]:
     return words
 
 
-def _join_lines(lines: list[str], vocab: Counter[str], spaced_hyphens: bool = False) -> str:
-    """Join a paragraph's lines. A word hyphenated at a line end loses the hyphen when the document spells it
-    whole elsewhere ("develop-" "ment"), keeps it otherwise ("evidence-" "based"). With `spaced_hyphens` (a
-    print that sets a space before a line-end hyphen and writes its dashes as "–"), "copyright -" "protected"
-    is one word too."""
-    out = ""
-    for raw in lines:
-        line = raw.strip()
-        if not line:
-            continue
-        if spaced_hyphens and out.endswith(" -") and line[:1].islower():
-            out = out[:-2] + "-"
-        if out.endswith("-") and not out.endswith(" -") and line[:1].islower():
-            head = re.search(r"([A-Za-z]+)-$", out)
-            tail = re.match(r"[a-z]+", line)
-            whole = head and tail and vocab[(head.group(1) + tail.group(0)).lower()] > 0
-            out = (out[:-1] if whole else out) + line
-        else:
-            out = f"{out} {line}" if out else line
-    return out
-
-
 def _mend_words(text: str, vocab: Counter[str]) -> str:
     """Undo spaces the PDF put inside words: "red -teaming", "non- discrimination", and "privat e", "a nd"
     (joined when a piece is rare in the document and the whole word is used: real words recur; when both
@@ -431,7 +410,7 @@ def _block_texts(p: _Para, vocab: Counter[str], spaced_hyphens: bool) -> list[Bl
     raw = [clean_inline(ln.text).replace("\x7f", "•") for ln in p.lines]
     if p.kind == BULLET:
         raw[0] = BULLET_MARK_RE.sub("", raw[0], count=1)
-    text = _mend_words(_join_lines(raw, vocab, spaced_hyphens), vocab).strip()
+    text = _mend_words(join_lines(raw, lambda w: vocab[w.lower()] > 0, spaced_hyphens), vocab).strip()
     if "](" in text:  # a markdown link typeset as it was, over lines: its text only
         text = LINK_RE.sub(r"\1", text)
     if p.kind == HEADING:

@@ -1,6 +1,6 @@
 """The index store. `Store` is what retrieval, answers and the chat read; two backends offer it: `files` (FAISS +
 BM25 files under `indexes/current`) and `postgres` (pgvector + full-text BM25, selected by GOVASSIST_DATABASE_URL).
-`open_store`, `build` and `info` here are the one place that chooses between them."""
+`open_store`, `current_manifest`, `build` and `info` here are the one place that chooses between them."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ..chunk import Chunk
     from ..settings import Settings
 
-__all__ = ["BuildReport", "Store", "build", "chunker_settings", "info", "open_store"]
+__all__ = ["BuildReport", "Store", "build", "chunker_settings", "current_manifest", "info", "open_store"]
 
 
 @runtime_checkable
@@ -72,6 +72,17 @@ def open_store(s: Settings) -> Store:
     from .files import open_index
 
     return open_index(s)
+
+
+def current_manifest(s: Settings) -> dict[str, Any] | None:
+    """How the configured backend's current index was built, read without opening it (None: no index yet)."""
+    if s.database_url:
+        from .postgres import current_manifest as pg_manifest
+
+        return pg_manifest(s)
+    from .files import read_manifest
+
+    return read_manifest(s)
 
 
 def build(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shutil
 import time
@@ -21,7 +22,7 @@ from .. import catalog as cat
 from .. import sentvec
 from ..chunk import Chunk
 from ..embed import embed_texts, embedder_for
-from ..errors import BuildLockedError, IndexMismatchError, IndexMissingError
+from ..errors import BuildLockedError, IndexMissingError
 from ..settings import Settings
 from ..text import normalise
 from .plan import (
@@ -33,7 +34,10 @@ from .plan import (
     doc_meta,
     embed_recipe,
     header_text,
+    mismatch,
+    mismatch_error,
     nothing_to_index,
+    outdated,
     plan_documents,
     same_header,
     warm_sentences,
@@ -46,6 +50,7 @@ MANIFEST, CHUNKS, VECTORS, FAISS_FILE, BM25_DIR = (
     "faiss.index",
     "bm25",
 )
+log = logging.getLogger("govassist.store")
 
 
 @dataclass
@@ -176,19 +181,38 @@ def switch_current(index_dir: Path, target: Path) -> None:
     os.replace(tmp, index_dir / "current")
 
 
-def _read_previous(s: Settings) -> tuple[dict, list[Chunk], np.ndarray] | None:
+@dataclass(frozen=True)
+class PreviousDoc:
+    """One document of the current file index as a build may reuse it: its manifest entry, its chunks in reading
+    order and their vectors (one row each)."""
+
+    entry: dict[str, Any]
+    chunks: tuple[Chunk, ...]
+    vectors: np.ndarray
+
+
+def read_previous(s: Settings) -> dict[str, PreviousDoc]:
+    """The current file index's documents by id, for the file build to keep and the database build to seed from:
+    empty when there is no readable index or `plan.mismatch` finds it built otherwise than the settings ask."""
     cur = s.current_index
     try:
         manifest = json.loads((cur / MANIFEST).read_text())
-        chunks = [Chunk.from_dict(json.loads(x)) for x in (cur / CHUNKS).read_text().splitlines() if x]
+        if mismatch(manifest, s):
+            return {}
+        lines = (cur / CHUNKS).read_text(encoding="utf-8").splitlines()
+        chunks = [Chunk.from_dict(json.loads(x)) for x in lines if x]
         vectors = np.load(cur / VECTORS)
-    except (OSError, ValueError):
-        return None
-    if manifest.get("embedder") != s.embed_model or manifest.get("chunker") != chunker_settings(s):
-        return None
-    if manifest.get("embed_recipe") != embed_recipe(s):
-        return None
-    return manifest, chunks, vectors
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    if len(vectors) != len(chunks):
+        return {}
+    rows: dict[str, list[int]] = {}
+    for i, c in enumerate(chunks):
+        rows.setdefault(c.doc_id, []).append(i)
+    entries = manifest.get("docs", {})
+    return {
+        d: PreviousDoc(entries[d], tuple(chunks[i] for i in ix), vectors[ix]) for d, ix in rows.items() if d in entries
+    }
 
 
 def faiss_index(vectors: np.ndarray, exact_max: int) -> tuple[Any, str]:
@@ -240,33 +264,24 @@ def build(
         _clean_stale(s.index_dir, keep)
         if force:  # re-embed everything, the quotable sentences too
             sentvec.forget(s)
-        prev = None if force else _read_previous(s)
-        prev_docs = prev[0]["docs"] if prev else {}
-        prev_chunks: dict[str, list[tuple[Chunk, np.ndarray]]] = {}
-        if prev:
-            for c, v in zip(prev[1], prev[2]):
-                prev_chunks.setdefault(c.doc_id, []).append((c, v))
+        prev = {} if force else read_previous(s)
+        prev_docs = {d: p.entry for d, p in prev.items()}
 
         say("load+chunk")
         t = time.perf_counter()
         plan, skipped, notes = plan_documents(
             s,
             lambda meta, digest: (
-                prev_docs.get(meta.id, {}).get("sha256") == digest
-                and meta.id in prev_chunks
-                and same_header(prev_docs.get(meta.id), meta)
+                meta.id in prev
+                and prev[meta.id].entry.get("sha256") == digest
+                and same_header(prev[meta.id].entry, meta)
             ),
         )
         seconds["load_chunk"] = time.perf_counter() - t
 
         # a changed document keeps the vectors of its chunks whose embedded text (header included) did not change
         form = s.embed_header
-        known = {
-            header_text(c, doc_meta(prev_docs[d]), form): v
-            for d, pairs_old in prev_chunks.items()
-            if d in prev_docs
-            for c, v in pairs_old
-        }
+        known = {header_text(c, doc_meta(p.entry), form): v for p in prev.values() for c, v in zip(p.chunks, p.vectors)}
         changed_texts = [header_text(c, p.meta, form) for p in plan if p.chunks for c in p.chunks]
         new_texts = list(dict.fromkeys(t for t in changed_texts if t not in known))
         if changed_texts:
@@ -284,9 +299,8 @@ def build(
         for p in plan:
             meta = p.meta
             if p.chunks is None:
-                pairs_old = prev_chunks[meta.id]
-                doc_chunks = [c for c, _ in pairs_old]
-                rows.extend(v for _, v in pairs_old)
+                doc_chunks = list(prev[meta.id].chunks)
+                rows.extend(prev[meta.id].vectors)
                 reused.append(meta.id)
             else:
                 doc_chunks = list(p.chunks)
@@ -368,7 +382,8 @@ def build(
 
 
 def open_index(s: Settings) -> FileStore:
-    """Load the current file index, checking it was built with the configured embedder."""
+    """Load the current file index, checking it answers these settings' queries (`plan.mismatch`, serving); one
+    cut by another chunker is served, with a warning (`govassist run` rebuilds it first, see `read_manifest`)."""
     path = s.current_index
     if not (path / MANIFEST).exists():
         raise IndexMissingError(
@@ -376,19 +391,12 @@ def open_index(s: Settings) -> FileStore:
         )
     path = path.resolve()
     manifest = json.loads((path / MANIFEST).read_text())
-    if manifest.get("format") != FORMAT:
-        raise IndexMismatchError(f"index at {path} has format {manifest.get('format')}; rebuild it")
-    if manifest["embedder"] != s.embed_model:
-        raise IndexMismatchError(
-            f"index was built with embedder {manifest['embedder']!r} but settings ask for {s.embed_model!r}: "
-            "rebuild with `govassist index build` or set GOVASSIST_EMBED_MODEL to match"
-        )
-    if manifest.get("embed_recipe") != embed_recipe(s):
-        raise IndexMismatchError(
-            f"index was built with embedding recipe {manifest.get('embed_recipe')} but settings ask for "
-            f"{embed_recipe(s)}: rebuild with `govassist index build` (or set GOVASSIST_EMBED_HEADER / "
-            "GOVASSIST_BM25_HEADER to match)"
-        )
+    why = mismatch(manifest, s, serving=True)
+    if why:
+        raise mismatch_error(f"the index at {path}", why, "govassist index build")
+    stale = outdated(manifest, s, "govassist index build")
+    if stale:
+        log.warning("%s", stale)
     import bm25s
     import faiss
     from llama_index.retrievers.bm25 import BM25Retriever
@@ -406,6 +414,14 @@ def open_index(s: Settings) -> FileStore:
         by_id={c.id: i for i, c in enumerate(chunks)},
         norm=[normalise(c.text) for c in chunks],
     )
+
+
+def read_manifest(s: Settings) -> dict[str, Any] | None:
+    """The current file index's manifest alone (None: no index, or one that cannot be read)."""
+    try:
+        return json.loads((s.current_index / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def info(s: Settings) -> dict[str, Any]:
@@ -427,5 +443,6 @@ def info(s: Settings) -> dict[str, Any]:
         "counts": manifest["counts"],
         "skipped": manifest["skipped"],
         "bytes": size,
+        "outdated": outdated(manifest, s, "govassist index build"),
         "docs": docs,
     }

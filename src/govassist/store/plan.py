@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 from .. import catalog as cat
 from .. import sentvec
 from ..chunk import Chunk, chunk_blocks
-from ..errors import IndexMissingError, LoadError
+from ..errors import IndexMismatchError, IndexMissingError, LoadError
 from ..load import Limits, check_file, limits_for, load_file
 from ..settings import Settings
 
@@ -144,6 +144,75 @@ def same_header(entry: dict[str, Any] | None, meta: cat.DocMeta) -> bool:
 
 def chunker_settings(s: Settings) -> dict[str, int]:
     return {"version": CHUNKER_VERSION, "max_chars": s.chunk_max_chars, "min_chars": s.chunk_min_chars}
+
+
+def mismatch(manifest: Mapping[str, Any], s: Settings, *, serving: bool = False) -> str | None:
+    """Why the index a manifest describes was not built as these settings ask (its format, embedder, embedding
+    recipe, chunker version or chunk sizes), or None when it was. The reason completes "the index was …" and names
+    the setting to change where there is one.
+
+    With `serving`, only what stops the index from answering these settings' queries (format, embedder, recipe):
+    an index cut by another chunker still answers, and the next build (`govassist run` builds first) re-chunks it.
+    """
+    recipe, chunker = manifest.get("embed_recipe"), manifest.get("chunker") or {}
+    want_recipe, want_chunker = embed_recipe(s), chunker_settings(s)
+    checks: list[tuple[Any, Any, str]] = [
+        (manifest.get("format"), FORMAT, "written in index format {got}; this release reads format {want}"),
+        (
+            manifest.get("embedder"),
+            s.embed_model,
+            "built with embedder {got!r} but settings ask for {want!r} (GOVASSIST_EMBED_MODEL)",
+        ),
+    ]
+    if recipe is None:
+        checks.append((None, want_recipe, "built by an earlier release with no embedding recipe (now {want})"))
+    else:
+        checks += [
+            (
+                recipe.get("header"),
+                want_recipe["header"],
+                "built with embedding recipe header {got!r} but settings ask for {want!r} (GOVASSIST_EMBED_HEADER)",
+            ),
+            (
+                recipe.get("bm25"),
+                want_recipe["bm25"],
+                "built with embedding recipe bm25 header {got!r} but settings ask for {want!r} (GOVASSIST_BM25_HEADER)",
+            ),
+            (recipe, want_recipe, "built with embedding recipe {got} but settings ask for {want}"),
+        ]
+    if not serving:
+        checks += [
+            (
+                chunker.get("version"),
+                CHUNKER_VERSION,
+                "chunked by chunker version {got}; this release's chunker is version {want}",
+            ),
+            (
+                chunker.get("max_chars"),
+                s.chunk_max_chars,
+                "chunked with max_chars {got} but settings ask for {want} (GOVASSIST_CHUNK_MAX_CHARS)",
+            ),
+            (
+                chunker.get("min_chars"),
+                s.chunk_min_chars,
+                "chunked with min_chars {got} but settings ask for {want} (GOVASSIST_CHUNK_MIN_CHARS)",
+            ),
+            (chunker, want_chunker, "chunked with chunker settings {got} but settings ask for {want}"),
+        ]
+    return next((why.format(got=got, want=want) for got, want, why in checks if got != want), None)
+
+
+def mismatch_error(where: str, why: str, command: str) -> IndexMismatchError:
+    """The error of opening an index that cannot answer these settings' queries (`mismatch(..., serving=True)`)."""
+    also = " or set that variable to match" if "(GOVASSIST_" in why else ""
+    return IndexMismatchError(f"{where} was {why}: rebuild it with `{command}`{also}")
+
+
+def outdated(manifest: Mapping[str, Any], s: Settings, command: str) -> str | None:
+    """What `index info` and the log say of an index that answers but was not built as the settings ask (another
+    chunker version or chunk sizes): it is served as it is until the next build, which `govassist run` starts."""
+    why = mismatch(manifest, s)
+    return f"the index was {why}: it is served as it is; `{command}` rebuilds it" if why else None
 
 
 def sha256(path: Path) -> str:

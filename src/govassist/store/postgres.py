@@ -12,6 +12,7 @@ by moving `current`, so readers never see a half-built version and a killed buil
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 import time
@@ -27,7 +28,7 @@ import numpy as np
 from .. import catalog as cat
 from .. import sentvec
 from ..chunk import Chunk
-from ..errors import BuildLockedError, ConfigError, IndexMismatchError, IndexMissingError
+from ..errors import BuildLockedError, ConfigError, IndexMissingError
 from ..settings import Settings
 from ..text import normalise
 from .plan import (
@@ -39,15 +40,19 @@ from .plan import (
     doc_meta,
     embed_recipe,
     header_text,
+    mismatch,
+    mismatch_error,
     nothing_to_index,
+    outdated,
     plan_documents,
     same_header,
     warm_sentences,
 )
 
 if TYPE_CHECKING:
-    from .files import FileStore
+    from .files import PreviousDoc
 
+log = logging.getLogger("govassist.store")
 SCHEMA = "govassist"
 LOCK_KEY = 0x676F7661  # pg_advisory_lock key for builds ("gova")
 KEEP_OLD = 1  # versions kept besides the current one, for readers still on it and for rollback
@@ -214,22 +219,8 @@ def _prev_docs(conn: Any, version: int) -> dict[str, dict]:
     return {d: {**meta, "sha256": h, "chunks": n} for d, h, n, meta in rows}
 
 
-def _seed_docs(seed: FileStore | None, s: Settings) -> dict[str, tuple[str, list[Chunk], np.ndarray]]:
-    """Chunks and vectors of a file index built with the same embedder and chunker, by document."""
-    if seed is None or seed.manifest.get("embedder") != s.embed_model:
-        return {}
-    if seed.manifest.get("chunker") != chunker_settings(s) or seed.manifest.get("embed_recipe") != embed_recipe(s):
-        return {}
-    out: dict[str, tuple[str, list[Chunk], list[np.ndarray]]] = {}
-    for i, c in enumerate(seed.chunks):
-        entry = out.setdefault(c.doc_id, (seed.manifest["docs"][c.doc_id]["sha256"], [], []))
-        entry[1].append(c)
-        entry[2].append(seed.vectors[i])
-    return {d: (h, cs, np.vstack(vs)) for d, (h, cs, vs) in out.items()}
-
-
 def _plan(
-    s: Settings, prev_docs: dict[str, dict], seeds: dict[str, tuple[str, list[Chunk], np.ndarray]]
+    s: Settings, prev_docs: dict[str, dict], seeds: Mapping[str, PreviousDoc]
 ) -> tuple[list[_Planned], dict[str, str], list[str]]:
     """The shared plan (plan.plan_documents), each kept document taken from the database or else from the seed."""
 
@@ -237,7 +228,7 @@ def _plan(
         return prev_docs.get(meta.id, {}).get("sha256") == digest and same_header(prev_docs.get(meta.id), meta)
 
     def in_seed(meta: cat.DocMeta, digest: str) -> bool:
-        return meta.id in seeds and seeds[meta.id][0] == digest
+        return meta.id in seeds and seeds[meta.id].entry.get("sha256") == digest
 
     planned, skipped, notes = plan_documents(s, lambda m, d: in_db(m, d) or in_seed(m, d))
     plan: list[_Planned] = []
@@ -247,8 +238,8 @@ def _plan(
         elif in_db(p.meta, p.digest):
             plan.append(_Planned(p.meta, p.digest, "db"))
         else:
-            _h, chunks, vecs = seeds[p.meta.id]
-            plan.append(_Planned(p.meta, p.digest, "seed", tuple(chunks), vecs))
+            seed = seeds[p.meta.id]
+            plan.append(_Planned(p.meta, p.digest, "seed", seed.chunks, seed.vectors))
     return plan, skipped, notes
 
 
@@ -292,13 +283,14 @@ def build(
     wait: bool = False,
     on_stage: Callable[[str], None] | None = None,
     force: bool = False,
-    seed: FileStore | None = None,
+    seed: Mapping[str, PreviousDoc] | None = None,
 ) -> BuildReport:
     """Build a new version in the database (re-embedding only changed documents) and make it current.
 
-    `seed` may be an open file index (files.FileStore) built with the same embedder and chunker: documents whose
-    content hash it shares take its vectors instead of being embedded again (moving a file index into
-    PostgreSQL). Another build running at the same time makes this one refuse, or wait when asked.
+    `seed` may be a file index's documents (`files.read_previous`, which keeps only an index built as the settings
+    ask): documents whose content hash it shares take its chunks and vectors instead of being embedded again
+    (moving a file index into PostgreSQL). Another build running at the same time makes this one refuse, or wait
+    when asked.
     """
     import psycopg
 
@@ -325,19 +317,13 @@ def build(
             raise ConfigError(f"cannot prepare the database schema: {_first_line(exc)}") from exc
         _register(conn)
         cur = _current_row(conn)
-        compatible = (
-            bool(cur)
-            and cur[1] == s.embed_model
-            and cur[3] == chunker_settings(s)
-            and cur[4].get("embed_recipe") == embed_recipe(s)
-            and not force
-        )
+        compatible = bool(cur) and not force and mismatch(cur[4], s) is None
         if force:
             sentvec.forget(s)
         prev_docs = _prev_docs(conn, cur[0]) if cur else {}
         say("load+chunk")
         t = time.perf_counter()
-        plan, skipped, notes = _plan(s, prev_docs if compatible else {}, _seed_docs(seed, s))
+        plan, skipped, notes = _plan(s, prev_docs if compatible else {}, seed or {})
         seconds["load_chunk"] = time.perf_counter() - t
 
         to_embed = [p for p in plan if p.source == "embed"]
@@ -586,20 +572,13 @@ class PgStore:
                 return self._pinned
 
     def _load_version(self, conn: Any, vid: int) -> Version:
-        emb, manifest = conn.execute(
-            f"SELECT embedder, manifest FROM {SCHEMA}.versions WHERE id = %s", (vid,)
-        ).fetchone()
-        if emb != self.settings.embed_model:
-            raise IndexMismatchError(
-                f"the database index was built with embedder {emb!r} but settings ask for "
-                f"{self.settings.embed_model!r}: rebuild with `govassist db build` or set GOVASSIST_EMBED_MODEL"
-            )
-        if manifest.get("embed_recipe") != embed_recipe(self.settings):
-            raise IndexMismatchError(
-                f"the database index was built with embedding recipe {manifest.get('embed_recipe')} but settings "
-                f"ask for {embed_recipe(self.settings)}: rebuild with `govassist db build` (or set "
-                "GOVASSIST_EMBED_HEADER / GOVASSIST_BM25_HEADER to match)"
-            )
+        (manifest,) = conn.execute(f"SELECT manifest FROM {SCHEMA}.versions WHERE id = %s", (vid,)).fetchone()
+        why = mismatch(manifest, self.settings, serving=True)
+        if why:
+            raise mismatch_error(f"the database index (version {vid})", why, "govassist db build")
+        stale = outdated(manifest, self.settings, "govassist db build")
+        if stale:
+            log.warning("%s", stale)
         rows = conn.execute(
             f"SELECT doc_id, sha256, chunks, meta FROM {SCHEMA}.docs WHERE version_id = %s ORDER BY doc_id", (vid,)
         ).fetchall()
@@ -759,6 +738,13 @@ def info(s: Settings) -> dict[str, Any]:
     }
 
 
+def current_manifest(s: Settings) -> dict[str, Any] | None:
+    """The current version's manifest alone (None: the database holds no index yet)."""
+    with _connect(_require_url(s)) as conn:
+        cur = _current_row(conn)
+    return cur[4] if cur else None
+
+
 def index_info(s: Settings) -> dict[str, Any]:
     """What the current database version holds, in the shape of the file index's `info` (`govassist index info`)."""
     store = PgStore(s)
@@ -776,6 +762,7 @@ def index_info(s: Settings) -> dict[str, Any]:
         "counts": m["counts"],
         "skipped": m["skipped"],
         "bytes": size or 0,
+        "outdated": outdated(m, s, "govassist db build"),
         "docs": describe_docs(m["docs"], [(d, list(paras), page) for d, paras, page in rows]),
     }
 
