@@ -572,6 +572,40 @@ def test_filters_line_and_clearing_them(server: str, browser: object) -> None:
     chat.close()
 
 
+def test_reset_to_defaults_in_the_settings_panel(server: str, browser: object) -> None:
+    """Chainlit's own Reset puts back the values the panel had when opened (so it keeps confirmed filters); the
+    panel's "Reset to defaults" switch shows the defaults, and Confirm applies them."""
+    chat = Chat(browser, server).open()
+    chat.settings("TTC")
+    chat.page.click("#chat-settings-open-modal")
+    chat.page.locator("#chat-settings #status").click()
+    chat.page.get_by_role("option", name="Non-binding only").click()
+    chat.page.click("#confirm")
+    chat.page.wait_for_selector("#chat-settings", state="detached")
+    panel = chat.page.locator("#chat-settings")
+    chat.page.click("#chat-settings-open-modal")
+    chat.page.get_by_role("button", name="Reset", exact=True).click()  # Chainlit's button: the values at opening
+    assert "TTC (" in panel.inner_text() and "Non-binding only (" in panel.inner_text()
+    chat.page.click("#chat-settings #reset_all")
+    chat.page.wait_for_function("() => !document.querySelector('#chat-settings').innerText.includes('TTC (')")
+    assert re.search(r"All texts \(\d+ texts\)", panel.inner_text()), panel.inner_text()
+    chat.page.get_by_role("button", name="Cancel").click()  # Cancel keeps the filters in force
+    chat.page.wait_for_selector("#chat-settings", state="detached")
+    kept, _ = chat.ask("What was agreed on quantum?")
+    assert lead(kept).startswith("Filtered to: TTC · non-binding only — clear with"), lead(kept)
+    chat.page.click("#chat-settings-open-modal")
+    chat.page.click("#chat-settings #reset_all")
+    chat.page.wait_for_function("() => !document.querySelector('#chat-settings').innerText.includes('TTC (')")
+    chat.shot("13-reset-to-defaults")
+    chat.page.click("#confirm")
+    chat.page.wait_for_selector("#chat-settings", state="detached")
+    after, _ = chat.ask("What was agreed on quantum?")
+    assert "Filtered to" not in after.inner_text() and chips(after), after.inner_text()
+    assert not all(x.removeprefix("PDF ").startswith("TTC") for x in chips(after)), chips(after)  # all texts again
+    assert chat.outside == [] and chat.dialogs == []
+    chat.close()
+
+
 def test_nothing_found_is_said_plainly(server: str, browser: object) -> None:
     chat = Chat(browser, server).open()
     msg, _ = chat.ask("What did the TTC say about quantum in 2005?")  # no TTC text is that old

@@ -1175,3 +1175,30 @@ def test_a_question_naming_a_catalogued_but_unindexed_text_is_told_so(mini_store
         "**Not indexed here:** Declaration for the Future of the Internet is catalogued but its text is not in the "
         "index"
     ), reply.content
+
+
+def test_the_reset_switch_shows_the_defaults_and_other_edits_send_nothing(mini_store, monkeypatch) -> None:
+    """Chainlit's Reset keeps confirmed filters (it restores the panel as opened); "Reset to defaults" switched on
+    sends the widgets again, whose values are the defaults, without changing the settings in force."""
+    from govassist import chat_ui
+
+    sent: list[dict] = []
+
+    class Recorder:
+        def __init__(self, inputs: list) -> None:
+            self.inputs = inputs
+
+        async def refresh(self) -> None:
+            sent.append({w.id: w.initial for w in self.inputs})
+
+    async def store():
+        return mini_store
+
+    monkeypatch.setattr(chat_ui, "_store", store)
+    monkeypatch.setattr(chat_ui, "_roles", lambda: ())
+    monkeypatch.setattr(chat_ui.cl, "ChatSettings", Recorder)
+    asyncio.run(chat_ui.settings_edit({"collections": ["G7"], chat_ui.RESET: False}))
+    assert sent == []
+    asyncio.run(chat_ui.settings_edit({"collections": ["G7"], chat_ui.RESET: True}))
+    assert sent == [{"collections": [], "documents": [], "status": "All texts", chat_ui.RESET: False,
+                     "k": chat_ui.S.k, "mode": "extractive"}]  # fmt: skip
