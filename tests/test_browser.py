@@ -615,6 +615,26 @@ def test_nothing_found_is_said_plainly(server: str, browser: object) -> None:
     chat.close()
 
 
+def test_closest_passages_are_announced_and_still_cited(server: str, browser: object) -> None:
+    """No indexed text is of the G20 (`govassist ask --json`: support "closest"): the answer opens with the notice,
+    and the closest passages are quoted with citations that open."""
+    chat = Chat(browser, server).open()
+    msg, _ = chat.ask("What did the G20 say about artificial intelligence?")
+    text = flat(msg.inner_text())
+    notice = "The indexed texts do not appear to address this directly; the closest passages are:"
+    assert lead(msg) == f"⚠ Not addressed directly. {notice}", text[:300]  # the notice, then the quotes
+    assert text.count("do not appear to address") == 1, text
+    labels, sentences = chips(msg), quoted(msg)
+    assert labels and sentences, text
+    msg.evaluate("e => e.scrollIntoView({block: 'start'})")
+    chat.shot("14-closest")
+    msg.locator("a.element-link").first.click()
+    chat.page.locator("#side-view-content blockquote").first.wait_for(timeout=15_000)
+    assert chat.page.locator("#side-view-title").inner_text().strip() == labels[0]
+    assert chat.outside == [] and chat.dialogs == []
+    chat.close()
+
+
 def test_the_quoted_sentence_is_highlighted_in_the_side_panel(server: str, browser: object) -> None:
     chat = Chat(browser, server).open()
     msg, _ = chat.ask("What do the spyware joint statements commit governments to do?")

@@ -1083,6 +1083,11 @@ def test_closest_and_none_open_the_answer_with_the_notice_once() -> None:
     assert parts[0] == "**Filtered to\\:** G7"
     assert parts[1] == "⚠ **Not addressed directly.** " + r.inert(r.CLOSEST)
     assert out.count("do not appear to address") == 1
+    same_line, _ = _stub("closest", f"{r.CLOSEST} The quoted one, with (brackets) & stars*. [Doc ¶1]")  # extractive
+    shown = r.answer_markdown(same_line, {1: "Doc ¶1" + r.MARK}, {}, {}).split("\n\n")
+    assert shown[0] == "⚠ **Not addressed directly.** " + r.inert(r.CLOSEST)  # the notice alone, not the answer
+    assert shown[1] == "“" + r.inert("The quoted one, with (brackets) & stars*.") + "” Doc ¶1" + r.MARK
+    assert "\n\n".join(shown).count("The quoted one") == 1
     none, _ = _stub("none", "I found nothing in the indexed texts that answers this.", found=False)
     shown = r.answer_markdown(none, {}, {}, {})
     assert shown == "⚠ **No answer in the indexed texts.**\n\nI found nothing in the indexed texts that answers this\\."

@@ -152,14 +152,16 @@ NOTICES = ("⚠ **Not addressed directly.**", "⚠ **No answer in the indexed te
 
 def support_notice(a: Answer) -> tuple[str, str]:
     """The notice that opens an answer the texts do not support directly (`Answer.support`: direct, closest or
-    none), and the composer's first line when the notice is made of it (so it is not shown twice)."""
+    none), and the opening of the composer's text it replaces (so it is not shown twice): a `closest` text opens
+    with CLOSEST and goes on with the quotes on the same line; a `none` text may open with its own first line."""
     support = getattr(a, "support", "direct")
-    if support not in ("closest", "none"):
-        return "", ""
-    first = a.text.strip().split("\n")[0].strip()
-    taken = first if first.startswith("The indexed texts") else ""
+    text = a.text.strip()
     if support == "closest":
-        return f"{NOTICES[0]} {inert(taken or CLOSEST)}", taken
+        return f"{NOTICES[0]} {inert(CLOSEST)}", CLOSEST if text.startswith(CLOSEST) else ""
+    if support != "none":
+        return "", ""
+    first = text.split("\n")[0].strip()
+    taken = first if first.startswith("The indexed texts") else ""
     return f"{NOTICES[1]} {inert(taken)}".rstrip(), taken
 
 
