@@ -635,6 +635,19 @@ def test_closest_passages_are_announced_and_still_cited(server: str, browser: ob
     chat.close()
 
 
+def test_a_catalogued_text_not_indexed_is_named_once(server: str, browser: object) -> None:
+    """The GDC is catalogued, not indexed: the answer says so once (the answer package's notice), then what the
+    indexed texts hold."""
+    chat = Chat(browser, server).open()
+    msg, _ = chat.ask("What does the Global Digital Compact say about AI governance?")
+    text = flat(msg.inner_text())
+    assert text.startswith("⚠ Not in the index. The Global Digital Compact (GDC)"), text[:300]
+    assert text.count("is catalogued but not indexed here") == 1 and text.count("catalogued") == 1, text
+    assert "Global Digital Compact" not in " ".join(chips(msg)) and chips(msg), text  # cited: indexed texts only
+    assert chat.page.locator(".ai-message").last.locator("code", has_text="govassist corpus fetch").count() == 1
+    chat.close()
+
+
 def test_the_quoted_sentence_is_highlighted_in_the_side_panel(server: str, browser: object) -> None:
     chat = Chat(browser, server).open()
     msg, _ = chat.ask("What do the spyware joint statements commit governments to do?")
