@@ -1,7 +1,8 @@
 """The chat end to end: `chainlit run app.py` on loopback over the real corpus, driven in Debian's Chromium.
 
 Every page request to another host is aborted and recorded (none may happen), screenshots and the measured
-time from question to complete answer go to test-artifacts/.
+time from question to complete answer go to test-artifacts/. With GOVASSIST_TEST_SCREENSHOTS=docs/screenshots, the
+pictures the README shows are refreshed there too (`keep`).
 """
 
 from __future__ import annotations
@@ -235,6 +236,20 @@ class Chat:
 
     def close(self) -> None:
         self.context.close()
+
+
+def keep(shot: Path, name: str) -> None:
+    """Copy a screenshot to the folder GOVASSIST_TEST_SCREENSHOTS names (relative: to the checkout), if set, as a
+    256-colour PNG: a page of text stays sharp at a fraction of the size (Pillow comes with matplotlib)."""
+    folder = os.environ.get("GOVASSIST_TEST_SCREENSHOTS")
+    if not folder:
+        return
+    from PIL import Image
+
+    out = ROOT / folder  # an absolute folder stays as it is
+    out.mkdir(parents=True, exist_ok=True)
+    with Image.open(shot) as img:
+        img.convert("RGB").quantize(colors=256).save(out / name, optimize=True)
 
 
 def chips(message: object) -> list[str]:
@@ -656,7 +671,8 @@ def test_the_quoted_sentence_is_highlighted_in_the_side_panel(server: str, brows
     strong = chat.page.locator("#side-view-content blockquote span.font-bold").first  # Chainlit's **bold**
     strong.wait_for(timeout=15_000)
     assert flat(strong.inner_text()) == flat(first)
-    chat.shot("12-highlight")
+    chat.page.wait_for_timeout(500)  # the panel done sliding in, for the picture
+    keep(chat.shot("12-highlight"), "answer-side-panel.png")
     chat.close()
 
 
