@@ -70,7 +70,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's govassist.toml or GOVASSIST_* variables, or reaches a model hub."""
     for key in list(os.environ):
-        if key.startswith("GOVASSIST_") and key not in ("GOVASSIST_TEST_MIRROR",):
+        if key.startswith("GOVASSIST_") and key not in ("GOVASSIST_TEST_MIRROR", "GOVASSIST_TEST_SCREENSHOTS"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("GOVASSIST_CONFIG", str(tmp_path / "no-such-govassist.toml"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

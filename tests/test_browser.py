@@ -1,7 +1,8 @@
 """The chat end to end: `chainlit run app.py` on loopback over the real corpus, driven in Debian's Chromium.
 
 Every page request to another host is aborted and recorded (none may happen), screenshots and the measured
-time from question to complete answer go to test-artifacts/.
+time from question to complete answer go to test-artifacts/. With GOVASSIST_TEST_SCREENSHOTS=docs/screenshots, the
+pictures the README shows are refreshed there too (`keep`).
 """
 
 from __future__ import annotations
@@ -235,6 +236,20 @@ class Chat:
 
     def close(self) -> None:
         self.context.close()
+
+
+def keep(shot: Path, name: str) -> None:
+    """Copy a screenshot to the folder GOVASSIST_TEST_SCREENSHOTS names (relative: to the checkout), if set, as a
+    256-colour PNG: a page of text stays sharp at a fraction of the size (Pillow comes with matplotlib)."""
+    folder = os.environ.get("GOVASSIST_TEST_SCREENSHOTS")
+    if not folder:
+        return
+    from PIL import Image
+
+    out = ROOT / folder  # an absolute folder stays as it is
+    out.mkdir(parents=True, exist_ok=True)
+    with Image.open(shot) as img:
+        img.convert("RGB").quantize(colors=256).save(out / name, optimize=True)
 
 
 def chips(message: object) -> list[str]:
@@ -572,12 +587,79 @@ def test_filters_line_and_clearing_them(server: str, browser: object) -> None:
     chat.close()
 
 
+def test_reset_to_defaults_in_the_settings_panel(server: str, browser: object) -> None:
+    """Chainlit's own Reset puts back the values the panel had when opened (so it keeps confirmed filters); the
+    panel's "Reset to defaults" switch shows the defaults, and Confirm applies them."""
+    chat = Chat(browser, server).open()
+    chat.settings("TTC")
+    chat.page.click("#chat-settings-open-modal")
+    chat.page.locator("#chat-settings #status").click()
+    chat.page.get_by_role("option", name="Non-binding only").click()
+    chat.page.click("#confirm")
+    chat.page.wait_for_selector("#chat-settings", state="detached")
+    panel = chat.page.locator("#chat-settings")
+    chat.page.click("#chat-settings-open-modal")
+    chat.page.get_by_role("button", name="Reset", exact=True).click()  # Chainlit's button: the values at opening
+    assert "TTC (" in panel.inner_text() and "Non-binding only (" in panel.inner_text()
+    chat.page.click("#chat-settings #reset_all")
+    chat.page.wait_for_function("() => !document.querySelector('#chat-settings').innerText.includes('TTC (')")
+    assert re.search(r"All texts \(\d+ texts\)", panel.inner_text()), panel.inner_text()
+    chat.page.get_by_role("button", name="Cancel").click()  # Cancel keeps the filters in force
+    chat.page.wait_for_selector("#chat-settings", state="detached")
+    kept, _ = chat.ask("What was agreed on quantum?")
+    assert lead(kept).startswith("Filtered to: TTC · non-binding only — clear with"), lead(kept)
+    chat.page.click("#chat-settings-open-modal")
+    chat.page.click("#chat-settings #reset_all")
+    chat.page.wait_for_function("() => !document.querySelector('#chat-settings').innerText.includes('TTC (')")
+    chat.shot("13-reset-to-defaults")
+    chat.page.click("#confirm")
+    chat.page.wait_for_selector("#chat-settings", state="detached")
+    after, _ = chat.ask("What was agreed on quantum?")
+    assert "Filtered to" not in after.inner_text() and chips(after), after.inner_text()
+    assert not all(x.removeprefix("PDF ").startswith("TTC") for x in chips(after)), chips(after)  # all texts again
+    assert chat.outside == [] and chat.dialogs == []
+    chat.close()
+
+
 def test_nothing_found_is_said_plainly(server: str, browser: object) -> None:
     chat = Chat(browser, server).open()
     msg, _ = chat.ask("What did the TTC say about quantum in 2005?")  # no TTC text is that old
     text = flat(msg.inner_text())
     assert text.startswith("Filtered to: TTC · 2005 (named in your question: TTC, 2005)"), text
     assert "found nothing" in text and not chips(msg), text  # with Answer.support: the notice opens it (fast test)
+    chat.close()
+
+
+def test_closest_passages_are_announced_and_still_cited(server: str, browser: object) -> None:
+    """No indexed text is of the G20 (`govassist ask --json`: support "closest"): the answer opens with the notice,
+    and the closest passages are quoted with citations that open."""
+    chat = Chat(browser, server).open()
+    msg, _ = chat.ask("What did the G20 say about artificial intelligence?")
+    text = flat(msg.inner_text())
+    notice = "The indexed texts do not appear to address this directly; the closest passages are:"
+    assert lead(msg) == f"⚠ Not addressed directly. {notice}", text[:300]  # the notice, then the quotes
+    assert text.count("do not appear to address") == 1, text
+    labels, sentences = chips(msg), quoted(msg)
+    assert labels and sentences, text
+    msg.evaluate("e => e.scrollIntoView({block: 'start'})")
+    chat.shot("14-closest")
+    msg.locator("a.element-link").first.click()
+    chat.page.locator("#side-view-content blockquote").first.wait_for(timeout=15_000)
+    assert chat.page.locator("#side-view-title").inner_text().strip() == labels[0]
+    assert chat.outside == [] and chat.dialogs == []
+    chat.close()
+
+
+def test_a_catalogued_text_not_indexed_is_named_once(server: str, browser: object) -> None:
+    """The GDC is catalogued, not indexed: the answer says so once (the answer package's notice), then what the
+    indexed texts hold."""
+    chat = Chat(browser, server).open()
+    msg, _ = chat.ask("What does the Global Digital Compact say about AI governance?")
+    text = flat(msg.inner_text())
+    assert text.startswith("⚠ Not in the index. The Global Digital Compact (GDC)"), text[:300]
+    assert text.count("is catalogued but not indexed here") == 1 and text.count("catalogued") == 1, text
+    assert "Global Digital Compact" not in " ".join(chips(msg)) and chips(msg), text  # cited: indexed texts only
+    assert chat.page.locator(".ai-message").last.locator("code", has_text="govassist corpus fetch").count() == 1
     chat.close()
 
 
@@ -589,7 +671,8 @@ def test_the_quoted_sentence_is_highlighted_in_the_side_panel(server: str, brows
     strong = chat.page.locator("#side-view-content blockquote span.font-bold").first  # Chainlit's **bold**
     strong.wait_for(timeout=15_000)
     assert flat(strong.inner_text()) == flat(first)
-    chat.shot("12-highlight")
+    chat.page.wait_for_timeout(500)  # the panel done sliding in, for the picture
+    keep(chat.shot("12-highlight"), "answer-side-panel.png")
     chat.close()
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from test_browser import ARTIFACTS, Chat, browser, flat, serve  # noqa: F401  (browser: the shared fixture)
+from markdown_it import MarkdownIt
+from test_browser import ARTIFACTS, Chat, browser, flat, keep, serve  # noqa: F401  (browser: the shared fixture)
 
 from govassist.settings import Settings
 
@@ -60,7 +62,7 @@ def test_topic_compare_is_no_wider_than_the_message_column(tools_server: str, br
     (ARTIFACTS / "chat-tools-compare-width.json").write_text(json.dumps(m, indent=2))
     msg.scroll_into_view_if_needed()
     chat.page.evaluate("m => m.scrollIntoView({block: 'start'})", msg.element_handle())
-    chat.shot("tools-topic-compare")
+    keep(chat.shot("tools-topic-compare"), "topic-compare.png")
     assert chat.outside == [] and chat.dialogs == []
     chat.close()
 
@@ -102,5 +104,23 @@ def test_briefing_note_downloads_from_the_answer(tools_server: str, browser: obj
     text = "\n".join(p.text for p in Document(str(path)).paragraphs)
     assert "Question: Which countries joined the spyware statement in 2024?" in text
     assert "Finland" in text and "Spyware Joint Statement 2024 ¶[1]" in text
+    with chat.page.expect_download() as dl:
+        note.locator("a", has_text=".md").first.click()
+    md = Path(dl.value.path()).read_text(encoding="utf-8")
+    assert md.startswith("# Briefing note") and "Finland" in md
+    page = chat.context.new_page()  # the note as a reader would print it: its markdown as a plain page
+    page.set_content(NOTE_PAGE.format(body=MarkdownIt("commonmark", {"html": False}).render(md)))
+    assert "Spyware Joint Statement 2024 ¶[1]" in page.inner_text("body")
+    shot = ARTIFACTS / "chat-tools-briefing-note-page.png"
+    page.set_viewport_size({"width": 900, "height": 1000})
+    page.screenshot(path=str(shot), full_page=True)
+    keep(shot, "briefing-note.png")
     assert chat.outside == [] and chat.dialogs == []
     chat.close()
+
+
+NOTE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><style>
+body {{ font: 15px/1.5 sans-serif; max-width: 820px; margin: 24px auto; padding: 0 16px; color: #222; }}
+blockquote {{ border-left: 3px solid #bbb; margin: 8px 0; padding: 2px 12px; color: #333; }}
+h1 {{ font-size: 24px; }} h2 {{ font-size: 19px; margin-top: 22px; }} h3 {{ font-size: 16px; }}
+</style></head><body>{body}</body></html>"""

@@ -1092,6 +1092,11 @@ def test_closest_and_none_open_the_answer_with_the_notice_once() -> None:
     assert parts[0] == "**Filtered to\\:** G7"
     assert parts[1] == "⚠ **Not addressed directly.** " + r.inert(r.CLOSEST)
     assert out.count("do not appear to address") == 1
+    same_line, _ = _stub("closest", f"{r.CLOSEST} The quoted one, with (brackets) & stars*. [Doc ¶1]")  # extractive
+    shown = r.answer_markdown(same_line, {1: "Doc ¶1" + r.MARK}, {}, {}).split("\n\n")
+    assert shown[0] == "⚠ **Not addressed directly.** " + r.inert(r.CLOSEST)  # the notice alone, not the answer
+    assert shown[1] == "“" + r.inert("The quoted one, with (brackets) & stars*.") + "” Doc ¶1" + r.MARK
+    assert "\n\n".join(shown).count("The quoted one") == 1
     none, _ = _stub("none", "I found nothing in the indexed texts that answers this.", found=False)
     shown = r.answer_markdown(none, {}, {}, {})
     assert shown == "⚠ **No answer in the indexed texts.**\n\nI found nothing in the indexed texts that answers this\\."
@@ -1165,22 +1170,67 @@ def test_each_server_keeps_its_files_in_its_own_folder(tmp_path: Path) -> None:
         chainlit.config.FILES_DIRECTORY, chainlit.server.FILES_DIRECTORY = saved
 
 
-def test_a_question_naming_a_catalogued_but_unindexed_text_is_told_so(mini_store, mini_settings: Settings) -> None:
-    from govassist.catalog import DocMeta
-
-    dfi = DocMeta(id="dfi-2022", title="A Declaration for the Future of the Internet", label="DFI", file="dfi.pdf")
-    catalog = (*mini_store.docs.values(), dfi)
-    q = "What does the Declaration for the Future of the Internet say about shutdowns?"
-    assert chat.unindexed_named(q, catalog, mini_store.docs) == ["Declaration for the Future of the Internet"]
-    assert chat.unindexed_named("What did the DFI say?", catalog, mini_store.docs) == ["DFI"]
-    assert chat.unindexed_named(q, catalog, {**mini_store.docs, "dfi-2022": dfi}) == []
+def test_a_question_naming_a_catalogued_but_unindexed_text_is_told_so_once(mini_store, mini_settings) -> None:
+    """The answer package decides (answer.compose -> Answer.not_indexed); the chat shows that notice once, not again
+    from the answer's notes or text."""
     with_dfi = mini_settings.catalog_file.read_text(encoding="utf-8") + (
         '\n[[doc]]\nid = "dfi-2022"\ntitle = "A Declaration for the Future of the Internet"\nlabel = "DFI"\n'
         'collection = "DFI"\ndate = "2022-04-28"\nfile = "dfi-2022.pdf"\n'
     )
     mini_settings.catalog_file.write_text(with_dfi, encoding="utf-8")
+    q = "What does the Declaration for the Future of the Internet say about shutdowns?"
     reply = chat.answer_turn(mini_store, q, mini_settings, chat.Prefs(), (), None)
-    assert unescaped(reply.content).startswith(
-        "**Not indexed here:** Declaration for the Future of the Internet is catalogued but its text is not in the "
-        "index"
-    ), reply.content
+    said = reply.answer.not_indexed
+    assert said.startswith("The Declaration for the Future of the Internet (DFI) is catalogued but not indexed here")
+    assert said in reply.answer.notes  # the composer's note too: shown once all the same
+    shown = unescaped(reply.content)
+    assert shown.startswith("⚠ **Not in the index.** " + said.split(";")[0]), shown
+    assert shown.count("is catalogued") == 1 and "`govassist corpus fetch`" in shown, shown  # a code span
+    assert_inert(reply.content)
+    plain = chat.answer_turn(mini_store, "What did the G7 say about data flows?", mini_settings, chat.Prefs(), (), None)
+    assert plain.answer.not_indexed == "" and "catalogued" not in plain.content
+
+
+def test_the_not_indexed_notice_opens_a_nothing_found_answer_once() -> None:
+    from govassist.answer import NOTHING, Answer
+
+    said = "The Global Digital Compact (GDC) is catalogued but not indexed here; `govassist corpus fetch` brings it in."
+    a = Answer("q", f"{said} {NOTHING}", (), (), False, notes=(said,), support="none", not_indexed=said)
+    out = r.answer_markdown(a, {}, {}, {}, lead=["**Filtered to\\:** G7"])
+    assert out.split("\n\n") == [
+        "**Filtered to\\:** G7",
+        f"{r.NOT_INDEXED} {r.with_code(said)}",
+        r.NOTICES[1],
+        r.inert(NOTHING),
+    ]
+    assert out.count("catalogued") == 1 and "`govassist corpus fetch`" in out
+    assert r.with_code("a `b` c `d") == r.inert("a `b` c `d")  # an unpaired backtick: no code span
+    assert_inert(out)
+    assert_inert(r.with_code(f"`{HOSTILE.splitlines()[0]}` and {HOSTILE.splitlines()[0]}"))
+
+
+def test_the_reset_switch_shows_the_defaults_and_other_edits_send_nothing(mini_store, monkeypatch) -> None:
+    """Chainlit's Reset keeps confirmed filters (it restores the panel as opened); "Reset to defaults" switched on
+    sends the widgets again, whose values are the defaults, without changing the settings in force."""
+    from govassist import chat_ui
+
+    sent: list[dict] = []
+
+    class Recorder:
+        def __init__(self, inputs: list) -> None:
+            self.inputs = inputs
+
+        async def refresh(self) -> None:
+            sent.append({w.id: w.initial for w in self.inputs})
+
+    async def store():
+        return mini_store
+
+    monkeypatch.setattr(chat_ui, "_store", store)
+    monkeypatch.setattr(chat_ui, "_roles", lambda: ())
+    monkeypatch.setattr(chat_ui.cl, "ChatSettings", Recorder)
+    asyncio.run(chat_ui.settings_edit({"collections": ["G7"], chat_ui.RESET: False}))
+    assert sent == []
+    asyncio.run(chat_ui.settings_edit({"collections": ["G7"], chat_ui.RESET: True}))
+    assert sent == [{"collections": [], "documents": [], "status": "All texts", chat_ui.RESET: False,
+                     "k": chat_ui.S.k, "mode": "extractive"}]  # fmt: skip

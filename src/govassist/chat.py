@@ -523,15 +523,12 @@ def answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: t
     t0 = time.perf_counter()
     hits = search(store, turn.query, s, k=prefs.k, filters=f)
     ms = (time.perf_counter() - t0) * 1000
-    a = compose_answer(turn.query, hits, s, prefs.mode, indexed=store.docs)  # its support flag travels unchanged
+    # the answer decides its support flag and whether the query names a catalogued text the index lacks (not_indexed)
+    a = compose_answer(turn.query, hits, s, prefs.mode, indexed=store.docs)
     names = dict(zip([c.key for c in a.citations], r.unique_names(_label(c) for c in a.citations)))
     pdf_names, pdfs = pdf_pages(a, docs, s)
     notes = ["Nothing matched within these filters: " + "; ".join(desc)] if not a.found and _filtered(f) else []
-    lead = lead_lines(prefs, turn, f, docs)
-    for name in unindexed_named(question, catalogued(s), store.docs):
-        lead.append(r.lead_line("Not indexed here:", f"{name} is catalogued but its text is not in the index, so "
-                                "no passage of it can be cited."))  # fmt: skip
-    content = r.answer_markdown(a, names, pdf_names, docs, notes, lead)
+    content = r.answer_markdown(a, names, pdf_names, docs, notes, lead_lines(prefs, turn, f, docs))
     quotes = {c.key: [x.text for x in a.sentences if x.key == c.key] for c in a.citations}
     side = tuple(
         SidePassage(names[c.key], r.passage_markdown(c, docs.get(c.doc_id), quotes[c.key])) for c in a.citations
@@ -551,48 +548,6 @@ def _years_of(start: str, end: str) -> str:
     if a and b:
         return a if a == b else f"{a}–{b}"
     return f"from {a}" if a else (f"until {b}" if b else "")
-
-
-_catalog_lock = threading.Lock()
-_catalogs: dict[tuple[str, float], tuple[DocMeta, ...]] = {}
-
-
-def catalogued(s: Settings) -> tuple[DocMeta, ...]:
-    """The catalog's unrestricted entries (read again when the file changes); none when it cannot be read."""
-    from .catalog import load_catalog
-
-    try:
-        key = (str(s.catalog_file), s.catalog_file.stat().st_mtime)
-    except OSError:
-        return ()
-    with _catalog_lock:
-        if key not in _catalogs:
-            try:
-                _catalogs.clear()
-                _catalogs[key] = tuple(d for d in load_catalog(s.catalog_file) if not d.restricted)
-            except Exception as exc:  # the chat still answers; it just cannot name missing texts
-                log.warning("catalog not read: %s", exc)
-                return ()
-        return _catalogs[key]
-
-
-def _names(d: DocMeta) -> set[str]:
-    title = re.sub(r"^(a|an|the)\s+", "", re.split(r"\s*[(,:]", d.title)[0].strip(), flags=re.I)
-    return {n for n in (title if len(title) >= 12 else "", d.label if len(d.label) >= 3 else "") if n}
-
-
-def unindexed_named(question: str, catalog: tuple[DocMeta, ...], indexed: dict[str, DocMeta]) -> list[str]:
-    """The catalogued texts a question names (by title or label) that the index does not hold under that name."""
-    held = {n.lower() for d in indexed.values() for n in _names(d)}
-    low, out = question.lower(), []
-    for d in catalog:
-        if d.id in indexed:
-            continue
-        for name in sorted(_names(d), key=len, reverse=True):
-            if name.lower() not in held and re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", low):
-                out.append(name)
-                break
-    return list(dict.fromkeys(out))
 
 
 def lead_lines(prefs: Prefs, turn: Turn, f: Filters, docs: dict[str, DocMeta]) -> list[str]:

@@ -148,19 +148,35 @@ PRECEDENT_BUSY = (
     "commitment in other words.*\n\n"
 )
 NOTICES = ("⚠ **Not addressed directly.**", "⚠ **No answer in the indexed texts.**")  # support notices, not errors
+NOT_INDEXED = "⚠ **Not in the index.**"  # opens `Answer.not_indexed`: a text the question names is not indexed
 
 
 def support_notice(a: Answer) -> tuple[str, str]:
     """The notice that opens an answer the texts do not support directly (`Answer.support`: direct, closest or
-    none), and the composer's first line when the notice is made of it (so it is not shown twice)."""
+    none), and the opening of the composer's text it replaces (so it is not shown twice): a `closest` text opens
+    with CLOSEST and goes on with the quotes on the same line; a `none` text may open with its own first line."""
     support = getattr(a, "support", "direct")
-    if support not in ("closest", "none"):
-        return "", ""
-    first = a.text.strip().split("\n")[0].strip()
-    taken = first if first.startswith("The indexed texts") else ""
+    text = _after(a.text.strip(), a.not_indexed)
     if support == "closest":
-        return f"{NOTICES[0]} {inert(taken or CLOSEST)}", taken
+        return f"{NOTICES[0]} {inert(CLOSEST)}", CLOSEST if text.startswith(CLOSEST) else ""
+    if support != "none":
+        return "", ""
+    first = text.split("\n")[0].strip()
+    taken = first if first.startswith("The indexed texts") else ""
     return f"{NOTICES[1]} {inert(taken)}".rstrip(), taken
+
+
+def _after(text: str, opening: str) -> str:
+    """The text without its opening (when it opens with it)."""
+    return text[len(opening) :].strip() if opening and text.startswith(opening) else text
+
+
+def with_code(text: str) -> str:
+    """One line of inert text in which `…` spans (commands, file names) stay code spans."""
+    parts = unlinked(text.replace("\n", " ")).split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: all of it as text
+        return _escape(text.replace("\n", " "))
+    return "".join(f"`{x}`" if i % 2 and x.strip() else _escape(x) for i, x in enumerate(parts))
 
 
 def lead_line(label: str, text: str) -> str:
@@ -179,12 +195,11 @@ def answer_markdown(
     """The answer: `lead` lines (markdown: the follow-up reading, filters), the support notice, each sentence with
     its citation chip, then the sources with title, date and status."""
     notice, taken = support_notice(a)
-    head = [*lead, *([notice] if notice else [])]
-    head += [f"*{inert(n)}*" for n in (*notes, *a.notes) if not (taken and n.strip() == taken)]
+    missing = a.not_indexed  # decided by the answer (answer.compose), shown once: not again from its notes or text
+    head = [*lead, *([f"{NOT_INDEXED} {with_code(missing)}"] if missing else []), *([notice] if notice else [])]
+    head += [f"*{inert(n)}*" for n in (*notes, *a.notes) if n.strip() not in (taken, missing)]
     if not a.found:
-        rest = a.text.strip()
-        if taken and rest.startswith(taken):
-            rest = rest[len(taken) :].strip()
+        rest = _after(_after(a.text.strip(), missing), taken)
         return "\n\n".join([*head, *([inert(rest)] if rest else [])])
     verbatim = a.mode == "extractive"
     body = []
@@ -276,8 +291,9 @@ def help_markdown(pair: tuple[str, str] | None = None) -> str:
             "- `/help` — this list.",
             "",
             "**Settings** (⚙ beside the message box) — collection, documents, adopted or draft texts, number of "
-            "passages, answer mode. The filters in force are named above each answer. Thumbs up or down on an "
-            "answer is recorded for the evaluators.",
+            "passages, answer mode; its *Reset to defaults* switch puts every setting back to its default (Confirm to "
+            "apply; its Reset button only undoes changes made since the panel was opened). The filters in force "
+            "are named above each answer. Thumbs up or down on an answer is recorded for the evaluators.",
         ]
     )
 

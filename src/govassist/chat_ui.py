@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import chainlit as cl
-from chainlit.input_widget import MultiSelect, Select, Slider
+from chainlit.input_widget import MultiSelect, Select, Slider, Switch
 
 from . import chat, chat_auth, chat_web
 from . import chat_feedback as fb
@@ -23,6 +23,14 @@ from .settings import load_settings
 
 S = load_settings()
 BRIEFINGS_KEPT = 50  # answers per session whose briefing note the button can still make
+# The panel's own Reset button (Chainlit 2.12) puts back the values the panel had when it was opened, so after
+# confirmed filters it keeps them: components/ChatSettings/index.tsx, handleReset = restoreSnapshot, which sets the
+# values snapshotted at opening and sends the server nothing. This switch is the panel's way back to the defaults.
+RESET = "reset_all"
+RESET_TIP = (
+    "Switch on to put every setting back to its default (no filters), then Confirm to apply it or Cancel to keep "
+    "your current settings. The Reset button only undoes changes made since you opened this panel."
+)
 
 
 def _roles() -> tuple[str, ...]:
@@ -56,6 +64,7 @@ def _widgets(docs: dict[str, Any]) -> list[Any]:
                     description="Search only these texts (none chosen: all)."),
         Select(id="status", label="Status", items=chat.status_choices(docs), initial_value="All texts",
                description="Texts counted among those you may search; a choice that keeps none is not offered."),
+        Switch(id=RESET, label="Reset to defaults", initial=False, description=RESET_TIP),
         Slider(id="k", label="Passages retrieved", initial=S.k, min=1, max=k_max, step=1),
         Select(id="mode", label="Answer mode", values=list(modes), initial_value="extractive",
                description="extractive quotes the texts; llm rephrases (only when a model is configured)."),
@@ -87,7 +96,21 @@ async def start() -> None:
     await cl.Message(chat.index_summary(store, roles, S), type="system_message").send()
 
 
+async def settings_edit(values: dict[str, Any]) -> None:
+    """A field changed in the open panel: "Reset to defaults" switched on shows every field at its default there
+    (the widgets sent again, so their values are the defaults); Confirm applies them, Cancel keeps the settings."""
+    if values.get(RESET):
+        try:
+            docs = chat.visible_docs(await _store(), _roles())
+            await cl.ChatSettings(_widgets(docs)).refresh()  # the settings in force change only on Confirm
+        except Exception as exc:
+            await _send(chat.error_reply(exc))
+
+
 async def settings_update(values: dict[str, Any]) -> None:
+    if values.get(RESET):  # confirmed before the panel showed the defaults: the same, at once
+        await clear_filters()
+        return
     try:
         docs = chat.visible_docs(await _store(), _roles())
         cl.user_session.set("prefs", chat.prefs_from_values(values, S, docs))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from ..catalog import DocMeta
@@ -13,7 +14,7 @@ from ..settings import Settings
 from .extractive import STOP, extract, relevant
 from .llm import llm_answer
 from .records import NOTHING, Answer, Citation, Sentence, cite_label, to_citation
-from .support import CLOSEST, CLOSEST_LEAD, DIRECT, NONE, unindexed_named
+from .support import CLOSEST, CLOSEST_LEAD, DIRECT, NONE, notice, unindexed_named
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -57,12 +58,14 @@ def compose(
     question: str, hits: list[Hit], s: Settings, mode: str | None = None, indexed: Collection[str] | None = None
 ) -> Answer:
     """The answer from these hits by the composer `mode` names (default: GOVASSIST_ANSWER_MODE). `indexed`: the
-    ids of the indexed documents, to say so when the question names a catalogued text that is not among them."""
+    ids of the indexed documents, to say so when the question names a catalogued text that is not among them (the
+    one place this is decided: the answer carries the notice in `not_indexed`, for the chat to show)."""
     mode = mode or s.answer_mode
     if mode not in COMPOSERS:
         raise QueryError(f"unknown answer mode {mode!r}: use one of {', '.join(COMPOSERS)}")
     unindexed = unindexed_named(question, s, indexed) if indexed is not None else ()
-    return COMPOSERS[mode](question, hits, s, unindexed=unindexed)
+    answer = COMPOSERS[mode](question, hits, s, unindexed=unindexed)
+    return replace(answer, not_indexed=notice(unindexed)) if unindexed else answer
 
 
 def ask(

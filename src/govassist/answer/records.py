@@ -55,6 +55,7 @@ class Answer:
     mode: str = "extractive"
     notes: tuple[str, ...] = field(default=())
     support: str = "direct"  # direct | closest | none: how strongly the passages answer (answer.support)
+    not_indexed: str = ""  # the notice naming catalogued texts the question names that the index lacks (compose)
 
     def with_notes(self, *notes: str, mode: str | None = None) -> Answer:
         """The same answer with more notes (and, when given, another mode)."""
@@ -66,6 +67,7 @@ class Answer:
             "answer": self.text,
             "found": self.found,
             "support": self.support,
+            "not_indexed": self.not_indexed,
             "mode": self.mode,
             "sentences": [asdict(x) for x in self.sentences],
             "citations": [c.to_dict() for c in self.citations],
