@@ -96,3 +96,14 @@ def test_cli_ask_format_md_docx_and_out(env, tmp_path: Path, monkeypatch) -> Non
     assert r.exit_code == 0 and len(made) == 1 and str(made[0]) in r.stderr
     bad = CliRunner().invoke(app, ["ask", QUESTION, "--format", "pdf"])
     assert bad.exit_code != 0
+
+
+def test_a_notice_the_answer_opens_with_is_written_once(note, mini_store) -> None:
+    from dataclasses import replace
+
+    a, _ = note
+    notice = "The Global Digital Compact is catalogued but not indexed here."
+    a = replace(a, text=f"{notice} {a.text}", notes=(notice,))
+    md = note_markdown(make_note(a, mini_store.docs, mini_store.manifest, None, WHEN))
+    assert md.count(notice) == 1
+    assert "## Answer\n\n" + a.text[len(notice) :].strip() in md

@@ -92,9 +92,12 @@ def make_note(
 ) -> Note:
     """The note for one answer (`when` defaults to now, UTC)."""
     when = when or datetime.now(UTC)
+    text = a.text
+    for x in a.notes:  # the answer's text opens with its notes (the not-indexed notice): the note shows them once
+        text = text[len(x) :].strip() if text.startswith(x) else text
     return Note(
         a.question,
-        a.text,
+        text,
         a.found,
         a.notes,
         tuple(_passage(c, docs) for c in a.citations),
