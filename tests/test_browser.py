@@ -588,8 +588,8 @@ def test_filters_line_and_clearing_them(server: str, browser: object) -> None:
 
 
 def test_reset_to_defaults_in_the_settings_panel(server: str, browser: object) -> None:
-    """Chainlit's own Reset puts back the values the panel had when opened (so it keeps confirmed filters); the
-    panel's "Reset to defaults" switch shows the defaults, and Confirm applies them."""
+    """Chainlit's own Reset puts back the values the panel had when opened (so it keeps confirmed filters): it is
+    labelled "Undo edits"; the panel's "Reset to defaults" switch shows the defaults, and Confirm applies them."""
     chat = Chat(browser, server).open()
     chat.settings("TTC")
     chat.page.click("#chat-settings-open-modal")
@@ -599,7 +599,8 @@ def test_reset_to_defaults_in_the_settings_panel(server: str, browser: object) -
     chat.page.wait_for_selector("#chat-settings", state="detached")
     panel = chat.page.locator("#chat-settings")
     chat.page.click("#chat-settings-open-modal")
-    chat.page.get_by_role("button", name="Reset", exact=True).click()  # Chainlit's button: the values at opening
+    assert chat.page.get_by_role("button", name="Reset", exact=True).count() == 0  # named for what it does:
+    chat.page.get_by_role("button", name="Undo edits", exact=True).click()  # Chainlit's Reset, the values at opening
     assert "TTC (" in panel.inner_text() and "Non-binding only (" in panel.inner_text()
     chat.page.click("#chat-settings #reset_all")
     chat.page.wait_for_function("() => !document.querySelector('#chat-settings').innerText.includes('TTC (')")

@@ -434,7 +434,12 @@ def test_page_headers_strip_outside_links_and_serve_the_style() -> None:
 
         @staticmethod
         def load_translation(language: str) -> dict:
-            return {"chat": {"watermark": "LLMs can make mistakes."}, "auth": {"login": {}}, "lang": language}
+            return {
+                "chat": {"watermark": "LLMs can make mistakes."},
+                "auth": {"login": {}},
+                "common": {"actions": {"reset": "Reset", "cancel": "Cancel"}},
+                "lang": language,
+            }
 
     page = (
         '<html><head><link rel="preconnect" href="https://fonts.googleapis.com" />\n<link\n href="https://cdn.'
@@ -458,6 +463,7 @@ def test_page_headers_strip_outside_links_and_serve_the_style() -> None:
     tr = client.get("/project/translations?language=fr-FR").json()["translation"]
     assert tr["chat"]["watermark"] == chat_web.WATERMARK and tr["lang"] == "fr-FR"
     assert tr["auth"]["login"]["title"] == "Sign in to govassist" and "form" not in tr["auth"]["login"]
+    assert tr["common"]["actions"] == {"reset": "Undo edits", "cancel": "Cancel"}  # Chainlit's Reset keeps filters
     assert client.get("/avatars/govassist").text.startswith("<svg") and client.get("/logo").text.startswith("<svg")
     assert Config.ui.custom_css == "/govassist/style.css"
     big = client.post("/project/file", params={"session_id": "x"}, files={"file": ("a.txt", b"x" * (2 * 2**20))})

@@ -292,7 +292,7 @@ def help_markdown(pair: tuple[str, str] | None = None) -> str:
             "",
             "**Settings** (⚙ beside the message box) — collection, documents, adopted or draft texts, number of "
             "passages, answer mode; its *Reset to defaults* switch puts every setting back to its default (Confirm to "
-            "apply; its Reset button only undoes changes made since the panel was opened). The filters in force "
+            "apply; its *Undo edits* button only undoes changes made since the panel was opened). The filters in force "
             "are named above each answer. Thumbs up or down on an answer is recorded for the evaluators.",
         ]
     )

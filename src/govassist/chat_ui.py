@@ -29,7 +29,7 @@ BRIEFINGS_KEPT = 50  # answers per session whose briefing note the button can st
 RESET = "reset_all"
 RESET_TIP = (
     "Switch on to put every setting back to its default (no filters), then Confirm to apply it or Cancel to keep "
-    "your current settings. The Reset button only undoes changes made since you opened this panel."
+    "your current settings. The Undo edits button only undoes changes made since you opened this panel."
 )
 
 

@@ -55,6 +55,9 @@ WORDS = {  # Chainlit's words that do not fit govassist
     ("auth", "login", "form", "email", "label"): "User name",
     ("auth", "login", "form", "email", "placeholder"): "",
     ("auth", "login", "form", "email", "required"): "user name is a required field",
+    # Chainlit's Reset only undoes the edits since the panel opened (it keeps confirmed filters): named for what it
+    # does; the panel's "Reset to defaults" switch is what resets
+    ("common", "actions", "reset"): "Undo edits",
 }
 LOGO = """<svg xmlns="http://www.w3.org/2000/svg" width="236" height="56" viewBox="0 0 236 56">
 <rect x="1" y="1" width="234" height="54" rx="12" fill="#25407a"/>
