@@ -204,6 +204,15 @@ def test_a_follow_up_carries_two_letter_topics_such_as_ai_and_6g() -> None:
     assert "is" not in chat.understand("Is it in force?", None, ALIASES).topic  # lower-case short words stay out
 
 
+def test_a_follow_up_naming_another_place_drops_the_previous_place_but_keeps_the_topic() -> None:
+    first = chat.understand("What did the G7 say about DFFT at Hiroshima in 2023?", None, ALIASES)
+    second = chat.understand("and in Apulia the year after?", first, ALIASES)
+    assert second.followup and "dfft" in second.query.split() and "hiroshima" not in second.query.lower()
+    assert (second.date_from, second.date_to) == ("2024-01-01", "2024-12-31")
+    kept = chat.understand("and the year after?", first, ALIASES)  # no place of its own: the previous one stays
+    assert "hiroshima" in kept.query.split()
+
+
 def test_a_new_question_starts_a_new_topic() -> None:
     first = chat.understand("What did the G7 say about semiconductors?", None, ALIASES)
     fresh = chat.understand("Which texts address internet shutdowns?", first, ALIASES)

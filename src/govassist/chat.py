@@ -446,7 +446,8 @@ def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Tur
     followup = prev is not None and is_follow_up(q, topic)
     if not followup or prev is None:
         return Turn(q, q, topic, tuple(dict.fromkeys(cols)), date_from, date_to, named=named)
-    carried = tuple(w for w in prev.topic if w not in topic)
+    places = _proper(q)  # "and in Apulia?" replaces the previous turn's "Hiroshima", as a year replaces a year
+    carried = tuple(w for w in prev.topic if w not in topic and not (places and w in _proper(prev.question)))
     query = f"{q} {' '.join(carried)}".strip() if carried else q
     if not (date_from or date_to):
         date_from, date_to = _shifted(prev.date_from, prev.date_to, q)
@@ -461,6 +462,15 @@ def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Tur
         previous=prev.question,
         named=named,
     )
+
+
+PROPER = re.compile(r"(?<=[\w,;:] )[A-Z][a-zà-ÿ]+(?:[- ][A-Z][a-zà-ÿ]+)*")  # not the first word; not an acronym
+
+
+def _proper(question: str) -> set[str]:
+    """The lower-cased words of the place and body names a question writes in title case ("Hiroshima", "Carbis
+    Bay"), not its first word and not acronyms (DFFT stays a topic)."""
+    return {w.lower() for name in PROPER.findall(question) for w in re.split(r"[- ]", name)}
 
 
 NEXT_YEAR = re.compile(r"\b(the )?(year after|following year|next year)\b|\ba year later\b", re.I)
