@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     dense_weight: float = 1.5
     bm25_weight: float = 1.0
     doc_prior_weight: float = 0.25  # boost for documents the query names ("the 2022 TTC statement")
-    faiss_exact_max: int = 100_000  # above this many chunks the build uses HNSW (bench/scale.py measures both)
+    faiss_exact_max: int = 150_000  # above this many chunks the build uses HNSW (bench/scale.py measures both)
     pg_exact_max: int = 50_000  # PostgreSQL: a filter keeping at most this many chunks is searched exactly
     fusion: str = "convex"  # convex (min-max normalised scores) | rrf (weighted reciprocal rank)
     lexical_base: float = 0.1  # convex fusion: lexical weight of a plain paraphrase, + lexical_step per cue
