@@ -14,6 +14,7 @@ from typing import Any
 from .answer import Answer, Citation
 from .catalog import DocMeta
 from .retrieve import Filters
+from .text import without_opening
 
 FORMATS = ("md", "docx")
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -94,7 +95,7 @@ def make_note(
     when = when or datetime.now(UTC)
     text = a.text
     for x in a.notes:  # the answer's text opens with its notes (the not-indexed notice): the note shows them once
-        text = text[len(x) :].strip() if text.startswith(x) else text
+        text = without_opening(text, x)
     return Note(
         a.question,
         text,

@@ -446,8 +446,9 @@ def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Tur
     followup = prev is not None and is_follow_up(q, topic)
     if not followup or prev is None:
         return Turn(q, q, topic, tuple(dict.fromkeys(cols)), date_from, date_to, named=named)
-    places = _proper(q)  # "and in Apulia?" replaces the previous turn's "Hiroshima", as a year replaces a year
-    carried = tuple(w for w in prev.topic if w not in topic and not (places and w in _proper(prev.question)))
+    # a place of its own ("and in Apulia?") replaces the previous turn's ("Hiroshima"), as a year replaces a year
+    replaced = _proper(prev.question) if _proper(q) else set()
+    carried = tuple(w for w in prev.topic if w not in topic and w not in replaced)
     query = f"{q} {' '.join(carried)}".strip() if carried else q
     if not (date_from or date_to):
         date_from, date_to = _shifted(prev.date_from, prev.date_to, q)

@@ -14,6 +14,7 @@ from datetime import date
 
 from .answer import CLOSEST_LEAD, Answer, Citation
 from .catalog import DocMeta
+from .text import without_opening
 
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 _AUTOLINK = re.compile(r"(?i)\b(?:https?|ftp):(?=/)|\bmailto(?=:)|\bwww(?=\.)|(?=@)")
@@ -156,7 +157,7 @@ def support_notice(a: Answer) -> tuple[str, str]:
     none), and the opening of the composer's text it replaces (so it is not shown twice): a `closest` text opens
     with CLOSEST and goes on with the quotes on the same line; a `none` text may open with its own first line."""
     support = getattr(a, "support", "direct")
-    text = _after(a.text.strip(), a.not_indexed)
+    text = without_opening(a.text.strip(), a.not_indexed)
     if support == "closest":
         return f"{NOTICES[0]} {inert(CLOSEST)}", CLOSEST if text.startswith(CLOSEST) else ""
     if support != "none":
@@ -164,11 +165,6 @@ def support_notice(a: Answer) -> tuple[str, str]:
     first = text.split("\n")[0].strip()
     taken = first if first.startswith("The indexed texts") else ""
     return f"{NOTICES[1]} {inert(taken)}".rstrip(), taken
-
-
-def _after(text: str, opening: str) -> str:
-    """The text without its opening (when it opens with it)."""
-    return text[len(opening) :].strip() if opening and text.startswith(opening) else text
 
 
 def with_code(text: str) -> str:
@@ -199,7 +195,7 @@ def answer_markdown(
     head = [*lead, *([f"{NOT_INDEXED} {with_code(missing)}"] if missing else []), *([notice] if notice else [])]
     head += [f"*{inert(n)}*" for n in (*notes, *a.notes) if n.strip() not in (taken, missing)]
     if not a.found:
-        rest = _after(_after(a.text.strip(), missing), taken)
+        rest = without_opening(without_opening(a.text.strip(), missing), taken)
         return "\n\n".join([*head, *([inert(rest)] if rest else [])])
     verbatim = a.mode == "extractive"
     body = []

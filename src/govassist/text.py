@@ -48,6 +48,11 @@ def _pieces(text: str) -> list[str]:
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 
 
+def without_opening(text: str, opening: str) -> str:
+    """The text without its opening, stripped, when it opens with it (else the text as it is)."""
+    return text[len(opening) :].strip() if opening and text.startswith(opening) else text
+
+
 def safe_line(text: object, limit: int = 500) -> str:
     """`text` as one printable line for a terminal or a one-line message: control characters and escape
     sequences become a space, so a file name or comment can neither forge a line nor drive the terminal."""
