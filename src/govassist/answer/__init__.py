@@ -11,8 +11,9 @@ from ..catalog import DocMeta
 from ..errors import QueryError
 from ..retrieve import Filters, Hit, search
 from ..settings import Settings
-from .extractive import STOP, extract, relevant
+from .extractive import extract, relevant
 from .llm import llm_answer
+from .rank import STOP
 from .records import NOTHING, Answer, Citation, Sentence, cite_label, to_citation
 from .support import CLOSEST, CLOSEST_LEAD, DIRECT, NONE, notice, unindexed_named
 

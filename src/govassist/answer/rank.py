@@ -8,12 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..retrieve import Hit, query_vector
+from ..retrieve import YEAR_RE, Hit, query_vector
 from ..sentvec import quotable, vectors
 from ..settings import Settings
 
 WORD_RE = re.compile(r"[a-z0-9]+")
-YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
 MONTH_RE = re.compile(
     r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b"
     r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b"
@@ -34,11 +33,13 @@ EVOLVE_Q_RE = re.compile(
 # a run of three or more capitalised names separated by commas or "and": "Finland, Germany, Ireland, Japan"
 NAME_LIST_RE = re.compile(r"(?:\b[A-Z][\w'’.-]+(?:\s+[A-Z][\w'’.-]+)*\s*(?:,|\band\b)\s*){2,}\b[A-Z]")
 
+# words that carry no topic (also for the chat's follow-up reading and the topics of /compare)
 STOP = frozenset(
     "a an and are as at be by did do does for from had has have how in into is it its of on or our that the their "
     "them they this to was we were what when where which who why will with about there these those any all can "
-    "could should would may might say said says agree agreed text texts".split()
+    "could should would may might say said".split()
 )
+TERM_STOP = STOP | {"says", "agree", "agreed", "text", "texts"}  # not key terms of a question either
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def stem(word: str) -> str:
 
 def terms(text: str) -> set[str]:
     """The content terms of a text: lower-cased words of 3+ characters (or digits), not stop words, stemmed."""
-    return {stem(w) for w in WORD_RE.findall(text.lower()) if w not in STOP and (len(w) > 2 or w.isdigit())}
+    return {stem(w) for w in WORD_RE.findall(text.lower()) if w not in TERM_STOP and (len(w) > 2 or w.isdigit())}
 
 
 def question_kind(question: str) -> str:

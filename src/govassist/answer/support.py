@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..catalog import DocMeta, load_catalog
 from ..errors import ConfigError
-from ..retrieve import Hit
+from ..retrieve import YEAR_RE, Hit
 from ..settings import Settings
 from ..text import normalise
 
@@ -40,7 +40,6 @@ ALIASES = {
 }
 LINKS = frozenset(("of", "on", "for", "the", "de"))  # inside a name: "Council of Europe", "Pall Mall Process"
 WORD_RE = re.compile(r"[a-z0-9]+")
-YEAR_RE = re.compile(r"(?:19|20)\d\d")
 
 
 @dataclass(frozen=True)
