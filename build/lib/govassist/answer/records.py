@@ -1,0 +1,102 @@
+"""What an answer is: its sentences, each citing a passage it was given, and the citations with everything needed
+to show a passage verbatim and find it in its source. Citations are data; `cite_label` is their one label."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..catalog import DocMeta
+    from ..chunk import Chunk
+    from ..retrieve import Hit
+
+NOTHING = "I found nothing in the indexed texts that answers this. Try other words, or widen the filters."
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A passage an answer cites, with everything needed to show it verbatim and find it in the source."""
+
+    key: int
+    chunk_id: str
+    doc_id: str
+    label: str
+    citation: str
+    para: str
+    page: int | None
+    source: str
+    title: str
+    date: str
+    status: str
+    section: str
+    text: str
+    also_in: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["also_in"] = list(self.also_in)
+        return d
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    key: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    sentences: tuple[Sentence, ...]
+    citations: tuple[Citation, ...]
+    found: bool
+    mode: str = "extractive"
+    notes: tuple[str, ...] = field(default=())
+    support: str = "direct"  # direct | closest | none: how strongly the passages answer (answer.support)
+    not_indexed: str = ""  # the notice naming catalogued texts the question names that the index lacks (compose)
+
+    def with_notes(self, *notes: str, mode: str | None = None) -> Answer:
+        """The same answer with more notes (and, when given, another mode)."""
+        return replace(self, notes=(*self.notes, *notes), mode=mode or self.mode)
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "found": self.found,
+            "support": self.support,
+            "not_indexed": self.not_indexed,
+            "mode": self.mode,
+            "sentences": [asdict(x) for x in self.sentences],
+            "citations": [c.to_dict() for c in self.citations],
+            "notes": list(self.notes),
+        }
+
+
+def cite_label(doc: DocMeta, chunk: Chunk, page: bool = True) -> str:
+    """The human citation: 'Hiroshima Communiqué ¶38', with ', p. 7' where the source has pages (unless
+    `page` is False)."""
+    where = f", p. {chunk.page}" if page and chunk.page else ""
+    return f"{doc.label} ¶{chunk.para}{where}"
+
+
+def to_citation(key: int, hit: Hit) -> Citation:
+    c, d = hit.chunk, hit.doc
+    return Citation(
+        key,
+        c.id,
+        d.id,
+        d.label,
+        cite_label(d, c),
+        c.para,
+        c.page,
+        d.file,
+        d.title,
+        d.date,
+        d.status,
+        c.section,
+        c.text,
+        hit.also_in,
+    )

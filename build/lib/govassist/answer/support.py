@@ -1,0 +1,233 @@
+"""How strongly the retrieved passages support an answer: "direct", "closest" or "none", from the best dense hit,
+the best sentence similarity and whether the question's key terms (names, years, acronyms) appear in any passage;
+and the notice for a question that names a catalogued text the index does not hold."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..catalog import DocMeta, load_catalog
+from ..errors import ConfigError
+from ..retrieve import YEAR_RE, Hit
+from ..settings import Settings
+from ..text import normalise
+
+DIRECT, CLOSEST, NONE = "direct", "closest", "none"
+CLOSEST_LEAD = "The indexed texts do not appear to address this directly; the closest passages are:"
+# capitalised words that name nothing in particular
+GENERIC = frozenset(
+    "What Which Who Whom When Where Why How Does Did Do Is Are Was Were Has Have Had Can Could Should Would Will "
+    "The A An In On Of For And Or To From By With At As Any All Its Their Our There This That These Those "
+    "I We They It If Be Not No Yes".split()
+)
+TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’./-]*[A-Za-z0-9]|[A-Za-z0-9]")
+# other names of what the texts name (found on the dev split): the capitals for the parties, the usual acronyms
+ALIASES = {
+    "washington": ("united states", "us", "u s"),
+    "brussels": ("european union", "eu"),
+    "unga": ("general assembly",),
+    "hr": ("human rights",),
+    "dfft": ("data free flow with trust",),
+    "us": ("u s", "united states"),
+    "eu": ("european union",),
+    "uk": ("u k", "united kingdom"),
+    "un": ("united nations",),
+}
+LINKS = frozenset(("of", "on", "for", "the", "de"))  # inside a name: "Council of Europe", "Pall Mall Process"
+WORD_RE = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the support flag is decided from."""
+
+    top_cosine: float | None  # best dense cosine among the hits
+    best_sentence: float | None  # best cosine of a quotable sentence to the question
+    missing: tuple[str, ...]  # key terms of the question found in no retrieved passage or its document's name
+    apart: int = 0  # with a year asked, fewest key terms missing from any one top passage (see `apart`)
+    unindexed: tuple[DocMeta, ...] = ()  # catalogued texts the question names that the index does not hold
+    covered_unindexed: bool = False  # an indexed document's title names that text (a fact sheet about it)
+
+
+def _key(token: str, first: bool) -> bool:
+    if token in GENERIC or len(token) < 2:
+        return False
+    if re.fullmatch(r"(?:19|20)\d\d|\d+/\d+", token):
+        return True
+    return token[0].isupper() and (not first or token.isupper() or any(ch.isdigit() for ch in token))
+
+
+RANGE_RE = re.compile(r"\b(?:since|after|before|from|until|between)\s+(?:(?:19|20)\d\d\s*(?:and|-|–)?\s*)+", re.I)
+
+
+def key_terms(question: str) -> list[str]:
+    """Names, acronyms and years of a question: 'Kananaskis', 'G20', 'DSA', '2025', and runs of capitalised words
+    as one name ('Council of Europe', 'Digital Markets Act'); not its first word unless an acronym, nor the years of a
+    range ('since 2021'). A possessive
+    ends a name ("UNGA's AI text": UNGA); 'AI' counts only inside a name ('EU AI Office')."""
+    tokens = [t.strip(".'’") for t in TOKEN_RE.findall(RANGE_RE.sub(" ", question))]
+    out: list[str] = []
+    run: list[str] = []
+
+    def close() -> None:
+        while run and run[-1] in ("AI", *LINKS):
+            run.pop()
+        if run:
+            out.append(" ".join(run))
+        run.clear()
+
+    for i, tok in enumerate(tokens):
+        possessive = tok.endswith(("'s", "’s"))
+        word = tok[:-2] if possessive else tok
+        name = _key(word, i == 0) and not word[0].isdigit()
+        if name or (run and word in LINKS and i + 1 < len(tokens) and _key(tokens[i + 1], False)):
+            run.append(word)
+        else:
+            close()
+            if _key(word, i == 0):
+                out.append(word)
+        if possessive:
+            close()
+    close()
+    return [x for x in dict.fromkeys(out) if x != "AI"]
+
+
+def apart(question: str, hits: list[Hit]) -> int:
+    """For a question that names a year, the fewest key terms that one passage (with its document's name and date)
+    lacks: 'ASEAN', 'US' and '2023' each appear somewhere, but no ASEAN passage is of 2023. 0 without a year."""
+    if not any(YEAR_RE.fullmatch(t) for t in key_terms(question)):
+        return 0
+    return min((len(missing_terms(question, [h])) for h in hits), default=0)
+
+
+def missing_terms(question: str, hits: list[Hit]) -> tuple[str, ...]:
+    """Key terms of the question (a name of several words as one phrase) that appear in no retrieved passage, nor
+    in its document's title, label, forum or date."""
+    texts = (f"{h.chunk.text} {h.chunk.section} {h.doc.title} {h.doc.label} {h.doc.forum} {h.doc.date}" for h in hits)
+    blob = " | ".join(" ".join(WORD_RE.findall(normalise(t).lower())) for t in texts)
+    return tuple(term for term in key_terms(question) if not _found(term, blob))
+
+
+def _found(term: str, blob: str) -> bool:
+    """Whether a key term is in the text: a name as a phrase (a final plural 's' optional), the parts of a hyphened
+    compound each on their own ('Geneva-Tunis'), or one of its ALIASES."""
+    if "-" in term and " " not in term:
+        return all(_found(part, blob) for part in term.split("-") if part)
+    words = WORD_RE.findall(term.lower())
+    if not words:
+        return True
+    phrase = " ".join(words)
+    options = [phrase, *ALIASES.get(phrase, ())]
+    if words[-1].endswith("s"):
+        options.append(" ".join([*words[:-1], words[-1][:-1]]))
+    return any(_says(blob, p) for p in options)
+
+
+def decide(e: Evidence, s: Settings) -> str:
+    """The support flag. Thresholds: GOVASSIST_MIN_RELEVANCE (none), GOVASSIST_ANSWER_MISSING_TERMS,
+    GOVASSIST_ANSWER_APART_TERMS, GOVASSIST_ANSWER_DIRECT_COSINE and GOVASSIST_ANSWER_DIRECT_SENTENCE (closest);
+    settings.py gives the chosen values and how they were chosen."""
+    if e.top_cosine is not None and e.top_cosine < s.min_relevance:
+        return NONE
+    if e.best_sentence is None:
+        return NONE
+    if len(e.missing) >= s.answer_missing_terms or e.apart >= s.answer_apart_terms:
+        return CLOSEST
+    if e.unindexed and not e.covered_unindexed:
+        return CLOSEST
+    if e.top_cosine is not None and e.top_cosine < s.answer_direct_cosine:
+        return CLOSEST
+    if e.best_sentence < s.answer_direct_sentence:
+        return CLOSEST
+    return DIRECT
+
+
+# ---------------------------------------------------------------- catalogued texts that are not indexed
+
+
+@functools.lru_cache(maxsize=8)
+def _catalog(path: str, mtime: float) -> tuple[DocMeta, ...]:
+    del mtime  # part of the cache key only
+    return tuple(load_catalog(Path(path)))
+
+
+def catalog_docs(s: Settings) -> tuple[DocMeta, ...]:
+    """The catalog's entries, or none when it cannot be read (an answer never fails for it)."""
+    with contextlib.suppress(OSError, ConfigError):
+        return _catalog(str(s.catalog_file), s.catalog_file.stat().st_mtime)
+    return ()
+
+
+def _head(title: str) -> str:
+    head = re.split(r"\s\(|,\s|:\s", title, maxsplit=1)[0].strip()
+    return re.sub(r"^(?:A|An|The)\s+", "", head)
+
+
+def names(d: DocMeta) -> tuple[set[str], set[str]]:
+    """(strong, weak) names a question may use for a document: its label and title head; the acronyms in them and
+    its family's ('wsis' of 'wsis-outcomes')."""
+    strong = {normalise(d.label).lower(), normalise(_head(d.title)).lower()}
+    weak = {a.lower() for a in re.findall(r"\b[A-Z]{3,}\b", f"{d.label} {_head(d.title)}")}
+    family = d.family.split("-")[0]  # "wsis-outcomes": the catalog names a family by its acronym
+    if 3 <= len(family) <= 5 and family.isalpha():
+        weak.add(family)
+    return {x for x in strong if len(x) > 2}, weak - strong
+
+
+def _says(question: str, name: str) -> bool:
+    return re.search(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])", question) is not None
+
+
+def unindexed_named(question: str, s: Settings, indexed: Collection[str]) -> tuple[DocMeta, ...]:
+    """Catalogued texts, not in the index, that the question names ('the GDC', 'the Tunis Agenda', 'WSIS')."""
+    q = normalise(question).lower()
+    strong: list[DocMeta] = []
+    weak: list[DocMeta] = []
+    for d in catalog_docs(s):
+        if d.id in indexed:
+            continue
+        st, wk = names(d)
+        if any(_says(q, n) for n in st):
+            strong.append(d)
+        elif any(_says(q, n) for n in wk):
+            weak.append(d)
+    return tuple(strong or weak)
+
+
+def covered(docs: tuple[DocMeta, ...], hits: list[Hit]) -> bool:
+    """Whether a retrieved document's title names one of these texts (the DFI fact sheet names the DFI)."""
+    titles = [normalise(f"{h.doc.title} {h.doc.label}").lower() for h in hits]
+    return any(_says(t, n) for d in docs for n in names(d)[0] for t in titles)
+
+
+def _versions(docs: tuple[DocMeta, ...]) -> list[tuple[DocMeta, int]]:
+    """One entry per text: versions of one text (a family sharing a title head, as the GDC drafts) become its
+    latest, with how many earlier versions it has."""
+    groups: dict[tuple[str, str], list[DocMeta]] = {}
+    for d in docs:
+        groups.setdefault((d.family or d.id, _head(d.title)), []).append(d)
+    return [(max(g, key=lambda d: (d.date, d.order)), len(g) - 1) for g in groups.values()]
+
+
+def notice(docs: tuple[DocMeta, ...]) -> str:
+    """'The Global Digital Compact (GDC) is catalogued but not indexed here; …' for these texts."""
+    texts = _versions(docs)
+    named = [
+        (f"{_head(d.title)} ({d.label})" if _head(d.title) != d.label else d.label)
+        + (f" (and {n} earlier version{'s' if n > 1 else ''})" if n else "")
+        for d, n in texts
+    ]
+    listed = ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else named[0]
+    files = ", ".join(f"`{d.file}`" for d, _n in texts)
+    one = len(texts) == 1
+    it, where = ("it", "its official address") if one else ("them", "their official addresses")
+    return (
+        f"The {listed} {'is' if one else 'are'} catalogued but not indexed here; `govassist corpus fetch` brings "
+        f"{it} in from {where} (or copy the file{'' if one else 's'} into the corpus folder as {files}), then "
+        "`govassist index build`."
+    )

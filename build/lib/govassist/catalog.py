@@ -1,0 +1,388 @@
+"""The corpus catalog (corpus/catalog.toml): what each text is, and bringing its file in."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import shutil
+import tomllib
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from .errors import ConfigError, DiskFullError, FetchError
+from .load import SUFFIXES, SUPPORTED, linked_part
+from .text import safe_line
+
+STATUSES = ("adopted", "draft", "non-binding")
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,80}$")
+
+
+@dataclass(frozen=True)
+class DocMeta:
+    """One catalog entry."""
+
+    id: str
+    title: str
+    label: str
+    file: str
+    forum: str = ""
+    collection: str = ""
+    date: str = ""
+    type: str = ""
+    status: str = "non-binding"
+    family: str = ""
+    order: int = 0
+    url: str = ""
+    restricted: tuple[str, ...] = ()
+    in_catalog: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class FetchReport:
+    """What `corpus fetch` brought in, left alone, or could not get."""
+
+    copied: list[str] = field(default_factory=list)
+    downloaded: list[str] = field(default_factory=list)
+    present: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)  # a symbolic link where a file would be read or written
+
+
+def _entry(raw: dict, source: Path) -> DocMeta:
+    missing = [k for k in ("id", "title", "label", "file") if not raw.get(k)]
+    if missing:
+        raise ConfigError(f"{source}: entry {raw.get('id', '?')!r} lacks {', '.join(missing)}")
+    if not ID_RE.match(raw["id"]):
+        raise ConfigError(f"{source}: id {raw['id']!r} must be lowercase letters, digits, '.' or '-'")
+    if raw.get("status", "non-binding") not in STATUSES:
+        raise ConfigError(f"{source}: {raw['id']}: status must be one of {', '.join(STATUSES)}")
+    if not safe_name(str(raw["file"])):
+        raise ConfigError(
+            f"{source}: {raw['id']}: file {raw['file']!r} must be a path inside the corpus folder "
+            "(relative, no '..', no control characters)"
+        )
+    known = {f for f in DocMeta.__dataclass_fields__ if f != "in_catalog"}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"{source}: {raw['id']}: unknown field(s) {', '.join(sorted(unknown))}")
+    values = dict(raw)
+    values["restricted"] = tuple(raw.get("restricted", ()))
+    values["date"] = str(raw.get("date", ""))
+    return DocMeta(**values)
+
+
+def load_catalog(path: Path) -> list[DocMeta]:
+    """Parse the catalog; duplicate ids or files are a ConfigError."""
+    if not path.exists():
+        raise ConfigError(f"catalog {path} not found: create it or set GOVASSIST_CATALOG_FILE")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"catalog {path} is not valid TOML: {exc}") from exc
+    docs = [_entry(raw, path) for raw in data.get("doc", [])]
+    for attr in ("id", "file"):
+        seen: set[str] = set()
+        for d in docs:
+            value = getattr(d, attr)
+            if value in seen:
+                raise ConfigError(f"catalog {path}: duplicate {attr} {value!r}")
+            seen.add(value)
+    return docs
+
+
+def safe_name(name: str) -> bool:
+    """A relative path that cannot leave the folder it is joined to (symlinks are checked by `inside`)."""
+    parts = name.replace("\\", "/").split("/")
+    return (
+        bool(name.strip())
+        and not name.startswith(("/", "~"))
+        and not re.match(r"^[A-Za-z]:", name)
+        and ".." not in parts
+        and not any(ord(ch) < 32 for ch in name)
+    )
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Whether path, with symlinks resolved, lies inside folder."""
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def infer_meta(path: Path) -> DocMeta:
+    """Metadata for a file in the corpus folder that the catalog does not list, inferred from its name."""
+    stem = path.stem
+    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    doc_id = re.sub(r"[^a-z0-9.-]+", "-", ascii_stem.lower()).strip("-.") or "document"
+    year = re.search(r"(19|20)\d\d", stem)
+    title = re.sub(r"[-_]+", " ", stem).strip().title() or path.name
+    return DocMeta(
+        id=doc_id,
+        title=title,
+        label=title,
+        file=path.name,
+        date=f"{year.group(0)}-01-01" if year else "",
+        collection="Uncatalogued",
+        type="uncatalogued",
+        in_catalog=False,
+    )
+
+
+def corpus_documents(docs: list[DocMeta], corpus_dir: Path) -> tuple[list[tuple[DocMeta, Path]], list[str]]:
+    """Catalogued documents whose file is present, plus uncatalogued files found in the folder.
+
+    Returns the pairs and the notes to report (uncatalogued files, catalogued files missing).
+    Symbolic links are paired too (a dangling one included): the build's file check refuses them, so they are
+    listed as skipped with the reason.
+    """
+    notes: list[str] = []
+    pairs: list[tuple[DocMeta, Path]] = []
+    listed = {d.file for d in docs}
+    ids = {d.id for d in docs}
+    for d in docs:
+        p = corpus_dir / d.file
+        if p.is_file() or linked_part(p, corpus_dir):
+            pairs.append((d, p))
+    for p in sorted(corpus_dir.iterdir()) if corpus_dir.is_dir() else []:
+        if p.name in listed or p.name.startswith(".") or p.name in ("catalog.toml", "README.md"):
+            continue
+        if p.is_dir() or not (p.is_file() or p.is_symlink()):
+            continue
+        meta = infer_meta(p)
+        base, n = meta.id, 2
+        while meta.id in ids:
+            meta = DocMeta(**{**meta.to_dict(), "id": f"{base}-{n}"})
+            n += 1
+        ids.add(meta.id)
+        if not p.is_symlink():
+            name = safe_line(p.name)
+            notes.append(f"{name}: not in the catalog; ingested as {meta.id!r} with metadata from its name")
+        pairs.append((meta, p))
+    return pairs, notes
+
+
+def _download(url: str, dest: Path, timeout: float = 30.0, max_bytes: int = 50 * 2**20) -> None:
+    import httpx
+
+    url = safe_line(url)
+    tmp = dest.with_name(f".{dest.name}.part")
+    try:
+        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as r:
+            if r.status_code != 200:
+                raise FetchError(f"{url}: HTTP {r.status_code}")
+            size = 0
+            with _new_file(tmp) as fh:
+                for block in r.iter_bytes():
+                    size += len(block)
+                    if size > max_bytes:
+                        raise FetchError(f"{url}: larger than {max_bytes // 2**20} MB")
+                    fh.write(block)
+        if size == 0:
+            raise FetchError(f"{url}: empty response")
+        if dest.suffix.lower() == ".pdf" and not tmp.read_bytes()[:1024].lstrip().startswith(b"%PDF"):
+            raise FetchError(f"{url}: answered with a page that is not a PDF (a landing page?); fetch it by hand")
+        tmp.replace(dest)  # replaces a link at dest, never writes through it
+    except httpx.HTTPError as exc:
+        raise FetchError(f"{url}: {type(exc).__name__}: {safe_line(exc)}") from exc
+    except OSError as exc:
+        raise _os_error(exc, dest) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _new_file(path: Path) -> BinaryIO:
+    """Open a new file for writing, refusing to follow a link planted at its name (a stale one is removed)."""
+    path.unlink(missing_ok=True)
+    return open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o644), "wb")
+
+
+def _os_error(exc: OSError, path: Path) -> Exception:
+    """A one-line error for a failed write: disk full says what to free; others name the path and the reason."""
+    if exc.errno == errno.ENOSPC:
+        return DiskFullError(f"disk full writing {safe_line(path)}: free some space, then run the command again")
+    return FetchError(f"{safe_line(path)}: {exc.strerror or exc}")
+
+
+def _copy_in(src: Path, dest: Path) -> None:
+    """Copy src to dest via a new temporary file renamed into place: a link at either end is never followed."""
+    tmp = dest.with_name(f".{dest.name}.part")
+    try:
+        with open(os.open(src, os.O_RDONLY | NOFOLLOW), "rb") as fin, _new_file(tmp) as fout:
+            shutil.copyfileobj(fin, fout)
+        tmp.replace(dest)
+    except OSError as exc:
+        raise _os_error(exc, dest) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _link_reason(path: Path, folder: Path, what: str) -> str | None:
+    """Why a file in `folder` must not be read or written: a symbolic link on its way (None if there is none)."""
+    link = linked_part(path, folder)
+    if link is None:
+        return None
+    where = "it" if link == path else f"its folder {safe_line(link.name)}"
+    return f"{safe_line(path)}: {where} is a symbolic link; {what}"
+
+
+def fetch(docs: list[DocMeta], corpus_dir: Path, mirror: Path | None = None, download: bool = True) -> FetchReport:
+    """Bring each catalogued file into corpus_dir: from the mirror when it has it, else from its URL."""
+    report = FetchReport()
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    for d in docs:
+        dest = corpus_dir / d.file
+        why = _link_reason(dest, corpus_dir, "not written through: remove the link, then fetch again")
+        if why:
+            report.refused[d.id] = why
+            continue
+        if dest.is_file() and dest.stat().st_size > 0:
+            report.present.append(d.id)
+            continue
+        src = mirror / d.file if mirror else None
+        why = src and _link_reason(src, mirror, "not read through: copy the file into the mirror instead")
+        if why:
+            report.refused[d.id] = why
+            continue
+        if src and src.is_file():
+            if not dest.parent.is_dir():
+                report.failed[d.id] = f"no folder {safe_line(dest.parent)} to copy into"
+                continue
+            _copy_in(src, dest)
+            report.copied.append(d.id)
+            continue
+        if not download or not d.url:
+            report.failed[d.id] = "not in the mirror" + ("" if d.url else " and no url")
+            continue
+        try:
+            _download(d.url, dest)
+            report.downloaded.append(d.id)
+        except FetchError as exc:
+            report.failed[d.id] = str(exc)
+    return report
+
+
+def _toml_value(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return json.dumps(str(v), ensure_ascii=False)
+
+
+def _unsupported(name: str) -> ConfigError:
+    suffix = Path(name).suffix.lower() or "(none)"
+    return ConfigError(
+        f"{safe_line(name)}: unsupported file type {safe_line(suffix)}; the corpus takes {', '.join(SUFFIXES)} "
+        f"({SUPPORTED}): convert it first"
+    )
+
+
+def outside_tree(source: str, roots: list[Path]) -> bool:
+    """Whether a local source lies outside every one of `roots` (the working folder, the mirror)."""
+    if source.startswith(("http://", "https://")):
+        return False
+    given = Path(source).absolute()
+    where = given.parent.resolve() / given.name  # a link is judged where it lies (add refuses links anyway)
+    return not any(where.is_relative_to(r.absolute().resolve()) for r in roots)
+
+
+def add(catalog_file: Path, corpus_dir: Path, source: str, meta: dict[str, object], mirror_ok: bool = True) -> DocMeta:
+    """Register a new text: copy (or download) it into the corpus folder and append a catalog entry.
+
+    Refused before anything is written: an unsupported file type, a source that is missing or a symbolic link,
+    and a destination in the corpus folder that is a symbolic link or lies in a folder that does not exist."""
+    docs = load_catalog(catalog_file)
+    if any(d.id == meta["id"] for d in docs):
+        raise ConfigError(f"catalog already has id {meta['id']!r}: choose another --id")
+    is_url = source.startswith(("http://", "https://"))
+    given = str(meta.get("file") or "")
+    name = given or (source.rsplit("/", 1)[-1].split("?")[0] if is_url else Path(source).name)
+    if Path(name).suffix.lower() not in SUFFIXES:
+        if given or not is_url:
+            raise _unsupported(name)
+        name = f"{meta['id']}.html"  # a web page without a file name
+    if any(d.file == name for d in docs):
+        raise ConfigError(f"catalog already lists a file named {safe_line(name)!r}: pass --file with another name")
+    values = {"label": meta.get("label") or meta.get("title"), **meta, "file": name}
+    entry = _entry({k: v for k, v in values.items() if v not in (None, "", ())}, catalog_file)
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    dest = corpus_dir / name
+    why = _link_reason(dest, corpus_dir, "not written through: remove the link or choose another --file")
+    if why:
+        raise FetchError(why)
+    if not dest.parent.is_dir():
+        where = safe_line(dest.parent)
+        raise FetchError(f"{safe_line(name)}: no folder {where}; create it or pass a plain --file name")
+    if is_url:
+        _download(source, dest)
+    else:
+        src = Path(source)
+        if src.is_symlink():
+            raise FetchError(f"{safe_line(source)}: a symbolic link (not followed); pass the file it points to")
+        if not src.exists():
+            raise FetchError(f"{safe_line(source)}: no such file; check the path")
+        if not src.is_file():
+            raise FetchError(f"{safe_line(source)}: not a regular file (a folder?); pass one file")
+        if src.resolve() != dest.resolve():
+            _copy_in(src, dest)
+    lines = ["", "[[doc]]"]
+    for k, v in entry.to_dict().items():
+        if k == "in_catalog" or (v in ("", (), 0) and k not in ("id", "title", "label", "file")):
+            continue
+        lines.append(f"{k} = {_toml_value(v)}")
+    try:
+        with catalog_file.open("a", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+    except OSError as exc:
+        raise _os_error(exc, catalog_file) from exc
+    return entry
+
+
+DOC_HEADER_RE = re.compile(r"^\s*\[\[\s*doc\s*\]\]\s*(?:#.*)?$")
+
+
+def remove(catalog_file: Path, corpus_dir: Path, doc_id: str) -> tuple[DocMeta, bool]:
+    """Drop a text from the catalog and delete its file from the corpus folder (a link there is removed, not
+    followed). Returns the entry and whether a file was deleted. The index keeps it until the next build."""
+    docs = load_catalog(catalog_file)
+    entry = next((d for d in docs if d.id == doc_id), None)
+    if entry is None:
+        raise ConfigError(f"no catalog entry with id {safe_line(doc_id)!r}: see `govassist corpus list`")
+    lines = catalog_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if DOC_HEADER_RE.match(line)]
+    kept = lines
+    for start, end in zip(starts, [*starts[1:], len(lines)]):
+        table = next((i for i in range(start + 1, end) if lines[i].lstrip().startswith("[")), end)
+        body = tomllib.loads("[[doc]]\n" + "".join(lines[start + 1 : table]))["doc"][0]
+        if body.get("id") == doc_id:
+            kept = lines[:start] + lines[table:]
+            break
+    text = "".join(kept)
+    try:
+        left = [d.get("id") for d in tomllib.loads(text).get("doc", [])]
+    except tomllib.TOMLDecodeError:
+        left = None
+    if left != [d.id for d in docs if d.id != doc_id]:
+        raise ConfigError(f"could not take {doc_id!r} out of {catalog_file} safely: remove its [[doc]] by hand")
+    tmp = catalog_file.with_name(f".{catalog_file.name}.part")
+    try:
+        with _new_file(tmp) as fh:
+            fh.write(text.encode("utf-8"))
+        tmp.replace(catalog_file)
+    except OSError as exc:
+        raise _os_error(exc, catalog_file) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    path = corpus_dir / entry.file
+    deleted = path.is_file() or path.is_symlink()
+    if deleted and not linked_part(path.parent, corpus_dir):
+        path.unlink()
+    return entry, deleted

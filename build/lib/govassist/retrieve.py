@@ -1,0 +1,335 @@
+"""Hybrid retrieval: dense (FAISS) and BM25 fused by reciprocal rank, exact phrases, metadata filters,
+and de-duplication of passages that several versions of a text share."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from . import sentvec
+from .catalog import DocMeta
+from .chunk import Chunk
+from .embed import ModelKey, embed_query, make_embedder, model_key
+from .errors import QueryError
+from .settings import Settings
+from .store import Store
+from .text import normalise, sentences
+
+MODES = ("default", "fused", "dense", "bm25")
+PHRASE_RE = re.compile(r"[\"“”]([^\"“”]{3,})[\"“”]")
+YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
+NAME_RE = re.compile(r"\w[\w.-]*\w|\w")
+GENERIC = frozenset(
+    "the of and on for in to a an with by at joint statement statements leaders leader communique communiqué "
+    "declaration fact sheet readout summary proceedings meeting event united states u.s u.s.-eu s eu council "
+    "government governments participants host version text g7 group seven".split()
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which documents a search may return. Empty tuples mean no restriction on that facet.
+
+    roles=None means no access control (CLI, trusted use); a tuple means the caller holds these roles and
+    restricted documents are returned only when one of their roles is allowed.
+    """
+
+    collections: tuple[str, ...] = ()
+    doc_ids: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    families: tuple[str, ...] = ()
+    date_from: str = ""
+    date_to: str = ""
+    roles: tuple[str, ...] | None = None
+
+    def allows(self, d: DocMeta) -> bool:
+        if self.collections and d.collection.lower() not in {c.lower() for c in self.collections}:
+            return False
+        if self.doc_ids and d.id not in self.doc_ids:
+            return False
+        if self.statuses and d.status not in self.statuses:
+            return False
+        if self.families and d.family not in self.families:
+            return False
+        if self.date_from and (d.date or "") < self.date_from:
+            return False
+        if self.date_to and (d.date or "9999") > self.date_to:
+            return False
+        return not (d.restricted and self.roles is not None and not set(d.restricted) & set(self.roles))
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its document, fused score and (where computed) dense cosine."""
+
+    chunk: Chunk
+    doc: DocMeta
+    score: float
+    rank: int
+    cosine: float | None = None
+    also_in: tuple[str, ...] = field(default=())
+    also_chunks: tuple[Chunk, ...] = field(default=())  # the folded copies of this passage in other documents
+
+
+def phrases(query: str) -> list[str]:
+    return [normalise(p) for p in PHRASE_RE.findall(query) if p.strip()]
+
+
+def check_query(query: str, k: int, s: Settings, what: str = "question") -> str:
+    """The stripped query, or a QueryError when it is empty, too long, or k is out of bounds."""
+    q = (query or "").strip()
+    if not q:
+        raise QueryError(f"the {what} is empty: type a question or a phrase to search for")
+    if len(q) > s.max_question_chars:
+        raise QueryError(
+            f"the {what} is {len(q)} characters, over the limit of {s.max_question_chars} "
+            "(GOVASSIST_MAX_QUESTION_CHARS): shorten it"
+        )
+    if not 1 <= k <= s.k_max:
+        raise QueryError(f"k must be between 1 and {s.k_max} (GOVASSIST_K_MAX), got {k}")
+    return q
+
+
+def allowed_docs(store: Store, filters: Filters) -> set[str] | None:
+    """Document ids the filters let through; None when nothing is filtered out."""
+    ok = {doc_id for doc_id, d in store.docs.items() if filters.allows(d)}
+    return None if len(ok) == len(store.docs) else ok
+
+
+NUMBER_RE = re.compile(r"\b\d[\d.,/-]*\b")
+ACRONYM_RE = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z]|[A-Z]+\d+|G\d+)\b")  # TTC, OECD, G7, GPAI, UNESCO
+COMMON_ACRONYMS = frozenset({"AI", "US", "EU", "UN", "UK", "IT", "ICT"})  # the corpus's topic words: no cue
+BODY_RE = re.compile(r"(?<![.?!] )(?<!^)\b[A-Z][a-z]+(?: (?:of |for |on |the |and )*[A-Z][a-z]+)+")  # Council of Europe
+BOILERPLATE_RE = re.compile(
+    r"^\W*we,? the (?:leaders|heads|ministers|g7|group)\b[^.]{0,160}?\b(?:met|gathered|meeting|convened)\b", re.I
+)
+LIST_HEAD_RE = re.compile(r"^\W*(?:reference documents?|annex(?:es)?|attachments?|list of)\b[^.]{0,40}:", re.I)
+
+
+def lexical_weight(query: str, base: float = 0.1, step: float = 0.15, top: float = 0.6) -> float:
+    """How much the lexical ranking should count for this query, in [0, 1]: little for a plain paraphrase, more for
+    each cue that exact words matter — a quoted phrase, a number, an acronym (TTC, G7), a named body (Council of
+    Europe). Year-only numbers are left to the document prior."""
+    cues = (
+        2 * bool(PHRASE_RE.search(query))
+        + bool([n for n in NUMBER_RE.findall(query) if not YEAR_RE.fullmatch(n)])
+        + any(a not in COMMON_ACRONYMS for a in ACRONYM_RE.findall(query))
+        + bool(BODY_RE.search(query))
+    )
+    return min(top, base + step * cues)
+
+
+def hub_score(c: Chunk) -> float:
+    return _hub(c.text.strip())
+
+
+@lru_cache(maxsize=65536)
+def _hub(text: str) -> float:
+    """How much a chunk is structure rather than content, in [0, 1]: 1 for a heading alone or a list of document
+    titles ("Reference documents: • G7 Leaders' Hiroshima Vision…"), 0.5 for an opening formula ("We, the Leaders
+    of the Group of Seven (G7), met in …"), else 0. Such passages match many questions and answer few."""
+    parts = sentences(text)
+    if not _quotable(text):
+        return 1.0
+    titles = [x for x in parts if sentvec.title_like(x)]
+    long_titles = len(titles) >= 0.6 * len(parts) and sum(len(x.split()) for x in titles) >= 4 * len(titles)
+    if LIST_HEAD_RE.match(text) or (len(parts) >= 3 and long_titles):  # not a list of names ("• Australia • Brazil")
+        return 1.0
+    if BOILERPLATE_RE.match(text):
+        return 0.5
+    return 0.0
+
+
+def _names(text: str) -> set[str]:
+    return {w for w in NAME_RE.findall(text.lower()) if w not in GENERIC and not YEAR_RE.fullmatch(w)}
+
+
+def doc_prior(query: str, docs: dict[str, DocMeta]) -> dict[str, float]:
+    """Documents the query names ("the 2022 TTC statement", "the Hiroshima communiqué", "in 2024").
+
+    A document scores a point for a distinctive word of its label, title or forum that the query uses (a word
+    found in at most two documents, or in one collection's documents when a year narrows it) and a point for its
+    year; only the best-scoring documents get the prior.
+    """
+    years = set(YEAR_RE.findall(query))
+    words = _names(query)
+    sigs = {i: _names(f"{d.label} {d.title} {d.forum} {d.collection}") for i, d in docs.items()}
+    df: dict[str, int] = {}
+    for sig in sigs.values():
+        for w in sig:
+            df[w] = df.get(w, 0) + 1
+    limit = max(2, len(docs) // 4) if years else 2
+    scores = {}
+    for i, d in docs.items():
+        named = any(df[w] <= limit for w in sigs[i] & words)
+        score = int(named) + int(bool(years) and d.date[:4] in years)
+        if named:
+            scores[i] = score
+    if not scores:
+        return {}
+    best = max(scores.values())
+    return {i: 1.0 for i, sc in scores.items() if sc == best}
+
+
+@lru_cache(maxsize=2048)
+def _query_vec(key: ModelKey, query: str) -> np.ndarray:
+    return embed_query(make_embedder(*key), query)
+
+
+def query_vector(s: Settings, query: str) -> np.ndarray:
+    """The query's embedding with the configured model (cached per process)."""
+    return _query_vec(model_key(s), query)
+
+
+def clear_query_cache() -> None:
+    """Forget the cached query embeddings (timings then embed each query as a new one)."""
+    _query_vec.cache_clear()
+
+
+def rrf(runs: list[tuple[list[tuple[Chunk, float]], float]], rrf_k: int) -> dict[str, float]:
+    """Weighted reciprocal rank fusion of ranked lists, keyed by chunk id."""
+    fused: dict[str, float] = {}
+    for hits, weight in runs:
+        for rank, (c, _score) in enumerate(hits, start=1):
+            fused[c.id] = fused.get(c.id, 0.0) + weight / (rrf_k + rank)
+    return fused
+
+
+def _minmax(scores: dict[str, float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    lo, hi = min(scores.values()), max(scores.values())
+    return {i: (v - lo) / (hi - lo) if hi > lo else 1.0 for i, v in scores.items()}
+
+
+def convex(dense: dict[str, float], lexical: dict[str, float], lexical_weight: float) -> dict[str, float]:
+    """Score-level fusion: each run min-max normalised over its own candidates (a candidate the run did not return
+    scores 0 in it), then mixed as (1 - w) * dense + w * lexical."""
+    d, lx = _minmax(dense), _minmax(lexical)
+    return {i: (1 - lexical_weight) * d.get(i, 0.0) + lexical_weight * lx.get(i, 0.0) for i in d.keys() | lx.keys()}
+
+
+@lru_cache(maxsize=65536)
+def _quotable(text: str) -> tuple[str, ...]:
+    return tuple(sentvec.quotable(text))
+
+
+def maxsim(s: Settings, qvec: np.ndarray | None, chunks: list[Chunk]) -> dict[str, float]:
+    """Multi-vector scoring: per chunk, the best cosine between the query and one of its quotable sentences (the
+    vectors the build caches for answers). Chunks without a quotable sentence are left out."""
+    if qvec is None:
+        return {}
+    chunks = list({c.id: c for c in chunks}.values())
+    sents = [_quotable(c.text) for c in chunks]
+    flat = [x for ss in sents for x in ss]
+    if not flat:
+        return {}
+    sims = sentvec.vectors(s, flat) @ np.asarray(qvec, dtype=np.float32)
+    out: dict[str, float] = {}
+    at = 0
+    for c, ss in zip(chunks, sents):
+        if ss:
+            out[c.id] = float(sims[at : at + len(ss)].max())
+        at += len(ss)
+    return out
+
+
+def dense_scores(dense: list[tuple[Chunk, float]], ms: dict[str, float], weight: float) -> dict[str, float]:
+    """The dense run with the sentence max-sim mixed in: (1 - weight) * chunk cosine + weight * max-sim. A chunk the
+    max-sim reached but the dense run did not (a lexical candidate) takes the run's lowest cosine as its own."""
+    cos = {c.id: sc for c, sc in dense}
+    floor = min(cos.values(), default=0.0)
+    return {i: (1 - weight) * cos.get(i, floor) + weight * ms.get(i, cos.get(i, floor)) for i in cos.keys() | ms.keys()}
+
+
+def passage_prior(c: Chunk, prior: dict[str, float], doc_weight: float, hub_penalty: float) -> float:
+    """The factor a passage's score is multiplied by: the document prior lifts passages of a document the query
+    names, except structural ones (headings, title lists, opening formulas), which lose `hub_penalty` instead."""
+    hub = hub_score(c) if hub_penalty else 0.0
+    return (1 + doc_weight * prior.get(c.doc_id, 0.0) * (1 - hub)) * (1 - hub_penalty * hub)
+
+
+def _dedupe(order: list[Chunk]) -> list[tuple[Chunk, tuple[Chunk, ...]]]:
+    """Keep the best-ranked of passages whose text several documents share, with the folded copies."""
+    kept: list[tuple[Chunk, list[Chunk]]] = []
+    seen: dict[str, int] = {}
+    for c in order:
+        key = normalise(c.text)[:400]
+        if key in seen:
+            first, others = kept[seen[key]]
+            if c.doc_id != first.doc_id and c.doc_id not in {o.doc_id for o in others}:
+                others.append(c)
+            continue
+        seen[key] = len(kept)
+        kept.append((c, []))
+    return [(c, tuple(o)) for c, o in kept]
+
+
+def search(
+    store: Store,
+    query: str,
+    s: Settings,
+    k: int | None = None,
+    filters: Filters | None = None,
+    mode: str = "default",
+) -> list[Hit]:
+    """Rank passages for a query. Modes: default (fused + exact phrases + de-dup), fused, dense, bm25."""
+    k = s.k if k is None else k
+    q = check_query(query, k, s)
+    if mode not in MODES:
+        raise QueryError(f"unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
+    filters = filters or Filters()
+    allowed = allowed_docs(store, filters)
+    if allowed is not None and not allowed:
+        return []
+    n_cand = max(s.candidates, k * 3)
+    dense: list[tuple[Chunk, float]] = []
+    lexical: list[tuple[Chunk, float]] = []
+    qvec = None
+    if mode in ("default", "fused", "dense"):
+        qvec = query_vector(s, q)
+        dense = store.dense(qvec, n_cand, allowed)
+    if mode in ("default", "fused", "bm25"):
+        lexical = store.lexical(q, n_cand, allowed)
+    by_id = {c.id: c for c, _ in (*dense, *lexical)}
+    if mode == "dense":
+        scored = {c.id: sc for c, sc in dense}
+    elif mode == "bm25":
+        scored = {c.id: sc for c, sc in lexical}
+    elif mode == "fused" or s.fusion == "rrf":
+        scored = rrf([(dense, s.dense_weight), (lexical, s.bm25_weight)], s.rrf_k)
+    else:
+        n = s.maxsim_candidates
+        ms = maxsim(s, qvec, [c for c, _ in dense[:n]] + [c for c, _ in lexical[:n]]) if s.maxsim_weight else {}
+        scored = convex(
+            dense_scores(dense, ms, s.maxsim_weight),
+            {c.id: sc for c, sc in lexical},
+            lexical_weight(q, s.lexical_base, s.lexical_step, s.lexical_max),
+        )
+    if mode == "default":
+        prior = doc_prior(q, store.docs if allowed is None else {i: store.docs[i] for i in allowed})
+        if not 0 < len(prior) < len(store.docs):
+            prior = {}
+        scored = {
+            i: sc * passage_prior(by_id[i], prior, s.doc_prior_weight, s.hub_penalty if s.fusion != "rrf" else 0.0)
+            for i, sc in scored.items()
+        }
+    order = [by_id[i] for i in sorted(scored, key=lambda i: -scored[i])]
+    if mode == "default":
+        wanted = phrases(q)
+        if wanted:
+            exact = sorted(store.phrase(wanted, allowed), key=lambda c: (-scored.get(c.id, 0.0), c.doc_id, c.order))
+            ids = {c.id for c in exact}
+            order = exact + [c for c in order if c.id not in ids]
+    drafts_only = bool(filters.statuses) and set(filters.statuses) == {"draft"}
+    ranked = _dedupe(order) if mode == "default" and not drafts_only else [(c, ()) for c in order]
+    cos = {c.id: sc for c, sc in dense}
+    return [
+        Hit(
+            c, store.docs[c.doc_id], float(scored.get(c.id, 0.0)), r, cos.get(c.id), tuple(o.doc_id for o in also), also
+        )
+        for r, (c, also) in enumerate(ranked[:k], start=1)
+    ]

@@ -1,0 +1,60 @@
+"""Small text helpers shared by the stages: normalisation and sentence splitting."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+SENTENCE_RE = re.compile(r"(?<=[.!?;])[\"”’)]?\s+(?=[A-Z(\"“‘•])|\n+")
+# a full stop that ends no sentence: initials ("U.S.", "U.K.") and common abbreviations
+NO_END_RE = re.compile(r"(?:\b(?:[A-Z]\.){2,}|\b(?:e\.g|i\.e|etc|cf|vs|No|Nos|Mr|Mrs|Ms|Dr|St|Art|Inc|Ltd|Jr|Sr)\.)$")
+PUNCT = str.maketrans("‘’“”–—•", "''\"\"-- ")
+
+
+@lru_cache(maxsize=65536)
+def normalise(text: str) -> str:
+    """Lower-case, unify quotes and dashes, drop bullets, collapse spaces: for phrase and duplicate matching.
+
+    Cached: retrieval normalises the same candidate passages on every query to fold duplicates."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = text.translate(PUNCT)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def sentences(text: str) -> list[str]:
+    """Split a passage into sentences and bullet items, verbatim (bullet marks removed)."""
+    out = []
+    for piece in _pieces(text):
+        piece = piece.strip().lstrip("•").strip()
+        if len(piece) > 1 and re.search(r"\w", piece):
+            out.append(piece)
+    return out
+
+
+def _pieces(text: str) -> list[str]:
+    """The text cut at sentence ends, but not after initials or an abbreviation ("ASEAN-U.S. Digital")."""
+    pieces, start = [], 0
+    for m in SENTENCE_RE.finditer(text):
+        if "\n" not in m.group(0) and NO_END_RE.search(text, max(start, m.start() - 12), m.start()):
+            continue
+        pieces.append(text[start : m.start()])
+        start = m.end()
+    pieces.append(text[start:])
+    return pieces
+
+
+# C0/C1 control characters (ESC, BEL, CR, NUL…) and Unicode line/paragraph separators and bidi overrides
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+
+
+def without_opening(text: str, opening: str) -> str:
+    """The text without its opening, stripped, when it opens with it (else the text as it is)."""
+    return text[len(opening) :].strip() if opening and text.startswith(opening) else text
+
+
+def safe_line(text: object, limit: int = 500) -> str:
+    """`text` as one printable line for a terminal or a one-line message: control characters and escape
+    sequences become a space, so a file name or comment can neither forge a line nor drive the terminal."""
+    s = CONTROL_RE.sub(" ", str(text)).strip()
+    return s if len(s) <= limit else s[: limit - 1] + "…"
