@@ -472,9 +472,12 @@ def test_g7_family_topic_evolution(real_store, real_settings) -> None:
 @pytest.mark.integration
 def test_ttc_topic_evolved_language_is_reworded(real_store, real_settings) -> None:
     """TTC Luleå 2023 → Leuven 2024 on AI: by wording alone 10 added and 10 deleted, nothing paired; by meaning
-    the AI-roadmap and risk-based-approach paragraphs pair up (checked by hand: ¶PP11 → ¶[9], ¶PP14 → ¶[12])."""
+    the AI-roadmap and risk-based-approach paragraphs pair up (checked by hand: ¶PP11 → ¶[9], and ¶[12] on the
+    Joint Roadmap's implementation → ¶PP14 or the numbered list of its three expert groups, ¶1, that PP14 leads in;
+    MiniLM pairs [12] with PP14, mpnet with the list)."""
     r = compare_docs(real_store, "ttc-2023-05", "ttc-2024-04", real_settings, topic="AI")
     pairs = {(c.old, c.new) for c in r.changes if c.kind == "reworded"}
-    assert {(("PP11",), ("[9]",)), (("PP14",), ("[12]",))} <= pairs
+    assert (("PP11",), ("[9]",)) in pairs
+    assert {old for old, new in pairs if new == ("[12]",)} & {("PP14",), ("1",)}, pairs
     assert r.summary["reworded"] >= 2
     assert not any(line.startswith("|") for line in comparison_markdown(r).splitlines())
