@@ -33,7 +33,7 @@ class BenchConfig:
     source: Path
     questions: Path  # timed queries: JSONL records with "query"
     judged: Path  # judged queries for quality: JSONL with judgments keyed {doc_id, para}
-    embed_model: str = "all-mpnet-base-v2"  # the package default (Settings.embed_model)
+    embed_model: str = Settings.model_fields["embed_model"].default  # the package's default embedder
     factors: tuple[int, ...] = (1, 10, 100)
     n_questions: int = 0  # 0 = all
     scale_questions: int = 60  # questions timed at each scale factor (the first n)

