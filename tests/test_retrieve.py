@@ -257,3 +257,89 @@ def test_query_kind_moves_the_lexical_weight_in_search(mini_settings: Settings) 
     s = mini_settings.model_copy(update={"maxsim_weight": 0.0, "hub_penalty": 0.0, "lexical_max": 0.9})
     assert search(store, "keeping networks open to everyone", s)[0].chunk.id == "d#1"
     assert search(store, '"OECD recommendation" word for word', s)[0].chunk.id == "d#2"
+
+
+# ---- questions that join several asks ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "parts"),
+    [
+        (
+            "How big was the 2021 democracy summit, and who took part?",
+            ["How big was the 2021 democracy summit", "who took part"],
+        ),
+        (
+            "Did ASEAN and the US say how AI should be designed, and did they plan joint research on it?",
+            ["Did ASEAN and the US say how AI should be designed", "did they plan joint research on it"],
+        ),
+        ("What did the TTC say about research and development?", []),  # "and" inside one ask
+        (
+            "Did the US and EU agree on chips and what about export controls?",
+            ["Did the US and EU agree on chips", "what about export controls"],
+        ),
+        ("What did leaders say on who is responsible and where?", []),  # "who" inside one ask, a one-word tail
+        ("Which texts mention 6G, and when?", []),  # a one-word tail is no ask of its own
+    ],
+)
+def test_a_question_is_split_into_its_asks(query: str, parts: list[str]) -> None:
+    from govassist.retrieve import asks
+
+    assert asks(query) == parts
+
+
+def test_combining_asks_normalises_each_run_and_weights_the_asks() -> None:
+    from govassist.retrieve import combine
+
+    out = combine({"a": 2.0, "b": 1.0}, [{"b": 0.5, "c": 0.25}], 1.0)
+    assert out == pytest.approx({"a": 0.5, "b": 0.25 + 0.5, "c": 0.25})
+    assert combine({"a": 2.0}, [{"b": 1.0}], 0.5) == pytest.approx({"a": 1 / 1.5, "b": 0.5 / 1.5})
+
+
+def test_a_passage_answering_the_second_ask_rises(mini_settings: Settings, monkeypatch) -> None:
+    import numpy as np
+
+    from govassist import retrieve
+
+    a = Chunk("d#1", "d", "1", ("1",), "", None, "Over 100 governments gathered for the summit.")
+    b = Chunk("d#2", "d", "2", ("2",), "", None, "Participants included civil society and the private sector.")
+    c = Chunk("d#3", "d", "3", ("3",), "", None, "The summit was held virtually over two days.")
+    whole, first, second = "How big was the summit, and who took part?", "How big was the summit", "who took part"
+    runs = {  # query -> (dense run, lexical run)
+        whole: ([(a, 0.8), (c, 0.65), (b, 0.6)], [(a, 5.0), (c, 3.0), (b, 2.0)]),
+        first: ([(a, 0.8), (c, 0.5), (b, 0.4)], [(a, 5.0), (c, 1.0)]),
+        second: ([(b, 0.9), (a, 0.5), (c, 0.4)], [(b, 6.0), (a, 1.0)]),
+    }
+    names = list(runs)
+
+    class QueryStore(_FixedStore):
+        def dense(self, qvec, k, allowed=None):
+            return runs[names[int(qvec[0])]][0][:k]
+
+        def lexical(self, query, k, allowed=None):
+            return runs[query][1][:k]
+
+    monkeypatch.setattr(retrieve, "query_vector", lambda s, q: np.array([float(names.index(q))]))
+    store = QueryStore({"d": _meta()}, [], [])
+    s = mini_settings.model_copy(update={"maxsim_weight": 0.0, "hub_penalty": 0.0})
+    assert [h.chunk.id for h in search(store, whole, s.model_copy(update={"ask_weight": 0.0}))] == ["d#1", "d#3", "d#2"]
+    assert [h.chunk.id for h in search(store, whole, s)] == ["d#1", "d#2", "d#3"]
+
+
+def test_query_vectors_embed_only_what_is_not_cached_in_one_batch(mini_settings: Settings, monkeypatch) -> None:
+    from govassist import retrieve
+
+    batches: list[list[str]] = []
+    real = retrieve.embed_queries
+    monkeypatch.setattr(
+        retrieve, "embed_queries", lambda model, texts: batches.append(list(texts)) or real(model, texts)
+    )
+    retrieve.clear_query_cache()
+    one = retrieve.query_vector(mini_settings, "semiconductors")
+    a, b, again = retrieve.query_vectors(mini_settings, ["export controls", "submarine cables", "semiconductors"])
+    assert batches == [["export controls", "submarine cables"]]  # the cached query was not embedded again
+    assert again is one and a.shape == b.shape == one.shape
+    monkeypatch.setattr(retrieve, "_QUERY_CACHE_SIZE", 2)
+    retrieve.query_vectors(mini_settings, ["quantum", "spyware"])
+    assert len(retrieve._QUERY_CACHE) == 2  # the least recently used were forgotten
+    retrieve.clear_query_cache()
