@@ -4,8 +4,6 @@ and de-duplication of passages that several versions of a text share."""
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -14,7 +12,7 @@ import numpy as np
 from . import sentvec
 from .catalog import DocMeta
 from .chunk import Chunk
-from .embed import ModelKey, embed_queries, embed_query, make_embedder, model_key
+from .embed import ModelKey, embed_query, make_embedder, model_key
 from .errors import QueryError
 from .settings import Settings
 from .store import Store
@@ -176,45 +174,19 @@ def doc_prior(query: str, docs: dict[str, DocMeta]) -> dict[str, float]:
     return {i: 1.0 for i, sc in scores.items() if sc == best}
 
 
-_QUERY_CACHE: OrderedDict[tuple[ModelKey, str], np.ndarray] = OrderedDict()
-_QUERY_CACHE_SIZE = 2048
-_query_lock = threading.Lock()
-
-
-def query_vectors(s: Settings, queries: list[str]) -> list[np.ndarray]:
-    """The queries' embeddings with the configured model, those not cached yet embedded in one batch (cached per
-    process, the least recently used forgotten first)."""
-    key = model_key(s)
-    found: dict[str, np.ndarray] = {}
-    with _query_lock:
-        for q in queries:
-            if (key, q) in _QUERY_CACHE:
-                _QUERY_CACHE.move_to_end((key, q))
-                found[q] = _QUERY_CACHE[(key, q)]
-    missing = [q for q in dict.fromkeys(queries) if q not in found]
-    if missing:
-        vecs = (
-            embed_queries(make_embedder(*key), missing)
-            if len(missing) > 1
-            else [embed_query(make_embedder(*key), missing[0])]
-        )
-        with _query_lock:
-            for q, v in zip(missing, vecs):
-                found[q] = _QUERY_CACHE[(key, q)] = v
-            while len(_QUERY_CACHE) > _QUERY_CACHE_SIZE:
-                _QUERY_CACHE.popitem(last=False)
-    return [found[q] for q in queries]
+@lru_cache(maxsize=2048)
+def _query_vec(key: ModelKey, query: str) -> np.ndarray:
+    return embed_query(make_embedder(*key), query)
 
 
 def query_vector(s: Settings, query: str) -> np.ndarray:
     """The query's embedding with the configured model (cached per process)."""
-    return query_vectors(s, [query])[0]
+    return _query_vec(model_key(s), query)
 
 
 def clear_query_cache() -> None:
     """Forget the cached query embeddings (timings then embed each query as a new one)."""
-    with _query_lock:
-        _QUERY_CACHE.clear()
+    _query_vec.cache_clear()
 
 
 def rrf(runs: list[tuple[list[tuple[Chunk, float]], float]], rrf_k: int) -> dict[str, float]:
@@ -273,62 +245,6 @@ def dense_scores(dense: list[tuple[Chunk, float]], ms: dict[str, float], weight:
     return {i: (1 - weight) * cos.get(i, floor) + weight * ms.get(i, cos.get(i, floor)) for i in cos.keys() | ms.keys()}
 
 
-def _scores(
-    store: Store, q: str, s: Settings, n_cand: int, allowed: set[str] | None, mode: str
-) -> tuple[dict[str, float], dict[str, Chunk], list[tuple[Chunk, float]]]:
-    """One query's candidates scored by the mode (before priors), the candidates by id, and the dense run."""
-    dense: list[tuple[Chunk, float]] = []
-    lexical: list[tuple[Chunk, float]] = []
-    qvec = None
-    if mode in ("default", "fused", "dense"):
-        qvec = query_vector(s, q)
-        dense = store.dense(qvec, n_cand, allowed)
-    if mode in ("default", "fused", "bm25"):
-        lexical = store.lexical(q, n_cand, allowed)
-    by_id = {c.id: c for c, _ in (*dense, *lexical)}
-    if mode == "dense":
-        return {c.id: sc for c, sc in dense}, by_id, dense
-    if mode == "bm25":
-        return {c.id: sc for c, sc in lexical}, by_id, dense
-    if mode == "fused" or s.fusion == "rrf":
-        return rrf([(dense, s.dense_weight), (lexical, s.bm25_weight)], s.rrf_k), by_id, dense
-    n = s.maxsim_candidates
-    ms = maxsim(s, qvec, [c for c, _ in dense[:n]] + [c for c, _ in lexical[:n]]) if s.maxsim_weight else {}
-    fused = convex(
-        dense_scores(dense, ms, s.maxsim_weight),
-        {c.id: sc for c, sc in lexical},
-        lexical_weight(q, s.lexical_base, s.lexical_step, s.lexical_max),
-    )
-    return fused, by_id, dense
-
-
-ASK_SPLIT_RE = re.compile(
-    r",?\s+and\s+(?=(?:what|which|who|whom|how|when|where|why|did|do|does|is|are|was|were|has|have)\b)", re.I
-)
-
-
-def asks(query: str) -> list[str]:
-    """The separate asks of a question that joins several ("How big was the 2021 summit, and who took part?" ->
-    ["How big was the 2021 summit", "who took part"]); [] when it asks one thing."""
-    parts = [p.strip(" ?") for p in ASK_SPLIT_RE.split(query)]
-    parts = [p for p in parts if len(p.split()) >= 2]
-    return parts if len(parts) > 1 else []
-
-
-def combine(whole: dict[str, float], parts: list[dict[str, float]], weight: float) -> dict[str, float]:
-    """The whole question's scores plus `weight` times each ask's, every run divided by its own best score and the
-    sum by its largest possible value: a passage that answers one ask well rises even when the question as a whole
-    matches it less."""
-    runs = [(whole, 1.0)] + [(p, weight) for p in parts]
-    total = sum(w for _, w in runs)
-    out: dict[str, float] = {}
-    for run, w in runs:
-        top = max(run.values(), default=0.0) or 1.0
-        for i, v in run.items():
-            out[i] = out.get(i, 0.0) + w * v / top / total
-    return out
-
-
 def passage_prior(c: Chunk, prior: dict[str, float], doc_weight: float, hub_penalty: float) -> float:
     """The factor a passage's score is multiplied by: the document prior lifts passages of a document the query
     names, except structural ones (headings, title lists, opening formulas), which lose `hub_penalty` instead."""
@@ -370,14 +286,29 @@ def search(
     if allowed is not None and not allowed:
         return []
     n_cand = max(s.candidates, k * 3)
-    parts = asks(q) if mode == "default" and s.ask_weight else []  # "…summit, and who took part?"
-    if parts:
-        query_vectors(s, [q, *parts])  # embedded together: one batch costs about half as much as one by one
-    scored, by_id, dense = _scores(store, q, s, n_cand, allowed, mode)
-    if parts:  # each ask is searched as well
-        more = [_scores(store, part, s, n_cand, allowed, mode) for part in parts]
-        scored = combine(scored, [m[0] for m in more], s.ask_weight)
-        by_id = {i: c for _, ids, _ in more for i, c in ids.items()} | by_id
+    dense: list[tuple[Chunk, float]] = []
+    lexical: list[tuple[Chunk, float]] = []
+    qvec = None
+    if mode in ("default", "fused", "dense"):
+        qvec = query_vector(s, q)
+        dense = store.dense(qvec, n_cand, allowed)
+    if mode in ("default", "fused", "bm25"):
+        lexical = store.lexical(q, n_cand, allowed)
+    by_id = {c.id: c for c, _ in (*dense, *lexical)}
+    if mode == "dense":
+        scored = {c.id: sc for c, sc in dense}
+    elif mode == "bm25":
+        scored = {c.id: sc for c, sc in lexical}
+    elif mode == "fused" or s.fusion == "rrf":
+        scored = rrf([(dense, s.dense_weight), (lexical, s.bm25_weight)], s.rrf_k)
+    else:
+        n = s.maxsim_candidates
+        ms = maxsim(s, qvec, [c for c, _ in dense[:n]] + [c for c, _ in lexical[:n]]) if s.maxsim_weight else {}
+        scored = convex(
+            dense_scores(dense, ms, s.maxsim_weight),
+            {c.id: sc for c, sc in lexical},
+            lexical_weight(q, s.lexical_base, s.lexical_step, s.lexical_max),
+        )
     if mode == "default":
         prior = doc_prior(q, store.docs if allowed is None else {i: store.docs[i] for i in allowed})
         if not 0 < len(prior) < len(store.docs):

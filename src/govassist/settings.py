@@ -70,7 +70,6 @@ class Settings(BaseSettings):
     lexical_max: float = 0.6
     maxsim_weight: float = 0.3  # share of the best quotable sentence's cosine in a candidate's dense score
     maxsim_candidates: int = 60  # how many fused candidates get the sentence max-sim (bounds query latency)
-    ask_weight: float = 1.0  # a question joining asks ("…, and who took part?"): each ask's share against the whole
     hub_penalty: float = 0.4  # headings, lists of titles (x1) and opening formulas (x0.5) lose this share
     min_relevance: float = 0.30  # cosine of the best dense hit below which "nothing relevant" is said
 
