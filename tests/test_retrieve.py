@@ -257,3 +257,16 @@ def test_query_kind_moves_the_lexical_weight_in_search(mini_settings: Settings) 
     s = mini_settings.model_copy(update={"maxsim_weight": 0.0, "hub_penalty": 0.0, "lexical_max": 0.9})
     assert search(store, "keeping networks open to everyone", s)[0].chunk.id == "d#1"
     assert search(store, '"OECD recommendation" word for word', s)[0].chunk.id == "d#2"
+
+
+def test_the_first_results_do_not_depend_on_how_many_are_asked_for(mini_settings: Settings) -> None:
+    # the runs are min-max normalised over the candidate pool: a pool growing with k would rescale the dense run
+    # and let d#10 (10th in it, first in the lexical run) overtake d#0 (first in it, absent from the lexical run)
+    chunks = [Chunk(f"d#{i}", "d", str(i), (str(i),), "", None, f"Paragraph {i} on cooperation.") for i in range(200)]
+    dense = [(c, 0.9 - 0.004 * i) for i, c in enumerate(chunks)]
+    lexical = [(chunks[10], 10.0)] + [(c, 1.0) for c in chunks[100:]]
+    store = _FixedStore({"d": _meta()}, dense, lexical)
+    s = mini_settings.model_copy(update={"maxsim_weight": 0.0, "hub_penalty": 0.0, "candidates": 50, "k_max": 50})
+    few = [h.chunk.id for h in search(store, "cooperation", s, k=5)]
+    many = [h.chunk.id for h in search(store, "cooperation", s, k=50)]
+    assert few[0] == "d#0" and len(many) == 50 and many[:5] == few

@@ -285,7 +285,7 @@ def search(
     allowed = allowed_docs(store, filters)
     if allowed is not None and not allowed:
         return []
-    n_cand = max(s.candidates, k * 3)
+    n_cand = max(s.candidates, k)  # not growing with k: the runs' normalisation, hence the order, stays the same
     dense: list[tuple[Chunk, float]] = []
     lexical: list[tuple[Chunk, float]] = []
     qvec = None
