@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     # retrieval
     k: int = 8
     k_max: int = 50
-    candidates: int = 50  # per run (dense, lexical); a search for k ≤ candidates ranks its first results as for k = 5
+    candidates: int = 50  # per run (dense, lexical); any k ≤ candidates ranks over the same pool, so in the same order
     rrf_k: int = 20  # tuned on eval/questions.jsonl (see README: retrieval quality)
     dense_weight: float = 1.5
     bm25_weight: float = 1.0
