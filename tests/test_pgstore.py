@@ -247,6 +247,21 @@ def test_killed_build_leaves_the_previous_version_serving(pg_settings: Settings)
     assert "Changed too." in " ".join(c.text for c in reader.doc_chunks("syn-g7"))
 
 
+def test_a_pinned_block_reads_one_version_while_a_rebuild_switches(pg_settings: Settings) -> None:
+    v1 = postgres.build(pg_settings, progress=False).version
+    store = postgres.PgStore(pg_settings, recheck_s=0)  # unpinned, every read would look for a new version
+    q = "where will the ministers meet next year"
+    g7 = pg_settings.corpus_dir / G7
+    with store.pinned() as held:
+        before = [h.chunk.id for h in search(store, q, pg_settings, k=3)]
+        g7.write_text(g7.read_text() + "\n4.  The ministers will meet again next year in Canada.\n")
+        v2 = postgres.build(pg_settings, progress=False).version
+        assert held.id == v1 and store.manifest["version"] == v1
+        assert [h.chunk.id for h in search(store, q, pg_settings, k=3)] == before and "syn-g7#4" not in before
+    assert store.manifest["version"] == v2 > v1
+    assert search(store, q, pg_settings, k=3)[0].chunk.id == "syn-g7#4"
+
+
 APP = """
 import json, sys
 from govassist.retrieve import search
@@ -261,8 +276,9 @@ for line in sys.stdin:
     if cmd["op"] == "build":
         out = {"version": postgres.build(s, progress=False).version}
     else:
-        hits = search(store, cmd["q"], s, k=3)
-        out = {"version": store.manifest["version"], "ids": [h.chunk.id for h in hits]}
+        with store.pinned():  # the version reported is the one searched
+            hits = search(store, cmd["q"], s, k=3)
+            out = {"version": store.manifest["version"], "ids": [h.chunk.id for h in hits]}
     print(json.dumps(out), flush=True)
 """
 

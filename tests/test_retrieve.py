@@ -1,5 +1,6 @@
 """Hybrid retrieval on the synthetic corpus: fusion, filters, exact phrases, de-duplication, bounds."""
 
+import contextlib
 import shutil
 
 import pytest
@@ -236,6 +237,9 @@ class _FixedStore:
 
     def phrase(self, wanted, allowed=None):
         return []
+
+    def pinned(self):
+        return contextlib.nullcontext()
 
 
 def test_a_hub_passage_no_longer_outranks_the_answer(mini_settings: Settings) -> None:

@@ -527,7 +527,13 @@ def _label(c: Citation) -> str:
 
 
 def answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: tuple[str, ...], prev: Turn | None):
-    """Understand, retrieve, answer and render one question. Errors propagate (see `error_reply`)."""
+    """Understand, retrieve, answer and render one question, all from one index version. Errors propagate (see
+    `error_reply`)."""
+    with store.pinned():
+        return _answer_turn(store, question, s, prefs, roles, prev)
+
+
+def _answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: tuple[str, ...], prev: Turn | None):
     docs = visible_docs(store, roles)
     turn = understand(question, prev, aliases_for(docs))
     f, desc = filters_for(prefs, turn, roles)

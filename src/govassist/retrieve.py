@@ -276,7 +276,13 @@ def search(
     filters: Filters | None = None,
     mode: str = "default",
 ) -> list[Hit]:
-    """Rank passages for a query. Modes: default (fused + exact phrases + de-dup), fused, dense, bm25."""
+    """Rank passages for a query. Modes: default (fused + exact phrases + de-dup), fused, dense, bm25. Every
+    read comes from one version of the index (`Store.pinned`)."""
+    with store.pinned():
+        return _search(store, query, s, k, filters, mode)
+
+
+def _search(store: Store, query: str, s: Settings, k: int | None, filters: Filters | None, mode: str) -> list[Hit]:
     k = s.k if k is None else k
     q = check_query(query, k, s)
     if mode not in MODES:

@@ -5,6 +5,7 @@ BM25 files under `indexes/current`) and `postgres` (pgvector + full-text BM25, s
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .plan import BuildReport, chunker_settings
@@ -58,6 +59,11 @@ class Store(Protocol):
 
     def phrase(self, wanted: list[str], allowed: set[str] | None = None) -> list[Chunk]:
         """The chunks whose normalised text contains every normalised phrase."""
+        ...
+
+    def pinned(self) -> AbstractContextManager[object]:
+        """Hold one index version while the block runs, so that a search's reads (and what is reported with
+        them) come from the same build even if a rebuild switches `current` meanwhile."""
         ...
 
 

@@ -74,6 +74,10 @@ class FileStore:
     def doc_chunks(self, doc_id: str) -> list[Chunk]:
         return [c for c in self.chunks if c.doc_id == doc_id]
 
+    def pinned(self) -> contextlib.AbstractContextManager[object]:
+        """An opened file index is one version already (a rebuild writes a new folder)."""
+        return contextlib.nullcontext(self)
+
     def _mask(self, allowed: set[str] | None) -> np.ndarray:
         if allowed is None:
             return np.ones(len(self.chunks), dtype=bool)

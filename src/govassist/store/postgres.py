@@ -17,6 +17,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -549,6 +550,7 @@ class PgStore:
         self._pinned: Version | None = None
         self._previous: Version | None = None
         self._checked = 0.0
+        self._held = threading.local()  # the version a `pinned` block in this thread holds
         self.refresh()
 
     # -- version tracking
@@ -588,8 +590,25 @@ class PgStore:
         manifest = {**manifest, "version": vid, "docs": {d: {**m, "sha256": h, "chunks": n} for d, h, n, m in rows}}
         return Version(vid, manifest, docs, counts)
 
+    @contextmanager
+    def pinned(self) -> Iterator[Version]:
+        """Hold the current version for this thread while the block runs (re-entrant): a search's dense,
+        lexical and document reads then come from one build, whatever `current` does meanwhile."""
+        held = getattr(self._held, "v", None)
+        if held is not None:
+            yield held
+            return
+        self._held.v = self.version
+        try:
+            yield self._held.v
+        finally:
+            self._held.v = None
+
     @property
     def version(self) -> Version:
+        held = getattr(self._held, "v", None)
+        if held is not None:
+            return held
         if self._pinned is None or time.monotonic() - self._checked >= self.recheck_s:
             return self.refresh()
         return self._pinned
@@ -639,7 +658,9 @@ class PgStore:
             except psycopg.errors.UndefinedTable:
                 if attempt == 2:
                     raise
-                self.refresh()
+                fresh = self.refresh()
+                if getattr(self._held, "v", None) is not None:  # the held version's tables were pruned
+                    self._held.v = fresh
         return []
 
     @staticmethod
