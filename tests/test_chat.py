@@ -15,6 +15,7 @@ from markdown_it import MarkdownIt
 from govassist import chat, chat_auth
 from govassist import chat_feedback as fb
 from govassist import chat_render as r
+from govassist import question as qn
 from govassist.errors import IndexMissingError, QueryError
 from govassist.settings import Settings
 
@@ -185,51 +186,51 @@ ALIASES = {"g7": "G7", "ttc": "TTC", "trade and technology council": "TTC", "gdc
 
 
 def test_follow_up_keeps_the_topic_and_takes_forum_and_year_from_the_question() -> None:
-    first = chat.understand("What did the G7 say about semiconductors?", None, ALIASES)
+    first = qn.understand("What did the G7 say about semiconductors?", None, ALIASES)
     assert first.topic == ("semiconductors",) and first.collections == ("G7",) and not first.followup
-    second = chat.understand("and what did the TTC say about it in 2024?", first, ALIASES)
+    second = qn.understand("and what did the TTC say about it in 2024?", first, ALIASES)
     assert second.followup and second.collections == ("TTC",)
     assert second.query.endswith("semiconductors") and "semiconductors" in second.topic
     assert (second.date_from, second.date_to) == ("2024-01-01", "2024-12-31")
-    third = chat.understand("And in 2023?", second, ALIASES)
+    third = qn.understand("And in 2023?", second, ALIASES)
     assert third.collections == ("TTC",) and third.date_from == "2023-01-01" and "semiconductors" in third.query
 
 
 def test_a_follow_up_carries_two_letter_topics_such_as_ai_and_6g() -> None:
-    first = chat.understand("What did the 2021 TTC plan on AI's effect on the workforce?", None, ALIASES)
+    first = qn.understand("What did the 2021 TTC plan on AI's effect on the workforce?", None, ALIASES)
     assert "ai" in first.topic
-    second = chat.understand("was it delivered in 2022?", first, ALIASES)
+    second = qn.understand("was it delivered in 2022?", first, ALIASES)
     assert second.followup and "ai" in second.query.split() and "workforce" in second.query
-    assert "6g" in chat.understand("What did the TTC say about 6G?", None, ALIASES).topic
-    assert "is" not in chat.understand("Is it in force?", None, ALIASES).topic  # lower-case short words stay out
+    assert "6g" in qn.understand("What did the TTC say about 6G?", None, ALIASES).topic
+    assert "is" not in qn.understand("Is it in force?", None, ALIASES).topic  # lower-case short words stay out
 
 
 def test_a_follow_up_naming_another_place_drops_the_previous_place_but_keeps_the_topic() -> None:
-    first = chat.understand("What did the G7 say about DFFT at Hiroshima in 2023?", None, ALIASES)
-    second = chat.understand("and in Apulia the year after?", first, ALIASES)
+    first = qn.understand("What did the G7 say about DFFT at Hiroshima in 2023?", None, ALIASES)
+    second = qn.understand("and in Apulia the year after?", first, ALIASES)
     assert second.followup and "dfft" in second.query.split() and "hiroshima" not in second.query.lower()
     assert (second.date_from, second.date_to) == ("2024-01-01", "2024-12-31")
-    kept = chat.understand("and the year after?", first, ALIASES)  # no place of its own: the previous one stays
+    kept = qn.understand("and the year after?", first, ALIASES)  # no place of its own: the previous one stays
     assert "hiroshima" in kept.query.split()
 
 
 def test_a_new_question_starts_a_new_topic() -> None:
-    first = chat.understand("What did the G7 say about semiconductors?", None, ALIASES)
-    fresh = chat.understand("Which texts address internet shutdowns?", first, ALIASES)
+    first = qn.understand("What did the G7 say about semiconductors?", None, ALIASES)
+    fresh = qn.understand("Which texts address internet shutdowns?", first, ALIASES)
     assert not fresh.followup and fresh.query == "Which texts address internet shutdowns?"
     assert fresh.collections == () and "semiconductors" not in fresh.topic
 
 
 def test_forum_names_and_years_in_questions() -> None:
-    t = chat.understand("What has the Trade and Technology Council said about AI since 2022?", None, ALIASES)
+    t = qn.understand("What has the Trade and Technology Council said about AI since 2022?", None, ALIASES)
     assert t.collections == ("TTC",) and (t.date_from, t.date_to) == ("2022-01-01", "")
     assert "technology" not in t.topic or t.collections == ("TTC",)
-    assert chat.understand("the 2030 Agenda in the GDC", None, ALIASES).date_from == ""  # a target, not a date
-    assert chat.understand("before 2023, what did the G7 say?", None, ALIASES).date_to == "2022-12-31"
+    assert qn.understand("the 2030 Agenda in the GDC", None, ALIASES).date_from == ""  # a target, not a date
+    assert qn.understand("before 2023, what did the G7 say?", None, ALIASES).date_to == "2022-12-31"
 
 
 def test_aliases_only_for_indexed_collections(mini_store) -> None:
-    aliases = chat.aliases_for(mini_store.docs)
+    aliases = qn.aliases_for(mini_store.docs)
     assert aliases["g7"] == "G7" and aliases["ttc"] == "TTC" and "gdc" not in aliases
 
 
@@ -240,7 +241,7 @@ def test_settings_values_become_prefs_and_filters(mini_store, mini_settings: Set
     values = {"collections": ["G7", "Nope"], "documents": ["syn-g7"], "status": "Exclude drafts", "k": 5.0}
     prefs = chat.prefs_from_values(values, mini_settings, mini_store.docs)
     assert prefs == chat.Prefs(("G7",), ("syn-g7",), "Exclude drafts", 5, "extractive")
-    turn = chat.understand("What did the TTC say in 2024?", None, chat.aliases_for(mini_store.docs))
+    turn = qn.understand("What did the TTC say in 2024?", None, qn.aliases_for(mini_store.docs))
     f, desc = chat.filters_for(prefs, turn, ("negotiator",))
     assert f.collections == ("G7",)  # documents chosen: the forum named in the question does not override them
     assert f.doc_ids == ("syn-g7",) and f.statuses == ("adopted", "non-binding") and f.roles == ("negotiator",)
@@ -1046,8 +1047,8 @@ DFFT = "What is the G7 line on data free flow with trust and how should it be pu
     ],
 )
 def test_a_question_is_a_follow_up_only_when_it_lacks_its_own_topic(question: str, follow: bool) -> None:
-    first = chat.understand("What did the G7 say about artificial intelligence in 2021?", None, ALIASES)
-    turn = chat.understand(question, first, ALIASES)
+    first = qn.understand("What did the G7 say about artificial intelligence in 2021?", None, ALIASES)
+    turn = qn.understand(question, first, ALIASES)
     assert turn.followup is follow
     if not follow:  # a standalone question inherits neither the words nor the 2021 filter
         assert turn.query == question and turn.date_from in ("", "2022-01-01") and turn.previous == ""
@@ -1056,10 +1057,10 @@ def test_a_question_is_a_follow_up_only_when_it_lacks_its_own_topic(question: st
 
 
 def test_the_year_after_moves_the_previous_year() -> None:
-    first = chat.understand("What did the TTC agree on the AI roadmap in 2022?", None, ALIASES)
-    after = chat.understand("and the year after?", first, ALIASES)
+    first = qn.understand("What did the TTC agree on the AI roadmap in 2022?", None, ALIASES)
+    after = qn.understand("and the year after?", first, ALIASES)
     assert after.followup and (after.date_from, after.date_to) == ("2023-01-01", "2023-12-31")
-    before = chat.understand("and the year before?", first, ALIASES)
+    before = qn.understand("and the year before?", first, ALIASES)
     assert (before.date_from, before.date_to) == ("2021-01-01", "2021-12-31")
 
 

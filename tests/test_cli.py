@@ -62,6 +62,15 @@ def test_ask_json_carries_answer_and_citations(env: Settings) -> None:
     assert data["support"] == "direct"
 
 
+def test_ask_searches_within_the_forum_the_question_names_and_says_so(env: Settings) -> None:
+    run("index", "build", "--no-progress")
+    data = json.loads(run("ask", "What did the UN say about quantum computing research?", "--json").output)
+    assert data["citations"] and {c["doc_id"] for c in data["citations"]} == {"syn-compact"}
+    assert "searched within what the question names: collection UN" in data["notes"]
+    plain = run("ask", "What did the UN say about quantum computing research?").output
+    assert "note: searched within what the question names: collection UN" in plain
+
+
 def test_ask_says_how_strong_the_support_is(env: Settings) -> None:
     from govassist.answer import CLOSEST_LEAD
 

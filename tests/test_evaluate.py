@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from govassist import evaluate as ev
+from govassist import question as qn
 from govassist.errors import EvalError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -393,9 +394,9 @@ def test_conversations_go_through_the_chat_follow_up_path(mini_store, mini_setti
     rows = {r.qid: r for r in ev.check_answers(mini_store, mini_settings, qs, qrels)}
     two = rows["t1"]
     assert two.read_as_follow_up is True and "quantum" in two.query_read  # the history's topic carried over
-    aliases = chat.aliases_for(chat.visible_docs(mini_store, ()))
-    prev = chat.understand(CONVERSATION[1]["history"][0], None, aliases)
-    assert two.query_read == chat.understand("and on semiconductors?", prev, aliases).query
+    aliases = qn.aliases_for(chat.visible_docs(mini_store, ()))
+    prev = qn.understand(CONVERSATION[1]["history"][0], None, aliases)
+    assert two.query_read == qn.understand("and on semiconductors?", prev, aliases).query
     assert rows["p1"].read_as_follow_up is False  # "they" after an unrelated question, with its own topic
     assert rows["u1"].answerable is False and rows["u1"].read_as_follow_up is None
     assert rows["f1"].query_read == CONVERSATION[3]["query"]

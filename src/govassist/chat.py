@@ -8,12 +8,11 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from . import chat_render as r
-from .answer import STOP, Answer, Citation, cite_label
+from .answer import Answer, Citation, cite_label
 from .answer import compose as compose_answer
 from .catalog import DocMeta, inside
 from .chat_auth import check_login as check_login  # re-exported: callers use chat.roles_for etc.
@@ -21,6 +20,7 @@ from .chat_auth import hash_password as hash_password
 from .chat_auth import roles_for as roles_for
 from .chat_auth import verify_password as verify_password
 from .errors import GovassistError, QueryError
+from .question import Turn, aliases_for, scoped, understand
 from .retrieve import Filters, allowed_docs, search
 from .settings import Settings
 from .store import Store, open_store
@@ -34,132 +34,10 @@ STATUS_CHOICES: dict[str, tuple[str, ...]] = {
     "Non-binding only": ("non-binding",),
     "Exclude drafts": ("adopted", "non-binding"),
 }
-ALIASES = {
-    "g7": "G7",
-    "group of seven": "G7",
-    "ttc": "TTC",
-    "trade and technology council": "TTC",
-    "dfi": "DFI",
-    "declaration for the future of the internet": "DFI",
-    "wsis": "WSIS",
-    "world summit on the information society": "WSIS",
-    "gdc": "GDC",
-    "global digital compact": "GDC",
-    "summit for democracy": "Summit for Democracy",
-    "s4d": "Summit for Democracy",
-    "quad": "Regional",
-    "asean": "Regional",
-}
-FOLLOW_START = re.compile(r"^\s*(and|also|what about|how about|same for|what of|then|but)\b", re.I)
-PRONOUN = re.compile(
-    r"\b(it|its|they|them|their|these|those|that one|this one)\b|\b(about|on|of|regarding|with|to) (this|that)\b", re.I
-)
-NAMED = re.compile(r"(?<!^)(?<![.?!] )\b([A-Z][A-Za-z]*[A-Z][A-Za-z0-9]*|[A-Z]{2,}[a-z]?)\b")  # acronyms, CamelCase
-# Words that carry no topic of their own: a follow-up may use them ("was it delivered?", "and the year after?").
-GENERIC = {
-    "say",
-    "says",
-    "said",
-    "tell",
-    "agree",
-    "agreed",
-    "commit",
-    "committed",
-    "commitment",
-    "commitments",
-    "sign",
-    "signed",
-    "promise",
-    "promised",
-    "deliver",
-    "delivered",
-    "happen",
-    "happened",
-    "become",
-    "became",
-    "come",
-    "came",
-    "decide",
-    "decided",
-    "mean",
-    "means",
-    "meant",
-    "plan",
-    "planned",
-    "want",
-    "think",
-    "year",
-    "years",
-    "year-end",
-    "next",
-    "day",
-    "later",
-    "earlier",
-    "before",
-    "after",
-    "then",
-    "meeting",
-    "one",
-    "ones",
-    "same",
-    "other",
-    "specifically",
-    "exactly",
-    "instead",
-    "there",
-    "here",
-    "now",
-    "also",
-    "not",
-    "yet",
-    "still",
-    "more",
-    "most",
-    "any",
-    "some",
-    "both",
-    "each",
-    "than",
-    "just",
-    "only",
-    "very",
-    "get",
-    "got",
-    "make",
-    "made",
-    "take",
-    "took",
-    "give",
-    "gave",
-    "see",
-    "about",
-    "over",
-    "under",
-    "again",
-    "how",
-    "who",
-    "whom",
-    "whose",
-    "what",
-    "which",
-    "why",
-    "when",
-    "where",
-    "your",
-    "you",
-    "our",
-    "ours",
-}
-OWN_TOPIC = 3  # content words of its own that make a pronoun question standalone ("What is DFFT and why ... it")
-OWN_TOPIC_AFTER_AND = 4  # ...and one that opens with "and"/"what about" (those usually narrow the last topic)
-YEAR = re.compile(r"\b(?:(since|after|from|before|until|through|by|in)\s+)?((?:19[5-9]|20\d)\d)\b", re.I)
-WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
-SHORT_NAME = re.compile(r"\b(?:[A-Z]{2}|\d[A-Z])\b")
 COMPARE_LIMIT = 40  # changes listed per comparison in a chat message
 PRECEDENT_MAX_WORDS = 40  # of a /precedent wording compared in the chat: the cost grows with its length...
 PRECEDENT_DEPTH = 20  # ...and with the passages scored (this many by words, plus exact containment; no embedding)
 HEAVY_COMMANDS = ("/precedent", "/compare")  # run one at a time, apart from questions (chat_ui)
-EXTRA_STOP = {"say", "says", "tell", "mention", "mentions", "mentioned", "also", "then", "same", "texts", "text"}
 
 
 @dataclass(frozen=True)
@@ -171,21 +49,6 @@ class Prefs:
     status: str = "All texts"
     k: int = 8
     mode: str = "extractive"
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One question as understood: the query searched and the facets the conversation carries forward."""
-
-    question: str
-    query: str
-    topic: tuple[str, ...] = ()
-    collections: tuple[str, ...] = ()
-    date_from: str = ""
-    date_to: str = ""
-    followup: bool = False
-    previous: str = ""  # the earlier question a follow-up was read with
-    named: tuple[str, ...] = ()  # forums and years the question itself names
 
 
 @dataclass(frozen=True)
@@ -360,12 +223,10 @@ def filters_for(prefs: Prefs, turn: Turn, roles: tuple[str, ...]) -> tuple[Filte
     """The filters of one turn and their description. A forum named in the question wins over the collection
     setting for that turn (said in the notes), unless documents were chosen."""
     notes: list[str] = []
-    cols = prefs.collections
-    if turn.collections and not prefs.doc_ids:
-        if cols and set(cols) != set(turn.collections):
-            notes.append(f"the question names {', '.join(turn.collections)}, so the collection setting is set aside")
-        cols = turn.collections
-    f = Filters(cols, prefs.doc_ids, STATUS_CHOICES[prefs.status], (), turn.date_from, turn.date_to, roles)
+    f = scoped(turn, Filters(prefs.collections, prefs.doc_ids, STATUS_CHOICES[prefs.status], roles=roles))
+    cols = f.collections
+    if prefs.collections and set(cols) != set(prefs.collections):
+        notes.append(f"the question names {', '.join(turn.collections)}, so the collection setting is set aside")
     desc = []
     if cols:
         desc.append("collection " + ", ".join(cols))
@@ -376,124 +237,6 @@ def filters_for(prefs: Prefs, turn: Turn, roles: tuple[str, ...]) -> tuple[Filte
     if turn.date_from or turn.date_to:
         desc.append(f"dated {turn.date_from or '…'} to {turn.date_to or '…'}")
     return f, desc + notes
-
-
-# ---------------------------------------------------------------- follow-up questions
-
-
-def aliases_for(docs: dict[str, DocMeta]) -> dict[str, str]:
-    """Names that, in a question, select a collection: acronyms of the indexed collections and known aliases."""
-    present = {d.collection for d in docs.values() if d.collection}
-    out = {a: c for a, c in ALIASES.items() if c in present}
-    out.update({c.lower(): c for c in present if c.isupper() or any(ch.isdigit() for ch in c)})
-    return out
-
-
-def _years(question: str) -> tuple[str, str]:
-    starts, ends = [], []
-    for word, year in YEAR.findall(question):
-        w, y = word.lower(), int(year)
-        if y > date.today().year:  # "the 2030 Agenda" names a target, not a date of publication
-            continue
-        if w in ("since", "after", "from"):
-            starts.append(f"{y + (w == 'after')}-01-01")
-        elif w == "before":
-            ends.append(f"{y - 1}-12-31")
-        elif w in ("until", "through", "by"):
-            ends.append(f"{y}-12-31")
-        else:
-            starts.append(f"{y}-01-01")
-            ends.append(f"{y}-12-31")
-    return (min(starts) if starts else "", max(ends) if ends else "")
-
-
-def is_follow_up(question: str, topic: tuple[str, ...]) -> bool:
-    """Whether a question (after an earlier one) lacks a topic of its own and so continues the conversation.
-
-    A pronoun alone does not make a follow-up: "What is DFFT and how should it be put into practice?" has its
-    own topic. Counted are the question's content words (`topic`: no stop words, forums or years) that are not
-    GENERIC; a named subject (an acronym such as REAIM) makes a pronoun question standalone too.
-    """
-    own = [w for w in topic if w not in GENERIC and not w.isdigit()]
-    if FOLLOW_START.search(question):
-        return len(own) < OWN_TOPIC_AFTER_AND
-    if not own:
-        return True
-    if PRONOUN.search(question):
-        return len(own) < OWN_TOPIC and not NAMED.search(question)
-    return False
-
-
-def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Turn:
-    """Rewrite a question with the conversation, deterministically.
-
-    Forums and years named in the question become filters. A follow-up (see `is_follow_up`: no topic of its own)
-    inherits the previous topic words, forums and years that it does not replace.
-    """
-    q = " ".join(question.split())
-    rest = q.lower()
-    cols: list[str] = []
-    for alias, col in sorted(aliases.items(), key=lambda ac: -len(ac[0])):
-        pattern = rf"(?<![\w-]){re.escape(alias)}(?![\w-])"
-        if re.search(pattern, rest):
-            cols.append(col)
-            rest = re.sub(pattern, " ", rest)
-    date_from, date_to = _years(q)
-    short = {w.lower() for w in SHORT_NAME.findall(q)}  # "AI", "6G": two characters, a topic all the same
-    words = (w for w in WORD.findall(rest) if (len(w) > 2 or w in short) and w not in STOP and w not in EXTRA_STOP)
-    topic = tuple(dict.fromkeys(w for w in words if not (w.isdigit() and len(w) == 4)))
-    named = _named(q, aliases)
-    followup = prev is not None and is_follow_up(q, topic)
-    if not followup or prev is None:
-        return Turn(q, q, topic, tuple(dict.fromkeys(cols)), date_from, date_to, named=named)
-    # a place of its own ("and in Apulia?") replaces the previous turn's ("Hiroshima"), as a year replaces a year
-    replaced = _proper(prev.question) if _proper(q) else set()
-    carried = tuple(w for w in prev.topic if w not in topic and w not in replaced)
-    query = f"{q} {' '.join(carried)}".strip() if carried else q
-    if not (date_from or date_to):
-        date_from, date_to = _shifted(prev.date_from, prev.date_to, q)
-    return Turn(
-        q,
-        query,
-        carried + topic,
-        tuple(dict.fromkeys(cols)) or prev.collections,
-        date_from,
-        date_to,
-        followup=True,
-        previous=prev.question,
-        named=named,
-    )
-
-
-PROPER = re.compile(r"(?<=[\w,;:] )[A-Z][a-zà-ÿ]+(?:[- ][A-Z][a-zà-ÿ]+)*")  # not the first word; not an acronym
-
-
-def _proper(question: str) -> set[str]:
-    """The lower-cased words of the place and body names a question writes in title case ("Hiroshima", "Carbis
-    Bay"), not its first word and not acronyms (DFFT stays a topic)."""
-    return {w.lower() for name in PROPER.findall(question) for w in re.split(r"[- ]", name)}
-
-
-NEXT_YEAR = re.compile(r"\b(the )?(year after|following year|next year)\b|\ba year later\b", re.I)
-LAST_YEAR = re.compile(r"\b(the )?(year before|previous year|preceding year)\b|\ba year (earlier|before)\b", re.I)
-
-
-def _shifted(date_from: str, date_to: str, question: str) -> tuple[str, str]:
-    """The previous turn's dates, moved a year on ("and the year after?") or back ("the year before?")."""
-    step = 1 if NEXT_YEAR.search(question) else -1 if LAST_YEAR.search(question) else 0
-    year = (date_from or date_to)[:4]
-    if not step or not year.isdigit():
-        return date_from, date_to
-    y = int(year) + step
-    return f"{y}-01-01", f"{y}-12-31"
-
-
-def _named(question: str, aliases: dict[str, str]) -> tuple[str, ...]:
-    """The forums and years a question names itself (shown as "named in your question: G7, 2021")."""
-    low = question.lower()
-    cols = [c for a, c in aliases.items() if re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", low)]
-    years = [y for _, y in YEAR.findall(question) if int(y) <= date.today().year]
-    return tuple(dict.fromkeys([*cols, *years]))
 
 
 # ---------------------------------------------------------------- one turn

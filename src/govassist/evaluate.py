@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from . import question as qn
 from .chunk import Chunk
 from .errors import EvalError, GovassistError, LoadError
-from .retrieve import MODES
+from .retrieve import MODES, Filters
 from .settings import Settings
 from .store import Store
 from .text import normalise
@@ -645,24 +646,28 @@ def build_qrels(questions: list[Question], store: Store) -> dict[str, dict[str, 
 
 
 def previous_turn(store: Store, history: tuple[str, ...]) -> Any:
-    """The chat's reading of the earlier turns (`chat.understand`, as the chat rewrites a conversation)."""
+    """The chat's reading of the earlier turns (`qn.understand`, as the chat rewrites a conversation)."""
     from . import chat
 
-    aliases = chat.aliases_for(chat.visible_docs(store, ()))
+    aliases = qn.aliases_for(chat.visible_docs(store, ()))
     prev = None
     for h in history:
-        prev = chat.understand(h, prev, aliases)
+        prev = qn.understand(h, prev, aliases)
     return prev
+
+
+def question_turn(store: Store, q: Question) -> Any:
+    """The question as the chat and `answer.ask` read it (`question.understand`): after earlier turns, the chat's
+    rewriting of it. `question.scoped` turns the forums and years it names into its filters."""
+    from . import chat
+
+    aliases = qn.aliases_for(chat.visible_docs(store, ()))
+    return qn.understand(q.query, previous_turn(store, q.history) if q.history else None, aliases)
 
 
 def conversation_query(store: Store, q: Question) -> str:
     """The text searched for a question: itself, or, after earlier turns, the chat's rewriting of it."""
-    if not q.history:
-        return q.query
-    from . import chat
-
-    aliases = chat.aliases_for(chat.visible_docs(store, ()))
-    return chat.understand(q.query, previous_turn(store, q.history), aliases).query
+    return question_turn(store, q).query
 
 
 def _embedder_problem(name: str) -> str | None:
@@ -746,9 +751,10 @@ def run_config(
     hits: dict[str, tuple[RankedHit, ...]] = {}
     latencies: list[float] = []
     for q in tqdm(questions, desc=config.name, disable=not progress, leave=False):
+        turn = question_turn(store, q)  # read as the chat and `ask` read it: its forums and years are filters
         retrieve.clear_query_cache()  # every configuration pays for embedding the query, as a new question would
         t = time.perf_counter()
-        found = retrieve.search(store, conversation_query(store, q), s, k=k, mode=config.mode)
+        found = retrieve.search(store, turn.query, s, k=k, filters=qn.scoped(turn, Filters()), mode=config.mode)
         latencies.append((time.perf_counter() - t) * 1000)
         ranked: dict[str, RankedHit] = {}
         for h in found:

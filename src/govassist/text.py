@@ -11,6 +11,13 @@ SENTENCE_RE = re.compile(r"(?<=[.!?;])[\"”’)]?\s+(?=[A-Z(\"“‘•])|\n+")
 NO_END_RE = re.compile(r"(?:\b(?:[A-Z]\.){2,}|\b(?:e\.g|i\.e|etc|cf|vs|No|Nos|Mr|Mrs|Ms|Dr|St|Art|Inc|Ltd|Jr|Sr)\.)$")
 PUNCT = str.maketrans("‘’“”–—•", "''\"\"-- ")
 
+# words that carry no topic (also for the chat's follow-up reading and the topics of /compare)
+STOP = frozenset(
+    "a an and are as at be by did do does for from had has have how in into is it its of on or our that the their "
+    "them they this to was we were what when where which who why will with about there these those any all can "
+    "could should would may might say said".split()
+)
+
 
 @lru_cache(maxsize=65536)
 def normalise(text: str) -> str:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..catalog import DocMeta
 from ..errors import QueryError
+from ..question import aliases_for, scope_note, scoped, understand
 from ..retrieve import Filters, Hit, search
 from ..settings import Settings
 from .extractive import extract, relevant
@@ -77,5 +78,14 @@ def ask(
     filters: Filters | None = None,
     mode: str | None = None,
 ) -> Answer:
-    """Retrieve and answer. mode: 'extractive' (default) or 'llm' (needs GOVASSIST_LLM_BASE_URL)."""
-    return compose(question, search(store, question, s, k=k, filters=filters), s, mode, indexed=store.docs)
+    """Retrieve and answer, reading the question as the chat does (`question.understand`): the forums and years it
+    names narrow `filters`, and a note says so. mode: 'extractive' (default) or 'llm' (needs GOVASSIST_LLM_BASE_URL).
+    """
+    base = filters or Filters()
+    with store.pinned():
+        visible = {i: d for i, d in store.docs.items() if Filters(roles=base.roles).allows(d)}
+        turn = understand(question, None, aliases_for(visible))
+        hits = search(store, turn.query, s, k=k, filters=scoped(turn, base))
+        answer = compose(question, hits, s, mode, indexed=store.docs)
+    note = scope_note(turn, base)
+    return answer.with_notes(note) if note else answer

@@ -11,6 +11,7 @@ import numpy as np
 from ..retrieve import YEAR_RE, Hit, query_vector
 from ..sentvec import quotable, vectors
 from ..settings import Settings
+from ..text import STOP
 
 WORD_RE = re.compile(r"[a-z0-9]+")
 MONTH_RE = re.compile(
@@ -33,12 +34,6 @@ EVOLVE_Q_RE = re.compile(
 # a run of three or more capitalised names separated by commas or "and": "Finland, Germany, Ireland, Japan"
 NAME_LIST_RE = re.compile(r"(?:\b[A-Z][\w'’.-]+(?:\s+[A-Z][\w'’.-]+)*\s*(?:,|\band\b)\s*){2,}\b[A-Z]")
 
-# words that carry no topic (also for the chat's follow-up reading and the topics of /compare)
-STOP = frozenset(
-    "a an and are as at be by did do does for from had has have how in into is it its of on or our that the their "
-    "them they this to was we were what when where which who why will with about there these those any all can "
-    "could should would may might say said".split()
-)
 TERM_STOP = STOP | {"says", "agree", "agreed", "text", "texts"}  # not key terms of a question either
 
 

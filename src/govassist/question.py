@@ -1,0 +1,286 @@
+"""What a question asks, read deterministically: the forums and years it names (which become filters), its topic
+words, and, after an earlier question, whether it continues that one (a follow-up inherits the topic, forums and
+years it does not replace). Shared by `answer.ask`, the chat and the evaluation, so that all three search alike."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date
+
+from .catalog import DocMeta
+from .retrieve import Filters
+from .text import STOP
+
+ALIASES = {
+    "g7": "G7",
+    "group of seven": "G7",
+    "ttc": "TTC",
+    "trade and technology council": "TTC",
+    "dfi": "DFI",
+    "declaration for the future of the internet": "DFI",
+    "wsis": "WSIS",
+    "world summit on the information society": "WSIS",
+    "gdc": "GDC",
+    "global digital compact": "GDC",
+    "summit for democracy": "Summit for Democracy",
+    "s4d": "Summit for Democracy",
+    "quad": "Regional",
+    "asean": "Regional",
+}
+FOLLOW_START = re.compile(r"^\s*(and|also|what about|how about|same for|what of|then|but)\b", re.I)
+PRONOUN = re.compile(
+    r"\b(it|its|they|them|their|these|those|that one|this one)\b|\b(about|on|of|regarding|with|to) (this|that)\b", re.I
+)
+NAMED = re.compile(r"(?<!^)(?<![.?!] )\b([A-Z][A-Za-z]*[A-Z][A-Za-z0-9]*|[A-Z]{2,}[a-z]?)\b")  # acronyms, CamelCase
+# Words that carry no topic of their own: a follow-up may use them ("was it delivered?", "and the year after?").
+GENERIC = {
+    "say",
+    "says",
+    "said",
+    "tell",
+    "agree",
+    "agreed",
+    "commit",
+    "committed",
+    "commitment",
+    "commitments",
+    "sign",
+    "signed",
+    "promise",
+    "promised",
+    "deliver",
+    "delivered",
+    "happen",
+    "happened",
+    "become",
+    "became",
+    "come",
+    "came",
+    "decide",
+    "decided",
+    "mean",
+    "means",
+    "meant",
+    "plan",
+    "planned",
+    "want",
+    "think",
+    "year",
+    "years",
+    "year-end",
+    "next",
+    "day",
+    "later",
+    "earlier",
+    "before",
+    "after",
+    "then",
+    "meeting",
+    "one",
+    "ones",
+    "same",
+    "other",
+    "specifically",
+    "exactly",
+    "instead",
+    "there",
+    "here",
+    "now",
+    "also",
+    "not",
+    "yet",
+    "still",
+    "more",
+    "most",
+    "any",
+    "some",
+    "both",
+    "each",
+    "than",
+    "just",
+    "only",
+    "very",
+    "get",
+    "got",
+    "make",
+    "made",
+    "take",
+    "took",
+    "give",
+    "gave",
+    "see",
+    "about",
+    "over",
+    "under",
+    "again",
+    "how",
+    "who",
+    "whom",
+    "whose",
+    "what",
+    "which",
+    "why",
+    "when",
+    "where",
+    "your",
+    "you",
+    "our",
+    "ours",
+}
+OWN_TOPIC = 3  # content words of its own that make a pronoun question standalone ("What is DFFT and why ... it")
+OWN_TOPIC_AFTER_AND = 4  # ...and one that opens with "and"/"what about" (those usually narrow the last topic)
+YEAR = re.compile(r"\b(?:(since|after|from|before|until|through|by|in)\s+)?((?:19[5-9]|20\d)\d)\b", re.I)
+WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
+SHORT_NAME = re.compile(r"\b(?:[A-Z]{2}|\d[A-Z])\b")
+EXTRA_STOP = {"say", "says", "tell", "mention", "mentions", "mentioned", "also", "then", "same", "texts", "text"}
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question as understood: the query searched and the facets the conversation carries forward."""
+
+    question: str
+    query: str
+    topic: tuple[str, ...] = ()
+    collections: tuple[str, ...] = ()
+    date_from: str = ""
+    date_to: str = ""
+    followup: bool = False
+    previous: str = ""  # the earlier question a follow-up was read with
+    named: tuple[str, ...] = ()  # forums and years the question itself names
+
+
+def aliases_for(docs: dict[str, DocMeta]) -> dict[str, str]:
+    """Names that, in a question, select a collection: acronyms of the indexed collections and known aliases."""
+    present = {d.collection for d in docs.values() if d.collection}
+    out = {a: c for a, c in ALIASES.items() if c in present}
+    out.update({c.lower(): c for c in present if c.isupper() or any(ch.isdigit() for ch in c)})
+    return out
+
+
+def _years(question: str) -> tuple[str, str]:
+    starts, ends = [], []
+    for word, year in YEAR.findall(question):
+        w, y = word.lower(), int(year)
+        if y > date.today().year:  # "the 2030 Agenda" names a target, not a date of publication
+            continue
+        if w in ("since", "after", "from"):
+            starts.append(f"{y + (w == 'after')}-01-01")
+        elif w == "before":
+            ends.append(f"{y - 1}-12-31")
+        elif w in ("until", "through", "by"):
+            ends.append(f"{y}-12-31")
+        else:
+            starts.append(f"{y}-01-01")
+            ends.append(f"{y}-12-31")
+    return (min(starts) if starts else "", max(ends) if ends else "")
+
+
+def is_follow_up(question: str, topic: tuple[str, ...]) -> bool:
+    """Whether a question (after an earlier one) lacks a topic of its own and so continues the conversation.
+
+    A pronoun alone does not make a follow-up: "What is DFFT and how should it be put into practice?" has its
+    own topic. Counted are the question's content words (`topic`: no stop words, forums or years) that are not
+    GENERIC; a named subject (an acronym such as REAIM) makes a pronoun question standalone too.
+    """
+    own = [w for w in topic if w not in GENERIC and not w.isdigit()]
+    if FOLLOW_START.search(question):
+        return len(own) < OWN_TOPIC_AFTER_AND
+    if not own:
+        return True
+    if PRONOUN.search(question):
+        return len(own) < OWN_TOPIC and not NAMED.search(question)
+    return False
+
+
+def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Turn:
+    """Rewrite a question with the conversation, deterministically.
+
+    Forums and years named in the question become filters. A follow-up (see `is_follow_up`: no topic of its own)
+    inherits the previous topic words, forums and years that it does not replace.
+    """
+    q = " ".join(question.split())
+    rest = q.lower()
+    cols: list[str] = []
+    for alias, col in sorted(aliases.items(), key=lambda ac: -len(ac[0])):
+        pattern = rf"(?<![\w-]){re.escape(alias)}(?![\w-])"
+        if re.search(pattern, rest):
+            cols.append(col)
+            rest = re.sub(pattern, " ", rest)
+    date_from, date_to = _years(q)
+    short = {w.lower() for w in SHORT_NAME.findall(q)}  # "AI", "6G": two characters, a topic all the same
+    words = (w for w in WORD.findall(rest) if (len(w) > 2 or w in short) and w not in STOP and w not in EXTRA_STOP)
+    topic = tuple(dict.fromkeys(w for w in words if not (w.isdigit() and len(w) == 4)))
+    named = _named(q, aliases)
+    followup = prev is not None and is_follow_up(q, topic)
+    if not followup or prev is None:
+        return Turn(q, q, topic, tuple(dict.fromkeys(cols)), date_from, date_to, named=named)
+    # a place of its own ("and in Apulia?") replaces the previous turn's ("Hiroshima"), as a year replaces a year
+    replaced = _proper(prev.question) if _proper(q) else set()
+    carried = tuple(w for w in prev.topic if w not in topic and w not in replaced)
+    query = f"{q} {' '.join(carried)}".strip() if carried else q
+    if not (date_from or date_to):
+        date_from, date_to = _shifted(prev.date_from, prev.date_to, q)
+    return Turn(
+        q,
+        query,
+        carried + topic,
+        tuple(dict.fromkeys(cols)) or prev.collections,
+        date_from,
+        date_to,
+        followup=True,
+        previous=prev.question,
+        named=named,
+    )
+
+
+PROPER = re.compile(r"(?<=[\w,;:] )[A-Z][a-zà-ÿ]+(?:[- ][A-Z][a-zà-ÿ]+)*")  # not the first word; not an acronym
+
+
+def _proper(question: str) -> set[str]:
+    """The lower-cased words of the place and body names a question writes in title case ("Hiroshima", "Carbis
+    Bay"), not its first word and not acronyms (DFFT stays a topic)."""
+    return {w.lower() for name in PROPER.findall(question) for w in re.split(r"[- ]", name)}
+
+
+NEXT_YEAR = re.compile(r"\b(the )?(year after|following year|next year)\b|\ba year later\b", re.I)
+LAST_YEAR = re.compile(r"\b(the )?(year before|previous year|preceding year)\b|\ba year (earlier|before)\b", re.I)
+
+
+def _shifted(date_from: str, date_to: str, question: str) -> tuple[str, str]:
+    """The previous turn's dates, moved a year on ("and the year after?") or back ("the year before?")."""
+    step = 1 if NEXT_YEAR.search(question) else -1 if LAST_YEAR.search(question) else 0
+    year = (date_from or date_to)[:4]
+    if not step or not year.isdigit():
+        return date_from, date_to
+    y = int(year) + step
+    return f"{y}-01-01", f"{y}-12-31"
+
+
+def _named(question: str, aliases: dict[str, str]) -> tuple[str, ...]:
+    """The forums and years a question names itself (shown as "named in your question: G7, 2021")."""
+    low = question.lower()
+    cols = [c for a, c in aliases.items() if re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", low)]
+    years = [y for _, y in YEAR.findall(question) if int(y) <= date.today().year]
+    return tuple(dict.fromkeys([*cols, *years]))
+
+
+def scoped(turn: Turn, base: Filters) -> Filters:
+    """`base` narrowed as the question asks: the forums it names replace the collections (unless documents were
+    chosen), and its years give the dates (unless `base` has dates of its own)."""
+    cols = turn.collections if turn.collections and not base.doc_ids else base.collections
+    if base.date_from or base.date_to:
+        return replace(base, collections=cols)
+    return replace(base, collections=cols, date_from=turn.date_from, date_to=turn.date_to)
+
+
+def scope_note(turn: Turn, base: Filters) -> str:
+    """What the question itself added to the filters, for the reader ("" when nothing)."""
+    f = scoped(turn, base)
+    parts = []
+    if f.collections != base.collections:
+        parts.append("collection " + ", ".join(f.collections))
+    if (f.date_from, f.date_to) != (base.date_from, base.date_to):
+        parts.append(f"dated {f.date_from or '…'} to {f.date_to or '…'}")
+    return "searched within what the question names: " + "; ".join(parts) if parts else ""

@@ -1,0 +1,46 @@
+"""How a question is read for search, alike in `answer.ask`, the chat and the evaluation: the forums and years
+it names narrow the filters (`question.scoped`), and the reader is told."""
+
+from __future__ import annotations
+
+from govassist import evaluate as ev
+from govassist import question as qn
+from govassist.answer import ask
+from govassist.retrieve import Filters, search
+from govassist.settings import Settings
+
+ALIASES = {"g7": "G7", "ttc": "TTC", "un": "UN"}
+UN_QUANTUM = "What did the UN say about quantum computing research?"
+
+
+def test_the_forums_and_years_a_question_names_narrow_the_filters() -> None:
+    turn = qn.understand("What did the TTC say in 2024 about chips?", None, ALIASES)
+    f = qn.scoped(turn, Filters(collections=("G7",), statuses=("adopted",), roles=("staff",)))
+    assert f == Filters(("TTC",), (), ("adopted",), (), "2024-01-01", "2024-12-31", ("staff",))
+    assert qn.scope_note(turn, Filters()) == (
+        "searched within what the question names: collection TTC; dated 2024-01-01 to 2024-12-31"
+    )
+
+
+def test_chosen_documents_and_dates_are_not_overridden() -> None:
+    turn = qn.understand("What did the TTC say in 2024 about chips?", None, ALIASES)
+    chosen = Filters(doc_ids=("syn-g7",), date_from="2020-01-01")
+    assert qn.scoped(turn, chosen) == chosen and qn.scope_note(turn, chosen) == ""
+    plain = qn.understand("What was said about chips?", None, ALIASES)
+    assert qn.scoped(plain, Filters()) == Filters() and qn.scope_note(plain, Filters()) == ""
+
+
+def test_ask_searches_within_the_forum_the_question_names(mini_store, mini_settings: Settings) -> None:
+    # unscoped, the G7 paragraph on quantum research comes first
+    assert search(mini_store, UN_QUANTUM, mini_settings, k=1)[0].chunk.doc_id == "syn-g7"
+    a = ask(mini_store, UN_QUANTUM, mini_settings)
+    assert a.citations and {c.doc_id for c in a.citations} == {"syn-compact"}
+    assert "searched within what the question names: collection UN" in a.notes
+    assert "searched within" not in " ".join(ask(mini_store, "quantum computing research", mini_settings).notes)
+
+
+def test_the_evaluation_searches_as_users_get_it(mini_store, mini_settings: Settings) -> None:
+    judged = (ev.Judgment("syn-compact", "4", 2),)
+    q = ev.Question("s1", UN_QUANTUM, "forum-year", ("UN",), judged, split="dev")
+    run = ev.run_config(mini_store, mini_settings, [q], ev.EvalConfig("default", "default"), 5, {"s1": {}})
+    assert run.hits["s1"] and all(h.key.startswith("syn-compact#") for h in run.hits["s1"])
