@@ -46,3 +46,11 @@ def test_query_engine_answers_from_govassist_nodes(mini_store, mini_settings) ->
     # MockLLM echoes its prompt: the passage and its citation reached the LLM, the internal keys did not
     assert "scientific panel" in str(response).lower() and "citation: Syn. Compact ¶4" in str(response)
     assert "chunk_order" not in response.source_nodes[0].node.get_content(MetadataMode.LLM)
+
+
+def test_the_retriever_reads_the_forum_a_query_names(mini_store, mini_settings) -> None:
+    q = "What did the UN say about quantum computing research?"
+    read = GovassistRetriever(mini_store, mini_settings, k=3).retrieve(q)
+    assert read and {n.node.metadata["citation"].startswith("Syn. Compact") for n in read} == {True}
+    raw = GovassistRetriever(mini_store, mini_settings, k=3, read_question=False).retrieve(q)
+    assert raw[0].node.id_ == "syn-g7#3"

@@ -3,10 +3,12 @@ it names narrow the filters (`question.scoped`), and the reader is told."""
 
 from __future__ import annotations
 
+import pytest
+
 from govassist import evaluate as ev
 from govassist import question as qn
 from govassist.answer import ask
-from govassist.retrieve import Filters, search
+from govassist.retrieve import Filters, query_vector, search
 from govassist.settings import Settings
 
 ALIASES = {"g7": "G7", "ttc": "TTC", "un": "UN"}
@@ -44,3 +46,22 @@ def test_the_evaluation_searches_as_users_get_it(mini_store, mini_settings: Sett
     q = ev.Question("s1", UN_QUANTUM, "forum-year", ("UN",), judged, split="dev")
     run = ev.run_config(mini_store, mini_settings, [q], ev.EvalConfig("default", "default"), 5, {"s1": {}})
     assert run.hits["s1"] and all(h.key.startswith("syn-compact#") for h in run.hits["s1"])
+
+
+def test_within_the_forum_filter_the_forum_name_is_not_matched() -> None:
+    turn = qn.understand("Did G7 leaders set up a standing channel on chips?", None, ALIASES)
+    assert turn.core == "Did leaders set up a standing channel on chips?"
+    assert qn.match_text(turn, qn.scoped(turn, Filters())) == turn.core
+    assert qn.match_text(turn, qn.scoped(turn, Filters(doc_ids=("syn-g7",)))) == ""  # documents chosen: no filter
+    plain = qn.understand("Did leaders set up a standing channel on chips?", None, ALIASES)
+    assert qn.match_text(plain, Filters()) == ""
+    follow = qn.understand("and in 2024?", turn, ALIASES)  # inherits the forum, names none: nothing to take out
+    assert follow.collections == ("G7",) and qn.match_text(follow, qn.scoped(follow, Filters())) == ""
+
+
+def test_search_matches_the_match_text_and_reports_the_question_cosine(mini_store, mini_settings: Settings) -> None:
+    q = "quantum computing research"
+    hits = search(mini_store, q, mini_settings, k=3, match="submarine cables and resilient networks")
+    assert hits[0].chunk.id == "syn-g7#1" and search(mini_store, q, mini_settings, k=1)[0].chunk.id != "syn-g7#1"
+    with_q = dict((c.id, sc) for c, sc in mini_store.dense(query_vector(mini_settings, q), 50))
+    assert hits[0].cosine == pytest.approx(with_q["syn-g7#1"])

@@ -20,7 +20,7 @@ from .chat_auth import hash_password as hash_password
 from .chat_auth import roles_for as roles_for
 from .chat_auth import verify_password as verify_password
 from .errors import GovassistError, QueryError
-from .question import Turn, aliases_for, scoped, understand
+from .question import Turn, aliases_for, match_text, scoped, understand
 from .retrieve import Filters, allowed_docs, search
 from .settings import Settings
 from .store import Store, open_store
@@ -281,7 +281,7 @@ def _answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: 
     turn = understand(question, prev, aliases_for(docs))
     f, desc = filters_for(prefs, turn, roles)
     t0 = time.perf_counter()
-    hits = search(store, turn.query, s, k=prefs.k, filters=f)
+    hits = search(store, turn.query, s, k=prefs.k, filters=f, match=match_text(turn, f))
     ms = (time.perf_counter() - t0) * 1000
     # the answer decides its support flag and whether the query names a catalogued text the index lacks (not_indexed)
     a = compose_answer(turn.query, hits, s, prefs.mode, indexed=store.docs)

@@ -752,9 +752,11 @@ def run_config(
     latencies: list[float] = []
     for q in tqdm(questions, desc=config.name, disable=not progress, leave=False):
         turn = question_turn(store, q)  # read as the chat and `ask` read it: its forums and years are filters
+        scope = qn.scoped(turn, Filters())
+        match = qn.match_text(turn, scope)
         retrieve.clear_query_cache()  # every configuration pays for embedding the query, as a new question would
         t = time.perf_counter()
-        found = retrieve.search(store, turn.query, s, k=k, filters=qn.scoped(turn, Filters()), mode=config.mode)
+        found = retrieve.search(store, turn.query, s, k=k, filters=scope, mode=config.mode, match=match)
         latencies.append((time.perf_counter() - t) * 1000)
         ranked: dict[str, RankedHit] = {}
         for h in found:

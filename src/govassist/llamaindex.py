@@ -14,6 +14,7 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from .answer import cite_label
+from .question import match_text, read
 from .retrieve import Filters, Hit, search
 from .settings import Settings
 from .store import Store
@@ -49,7 +50,9 @@ def to_node(hit: Hit) -> NodeWithScore:
 
 
 class GovassistRetriever(BaseRetriever):
-    """`retrieve.search` over an open store, as a llama-index retriever (one `search` per query)."""
+    """`retrieve.search` over an open store, as a llama-index retriever (one `search` per query). With
+    `read_question` (the default) a query is read as `answer.ask` and the chat read it: the forums and years it
+    names narrow the filters (`question.scoped`); False searches the text as given."""
 
     def __init__(
         self,
@@ -58,12 +61,18 @@ class GovassistRetriever(BaseRetriever):
         k: int | None = None,
         filters: Filters | None = None,
         mode: str = "default",
+        read_question: bool = True,
     ) -> None:
         self._store, self._s, self._k, self._filters, self._mode = store, s, k, filters, mode
+        self._read = read_question
         super().__init__()
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        hits = search(self._store, query_bundle.query_str, self._s, k=self._k, filters=self._filters, mode=self._mode)
+        text, base = query_bundle.query_str, self._filters or Filters()
+        with self._store.pinned():
+            turn, f = read(self._store.docs, text, base) if self._read else (None, base)
+            match = match_text(turn, f) if turn else ""
+            hits = search(self._store, text, self._s, k=self._k, filters=f, mode=self._mode, match=match)
         return [to_node(h) for h in hits]
 
 

@@ -5,6 +5,7 @@ years it does not replace). Shared by `answer.ask`, the chat and the evaluation,
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -149,6 +150,7 @@ class Turn:
     followup: bool = False
     previous: str = ""  # the earlier question a follow-up was read with
     named: tuple[str, ...] = ()  # forums and years the question itself names
+    core: str = ""  # the query without the names of the forums it names (see `match_text`)
 
 
 def aliases_for(docs: dict[str, DocMeta]) -> dict[str, str]:
@@ -201,13 +203,15 @@ def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Tur
     inherits the previous topic words, forums and years that it does not replace.
     """
     q = " ".join(question.split())
-    rest = q.lower()
+    rest, core = q.lower(), q
     cols: list[str] = []
     for alias, col in sorted(aliases.items(), key=lambda ac: -len(ac[0])):
         pattern = rf"(?<![\w-]){re.escape(alias)}(?![\w-])"
         if re.search(pattern, rest):
             cols.append(col)
             rest = re.sub(pattern, " ", rest)
+            core = re.sub(pattern, " ", core, flags=re.I)
+    core = " ".join(core.split())
     date_from, date_to = _years(q)
     short = {w.lower() for w in SHORT_NAME.findall(q)}  # "AI", "6G": two characters, a topic all the same
     words = (w for w in WORD.findall(rest) if (len(w) > 2 or w in short) and w not in STOP and w not in EXTRA_STOP)
@@ -215,7 +219,7 @@ def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Tur
     named = _named(q, aliases)
     followup = prev is not None and is_follow_up(q, topic)
     if not followup or prev is None:
-        return Turn(q, q, topic, tuple(dict.fromkeys(cols)), date_from, date_to, named=named)
+        return Turn(q, q, topic, tuple(dict.fromkeys(cols)), date_from, date_to, named=named, core=core)
     # a place of its own ("and in Apulia?") replaces the previous turn's ("Hiroshima"), as a year replaces a year
     replaced = _proper(prev.question) if _proper(q) else set()
     carried = tuple(w for w in prev.topic if w not in topic and w not in replaced)
@@ -232,6 +236,7 @@ def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Tur
         followup=True,
         previous=prev.question,
         named=named,
+        core=f"{core} {' '.join(carried)}".strip(),
     )
 
 
@@ -284,3 +289,20 @@ def scope_note(turn: Turn, base: Filters) -> str:
     if (f.date_from, f.date_to) != (base.date_from, base.date_to):
         parts.append(f"dated {f.date_from or '…'} to {f.date_to or '…'}")
     return "searched within what the question names: " + "; ".join(parts) if parts else ""
+
+
+def read(docs: Mapping[str, DocMeta], text: str, base: Filters) -> tuple[Turn, Filters]:
+    """A single question read against the indexed documents the caller may see: its turn, and `base` narrowed
+    as it asks (`scoped`)."""
+    visible = {i: d for i, d in docs.items() if Filters(roles=base.roles).allows(d)}
+    turn = understand(text, None, aliases_for(visible))
+    return turn, scoped(turn, base)
+
+
+def match_text(turn: Turn, f: Filters) -> str:
+    """The text to match passages against when the search is filtered to the forums the question names: the
+    question without those names, which every passage within the filter shares and which otherwise draw the
+    openings that name the forum ("We, the Leaders of the Group of Seven"). "" (match the query) otherwise."""
+    if turn.collections and set(f.collections) == set(turn.collections) and turn.core != turn.query:
+        return turn.core
+    return ""

@@ -275,16 +275,23 @@ def search(
     k: int | None = None,
     filters: Filters | None = None,
     mode: str = "default",
+    match: str = "",
 ) -> list[Hit]:
-    """Rank passages for a query. Modes: default (fused + exact phrases + de-dup), fused, dense, bm25. Every
-    read comes from one version of the index (`Store.pinned`)."""
+    """Rank passages for a query. Modes: default (fused + exact phrases + de-dup), fused, dense, bm25. `match`,
+    when given, is the text the passages are matched against (embedded and BM25-scored) in place of the query, which
+    still sets the document prior, the lexical weight and exact phrases: the question without the names of the
+    forums it is filtered to (`question.match_text`). Every read comes from one version of the index
+    (`Store.pinned`)."""
     with store.pinned():
-        return _search(store, query, s, k, filters, mode)
+        return _search(store, query, s, k, filters, mode, match)
 
 
-def _search(store: Store, query: str, s: Settings, k: int | None, filters: Filters | None, mode: str) -> list[Hit]:
+def _search(
+    store: Store, query: str, s: Settings, k: int | None, filters: Filters | None, mode: str, match: str
+) -> list[Hit]:
     k = s.k if k is None else k
     q = check_query(query, k, s)
+    m = match.strip() or q
     if mode not in MODES:
         raise QueryError(f"unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
     filters = filters or Filters()
@@ -296,10 +303,10 @@ def _search(store: Store, query: str, s: Settings, k: int | None, filters: Filte
     lexical: list[tuple[Chunk, float]] = []
     qvec = None
     if mode in ("default", "fused", "dense"):
-        qvec = query_vector(s, q)
+        qvec = query_vector(s, m)
         dense = store.dense(qvec, n_cand, allowed)
     if mode in ("default", "fused", "bm25"):
-        lexical = store.lexical(q, n_cand, allowed)
+        lexical = store.lexical(m, n_cand, allowed)
     by_id = {c.id: c for c, _ in (*dense, *lexical)}
     if mode == "dense":
         scored = {c.id: sc for c, sc in dense}
@@ -333,6 +340,8 @@ def _search(store: Store, query: str, s: Settings, k: int | None, filters: Filte
     drafts_only = bool(filters.statuses) and set(filters.statuses) == {"draft"}
     ranked = _dedupe(order) if mode == "default" and not drafts_only else [(c, ()) for c in order]
     cos = {c.id: sc for c, sc in dense}
+    if m != q and dense:  # the cosine a hit reports is with the question as asked (what `support` is calibrated on)
+        cos = {c.id: sc for c, sc in store.dense(query_vector(s, q), n_cand, allowed)}
     return [
         Hit(
             c, store.docs[c.doc_id], float(scored.get(c.id, 0.0)), r, cos.get(c.id), tuple(o.doc_id for o in also), also

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..catalog import DocMeta
 from ..errors import QueryError
-from ..question import aliases_for, scope_note, scoped, understand
+from ..question import match_text, read, scope_note
 from ..retrieve import Filters, Hit, search
 from ..settings import Settings
 from .extractive import extract, relevant
@@ -83,9 +83,8 @@ def ask(
     """
     base = filters or Filters()
     with store.pinned():
-        visible = {i: d for i, d in store.docs.items() if Filters(roles=base.roles).allows(d)}
-        turn = understand(question, None, aliases_for(visible))
-        hits = search(store, turn.query, s, k=k, filters=scoped(turn, base))
+        turn, scope = read(store.docs, question, base)
+        hits = search(store, turn.query, s, k=k, filters=scope, match=match_text(turn, scope))
         answer = compose(question, hits, s, mode, indexed=store.docs)
     note = scope_note(turn, base)
     return answer.with_notes(note) if note else answer
