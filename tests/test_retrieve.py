@@ -274,3 +274,22 @@ def test_the_first_results_do_not_depend_on_how_many_are_asked_for(mini_settings
     few = [h.chunk.id for h in search(store, "cooperation", s, k=5)]
     many = [h.chunk.id for h in search(store, "cooperation", s, k=50)]
     assert few[0] == "d#0" and len(many) == 50 and many[:5] == few
+
+
+def test_query_vectors_embed_only_what_is_not_cached_in_one_batch(mini_settings: Settings, monkeypatch) -> None:
+    from govassist import retrieve
+
+    batches: list[list[str]] = []
+    real = retrieve.embed_queries
+    monkeypatch.setattr(
+        retrieve, "embed_queries", lambda model, texts: batches.append(list(texts)) or real(model, texts)
+    )
+    retrieve.clear_query_cache()
+    one = retrieve.query_vector(mini_settings, "semiconductors")
+    a, b, again = retrieve.query_vectors(mini_settings, ["export controls", "submarine cables", "semiconductors"])
+    assert batches == [["export controls", "submarine cables"]]  # the cached query was not embedded again
+    assert again is one and a.shape == b.shape == one.shape
+    monkeypatch.setattr(retrieve, "_QUERY_CACHE_SIZE", 2)
+    retrieve.query_vectors(mini_settings, ["quantum", "spyware"])
+    assert len(retrieve._QUERY_CACHE) == 2  # the least recently used were forgotten
+    retrieve.clear_query_cache()

@@ -275,6 +275,19 @@ def embed_texts(model: Any, texts: list[str], progress: bool = False) -> np.ndar
     return vecs / np.where(norms == 0, 1, norms)
 
 
+def embed_queries(model: Any, texts: list[str]) -> np.ndarray:
+    """Normalised float32 query embeddings, one row per text: in one batch where the model can (a
+    sentence-transformers model with its query prompt), else one by one."""
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    if isinstance(model, HuggingFaceEmbedding) and len(texts) > 1:
+        vecs = np.asarray(model._embed(texts, prompt_name="query"), dtype=np.float32)
+    else:
+        vecs = np.asarray([model.get_query_embedding(x) for x in texts], dtype=np.float32)
+    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+    return vecs / np.where(norms == 0, 1, norms)
+
+
 def embed_query(model: Any, text: str) -> np.ndarray:
     v = np.asarray(model.get_query_embedding(text), dtype=np.float32)
     n = float(np.linalg.norm(v))

@@ -4,6 +4,8 @@ and de-duplication of passages that several versions of a text share."""
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -12,7 +14,7 @@ import numpy as np
 from . import sentvec
 from .catalog import DocMeta
 from .chunk import Chunk
-from .embed import ModelKey, embed_query, make_embedder, model_key
+from .embed import ModelKey, embed_queries, embed_query, make_embedder, model_key
 from .errors import QueryError
 from .settings import Settings
 from .store import Store
@@ -174,19 +176,42 @@ def doc_prior(query: str, docs: dict[str, DocMeta]) -> dict[str, float]:
     return {i: 1.0 for i, sc in scores.items() if sc == best}
 
 
-@lru_cache(maxsize=2048)
-def _query_vec(key: ModelKey, query: str) -> np.ndarray:
-    return embed_query(make_embedder(*key), query)
+_QUERY_CACHE: OrderedDict[tuple[ModelKey, str], np.ndarray] = OrderedDict()
+_QUERY_CACHE_SIZE = 2048
+_query_lock = threading.Lock()
+
+
+def query_vectors(s: Settings, queries: list[str]) -> list[np.ndarray]:
+    """The queries' embeddings with the configured model, those not cached yet embedded in one batch (cached per
+    process, the least recently used forgotten first)."""
+    key = model_key(s)
+    found: dict[str, np.ndarray] = {}
+    with _query_lock:
+        for q in queries:
+            if (key, q) in _QUERY_CACHE:
+                _QUERY_CACHE.move_to_end((key, q))
+                found[q] = _QUERY_CACHE[(key, q)]
+    missing = [q for q in dict.fromkeys(queries) if q not in found]
+    if missing:
+        model = make_embedder(*key)
+        vecs = embed_queries(model, missing) if len(missing) > 1 else [embed_query(model, missing[0])]
+        with _query_lock:
+            for q, v in zip(missing, vecs, strict=True):
+                found[q] = _QUERY_CACHE[(key, q)] = v
+            while len(_QUERY_CACHE) > _QUERY_CACHE_SIZE:
+                _QUERY_CACHE.popitem(last=False)
+    return [found[q] for q in queries]
 
 
 def query_vector(s: Settings, query: str) -> np.ndarray:
     """The query's embedding with the configured model (cached per process)."""
-    return _query_vec(model_key(s), query)
+    return query_vectors(s, [query])[0]
 
 
 def clear_query_cache() -> None:
     """Forget the cached query embeddings (timings then embed each query as a new one)."""
-    _query_vec.cache_clear()
+    with _query_lock:
+        _QUERY_CACHE.clear()
 
 
 def rrf(runs: list[tuple[list[tuple[Chunk, float]], float]], rrf_k: int) -> dict[str, float]:
@@ -303,7 +328,7 @@ def _search(
     lexical: list[tuple[Chunk, float]] = []
     qvec = None
     if mode in ("default", "fused", "dense"):
-        qvec = query_vector(s, m)
+        qvec = query_vectors(s, [m, q])[0]  # the question as asked, for the cosines reported, in the same batch
         dense = store.dense(qvec, n_cand, allowed)
     if mode in ("default", "fused", "bm25"):
         lexical = store.lexical(m, n_cand, allowed)
