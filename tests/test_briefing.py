@@ -86,6 +86,9 @@ def test_cli_ask_format_md_docx_and_out(env, tmp_path: Path, monkeypatch) -> Non
     r = CliRunner().invoke(app, ["ask", QUESTION, "--format", "md", "--collection", "UN"], catch_exceptions=False)
     assert r.exit_code == 0 and r.stdout.startswith("# Briefing note") and PANEL in r.stdout
     assert "- Filters: collection: UN" in r.stdout
+    named = "What did the UN say about quantum computing research?"  # the forum the question names is a filter too
+    r = CliRunner().invoke(app, ["ask", named, "--format", "md"], catch_exceptions=False)
+    assert "- Filters: collection: UN" in r.stdout and "searched within what the question names" in r.stdout
     out = tmp_path / "note.docx"
     r = CliRunner().invoke(app, ["ask", QUESTION, "--format", "docx", "--out", str(out)], catch_exceptions=False)
     assert r.exit_code == 0 and str(out) in r.stderr

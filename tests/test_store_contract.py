@@ -70,3 +70,14 @@ def test_search_ranks_the_same_passage_first_in_every_mode(backend: tuple[Store,
         assert search(store, PANEL, s, k=5, mode=mode)[0].chunk.id == "syn-compact#4", mode
     hits = search(store, 'which text says "open research environment"', s, k=5)
     assert hits[0].chunk.id == "syn-g7#3"
+
+
+def test_a_question_naming_a_forum_is_searched_within_it(backend: tuple[Store, Settings]) -> None:
+    from govassist.answer import ask
+
+    store, s = backend
+    q = "What did the UN say about quantum computing research?"
+    assert search(store, q, s, k=1)[0].chunk.doc_id == "syn-g7"  # as given, the G7 paragraph on quantum research
+    a = ask(store, q, s)
+    assert a.citations and {c.doc_id for c in a.citations} == {"syn-compact"}
+    assert "searched within what the question names: collection UN" in a.notes

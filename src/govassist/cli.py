@@ -305,6 +305,7 @@ def ask_cmd(
     """Answer a question; every sentence carries a citation, and the cited passages follow verbatim. The answer says
     how strongly the texts support it (`support`: direct, closest or none; the JSON carries it)."""
     from .answer import ask
+    from .question import read
     from .store import open_store
 
     if fmt is not None and fmt not in ("md", "docx"):
@@ -313,8 +314,8 @@ def ask_cmd(
     store = open_store(s)
     filters = _filters(collection, doc, status, date_from, date_to)
     a = ask(store, question, s, k=k, filters=filters, mode="llm" if llm else None)
-    if fmt is not None:
-        _briefing(a, store, filters, fmt, out)
+    if fmt is not None:  # the note names the filters searched with, the question's forums and years included
+        _briefing(a, store, read(store.docs, question, filters)[1], fmt, out)
         return
     if as_json:
         _out(a.to_dict())

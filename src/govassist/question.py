@@ -1,6 +1,7 @@
 """What a question asks, read deterministically: the forums and years it names (which become filters), its topic
 words, and, after an earlier question, whether it continues that one (a follow-up inherits the topic, forums and
-years it does not replace). Shared by `answer.ask`, the chat and the evaluation, so that all three search alike."""
+years it does not replace). Shared by `answer.ask`, the chat, the evaluation and the LlamaIndex retriever, so that
+all search alike: `read` and `scoped` give the filters, `match_text` the text matched within a forum's filter."""
 
 from __future__ import annotations
 
