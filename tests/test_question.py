@@ -65,3 +65,21 @@ def test_search_matches_the_match_text_and_reports_the_question_cosine(mini_stor
     assert hits[0].chunk.id == "syn-g7#1" and search(mini_store, q, mini_settings, k=1)[0].chunk.id != "syn-g7#1"
     with_q = dict((c.id, sc) for c, sc in mini_store.dense(query_vector(mini_settings, q), 50))
     assert hits[0].cosine == pytest.approx(with_q["syn-g7#1"])
+
+
+def test_a_forum_named_inside_another_name_is_not_a_filter() -> None:
+    aliases = {**ALIASES, "dfi": "DFI"}
+    for q in (
+        "Which UN General Assembly resolution is recalled in the ASEAN-U.S. statement?",
+        "Which texts invoke the UN Guiding Principles on Business and Human Rights?",
+        "With which UN agency is the Italian Presidency establishing the AI Hub?",
+    ):
+        assert qn.understand(q, None, aliases).collections == (), q
+    assert qn.understand("What does the UN text expect from companies?", None, aliases).collections == ("UN",)
+    assert qn.understand("What did the G7 DFFT plan say?", None, aliases).collections == ("G7",)  # an acronym
+    both = qn.understand("Did the G7 ministers promote the DFI?", None, aliases)
+    assert both.collections == ("DFI", "G7") and qn.match_text(both, qn.scoped(both, Filters())) == ""
+    event = qn.understand("Who prepares the stocktake of the 2003/2005 summit outcomes?", None, aliases)
+    assert (event.date_from, event.date_to, event.named) == ("", "", ())  # an event's years, not a text's date
+    owned = qn.understand("What did the UN's resolution say on gaps?", None, aliases)
+    assert qn.match_text(owned, qn.scoped(owned, Filters())) == "What did the resolution say on gaps?"

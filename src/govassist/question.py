@@ -135,6 +135,13 @@ OWN_TOPIC_AFTER_AND = 4  # ...and one that opens with "and"/"what about" (those 
 YEAR = re.compile(r"\b(?:(since|after|from|before|until|through|by|in)\s+)?((?:19[5-9]|20\d)\d)\b", re.I)
 WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
 SHORT_NAME = re.compile(r"\b(?:[A-Z]{2}|\d[A-Z])\b")
+# after a forum's name, what makes it part of another name ("UN General Assembly", "UN Guiding Principles"; not an
+# acronym: "G7 DFFT" stays the G7's) or one of its institutions ("a UN agency"): what the question is about, not
+# whose texts to search
+PART_OF_NAME = re.compile(
+    r"(?:['’]s)?\s+(?:[A-Z][a-z][\w'’-]*|agenc(?:y|ies)|bod(?:y|ies)|entit(?:y|ies)|system|secretariat|organi[sz]ations?)\b"
+)
+EVENT_YEARS = re.compile(r"\b(?:19|20)\d\d/(?:19|20)\d\d\b")  # "the 2003/2005 summit": an event's dates
 EXTRA_STOP = {"say", "says", "tell", "mention", "mentions", "mentioned", "also", "then", "same", "texts", "text"}
 
 
@@ -164,7 +171,7 @@ def aliases_for(docs: dict[str, DocMeta]) -> dict[str, str]:
 
 def _years(question: str) -> tuple[str, str]:
     starts, ends = [], []
-    for word, year in YEAR.findall(question):
+    for word, year in YEAR.findall(EVENT_YEARS.sub(" ", question)):
         w, y = word.lower(), int(year)
         if y > date.today().year:  # "the 2030 Agenda" names a target, not a date of publication
             continue
@@ -208,16 +215,17 @@ def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Tur
     cols: list[str] = []
     for alias, col in sorted(aliases.items(), key=lambda ac: -len(ac[0])):
         pattern = rf"(?<![\w-]){re.escape(alias)}(?![\w-])"
-        if re.search(pattern, rest):
+        found = list(re.finditer(pattern, q, re.I))
+        if any(not PART_OF_NAME.match(q, m.end()) for m in found):  # the forum speaks: its texts are searched
             cols.append(col)
-            rest = re.sub(pattern, " ", rest)
-            core = re.sub(pattern, " ", core, flags=re.I)
+            core = re.sub(pattern + r"(?:['’]s\b)?", " ", core, flags=re.I)
+        rest = re.sub(pattern, " ", rest)
     core = " ".join(core.split())
     date_from, date_to = _years(q)
     short = {w.lower() for w in SHORT_NAME.findall(q)}  # "AI", "6G": two characters, a topic all the same
     words = (w for w in WORD.findall(rest) if (len(w) > 2 or w in short) and w not in STOP and w not in EXTRA_STOP)
     topic = tuple(dict.fromkeys(w for w in words if not (w.isdigit() and len(w) == 4)))
-    named = _named(q, aliases)
+    named = _named(q, cols)
     followup = prev is not None and is_follow_up(q, topic)
     if not followup or prev is None:
         return Turn(q, q, topic, tuple(dict.fromkeys(cols)), date_from, date_to, named=named, core=core)
@@ -264,11 +272,9 @@ def _shifted(date_from: str, date_to: str, question: str) -> tuple[str, str]:
     return f"{y}-01-01", f"{y}-12-31"
 
 
-def _named(question: str, aliases: dict[str, str]) -> tuple[str, ...]:
+def _named(question: str, cols: list[str]) -> tuple[str, ...]:
     """The forums and years a question names itself (shown as "named in your question: G7, 2021")."""
-    low = question.lower()
-    cols = [c for a, c in aliases.items() if re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", low)]
-    years = [y for _, y in YEAR.findall(question) if int(y) <= date.today().year]
+    years = [y for _, y in YEAR.findall(EVENT_YEARS.sub(" ", question)) if int(y) <= date.today().year]
     return tuple(dict.fromkeys([*cols, *years]))
 
 
@@ -301,9 +307,10 @@ def read(docs: Mapping[str, DocMeta], text: str, base: Filters) -> tuple[Turn, F
 
 
 def match_text(turn: Turn, f: Filters) -> str:
-    """The text to match passages against when the search is filtered to the forums the question names: the
-    question without those names, which every passage within the filter shares and which otherwise draw the
-    openings that name the forum ("We, the Leaders of the Group of Seven"). "" (match the query) otherwise."""
-    if turn.collections and set(f.collections) == set(turn.collections) and turn.core != turn.query:
+    """The text to match passages against when the search is filtered to the one forum the question names: the
+    question without its name, which every passage within the filter shares and which otherwise draws the openings
+    that name the forum ("We, the Leaders of the Group of Seven"). "" (match the query) otherwise: with several
+    forums named, their names tell their texts apart."""
+    if len(turn.collections) == 1 and f.collections == turn.collections and turn.core != turn.query:
         return turn.core
     return ""
