@@ -19,7 +19,7 @@ def test_the_forums_and_years_a_question_names_narrow_the_filters() -> None:
     turn = qn.understand("What did the TTC say in 2024 about chips?", None, ALIASES)
     f = qn.scoped(turn, Filters(collections=("G7",), statuses=("adopted",), roles=("staff",)))
     assert f == Filters(("TTC",), (), ("adopted",), (), "2024-01-01", "2024-12-31", ("staff",))
-    assert qn.scope_note(turn, Filters()) == (
+    assert qn.scope_note(Filters(), qn.scoped(turn, Filters())) == (
         "searched within what the question names: collection TTC; dated 2024-01-01 to 2024-12-31"
     )
 
@@ -27,9 +27,9 @@ def test_the_forums_and_years_a_question_names_narrow_the_filters() -> None:
 def test_chosen_documents_and_dates_are_not_overridden() -> None:
     turn = qn.understand("What did the TTC say in 2024 about chips?", None, ALIASES)
     chosen = Filters(doc_ids=("syn-g7",), date_from="2020-01-01")
-    assert qn.scoped(turn, chosen) == chosen and qn.scope_note(turn, chosen) == ""
+    assert qn.scoped(turn, chosen) == chosen and qn.scope_note(chosen, qn.scoped(turn, chosen)) == ""
     plain = qn.understand("What was said about chips?", None, ALIASES)
-    assert qn.scoped(plain, Filters()) == Filters() and qn.scope_note(plain, Filters()) == ""
+    assert qn.scoped(plain, Filters()) == Filters() and qn.scope_note(Filters(), qn.scoped(plain, Filters())) == ""
 
 
 def test_ask_searches_within_the_forum_the_question_names(mini_store, mini_settings: Settings) -> None:

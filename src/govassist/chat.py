@@ -20,8 +20,8 @@ from .chat_auth import hash_password as hash_password
 from .chat_auth import roles_for as roles_for
 from .chat_auth import verify_password as verify_password
 from .errors import GovassistError, QueryError
-from .question import Turn, aliases_for, match_text, scoped, understand
-from .retrieve import Filters, allowed_docs, search
+from .question import Turn, aliases_for, scoped, search_turn, understand
+from .retrieve import Filters, visible_docs
 from .settings import Settings
 from .store import Store, open_store
 
@@ -124,11 +124,6 @@ def warm(s: Settings) -> None:
         warm_sentences(s, [c.text for d in store.docs for c in store.doc_chunks(d)])
     except Exception as exc:  # a cache: answers embed their sentences on first use instead
         log.warning("quotable-sentence cache not filled: %s", exc)
-
-
-def visible_docs(store: Store, roles: tuple[str, ...]) -> dict[str, DocMeta]:
-    allowed = allowed_docs(store, Filters(roles=roles))
-    return {i: d for i, d in store.docs.items() if allowed is None or i in allowed}
 
 
 def index_summary(store: Store, roles: tuple[str, ...], s: Settings) -> str:
@@ -281,7 +276,7 @@ def _answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: 
     turn = understand(question, prev, aliases_for(docs))
     f, desc = filters_for(prefs, turn, roles)
     t0 = time.perf_counter()
-    hits = search(store, turn.query, s, k=prefs.k, filters=f, match=match_text(turn, f))
+    hits = search_turn(store, turn, f, s, k=prefs.k)
     ms = (time.perf_counter() - t0) * 1000
     # the answer decides its support flag and whether the query names a catalogued text the index lacks (not_indexed)
     a = compose_answer(turn.query, hits, s, prefs.mode, indexed=store.docs)

@@ -315,7 +315,7 @@ def ask_cmd(
     filters = _filters(collection, doc, status, date_from, date_to)
     a = ask(store, question, s, k=k, filters=filters, mode="llm" if llm else None)
     if fmt is not None:  # the note names the filters searched with, the question's forums and years included
-        _briefing(a, store, read(store.docs, question, filters)[1], fmt, out)
+        _briefing(a, store, read(store, question, filters)[1], fmt, out)
         return
     if as_json:
         _out(a.to_dict())

@@ -20,7 +20,7 @@ from typing import Any
 from . import question as qn
 from .chunk import Chunk
 from .errors import EvalError, GovassistError, LoadError
-from .retrieve import MODES, Filters
+from .retrieve import MODES, Filters, visible_docs
 from .settings import Settings
 from .store import Store
 from .text import normalise
@@ -646,10 +646,8 @@ def build_qrels(questions: list[Question], store: Store) -> dict[str, dict[str, 
 
 
 def previous_turn(store: Store, history: tuple[str, ...]) -> Any:
-    """The chat's reading of the earlier turns (`qn.understand`, as the chat rewrites a conversation)."""
-    from . import chat
-
-    aliases = qn.aliases_for(chat.visible_docs(store, ()))
+    """The chat's reading of the last of these turns, each read with the one before (`question.understand`)."""
+    aliases = qn.aliases_for(visible_docs(store, ()))
     prev = None
     for h in history:
         prev = qn.understand(h, prev, aliases)
@@ -659,10 +657,7 @@ def previous_turn(store: Store, history: tuple[str, ...]) -> Any:
 def question_turn(store: Store, q: Question) -> Any:
     """The question as the chat and `answer.ask` read it (`question.understand`): after earlier turns, the chat's
     rewriting of it. `question.scoped` turns the forums and years it names into its filters."""
-    from . import chat
-
-    aliases = qn.aliases_for(chat.visible_docs(store, ()))
-    return qn.understand(q.query, previous_turn(store, q.history) if q.history else None, aliases)
+    return previous_turn(store, (*q.history, q.query))
 
 
 def conversation_query(store: Store, q: Question) -> str:
@@ -753,10 +748,9 @@ def run_config(
     for q in tqdm(questions, desc=config.name, disable=not progress, leave=False):
         turn = question_turn(store, q)  # read as the chat and `ask` read it: its forums and years are filters
         scope = qn.scoped(turn, Filters())
-        match = qn.match_text(turn, scope)
         retrieve.clear_query_cache()  # every configuration pays for embedding the query, as a new question would
         t = time.perf_counter()
-        found = retrieve.search(store, turn.query, s, k=k, filters=scope, mode=config.mode, match=match)
+        found = qn.search_turn(store, turn, scope, s, k=k, mode=config.mode)
         latencies.append((time.perf_counter() - t) * 1000)
         ranked: dict[str, RankedHit] = {}
         for h in found:

@@ -14,7 +14,7 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from .answer import cite_label
-from .question import match_text, read
+from .question import read, search_turn
 from .retrieve import Filters, Hit, search
 from .settings import Settings
 from .store import Store
@@ -70,9 +70,10 @@ class GovassistRetriever(BaseRetriever):
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         text, base = query_bundle.query_str, self._filters or Filters()
         with self._store.pinned():
-            turn, f = read(self._store.docs, text, base) if self._read else (None, base)
-            match = match_text(turn, f) if turn else ""
-            hits = search(self._store, text, self._s, k=self._k, filters=f, mode=self._mode, match=match)
+            if self._read:
+                hits = search_turn(self._store, *read(self._store, text, base), self._s, k=self._k, mode=self._mode)
+            else:
+                hits = search(self._store, text, self._s, k=self._k, filters=base, mode=self._mode)
         return [to_node(h) for h in hits]
 
 

@@ -6,12 +6,13 @@ all search alike: `read` and `scoped` give the filters, `match_text` the text ma
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 
 from .catalog import DocMeta
-from .retrieve import Filters
+from .retrieve import Filters, Hit, search, visible_docs
+from .settings import Settings
+from .store import Store
 from .text import STOP
 
 ALIASES = {
@@ -287,9 +288,8 @@ def scoped(turn: Turn, base: Filters) -> Filters:
     return replace(base, collections=cols, date_from=turn.date_from, date_to=turn.date_to)
 
 
-def scope_note(turn: Turn, base: Filters) -> str:
-    """What the question itself added to the filters, for the reader ("" when nothing)."""
-    f = scoped(turn, base)
+def scope_note(base: Filters, f: Filters) -> str:
+    """What the question added to the filters (`f`, scoped from `base`), for the reader ("" when nothing)."""
     parts = []
     if f.collections != base.collections:
         parts.append("collection " + ", ".join(f.collections))
@@ -298,12 +298,18 @@ def scope_note(turn: Turn, base: Filters) -> str:
     return "searched within what the question names: " + "; ".join(parts) if parts else ""
 
 
-def read(docs: Mapping[str, DocMeta], text: str, base: Filters) -> tuple[Turn, Filters]:
+def read(store: Store, text: str, base: Filters) -> tuple[Turn, Filters]:
     """A single question read against the indexed documents the caller may see: its turn, and `base` narrowed
     as it asks (`scoped`)."""
-    visible = {i: d for i, d in docs.items() if Filters(roles=base.roles).allows(d)}
-    turn = understand(text, None, aliases_for(visible))
+    turn = understand(text, None, aliases_for(visible_docs(store, base.roles)))
     return turn, scoped(turn, base)
+
+
+def search_turn(
+    store: Store, turn: Turn, f: Filters, s: Settings, k: int | None = None, mode: str = "default"
+) -> list[Hit]:
+    """`retrieve.search` for a question as read: its query within `f`, matched by `match_text`."""
+    return search(store, turn.query, s, k=k, filters=f, mode=mode, match=match_text(turn, f))
 
 
 def match_text(turn: Turn, f: Filters) -> str:

@@ -101,6 +101,12 @@ def allowed_docs(store: Store, filters: Filters) -> set[str] | None:
     return None if len(ok) == len(store.docs) else ok
 
 
+def visible_docs(store: Store, roles: tuple[str, ...] | None) -> dict[str, DocMeta]:
+    """The indexed documents a reader holding these roles may see (None: no access control)."""
+    allowed = allowed_docs(store, Filters(roles=roles))
+    return {i: d for i, d in store.docs.items() if allowed is None or i in allowed}
+
+
 NUMBER_RE = re.compile(r"\b\d[\d.,/-]*\b")
 ACRONYM_RE = re.compile(r"\b(?:[A-Z][A-Za-z]*[A-Z]|[A-Z]+\d+|G\d+)\b")  # TTC, OECD, G7, GPAI, UNESCO
 COMMON_ACRONYMS = frozenset({"AI", "US", "EU", "UN", "UK", "IT", "ICT"})  # the corpus's topic words: no cue

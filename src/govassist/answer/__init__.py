@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..catalog import DocMeta
 from ..errors import QueryError
-from ..question import match_text, read, scope_note
-from ..retrieve import Filters, Hit, search
+from ..question import read, scope_note, search_turn
+from ..retrieve import Filters, Hit
 from ..settings import Settings
 from .extractive import extract, relevant
 from .llm import llm_answer
@@ -83,8 +83,7 @@ def ask(
     """
     base = filters or Filters()
     with store.pinned():
-        turn, scope = read(store.docs, question, base)
-        hits = search(store, turn.query, s, k=k, filters=scope, match=match_text(turn, scope))
-        answer = compose(question, hits, s, mode, indexed=store.docs)
-    note = scope_note(turn, base)
+        turn, scope = read(store, question, base)
+        answer = compose(question, search_turn(store, turn, scope, s, k=k), s, mode, indexed=store.docs)
+    note = scope_note(base, scope)
     return answer.with_notes(note) if note else answer
