@@ -157,9 +157,9 @@ def test_a_huge_single_line_is_cut_at_the_chunk_bound_on_whitespace() -> None:
     assert len({c.id for c in chunks}) == len(chunks)
 
 
-def test_text_without_whitespace_is_cut_at_exactly_the_bound() -> None:
+def test_text_without_whitespace_is_cut_mid_word_into_even_pieces() -> None:
     chunks = chunk_blocks("d", text_blocks("x" * 5000), max_chars=1200)
-    assert [len(c.text) for c in chunks] == [1200, 1200, 1200, 1200, 200]
+    assert [len(c.text) for c in chunks] == [1000, 1000, 1000, 1000, 1000]  # the fewest pieces, of equal length
 
 
 def test_a_long_sentence_in_a_bullet_is_cut_and_short_sentences_are_not() -> None:
@@ -188,3 +188,15 @@ def test_a_paragraph_number_kept_with_an_over_long_sentence_stays_within_the_bou
     text = "8. We " + "x" * 700 + "."  # no whitespace: the sentence is cut exactly at the bound
     parts = _windows(text, 300)
     assert parts[0].startswith("8. We xx") and all(len(p) <= 300 for p in parts)
+
+
+def test_a_sentence_over_the_bound_is_cut_at_a_clause_end_into_even_pieces() -> None:
+    """UN operative paragraphs are one sentence of clauses; a cut at the last space before the bound left
+    "marketplace, through critical investment, especially for developing countries;" as a passage of its own."""
+    clauses = [f"clause {i} on the synthetic matter of item {i}, with its qualifier {i}" for i in range(20)]
+    text = "9. Encourages Member States " + "; ".join(clauses) + ", especially for developing countries;"
+    assert 1200 < len(text) < 2400
+    chunks = chunk_blocks("d", text_blocks(text), max_chars=1200)
+    assert len(chunks) == 2 and all(len(c.text) <= 1200 for c in chunks)
+    assert chunks[0].text.endswith(";") and abs(len(chunks[0].text) - len(chunks[1].text)) < 300
+    assert " ".join(c.text for c in chunks) == text

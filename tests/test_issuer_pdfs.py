@@ -292,3 +292,20 @@ def test_initials_do_not_end_a_sentence() -> None:
         "Enhance collaboration with the ASEAN-U.S. Digital Policy Forum.",
         "Then more.",
     ]
+
+
+def test_html_leaked_into_a_pdf_is_dropped_and_its_underlined_heading_set_apart(tmp_path: Path) -> None:
+    """The TTC's 2024 PDF carries its web page's markup as text, one tag cut by a line break
+    ("…Steps</span><span" / "style=…> </span> Since …"): no tag may reach a passage, and the underlined
+    heading it opens with is the section, not the paragraph's first words."""
+    rows = column(['IV. <span style="text-decoration: underline">Conclusion and Next Steps</span><span',
+                   'style="text-decoration: underline"> </span> Since its inaugural meeting the council has',
+                   "realized substantial progress across all of its synthetic workstreams."])  # fmt: skip
+    texts = _texts(make_placed_pdf(tmp_path / "synthetic-markup.pdf", [rows]))
+    assert [(k, t) for k, t, _p in texts] == [
+        (HEADING, "IV. Conclusion and Next Steps"),
+        (PARA, "Since its inaugural meeting the council has realized substantial progress across all of its synthetic "
+         "workstreams."),
+    ]  # fmt: skip
+    chunks = chunk_blocks("d", load_file(tmp_path / "synthetic-markup.pdf"))
+    assert chunks[0].section == "IV. Conclusion and Next Steps" and "<" not in chunks[0].text

@@ -164,21 +164,45 @@ def parse_units(blocks: list[Block]) -> list[_Unit]:
 
 
 def _cut(text: str, max_chars: int) -> list[str]:
-    """A text longer than max_chars in pieces of at most max_chars, cut at the last whitespace of each piece's
-    second half (mid-word only when that half has none)."""
+    """A text longer than max_chars in the fewest pieces of at most max_chars, of near-equal length: each cut after
+    the clause end nearest its share of the text (";" or ":", else ","), else at whitespace, mid-word only where a
+    piece has none. No remnant of a few words is left on its own ("marketplace, through critical investment")."""
     pieces, start = [], 0
     while len(text) - start > max_chars:
-        end = start + max_chars
-        ws = max(text.rfind(c, start + max_chars // 2, end + 1) for c in " \n\t\u00a0")
-        cut = ws if ws > start else end
+        rest = len(text) - start
+        parts = -(-rest // max_chars)
+        target = start + -(-rest // parts)
+        hi = start + max_chars
+        lo = max(start + 1, target - max_chars // 4, start + rest - (parts - 1) * max_chars)
+        cut = _clause_end(text, lo, min(hi, target + max_chars // 4), target)
+        if cut is None:
+            ws = max(text.rfind(c, start + max_chars // 2, hi + 1) for c in " \n\t\u00a0")
+            cut = ws if ws > start else target
         pieces.append(text[start:cut].strip())
         start = cut
     pieces.append(text[start:].strip())
     return [p for p in pieces if p]
 
 
+def _clause_end(text: str, lo: int, hi: int, target: int) -> int | None:
+    """The cut in [lo, hi] nearest `target` after the strongest clause end there: "; " or ": ", else ", ", else
+    whitespace. None when the window has no whitespace."""
+    for marks in (("; ", ": "), (", ",), (" ", "\n", "\t", "\u00a0")):
+        shift = len(marks[0]) - 1  # a punctuation mark stays with the piece it ends
+        found = [
+            p + shift
+            for m in marks
+            for p in (text.rfind(m, lo - shift, target - shift + len(m)), text.find(m, target - shift, hi - shift))
+            if p >= 0 and lo <= p + shift <= hi
+        ]
+        if found:
+            return min(found, key=lambda p: (abs(p - target), p))
+    return None
+
+
 def _windows(text: str, max_chars: int) -> list[str]:
-    """Split a long text at sentence ends into pieces of at most max_chars; a sentence longer than that is cut."""
+    """Split a long text at sentence ends into pieces of at most max_chars; a sentence longer than that is cut
+    (`_cut`)."""
     sentences = [p for s in _keep_labels([s for s in SENT_RE.split(text) if s.strip()]) for p in _cut(s, max_chars)]
     parts, cur = [], ""
     for s in sentences:

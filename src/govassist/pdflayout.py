@@ -27,6 +27,7 @@ from .blocks import (
     PAGE_NUM_RE,
     PARA,
     SUB_ITEM_RE,
+    TAG_RE,
     Block,
     clean_inline,
     join_lines,
@@ -37,6 +38,12 @@ SEPARATOR_LINE_RE = re.compile(r"^\s*[_\-–—]{5,}\s*$")
 FOOTNOTE_RE = re.compile(r"^\s*(\d{1,3})\s+\S")
 WORD_RE = re.compile(r"[A-Za-z][a-z]+")
 UN_SYMBOL_BLOCK_RE = re.compile(r"\bDistr\.:\s*(?:General|Limited|Restricted)\b")
+OPEN_TAG_RE = re.compile(r"<[a-zA-Z][^<>]{0,200}$")  # a tag the line break cut: "…Steps</span><span" + "style=…>"
+UNDERLINED_HEAD_RE = (
+    re.compile(  # "IV. <span style="text-decoration: underline">Conclusion and Next Steps</span> Since"
+        r"^\s*(?:(?:[IVXL]+|[A-Z]|\d{1,2})\.\s*)?(?:<span[^<>]{0,200}underline[^<>]{0,200}>[^<]{0,300}</span>\s*)+"
+    )
+)
 UN_TITLE_RE = re.compile(r"^\s*\d{1,3}/\d{1,4}\.\s+\S")  # "78/265. Seizing the opportunities ..."
 UN_ENACTING_RE = re.compile(
     r"^\s*The (?:General Assembly|Security Council|Human Rights Council|Economic and Social Council),\s*$"
@@ -407,7 +414,9 @@ def _left_margin(pages: list[list[Line]], body: float | None) -> float | None:
 
 
 def _block_texts(p: _Para, vocab: Counter[str], spaced_hyphens: bool) -> list[Block]:
-    raw = [clean_inline(ln.text).replace("\x7f", "•") for ln in p.lines]
+    lines = _mend_tags([ln.text for ln in p.lines])
+    head = _underlined_head(" ".join(lines)) if p.kind == PARA and "<span" in lines[0] else ""
+    raw = [clean_inline(t).replace("\x7f", "•") for t in lines]
     if p.kind == BULLET:
         raw[0] = BULLET_MARK_RE.sub("", raw[0], count=1)
     text = _mend_words(join_lines(raw, lambda w: vocab[w.lower()] > 0, spaced_hyphens), vocab).strip()
@@ -417,13 +426,35 @@ def _block_texts(p: _Para, vocab: Counter[str], spaced_hyphens: bool) -> list[Bl
         return [Block(HEADING, text, p.page)] if re.search(r"\w", text) else []
     text = _drop_cap(text, vocab)
     out: list[Block] = []
-    if p.kind == PARA and (m := GLUED_HEADING_RE.match(text)):
+    if head and (m := re.match(r"\s*".join(map(re.escape, head.split())) + r"\s*", text)):
+        out.append(Block(HEADING, head, p.page))
+        text = text[m.end() :]
+    elif p.kind == PARA and (m := GLUED_HEADING_RE.match(text)):
         out.append(Block(HEADING, m.group(1), p.page))
         text = text[m.end() :]
     for i, piece in enumerate(INLINE_BULLET_RE.split(text)):
         if piece and re.search(r"\w", piece):
             out.append(Block(p.kind if i == 0 else BULLET, piece, p.page))
     return out
+
+
+def _mend_tags(lines: list[str]) -> list[str]:
+    """Lines with an HTML tag that a line break cut in two (leaked markup: "…</span><span" / "style=…> Since") joined
+    with the next, so the tag is dropped whole."""
+    out: list[str] = []
+    for t in lines:
+        if out and OPEN_TAG_RE.search(out[-1]):
+            out[-1] = f"{out[-1]} {t}"
+        else:
+            out.append(t)
+    return out
+
+
+def _underlined_head(text: str) -> str:
+    """The heading a paragraph opens with where leaked HTML marks it underlined ("IV. <span style="text-decoration:
+    underline">Conclusion and Next Steps</span> Since its …"), its tags dropped; "" where there is none."""
+    m = UNDERLINED_HEAD_RE.match(text)
+    return " ".join(TAG_RE.sub(" ", m.group(0)).split()) if m else ""
 
 
 def layout_blocks(pages: list[list[Line]]) -> list[Block]:
