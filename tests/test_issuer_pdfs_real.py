@@ -115,6 +115,17 @@ def test_no_passage_carries_print_furniture_or_glued_footnote_numbers(real_store
             assert bad not in c.text, (c.id, bad)
 
 
+def test_no_passage_carries_markup_or_a_remnant_of_a_cut_sentence(real_store) -> None:
+    """The TTC's 2024 PDF leaks its web page's <span> tags; UN paragraphs are single sentences over the chunk bound,
+    once cut at the last space before it ("marketplace, through critical investment, …;" alone)."""
+    for c in real_store.chunks:
+        assert not re.search(r"</?span|style=", c.text), c.id
+        if re.search(r"~p[2-9]$", c.id) and c.text[:1].islower():  # a part that opens mid-sentence
+            assert len(c.text) > 250, (c.id, c.text)
+    ttc = {c.section for c in real_store.doc_chunks("ttc-2024-04")}
+    assert "IV. Conclusion and Next Steps" in ttc
+
+
 def test_compare_aligns_principle_n_with_action_n(real_store, real_settings) -> None:
     r = compare_docs(real_store, GP, COC, real_settings)
     numbered = [(c.old, c.new, c.kind) for c in r.changes if any(x.isdigit() for x in (*c.old, *c.new))]

@@ -83,3 +83,18 @@ def test_a_forum_named_inside_another_name_is_not_a_filter() -> None:
     assert (event.date_from, event.date_to, event.named) == ("", "", ())  # an event's years, not a text's date
     owned = qn.understand("What did the UN's resolution say on gaps?", None, aliases)
     assert qn.match_text(owned, qn.scoped(owned, Filters())) == "What did the resolution say on gaps?"
+
+
+def test_a_follow_up_moving_place_and_year_is_matched_on_its_topic_not_the_place() -> None:
+    first = qn.understand("What did the G7 say about DFFT at Hiroshima in 2023?", None, ALIASES)
+    moved = qn.understand("and in Apulia the year after?", first, ALIASES)
+    f = qn.scoped(moved, Filters())
+    assert (f.collections, f.date_from) == (("G7",), "2024-01-01")
+    match = qn.match_text(moved, f)
+    assert "DFFT" in match.split() and "apulia" not in match.lower() and "year after" not in match
+    assert "Apulia" in moved.query  # the document prior still reads the place
+    undated = qn.understand("and in Apulia?", first, ALIASES)  # a place of its own: not Hiroshima's year
+    assert (undated.date_from, undated.date_to) == ("", "") and undated.collections == ("G7",)
+    assert "Apulia" in (qn.match_text(undated, qn.scoped(undated, Filters())) or undated.query)
+    same = qn.understand("and in 2024?", first, ALIASES)  # nothing to leave out: the query is matched
+    assert qn.match_text(same, qn.scoped(same, Filters())) == ""

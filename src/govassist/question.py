@@ -233,8 +233,9 @@ def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Tur
     # a place of its own ("and in Apulia?") replaces the previous turn's ("Hiroshima"), as a year replaces a year
     replaced = _proper(prev.question) if _proper(q) else set()
     carried = tuple(w for w in prev.topic if w not in topic and w not in replaced)
-    query = f"{q} {' '.join(carried)}".strip() if carried else q
-    if not (date_from or date_to):
+    said = " ".join(_as_written(w, prev.question) for w in carried)  # "DFFT", not "dfft": the embedder sees case
+    query = f"{q} {said}".strip() if carried else q
+    if not (date_from or date_to) and (SHIFT.search(q) or not _proper(q)):  # a place of its own: not the old year
         date_from, date_to = _shifted(prev.date_from, prev.date_to, q)
     return Turn(
         q,
@@ -246,11 +247,17 @@ def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Tur
         followup=True,
         previous=prev.question,
         named=named,
-        core=f"{core} {' '.join(carried)}".strip(),
+        core=f"{core} {said}".strip(),
     )
 
 
 PROPER = re.compile(r"(?<=[\w,;:] )[A-Z][a-zà-ÿ]+(?:[- ][A-Z][a-zà-ÿ]+)*")  # not the first word; not an acronym
+
+
+def _as_written(word: str, question: str) -> str:
+    """A topic word (lower-cased) as the question wrote it: "DFFT", "Hiroshima"."""
+    m = re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", question, re.I)
+    return m.group(0) if m else word
 
 
 def _proper(question: str) -> set[str]:
@@ -261,6 +268,7 @@ def _proper(question: str) -> set[str]:
 
 NEXT_YEAR = re.compile(r"\b(the )?(year after|following year|next year)\b|\ba year later\b", re.I)
 LAST_YEAR = re.compile(r"\b(the )?(year before|previous year|preceding year)\b|\ba year (earlier|before)\b", re.I)
+SHIFT = re.compile(f"{NEXT_YEAR.pattern}|{LAST_YEAR.pattern}", re.I)
 
 
 def _shifted(date_from: str, date_to: str, question: str) -> tuple[str, str]:
@@ -313,10 +321,14 @@ def search_turn(
 
 
 def match_text(turn: Turn, f: Filters) -> str:
-    """The text to match passages against when the search is filtered to the one forum the question names: the
-    question without its name, which every passage within the filter shares and which otherwise draws the openings
-    that name the forum ("We, the Leaders of the Group of Seven"). "" (match the query) otherwise: with several
-    forums named, their names tell their texts apart."""
-    if len(turn.collections) == 1 and f.collections == turn.collections and turn.core != turn.query:
-        return turn.core
-    return ""
+    """The text to match passages against, "" when it is the query itself. Words that only scope the search are
+    left out where the filters carry them: the name of the one forum the question names, which every passage
+    within the filter shares and which otherwise draws the openings that name the forum ("We, the Leaders of the
+    Group of Seven"; with several forums named, their names tell their texts apart); and in a follow-up, a year
+    shift ("the year after") and, under a date filter, the place it moves to ("and in Apulia the year after?" is
+    matched as "and in ? DFFT", not as a question about Apulia)."""
+    text = turn.core if len(turn.collections) == 1 and f.collections == turn.collections else turn.query
+    if turn.followup:
+        places = _proper(turn.question) if f.date_from or f.date_to else set()
+        text = " ".join(w for w in SHIFT.sub(" ", text).split() if w.lower().strip("?!.,;:") not in places)
+    return text if text != turn.query else ""
