@@ -445,16 +445,16 @@ def test_real_question_set_validates_and_default_scores_above_floor_on_test(real
     scored = [q for q in test if qrels[q.qid]]
     run = ev.run_config(real_store, real_settings, scored, ev.EvalConfig("default", "default"), 20, qrels)
     sc = ev.score(scored, {q.qid: qrels[q.qid] for q in scored}, run)
-    # regression gate on the test split: measured mrr@10 0.650 and hit@5 0.792 over 48 questions (all-mpnet-base-v2,
-    # forum header, sentence max-sim, convex fusion, questions read as ask reads them; 2026-12-03); the floors leave
-    # one to two questions' slack
-    assert sc.mean["mrr@10"] > 0.61, sc.mean
+    # regression gate on the test split: measured mrr@10 0.660 and hit@5 0.792 over 48 questions (all-mpnet-base-v2,
+    # forum header, sentence max-sim, convex fusion, questions read as ask reads them, long sentences cut at clause
+    # ends; 2026-12-03); the floors leave one to two questions' slack
+    assert sc.mean["mrr@10"] > 0.62, sc.mean
     assert sc.mean["hit@5"] > 0.75, sc.mean
-    # the answers: measured first-citation accuracy 0.450 (40 questions), unanswerable flagged 10 of 13, answerable
-    # flagged 0.083 (48)
+    # the answers: measured first-citation accuracy 0.475 (40 questions), unanswerable flagged 10 of 13, answerable
+    # flagged 0.104 (48)
     rows = ev.check_answers(real_store, real_settings, test, ev.build_qrels(test, real_store))
     m = ev.answer_metrics(rows)
-    assert m["first-citation accuracy"][0] > 0.40, m
+    assert m["first-citation accuracy"][0] > 0.42, m
     assert m["unanswerable flagged"][0] >= 0.69, m
     assert m["answerable flagged"][0] <= 0.15, m
     # and the legacy split: measured mrr@10 0.856 over 140 questions (the issue's floor: 0.721)
