@@ -309,3 +309,30 @@ def test_html_leaked_into_a_pdf_is_dropped_and_its_underlined_heading_set_apart(
     ]  # fmt: skip
     chunks = chunk_blocks("d", load_file(tmp_path / "synthetic-markup.pdf"))
     assert chunks[0].section == "IV. Conclusion and Next Steps" and "<" not in chunks[0].text
+
+
+def test_a_heading_wrapped_over_two_lines_is_one_heading(tmp_path: Path) -> None:
+    """The TTC's 2024 print wraps "Transatlantic Cooperation on Standards for Critical and Emerging" /
+    "Technologies and Clean Energy Transition": one section, not two. A labelled heading on the next line
+    ("A. …") and one in capitals after a mixed-case one stay apart."""
+    long = "the partners agreed to coordinate their synthetic standards work closely and to report on it in"
+    rows = [
+        (72, 780, 10, "Synthetic Cooperation on Standards for Critical and Emerging", "bold"),
+        (72, 768, 10, "Technologies and the Clean Transition", "bold"),
+        *column([f"First, {long}", f"full, {long}", "the next meeting."], top=748),
+        (72, 700, 10, "Regional Synthetic Issues", "bold"),
+        (72, 688, 10, "ATLANTIS", "bold"),
+        *column([f"Second, {long}", "the next meeting."], top=668),
+        (72, 632, 10, "Synthetic Trade and Labor in the Transition", "bold"),
+        (72, 620, 10, "A. Advancing Synthetic Leadership", "bold"),
+        *column([f"Third, {long}", "the next meeting."], top=600),
+    ]  # fmt: skip
+    blocks = load_file(make_placed_pdf(tmp_path / "synthetic-wrapped.pdf", [rows]))
+    assert [b.text for b in blocks if b.kind == HEADING] == [
+        "Synthetic Cooperation on Standards for Critical and Emerging Technologies and the Clean Transition",
+        "Regional Synthetic Issues",
+        "ATLANTIS",
+        "Synthetic Trade and Labor in the Transition",
+        "A. Advancing Synthetic Leadership",
+    ]
+    assert chunk_blocks("syn", blocks)[0].section.endswith("Technologies and the Clean Transition")

@@ -56,6 +56,7 @@ GLUED_HEADING_RE = re.compile(
     r"^((?:[A-Z][\w’'-]*(?: [A-Z][\w’'-]*)*, )+(?:and )?[A-Z][\w’'-]*?(?: [A-Z][\w’'-]*?)*?) "
     r"(?=[A-Z][a-z]+(?: [A-Z][a-z]+){0,2} [a-z])"
 )
+HEADING_LABEL_RE = re.compile(r"^\s*(?:[IVXL]+|[A-Z]|\d{1,2})[.)]\s")  # "II. ", "A. ", "3) "
 STYLED_FONT_RE = re.compile(r"Bold|Black|Heavy|Semibold|Demi|Italic|Oblique", re.I)
 DROP_CAP_RE = re.compile(r"^([A-Z]) ([a-z]{2,})\b")
 
@@ -457,6 +458,29 @@ def _underlined_head(text: str) -> str:
     return " ".join(TAG_RE.sub(" ", m.group(0)).split()) if m else ""
 
 
+def _wrapped_headings(paras: list[_Para], pitch: float | None) -> list[_Para]:
+    """A heading the print wrapped over two lines, joined: the second line set in the same type at the next line's
+    distance, not opening with a label of its own ("Transatlantic Cooperation on Standards for Critical and
+    Emerging" / "Technologies and Clean Energy Transition")."""
+    out: list[_Para] = []
+    for p in paras:
+        last = out[-1] if out else None
+        if last is not None and last.kind == p.kind == HEADING and last.page == p.page and _wraps(last, p, pitch):
+            last.lines.extend(p.lines)
+        else:
+            out.append(p)
+    return out
+
+
+def _wraps(a: _Para, b: _Para, pitch: float | None) -> bool:
+    x, y = a.lines[-1], b.lines[0]
+    if not (x.placed and y.placed and pitch) or HEADING_LABEL_RE.match(y.text) or ENDS_SENTENCE_RE.search(x.text):
+        return False
+    same_type = abs(x.size - y.size) < 0.5 and x.styled == y.styled  # type: ignore[operator]
+    caps = x.text.isupper() == y.text.isupper()
+    return same_type and caps and 0 < x.y - y.y <= 1.35 * pitch * max(1.0, y.size / 10)  # type: ignore[operator]
+
+
 def layout_blocks(pages: list[list[Line]]) -> list[Block]:
     """Blocks (headings, paragraphs, bullets) of a PDF from its placed lines, print furniture removed."""
     pages = _print_layout(_same_row(pages))
@@ -466,7 +490,7 @@ def layout_blocks(pages: list[list[Line]]) -> list[Block]:
     pitch = _pitch(pages, body)
     gaps = pitch is not None and _has_gaps(pages, body, pitch)
     vocab = _vocabulary(pages)
-    paras = _paragraphs(pages, body, pitch if gaps else None, _left_margin(pages, body))
+    paras = _wrapped_headings(_paragraphs(pages, body, pitch if gaps else None, _left_margin(pages, body)), pitch)
     texts = [ln.text for lines in pages for ln in lines]
     dashes = any(" – " in t or " — " in t for t in texts) and not any(" - " in t for t in texts)
     return [b for p in paras for b in _block_texts(p, vocab, dashes)]

@@ -18,7 +18,7 @@ from ..load import Limits, check_file, limits_for, load_file
 from ..settings import Settings
 
 FORMAT = 1
-CHUNKER_VERSION = 9  # bump whenever load.py or chunk.py changes what they produce
+CHUNKER_VERSION = 10  # bump whenever load.py or chunk.py changes what they produce
 
 
 @dataclass(frozen=True, kw_only=True)
