@@ -98,3 +98,12 @@ def test_a_follow_up_moving_place_and_year_is_matched_on_its_topic_not_the_place
     assert "Apulia" in (qn.match_text(undated, qn.scoped(undated, Filters())) or undated.query)
     same = qn.understand("and in 2024?", first, ALIASES)  # nothing to leave out: the query is matched
     assert qn.match_text(same, qn.scoped(same, Filters())) == ""
+
+
+def test_a_follow_up_naming_another_kind_of_text_drops_the_previous_kind() -> None:
+    first = qn.understand("What do the Hiroshima guiding principles say on watermarking?", None, ALIASES)
+    second = qn.understand("and the code of conduct?", first, ALIASES)
+    assert second.followup and "watermarking" in second.query and "Hiroshima" in second.query
+    assert "guiding" not in second.query and "principles" not in second.query  # or the prior favours both texts
+    same = qn.understand("and on provenance?", first, ALIASES)  # no kind of its own: the previous one stays
+    assert "guiding principles" in same.query

@@ -230,8 +230,11 @@ def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Tur
     followup = prev is not None and is_follow_up(q, topic)
     if not followup or prev is None:
         return Turn(q, q, topic, tuple(dict.fromkeys(cols)), date_from, date_to, named=named, core=core)
-    # a place of its own ("and in Apulia?") replaces the previous turn's ("Hiroshima"), as a year replaces a year
-    replaced = _proper(prev.question) if _proper(q) else set()
+    # a place of its own ("and in Apulia?") replaces the previous turn's ("Hiroshima"), as a year replaces a year,
+    # and a kind of text ("and the code of conduct?") the previous one ("the guiding principles")
+    replaced = (_proper(prev.question) if _proper(q) else set()) | (
+        _kinds(prev.question) - own if (own := _kinds(q)) else set()
+    )
     carried = tuple(w for w in prev.topic if w not in topic and w not in replaced)
     said = " ".join(_as_written(w, prev.question) for w in carried)  # "DFFT", not "dfft": the embedder sees case
     query = f"{q} {said}".strip() if carried else q
@@ -258,6 +261,18 @@ def _as_written(word: str, question: str) -> str:
     """A topic word (lower-cased) as the question wrote it: "DFFT", "Hiroshima"."""
     m = re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", question, re.I)
     return m.group(0) if m else word
+
+
+KIND = re.compile(
+    r"\b(?:guiding principles|code of conduct|declaration|communiqu[eé]|statement|fact sheet|readout|resolution"
+    r"|compact|agenda|action plan|annex|principles|code)\b",
+    re.I,
+)
+
+
+def _kinds(question: str) -> set[str]:
+    """The words of the kinds of text a question names ("the code of conduct", "the declaration")."""
+    return {w for m in KIND.findall(question) for w in m.lower().split()} - STOP
 
 
 def _proper(question: str) -> set[str]:
