@@ -251,3 +251,31 @@ def test_the_notice_names_one_text_for_its_versions_and_each_text_of_a_forum() -
 def test_the_years_of_a_range_are_not_required_of_a_passage() -> None:
     assert sp.key_terms("How has G7 language on AI changed since 2021?") == ["G7"]
     assert sp.key_terms("What did the G7 say in 2021?") == ["G7", "2021"]
+
+
+# ---------------------------------------------------------------- a paragraph is cited once
+
+
+def _part(cid: str, order: int, text: str) -> Hit:
+    doc = DocMeta("un", "Resolution", "A/RES/78/265", "un.pdf", date="2024-03-21")
+    para = cid.split("#")[1].split("~")[0]
+    return Hit(Chunk(cid, "un", para, (para,), "", 7, text, "", order), doc, 1.0, order, 0.8)
+
+
+def test_quotes_from_two_parts_of_one_paragraph_cite_it_once_with_its_whole_text() -> None:
+    """UN 78/265 ¶9 is one sentence over the chunk bound, so two passages: its quotes cite one ¶9 that shows both."""
+    from govassist.answer import Answer, by_paragraph, to_citation
+    from govassist.answer.records import Sentence
+
+    one, two = "9. Encourages the private sector to act;", "as well as encourages fair competition;"
+    hits = [_part("un#9~p2", 11, two), _part("un#8", 9, "8. Recalls its resolutions."), _part("un#9~p1", 10, one)]
+    cites = tuple(to_citation(i, h) for i, h in enumerate(hits, start=1))
+    a = Answer("q", "t", (Sentence(two, 1), Sentence("8. Recalls its resolutions.", 2), Sentence(one, 3)), cites, True)
+    merged = by_paragraph(a, hits)
+    assert [c.citation for c in merged.citations] == ["A/RES/78/265 ¶9, p. 7", "A/RES/78/265 ¶8, p. 7"]
+    assert merged.citations[0].text == f"{one} {two}" and [x.key for x in merged.sentences] == [1, 2, 1]
+    gap = by_paragraph(a, [hits[0], hits[2], _part("un#9~p4", 13, "and more;")])  # ~p3 not retrieved
+    assert gap.citations[0].text == f"{one} {two} […] and more;"
+    repeated = [_part("un#3", 3, "3. First three."), _part("un#3~2", 30, "3. Another three.")]  # a label used twice
+    b = Answer("q", "t", (), tuple(to_citation(i, h) for i, h in enumerate(repeated, start=1)), True)
+    assert by_paragraph(b, repeated) == b

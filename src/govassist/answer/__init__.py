@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import replace
+from itertools import pairwise
 from typing import TYPE_CHECKING, Protocol
 
 from ..catalog import DocMeta
@@ -34,6 +36,7 @@ __all__ = [
     "Composer",
     "Sentence",
     "ask",
+    "by_paragraph",
     "cite_label",
     "compose",
     "extract",
@@ -56,6 +59,40 @@ def _llm(question: str, hits: list[Hit], s: Settings, *, unindexed: tuple[DocMet
 COMPOSERS: dict[str, Composer] = {"extractive": extract, "llm": _llm}
 
 
+PART_RE = re.compile(r"~p\d+")  # "doc#9~p2": the second part of paragraph 9 (a repeated label adds "~2" after)
+
+
+def by_paragraph(answer: Answer, hits: list[Hit]) -> Answer:
+    """The answer citing each paragraph once: quotes from two parts of one long paragraph cite one passage, which
+    shows the parts retrieved in the text's order (" […] " where a part between them was not), from the first
+    cited part's label. Diplomats cite a paragraph; one paragraph shown as two passages under the same citation
+    reads as two."""
+    parts: dict[str, list[Hit]] = {}
+    for h in hits:
+        parts.setdefault(PART_RE.sub("", h.chunk.id), []).append(h)
+    kept: dict[str, Citation] = {}
+    key_of: dict[int, int] = {}
+    for c in answer.citations:
+        para = PART_RE.sub("", c.chunk_id)
+        if para not in kept:
+            kept[para] = replace(c, key=len(kept) + 1, text=_joined(parts.get(para, [])) or c.text)
+        key_of[c.key] = kept[para].key
+    if len(kept) == len(answer.citations) and all(k.text == c.text for k, c in zip(kept.values(), answer.citations)):
+        return answer
+    sentences = tuple(replace(x, key=key_of[x.key]) for x in answer.sentences)
+    return replace(answer, sentences=sentences, citations=tuple(kept.values()))
+
+
+def _joined(parts: list[Hit]) -> str:
+    ordered = sorted({h.chunk.id: h.chunk for h in parts}.values(), key=lambda c: c.order)
+    if not ordered:
+        return ""
+    text = ordered[0].text
+    for a, b in pairwise(ordered):
+        text += (" " if b.order == a.order + 1 else " […] ") + b.text
+    return text
+
+
 def compose(
     question: str, hits: list[Hit], s: Settings, mode: str | None = None, indexed: Collection[str] | None = None
 ) -> Answer:
@@ -66,7 +103,7 @@ def compose(
     if mode not in COMPOSERS:
         raise QueryError(f"unknown answer mode {mode!r}: use one of {', '.join(COMPOSERS)}")
     unindexed = unindexed_named(question, s, indexed) if indexed is not None else ()
-    answer = COMPOSERS[mode](question, hits, s, unindexed=unindexed)
+    answer = by_paragraph(COMPOSERS[mode](question, hits, s, unindexed=unindexed), hits)
     return replace(answer, not_indexed=notice(unindexed)) if unindexed else answer
 
 
