@@ -62,7 +62,7 @@ def test_the_embedding_recipe_is_recorded_and_a_different_one_is_a_rebuild(
 ) -> None:
     build(mini_settings, progress=False)
     manifest = json.loads((mini_settings.current_index / "manifest.json").read_text())
-    assert manifest["embed_recipe"] == {"header": "forum", "bm25": "forum"}
+    assert manifest["embed_recipe"] == {"header": "forum", "bm25": "forum", "spelling": "american"}
     store = open_store(mini_settings)
     c = store.doc_chunks("syn-g7")[0]
     meta = store.docs["syn-g7"]
@@ -191,7 +191,8 @@ def test_mismatch_is_none_for_an_index_built_as_the_settings_ask(mini_settings: 
         ("embedder", "hash:128", "embedder 'hash:128'"),
         ("embed_recipe", {"header": "none", "bm25": "forum"}, "header 'none'"),
         ("embed_recipe", {"header": "forum", "bm25": "none"}, "bm25 header 'none'"),
-        ("embed_recipe", {"header": "forum", "bm25": "forum", "lower": True}, "'lower': True"),
+        ("embed_recipe", {"header": "forum", "bm25": "forum"}, "sources' spellings"),
+        ("embed_recipe", {"header": "forum", "bm25": "forum", "spelling": "american", "lower": True}, "'lower': True"),
         ("embed_recipe", None, "no embedding recipe"),
         (
             "chunker",

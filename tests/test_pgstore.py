@@ -465,7 +465,7 @@ def test_the_embedding_recipe_is_recorded_and_another_one_rebuilds_everything(pg
 
     postgres.build(pg_settings, progress=False)
     store = postgres.PgStore(pg_settings)
-    assert store.manifest["embed_recipe"] == {"header": "forum", "bm25": "forum"}
+    assert store.manifest["embed_recipe"] == {"header": "forum", "bm25": "forum", "spelling": "american"}
     c = store.doc_chunks("syn-g7")[0]
     rows = store._query("SELECT search_text, embed_text FROM {t} WHERE id = %s", (c.id,))
     assert rows == [(header_text(c, store.docs["syn-g7"], "forum"),) * 2]

@@ -81,3 +81,12 @@ def test_a_question_naming_a_forum_is_searched_within_it(backend: tuple[Store, S
     a = ask(store, q, s)
     assert a.citations and {c.doc_id for c in a.citations} == {"syn-compact"}
     assert "searched within what the question names: collection UN" in a.notes
+
+
+def test_british_and_american_spellings_find_each_other(backend: tuple[Store, Settings]) -> None:
+    """The texts mix spellings (the UK's G7 presidency "prioritise", the U.S.'s "prioritize"): the lexical index
+    and its queries are both read in American form, so either spelling finds both; the text shown is unchanged."""
+    store, _s = backend
+    found = store.lexical("recognised", 5)  # the mini corpus writes "recognize" only
+    assert found and all("recognize" in c.text for c, _sc in found)
+    assert [c.id for c, _ in store.lexical("recognized", 5)] == [c.id for c, _ in found]

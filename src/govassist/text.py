@@ -65,3 +65,27 @@ def safe_line(text: object, limit: int = 500) -> str:
     sequences become a space, so a file name or comment can neither forge a line nor drive the terminal."""
     s = CONTROL_RE.sub(" ", str(text)).strip()
     return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+WORD_RE = re.compile(r"[A-Za-z]+")
+IZE = ("isation", "isations", "ise", "ised", "ises", "ising", "iser", "isers")
+
+
+def american(text: str) -> str:
+    """The text with British spellings in American form ("localisation" -> "localization", "labour" -> "labor"),
+    for the lexical index and its queries alike, so either spelling finds both; what is shown keeps the source's.
+    breame's table, and an -isation/-ising form it lacks where its -ise verb is in it ("localisation")."""
+    return WORD_RE.sub(lambda m: _american(m.group(0)), text)
+
+
+@lru_cache(maxsize=65536)
+def _american(word: str) -> str:
+    from breame.spelling import BRITISH_ENGLISH_SPELLINGS as US
+
+    low = word.lower()
+    if low in US:
+        return US[low]
+    for suffix in IZE:
+        if low.endswith(suffix) and low[: -len(suffix)] + "ise" in US:
+            return low[: -len(suffix)] + suffix.replace("is", "iz", 1)
+    return word

@@ -24,7 +24,7 @@ from ..chunk import Chunk
 from ..embed import embed_texts, embedder_for, resolve_dtype
 from ..errors import BuildLockedError, IndexMissingError
 from ..settings import Settings
-from ..text import normalise
+from ..text import american, normalise
 from .plan import (
     FORMAT,
     BuildReport,
@@ -108,7 +108,7 @@ class FileStore:
 
         mask = self._mask(allowed)
         r = self.bm25
-        tokens = bm25s.tokenize(query, stemmer=r.stemmer, token_pattern=r.token_pattern, show_progress=False)
+        tokens = bm25s.tokenize(american(query), stemmer=r.stemmer, token_pattern=r.token_pattern, show_progress=False)
         if not tokens.vocab or not mask.any():
             return []
         k = min(k, len(self.chunks))
@@ -248,7 +248,7 @@ def _bm25(chunks: list[Chunk], docs: dict[str, cat.DocMeta], form: str) -> Any:
     from llama_index.core.schema import TextNode
     from llama_index.retrievers.bm25 import BM25Retriever
 
-    nodes = [TextNode(id_=c.id, text=header_text(c, docs[c.doc_id], form)) for c in chunks]
+    nodes = [TextNode(id_=c.id, text=american(header_text(c, docs[c.doc_id], form))) for c in chunks]
     return BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(10, len(nodes)))
 
 

@@ -134,7 +134,7 @@ HEADER_FIELDS = ("title", "label", "forum", "collection", "date")
 def embed_recipe(s: Settings) -> dict[str, Any]:
     """How chunk texts are turned into what is embedded and what BM25 indexes (recorded in the manifest: an index
     built with another recipe is rebuilt, never mixed)."""
-    return {"header": s.embed_header, "bm25": s.bm25_header}
+    return {"header": s.embed_header, "bm25": s.bm25_header, "spelling": "american"}
 
 
 def same_header(entry: dict[str, Any] | None, meta: cat.DocMeta) -> bool:
@@ -177,6 +177,12 @@ def mismatch(manifest: Mapping[str, Any], s: Settings, *, serving: bool = False)
                 recipe.get("bm25"),
                 want_recipe["bm25"],
                 "built with embedding recipe bm25 header {got!r} but settings ask for {want!r} (GOVASSIST_BM25_HEADER)",
+            ),
+            (
+                recipe.get("spelling"),
+                want_recipe["spelling"],
+                "built with its lexical index in the sources' spellings ({got!r}); this release indexes British "
+                "spellings in their {want} form, for queries in either",
             ),
             (recipe, want_recipe, "built with embedding recipe {got} but settings ask for {want}"),
         ]

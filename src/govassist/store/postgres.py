@@ -31,7 +31,7 @@ from .. import sentvec
 from ..chunk import Chunk
 from ..errors import BuildLockedError, ConfigError, IndexMissingError
 from ..settings import Settings
-from ..text import normalise
+from ..text import american, normalise
 from .plan import (
     FORMAT,
     BuildReport,
@@ -255,7 +255,7 @@ def _copy_rows(
         cp.set_types(types)
         for c, v in zip(chunks, vectors):
             row = (c.id, c.doc_id, c.para, list(c.paras), c.section, c.page, c.text, c.context, c.order)
-            search, embedded = header_text(c, meta, s.bm25_header), header_text(c, meta, s.embed_header)
+            search, embedded = american(header_text(c, meta, s.bm25_header)), header_text(c, meta, s.embed_header)
             cp.write_row((*row, search, embedded, normalise(c.text), np.asarray(v, dtype=np.float32)))
 
 
@@ -720,7 +720,7 @@ s AS (
   SELECT p.chunk_id, sum(w.idf * p.tfn) AS score FROM w JOIN {{post}} p ON p.word = w.word
   WHERE true {where} GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT %s)
 SELECT {C_COLS}, s.score FROM s JOIN {{t}} c ON c.id = s.chunk_id ORDER BY s.score DESC, c.id"""
-        return [(self._chunk(r), float(r[9])) for r in self._query(sql, (n, query, *extra, k))]
+        return [(self._chunk(r), float(r[9])) for r in self._query(sql, (n, american(query), *extra, k))]
 
     def phrase(self, wanted: list[str], allowed: set[str] | None = None) -> list[Chunk]:
         """Chunks whose normalised text contains every normalised phrase (exact substring, as the file store)."""
