@@ -125,6 +125,27 @@ def test_doc_prior_recognises_named_versions() -> None:
     assert doc_prior("what about quantum computing?", docs) == {}
 
 
+def test_doc_prior_takes_the_first_or_latest_edition_when_asked() -> None:
+    """Versions of one text (family): "first backed" names the earliest, "latest" the newest; a hyphenated word
+    names by its parts ("anti-spyware")."""
+    from dataclasses import replace
+
+    from govassist.catalog import DocMeta
+    from govassist.retrieve import doc_prior
+
+    spy = DocMeta(id="spy-2023", title="Spyware Joint Statement", label="Spyware 2023", file="a.md", date="2023-03-30")
+    spy = replace(spy, family="spyware")
+    docs = {
+        "spy-2023": spy,
+        "spy-2024": replace(spy, id="spy-2024", label="Spyware 2024", date="2024-03-18"),
+        "hiro": DocMeta(id="hiro", title="Hiroshima Communiqué", label="Hiroshima", file="h.md", date="2023-05-20"),
+    }
+    assert doc_prior("Which capitals first backed the anti-spyware text?", docs) == {"spy-2023": 1.0}
+    assert doc_prior("Who signs the latest spyware statement?", docs) == {"spy-2024": 1.0}
+    assert doc_prior("Who signs the spyware statement?", docs) == {"spy-2023": 1.0, "spy-2024": 1.0}
+    assert doc_prior("a first-of-its-kind spyware commitment", docs) == {"spy-2023": 1.0, "spy-2024": 1.0}
+
+
 # ---- contextual headers, multi-vector scoring, fusion, query kinds, hub passages ---------------------------
 
 

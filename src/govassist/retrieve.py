@@ -152,7 +152,10 @@ def _hub(text: str) -> float:
 
 
 def _names(text: str) -> set[str]:
-    return {w for w in NAME_RE.findall(text.lower()) if w not in GENERIC and not YEAR_RE.fullmatch(w)}
+    """The distinctive words of a text, a hyphenated word's parts too ("anti-spyware" names the spyware texts)."""
+    words = NAME_RE.findall(text.lower())
+    words += [p for w in words if "-" in w for p in w.split("-") if p]
+    return {w for w in words if w not in GENERIC and not YEAR_RE.fullmatch(w)}
 
 
 def doc_prior(query: str, docs: dict[str, DocMeta]) -> dict[str, float]:
@@ -160,7 +163,8 @@ def doc_prior(query: str, docs: dict[str, DocMeta]) -> dict[str, float]:
 
     A document scores a point for a distinctive word of its label, title or forum that the query uses (a word
     found in at most two documents, or in one collection's documents when a year narrows it) and a point for its
-    year; only the best-scoring documents get the prior.
+    year; only the best-scoring documents get the prior, and of several editions of one text the earliest or the
+    latest when the question asks for it (`_edition`).
     """
     years = set(YEAR_RE.findall(query))
     words = _names(query)
@@ -179,7 +183,25 @@ def doc_prior(query: str, docs: dict[str, DocMeta]) -> dict[str, float]:
     if not scores:
         return {}
     best = max(scores.values())
-    return {i: 1.0 for i, sc in scores.items() if sc == best}
+    named = {i for i, sc in scores.items() if sc == best}
+    return {i: 1.0 for i in _edition(query, named, docs)}
+
+
+FIRST_RE = re.compile(r"\b(?:first(?!-ever|-of)|originally|initially|original)\b", re.I)
+LATEST_RE = re.compile(r"\b(?:latest|most recent|newest|current|final)\b", re.I)
+
+
+def _edition(query: str, named: set[str], docs: dict[str, DocMeta]) -> set[str]:
+    """Of named documents that are editions of one family (a statement and its re-issue, a series of joint
+    statements), the earliest when the question asks who or what came first ("Which capitals first backed …?"),
+    the latest when it asks for the latest or current one; all of them otherwise."""
+    pick = min if FIRST_RE.search(query) else max if LATEST_RE.search(query) else None
+    if pick is None:
+        return named
+    families: dict[str, list[str]] = {}
+    for i in named:
+        families.setdefault(docs[i].family or i, []).append(i)
+    return {pick(ids, key=lambda i: (docs[i].date, i)) for ids in families.values()}
 
 
 _QUERY_CACHE: OrderedDict[tuple[ModelKey, str], np.ndarray] = OrderedDict()
