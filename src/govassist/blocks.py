@@ -62,6 +62,18 @@ def _drop_comments(text: str) -> str:
     return "".join(out) if len(out) > 1 else text
 
 
+def join_unfinished(pieces: Iterable[str], unfinished: re.Pattern[str]) -> list[str]:
+    """The pieces, each joined (with a space) to the one before while that one matches `unfinished`: a paragraph
+    number alone ("8."), a line ending inside an HTML tag ("…</span><span")."""
+    out: list[str] = []
+    for piece in pieces:
+        if out and unfinished.search(out[-1]):
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return out
+
+
 def join_lines(lines: Iterable[str], whole: Callable[[str], bool] | None = None, spaced_hyphens: bool = False) -> str:
     """A paragraph's lines as one text, each run of spaces and tabs one space. A word hyphenated at a line end (the
     text so far ends in "-" but not " -", the next line starts in lower case) is rejoined: without its hyphen when

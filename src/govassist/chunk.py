@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from .blocks import BARE_NUMBER_RE, BULLET, HEADING, SUB_ITEM_RE, Block
+from .blocks import BARE_NUMBER_RE, BULLET, HEADING, SUB_ITEM_RE, Block, join_unfinished
 from .errors import ConfigError
 
 NUM_RE = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,2})*)(?:\.\s*|,\s+)(?=[A-Z(\"“‘])")
@@ -203,7 +203,9 @@ def _clause_end(text: str, lo: int, hi: int, target: int) -> int | None:
 def _windows(text: str, max_chars: int) -> list[str]:
     """Split a long text at sentence ends into pieces of at most max_chars; a sentence longer than that is cut
     (`_cut`)."""
-    sentences = [p for s in _keep_labels([s for s in SENT_RE.split(text) if s.strip()]) for p in _cut(s, max_chars)]
+    # a paragraph number ("8.") is not a sentence: it stays with the sentence it opens
+    opened = join_unfinished((s for s in SENT_RE.split(text) if s.strip()), LABEL_ONLY_RE)
+    sentences = [p for s in opened for p in _cut(s, max_chars)]
     parts, cur = [], ""
     for s in sentences:
         if cur and len(cur) + 1 + len(s) > max_chars:
@@ -214,17 +216,6 @@ def _windows(text: str, max_chars: int) -> list[str]:
     if cur:
         parts.append(cur)
     return parts
-
-
-def _keep_labels(sentences: list[str]) -> list[str]:
-    """A paragraph number ("8.") is not a sentence: it stays with the sentence it opens."""
-    out: list[str] = []
-    for s in sentences:
-        if out and LABEL_ONLY_RE.match(out[-1]):
-            out[-1] = f"{out[-1]} {s}"
-        else:
-            out.append(s)
-    return out
 
 
 def _split_unit(u: _Unit, max_chars: int) -> list[tuple[str, int | None]]:

@@ -270,7 +270,11 @@ def embed_texts(model: Any, texts: list[str], progress: bool = False) -> np.ndar
     """Normalised float32 embeddings, one row per text."""
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
-    vecs = np.asarray(model.get_text_embedding_batch(texts, show_progress=progress), dtype=np.float32)
+    return _unit(np.asarray(model.get_text_embedding_batch(texts, show_progress=progress), dtype=np.float32))
+
+
+def _unit(vecs: np.ndarray) -> np.ndarray:
+    """The rows scaled to length 1 (a zero row stays zero)."""
     norms = np.linalg.norm(vecs, axis=1, keepdims=True)
     return vecs / np.where(norms == 0, 1, norms)
 
@@ -284,11 +288,8 @@ def embed_queries(model: Any, texts: list[str]) -> np.ndarray:
         vecs = np.asarray(model._embed(texts, prompt_name="query"), dtype=np.float32)
     else:
         vecs = np.asarray([model.get_query_embedding(x) for x in texts], dtype=np.float32)
-    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-    return vecs / np.where(norms == 0, 1, norms)
+    return _unit(vecs)
 
 
 def embed_query(model: Any, text: str) -> np.ndarray:
-    v = np.asarray(model.get_query_embedding(text), dtype=np.float32)
-    n = float(np.linalg.norm(v))
-    return v / n if n else v
+    return embed_queries(model, [text])[0]

@@ -31,6 +31,7 @@ from .blocks import (
     Block,
     clean_inline,
     join_lines,
+    join_unfinished,
 )
 
 BULLET_MARK_RE = re.compile(r"^\s*(?:[-*•·▪◦●>\x7f]|\u2013)\s+")
@@ -356,10 +357,7 @@ def _paragraphs(pages: list[list[Line]], body: float | None, pitch: float | None
             else:
                 new = bool(opens) and (ended or ENDS_LIST_ITEM_RE.search(last) is not None or text[0] in "•●>")
                 if spaced and ln.placed and prev.placed:
-                    dy = prev.y - ln.y  # type: ignore[operator]
-                    scale = (ln.size / body) if body else 1.0  # type: ignore[operator]
-                    new = new or dy > 1.35 * pitch * max(1.0, scale) or dy < -0.5 * ln.size  # type: ignore[operator]
-                    new = new or (body is not None and abs(ln.size - prev.size) > 0.1 * body)  # type: ignore[operator]
+                    new = new or _apart(prev, ln, pitch, body)  # type: ignore[arg-type]
                 elif not spaced:
                     new = new or (ended and len(last) < full * 0.85)
             if new:
@@ -369,6 +367,15 @@ def _paragraphs(pages: list[list[Line]], body: float | None, pitch: float | None
             prev, closed = ln, title
     _classify(paras, body, left, full)
     return paras
+
+
+def _apart(prev: Line, ln: Line, pitch: float, body: float | None) -> bool:
+    """Whether a placed line is set apart from the placed line before it: a step down wider than the line pitch
+    (scaled up for larger type), a step back up, or another type size."""
+    dy = prev.y - ln.y  # type: ignore[operator]
+    scale = (ln.size / body) if body else 1.0  # type: ignore[operator]
+    wide = dy > 1.35 * pitch * max(1.0, scale) or dy < -0.5 * ln.size  # type: ignore[operator]
+    return wide or (body is not None and abs(ln.size - prev.size) > 0.1 * body)  # type: ignore[operator]
 
 
 def _title_line(text: str, nxt: str, full: int) -> bool:
@@ -415,7 +422,7 @@ def _left_margin(pages: list[list[Line]], body: float | None) -> float | None:
 
 
 def _block_texts(p: _Para, vocab: Counter[str], spaced_hyphens: bool) -> list[Block]:
-    lines = _mend_tags([ln.text for ln in p.lines])
+    lines = join_unfinished((ln.text for ln in p.lines), OPEN_TAG_RE)  # a tag a line break cut: dropped whole
     head = _underlined_head(" ".join(lines)) if p.kind == PARA and "<span" in lines[0] else ""
     raw = [clean_inline(t).replace("\x7f", "•") for t in lines]
     if p.kind == BULLET:
@@ -439,18 +446,6 @@ def _block_texts(p: _Para, vocab: Counter[str], spaced_hyphens: bool) -> list[Bl
     return out
 
 
-def _mend_tags(lines: list[str]) -> list[str]:
-    """Lines with an HTML tag that a line break cut in two (leaked markup: "…</span><span" / "style=…> Since") joined
-    with the next, so the tag is dropped whole."""
-    out: list[str] = []
-    for t in lines:
-        if out and OPEN_TAG_RE.search(out[-1]):
-            out[-1] = f"{out[-1]} {t}"
-        else:
-            out.append(t)
-    return out
-
-
 def _underlined_head(text: str) -> str:
     """The heading a paragraph opens with where leaked HTML marks it underlined ("IV. <span style="text-decoration:
     underline">Conclusion and Next Steps</span> Since its …"), its tags dropped; "" where there is none."""
@@ -458,27 +453,28 @@ def _underlined_head(text: str) -> str:
     return " ".join(TAG_RE.sub(" ", m.group(0)).split()) if m else ""
 
 
-def _wrapped_headings(paras: list[_Para], pitch: float | None) -> list[_Para]:
+def _wrapped_headings(paras: list[_Para], pitch: float | None, body: float | None) -> list[_Para]:
     """A heading the print wrapped over two lines, joined: the second line set in the same type at the next line's
     distance, not opening with a label of its own ("Transatlantic Cooperation on Standards for Critical and
     Emerging" / "Technologies and Clean Energy Transition")."""
     out: list[_Para] = []
     for p in paras:
         last = out[-1] if out else None
-        if last is not None and last.kind == p.kind == HEADING and last.page == p.page and _wraps(last, p, pitch):
+        if last is not None and last.kind == p.kind == HEADING and last.page == p.page and _wraps(last, p, pitch, body):
             last.lines.extend(p.lines)
         else:
             out.append(p)
     return out
 
 
-def _wraps(a: _Para, b: _Para, pitch: float | None) -> bool:
+def _wraps(a: _Para, b: _Para, pitch: float | None, body: float | None) -> bool:
+    """Whether heading `b` goes on heading `a`: the next line down, not set apart (`_apart`), in the same style and
+    case, not ending a sentence before it nor opening with a label of its own."""
     x, y = a.lines[-1], b.lines[0]
     if not (x.placed and y.placed and pitch) or HEADING_LABEL_RE.match(y.text) or ENDS_SENTENCE_RE.search(x.text):
         return False
-    same_type = abs(x.size - y.size) < 0.5 and x.styled == y.styled  # type: ignore[operator]
-    caps = x.text.isupper() == y.text.isupper()
-    return same_type and caps and 0 < x.y - y.y <= 1.35 * pitch * max(1.0, y.size / 10)  # type: ignore[operator]
+    below = x.y > y.y  # type: ignore[operator]
+    return below and not _apart(x, y, pitch, body) and x.styled == y.styled and x.text.isupper() == y.text.isupper()
 
 
 def layout_blocks(pages: list[list[Line]]) -> list[Block]:
@@ -490,7 +486,8 @@ def layout_blocks(pages: list[list[Line]]) -> list[Block]:
     pitch = _pitch(pages, body)
     gaps = pitch is not None and _has_gaps(pages, body, pitch)
     vocab = _vocabulary(pages)
-    paras = _wrapped_headings(_paragraphs(pages, body, pitch if gaps else None, _left_margin(pages, body)), pitch)
+    paras = _paragraphs(pages, body, pitch if gaps else None, _left_margin(pages, body))
+    paras = _wrapped_headings(paras, pitch, body)
     texts = [ln.text for lines in pages for ln in lines]
     dashes = any(" – " in t or " — " in t for t in texts) and not any(" - " in t for t in texts)
     return [b for p in paras for b in _block_texts(p, vocab, dashes)]

@@ -14,7 +14,7 @@ import numpy as np
 from . import sentvec
 from .catalog import DocMeta
 from .chunk import Chunk
-from .embed import ModelKey, embed_queries, embed_query, make_embedder, model_key
+from .embed import ModelKey, embed_queries, make_embedder, model_key
 from .errors import QueryError
 from .settings import Settings
 from .store import Store
@@ -222,7 +222,7 @@ def query_vectors(s: Settings, queries: list[str]) -> list[np.ndarray]:
     missing = [q for q in dict.fromkeys(queries) if q not in found]
     if missing:
         model = make_embedder(*key)
-        vecs = embed_queries(model, missing) if len(missing) > 1 else [embed_query(model, missing[0])]
+        vecs = embed_queries(model, missing)
         with _query_lock:
             for q, v in zip(missing, vecs, strict=True):
                 found[q] = _QUERY_CACHE[(key, q)] = v
@@ -332,8 +332,8 @@ def search(
 ) -> list[Hit]:
     """Rank passages for a query. Modes: default (fused + exact phrases + de-dup), fused, dense, bm25. `match`,
     when given, is the text the passages are matched against (embedded and BM25-scored) in place of the query, which
-    still sets the document prior, the lexical weight and exact phrases: the question without the names of the
-    forums it is filtered to (`question.match_text`). Every read comes from one version of the index
+    still sets the document prior, the lexical weight and exact phrases: the question without the words that only
+    scope it (`question.match_text`). Every read comes from one version of the index
     (`Store.pinned`)."""
     with store.pinned():
         return _search(store, query, s, k, filters, mode, match)

@@ -77,8 +77,6 @@ def by_paragraph(answer: Answer, hits: list[Hit]) -> Answer:
         if para not in kept:
             kept[para] = replace(c, key=len(kept) + 1, text=_joined(parts.get(para, [])) or c.text)
         key_of[c.key] = kept[para].key
-    if len(kept) == len(answer.citations) and all(k.text == c.text for k, c in zip(kept.values(), answer.citations)):
-        return answer
     sentences = tuple(replace(x, key=key_of[x.key]) for x in answer.sentences)
     return replace(answer, sentences=sentences, citations=tuple(kept.values()))
 

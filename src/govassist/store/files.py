@@ -34,6 +34,7 @@ from .plan import (
     doc_meta,
     embed_recipe,
     header_text,
+    lexical_text,
     mismatch,
     mismatch_error,
     nothing_to_index,
@@ -248,7 +249,7 @@ def _bm25(chunks: list[Chunk], docs: dict[str, cat.DocMeta], form: str) -> Any:
     from llama_index.core.schema import TextNode
     from llama_index.retrievers.bm25 import BM25Retriever
 
-    nodes = [TextNode(id_=c.id, text=american(header_text(c, docs[c.doc_id], form))) for c in chunks]
+    nodes = [TextNode(id_=c.id, text=lexical_text(c, docs[c.doc_id], form)) for c in chunks]
     return BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(10, len(nodes)))
 
 

@@ -16,6 +16,7 @@ from ..chunk import Chunk, chunk_blocks
 from ..errors import IndexMismatchError, IndexMissingError, LoadError
 from ..load import Limits, check_file, limits_for, load_file
 from ..settings import Settings
+from ..text import american
 
 FORMAT = 1
 CHUNKER_VERSION = 10  # bump whenever load.py or chunk.py changes what they produce
@@ -129,6 +130,12 @@ def header_text(c: Chunk, meta: cat.DocMeta, form: str = "title") -> str:
 
 
 HEADER_FIELDS = ("title", "label", "forum", "collection", "date")
+
+
+def lexical_text(c: Chunk, meta: cat.DocMeta, form: str) -> str:
+    """What BM25 indexes of a chunk, in either store: its header form and text, British spellings in American form
+    (the recipe's "spelling"; each store reads its queries alike, `text.american`)."""
+    return american(header_text(c, meta, form))
 
 
 def embed_recipe(s: Settings) -> dict[str, Any]:

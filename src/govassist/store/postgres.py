@@ -41,6 +41,7 @@ from .plan import (
     doc_meta,
     embed_recipe,
     header_text,
+    lexical_text,
     mismatch,
     mismatch_error,
     nothing_to_index,
@@ -255,7 +256,7 @@ def _copy_rows(
         cp.set_types(types)
         for c, v in zip(chunks, vectors):
             row = (c.id, c.doc_id, c.para, list(c.paras), c.section, c.page, c.text, c.context, c.order)
-            search, embedded = american(header_text(c, meta, s.bm25_header)), header_text(c, meta, s.embed_header)
+            search, embedded = lexical_text(c, meta, s.bm25_header), header_text(c, meta, s.embed_header)
             cp.write_row((*row, search, embedded, normalise(c.text), np.asarray(v, dtype=np.float32)))
 
 
