@@ -279,3 +279,14 @@ def test_quotes_from_two_parts_of_one_paragraph_cite_it_once_with_its_whole_text
     repeated = [_part("un#3", 3, "3. First three."), _part("un#3~2", 30, "3. Another three.")]  # a label used twice
     b = Answer("q", "t", (), tuple(to_citation(i, h) for i, h in enumerate(repeated, start=1)), True)
     assert by_paragraph(b, repeated) == b
+
+
+def test_a_paragraph_of_restarted_numbering_is_cited_with_its_heading() -> None:
+    from govassist.answer import cite_label
+
+    doc = DocMeta("ttc", "TTC Joint Statement", "TTC Pittsburgh 2021", "ttc.pdf")
+    qualified = Chunk("ttc#AI8", "ttc", "Statement on AI ¶8", ("Statement on AI ¶8",), "Statement on AI", 3, "8. Text.")
+    plain = Chunk("ttc#8", "ttc", "8", ("8",), "Section 1", None, "8. Text.")
+    assert cite_label(doc, qualified) == "TTC Pittsburgh 2021, Statement on AI ¶8, p. 3"
+    assert cite_label(doc, qualified, page=False) == "TTC Pittsburgh 2021, Statement on AI ¶8"
+    assert cite_label(doc, plain) == "TTC Pittsburgh 2021 ¶8"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from govassist.chunk import chunk_blocks, parse_units
+from govassist.chunk import chunk_blocks, para_mark, para_words, parse_units, plain_para
 from govassist.load import load_file, text_blocks
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mini"
@@ -104,6 +104,39 @@ def test_restarted_numbering_gets_distinct_ids() -> None:
     blocks = text_blocks(text)
     ids = [c.id for c in chunk_blocks("t", blocks, min_chars=5)]
     assert len(ids) == len(set(ids)) == 2
+
+
+def test_numbering_restarting_under_headings_is_labelled_with_the_heading() -> None:
+    # the TTC's 2021 statement: annexed statements each numbered 1, 2, …; "¶1" alone would name several paragraphs
+    text = (
+        "1. The Council met for the first time.\n\n2. We support growth.\n\n"
+        "**Statement on Investment Screening**\n\n1. Openness to investment is essential.\n\n"
+        "2. Screening regimes should rest on law:\n\n(a) with enforcement.\n\n"
+        "**Statement on AI**\n\n1. AI brings benefits.\n\n2. AI brings risks.\n"
+    )
+    units = parse_units(text_blocks(text))
+    assert [u.para for u in units] == [
+        "1",
+        "2",
+        "Statement on Investment Screening ¶1",
+        "Statement on Investment Screening ¶2",
+        "Statement on Investment Screening ¶2(a)",
+        "Statement on AI ¶1",
+        "Statement on AI ¶2",
+    ]
+    assert [plain_para(u.para) for u in units[4:6]] == [
+        ("Statement on Investment Screening", "2(a)"),
+        ("Statement on AI", "1"),
+    ]
+    assert [para_words(units[0].para), para_words(units[5].para)] == ["paragraph 1", "Statement on AI, paragraph 1"]
+    assert [para_mark(units[0].para), para_mark(units[5].para)] == ["¶1", "Statement on AI ¶1"]
+    chunks = chunk_blocks("ttc", text_blocks(text), min_chars=5)
+    assert len({(c.doc_id, c.para) for c in chunks}) == len(chunks) == 7
+
+
+def test_numbering_running_on_across_headings_keeps_plain_labels() -> None:
+    text = "**Part I**\n\n1. First point.\n\n2. Second point.\n\n**Part II**\n\n3. Third point.\n\n4. Fourth point.\n"
+    assert [u.para for u in parse_units(text_blocks(text))] == ["1", "2", "3", "4"]
 
 
 # --- linear work and the hard cut (issue 17, item 2) --------------------------------------------------------

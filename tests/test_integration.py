@@ -48,6 +48,18 @@ def test_pdf_pages_are_right(real_store) -> None:
     assert c.page == 2
 
 
+def test_the_ttc_2021_annexed_statements_are_cited_by_their_own_numbering(real_store, real_settings) -> None:
+    # each annexed statement numbers its paragraphs from 1: "¶8" alone named the export-control principle and the
+    # AI statement's paragraph alike
+    paras = {c.para: c for c in real_store.doc_chunks("ttc-2021-09")}
+    assert paras["Principles ¶8"].text.startswith("8. Against this backdrop the Export Control Working Group")
+    assert paras["Statement on AI ¶8"].text.startswith("8. The European Union notes the U.S. government")
+    assert paras["Statement on Investment Screening ¶5"].text.startswith("5. The United States and the European")
+    assert "8" not in paras
+    a = ask(real_store, "What did the TTC say in 2021 about the AI Risk Management Framework?", real_settings)
+    assert a.citations[0].citation == "TTC Pittsburgh 2021, Statement on AI ¶8"
+
+
 def test_exact_agreed_language_is_found_verbatim(real_store, real_settings) -> None:
     phrase = "safe, secure, and trustworthy AI"
     hits = search(real_store, f'Where was "{phrase}" agreed?', real_settings, k=10)

@@ -60,6 +60,33 @@ def test_markdown_structure_bold_headings_bullets_and_wrapped_numbers() -> None:
     ]
 
 
+def test_the_next_paragraph_number_opens_a_paragraph_after_one_without_a_full_stop() -> None:
+    # the TTC's 2021 statement: ¶4 ends "… adopted by the OECD Council in May 2009" and ¶5 was read as its tail
+    md = (
+        "4.  Furthermore, regimes should be guided by the OECD Guidelines, adopted by the\n"
+        "    OECD Council in May 2009\n"
+        "5.  The United States and the European Union envisage to meet\n"
+        "    periodically.\n\n"
+        "18. Support the next generation of leaders through scholarships; and\n"
+        "19. Cooperate with the private sector.\n\n"
+        "through three expert groups which focus on:\n\n"
+        "1.  AI terminology and taxonomy,\n"
+        "2.  Cooperation on AI standards, and\n"
+        "3.  Monitoring AI risks.\n\n"
+        "The deadline is 30 June\n"
+        "2025. Members report yearly.\n"
+    )
+    assert [b.text[:12] for b in text_blocks(md)] == [
+        "4. Furthermo",
+        "5. The Unite",
+        "18. Support ",
+        "19. Cooperat",
+        "through thre",
+        "1. AI termin",  # items of one sentence (each ends in a comma or "and") stay one paragraph
+        "The deadline",  # a year opening a line is no paragraph number
+    ]
+
+
 def test_markdown_links_and_tags_are_reduced_to_text() -> None:
     blocks = text_blocks("See the [official interventions](https://example.org/x) <span>here</span>.\n")
     assert blocks[0].text == "See the official interventions here."

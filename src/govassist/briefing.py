@@ -13,6 +13,7 @@ from typing import Any
 
 from .answer import Answer, Citation
 from .catalog import DocMeta
+from .chunk import para_words
 from .retrieve import Filters
 from .text import without_opening
 
@@ -109,7 +110,7 @@ def make_note(
 
 
 def _where(p: Passage) -> str:
-    return ", ".join(x for x in (f"paragraph {p.para}", f"page {p.page}" if p.page else "") if x)
+    return ", ".join(x for x in (para_words(p.para), f"page {p.page}" if p.page else "") if x)
 
 
 def _quote(text: str) -> str:

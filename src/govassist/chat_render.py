@@ -14,6 +14,7 @@ from datetime import date
 
 from .answer import CLOSEST_LEAD, Answer, Citation
 from .catalog import DocMeta
+from .chunk import para_words
 from .text import without_opening
 
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
@@ -122,7 +123,7 @@ def marked(text: str, quotes: Iterable[str] = ()) -> list[str]:
 def passage_markdown(c: Citation, doc: DocMeta | None, quotes: Iterable[str] = ()) -> str:
     """The side panel for one cited passage: where it is from, then the passage verbatim, the sentences the
     answer quotes from it in bold."""
-    where = [f"paragraph {inert(c.para)}"]
+    where = [inert(para_words(c.para))]
     if c.page:
         where.append(f"page {c.page}")
     facts = [inert(long_date(c.date)), inert(c.status)]

@@ -15,6 +15,7 @@ from .errors import ConfigError
 NUM_RE = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,2})*)(?:\.\s*|,\s+)(?=[A-Z(\"“‘])")
 SENT_RE = re.compile(r"(?<=[.;!?])[\"”’)]?\s+(?=[A-Z(\"“‘])")
 LABEL_ONLY_RE = re.compile(r"^\s*\d{1,3}(?:\.\d{1,2})*\.$")
+QUALIFIER = "¶"  # between a heading and a paragraph number its numbering restarts under
 MAX_CHUNK_CHARS = 100_000  # largest chunk_max_chars accepted: far below PostgreSQL's 1 MB tsvector limit
 
 
@@ -160,7 +161,50 @@ def parse_units(blocks: list[Block]) -> list[_Unit]:
         last_kind = b.kind
     if tail and units:
         units[-1].items[-1] = " ".join([units[-1].items[-1], *tail])
+    return _qualify_restarts(units)
+
+
+def _qualify_restarts(units: list[_Unit]) -> list[_Unit]:
+    """Numbering that starts again under a heading (a joint statement's annexed statements, each numbered 1, 2, …)
+    would give two paragraphs one label: the numbered paragraphs of each such heading are labelled with it
+    ("Statement on AI ¶8", cited "TTC Pittsburgh 2021, Statement on AI ¶8"). The numbering before any heading,
+    and a heading whose numbers no other heading repeats, keep their plain labels."""
+    numbers: dict[str, set[str]] = {}
+    for u in units:
+        if u.numbered:
+            numbers.setdefault(u.section, set()).add(_number(u.para))
+    clash = {
+        sec
+        for sec, mine in numbers.items()
+        if sec and any(mine & theirs for other, theirs in numbers.items() if other != sec)
+    }
+    for u in units:
+        if u.numbered and u.section in clash:
+            u.para = f"{u.section} {QUALIFIER}{u.para}"
     return units
+
+
+def _number(label: str) -> str:
+    """The paragraph number a label starts with: "8" of "8", "8(a)" and "8(a)(ii)"."""
+    return label.split("(", 1)[0]
+
+
+def plain_para(para: str) -> tuple[str, str]:
+    """A label as (heading, number): ("Statement on AI", "8") for a qualified label, ("", "8") for a plain one."""
+    head, sep, number = para.rpartition(f" {QUALIFIER}")
+    return (head, number) if sep else ("", para)
+
+
+def para_words(para: str) -> str:
+    """A label in words: "paragraph 8", or "Statement on AI, paragraph 8"."""
+    head, number = plain_para(para)
+    return f"{head}, paragraph {number}" if head else f"paragraph {number}"
+
+
+def para_mark(para: str) -> str:
+    """A label as cited: "¶8", or "Statement on AI ¶8"."""
+    head, number = plain_para(para)
+    return f"{head} {QUALIFIER}{number}" if head else f"{QUALIFIER}{number}"
 
 
 def _cut(text: str, max_chars: int) -> list[str]:

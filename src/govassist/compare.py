@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from .answer import STOP
 from .blocks import SUB_ITEM_RE
 from .catalog import DocMeta
-from .chunk import Chunk
+from .chunk import Chunk, para_mark, plain_para
 from .errors import QueryError
 from .retrieve import Filters, allowed_docs, search
 from .settings import Settings
@@ -178,6 +178,7 @@ def _doc_dict(d: DocMeta) -> dict:
 
 
 def _strip_number(label: str, text: str) -> str:
+    label = plain_para(label)[1]
     if label[:1].isdigit() and "(" not in label:
         return re.sub(rf"^\s*{re.escape(label)}(?:\.\s*|,\s+|\s+(?=[A-Z]))", "", text, count=1)
     if label.endswith(")"):
@@ -285,7 +286,7 @@ def _same_number(
     from rapidfuzz import fuzz
 
     taken = set(pairs.values())
-    by_label = {p.label: j for j, p in enumerate(new) if j not in taken and p.label[:1].isdigit()}
+    by_label = {p.label: j for j, p in enumerate(new) if j not in taken and plain_para(p.label)[1][:1].isdigit()}
     out: dict[int, int] = {}
     for i, p in enumerate(old):
         j = by_label.get(p.label)
@@ -629,7 +630,7 @@ def _render_words(words: tuple[Segment, ...], ops: str = "=-+", context: int | N
 
 
 def _labels(labels: tuple[str, ...]) -> str:
-    return " + ".join(f"¶{escape_md(x)}" for x in labels)
+    return " + ".join(escape_md(para_mark(x)) for x in labels)
 
 
 def _clip(text: str, words: int = CLIP_WORDS) -> str:

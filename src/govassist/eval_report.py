@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .chunk import para_mark
 from .evaluate import (
     ANSWER_METRICS,
     BUCKETS,
@@ -120,7 +121,7 @@ def _hits_text(hits: tuple[RankedHit, ...], n: int = 3) -> str:
 
 
 def _expected(q: Question) -> str:
-    return ", ".join(f"{j.doc_id} ¶{j.para} (g{j.grade})" for j in q.judgments)
+    return ", ".join(f"{j.doc_id} {para_mark(j.para)} (g{j.grade})" for j in q.judgments)
 
 
 def _failed(r: EvalResult, name: str, qid: str) -> bool:

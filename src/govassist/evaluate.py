@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import question as qn
-from .chunk import Chunk
+from .chunk import Chunk, para_mark
 from .errors import EvalError, GovassistError, LoadError
 from .retrieve import MODES, Filters, visible_docs
 from .settings import Settings
@@ -350,7 +350,9 @@ def _closest(quote: str, units: list[tuple[str, str]]) -> str:
 
     q = _norm(quote)
     best = max(units, key=lambda u: fuzz.partial_ratio(q, u[1]), default=None)
-    return f"closest ¶{best[0]} ({fuzz.partial_ratio(q, best[1]):.0f}%)" if best else "document has no paragraphs"
+    if best is None:
+        return "document has no paragraphs"
+    return f"closest {para_mark(best[0])} ({fuzz.partial_ratio(q, best[1]):.0f}%)"
 
 
 def convert(raw_file: Path, out_file: Path, s: Settings) -> list[Question]:
@@ -382,7 +384,8 @@ def convert(raw_file: Path, out_file: Path, s: Settings) -> list[Question]:
                     problems.append(f"{raw.get('qid')}: quote not found in {doc_id} ({where}): {j.get('quote')!r:.90}")
                     continue
                 if len(labels) > 1 and _norm(j["quote"]) in dict(units[doc_id])[labels[0]]:
-                    problems.append(f"{raw.get('qid')}: quote occurs in {doc_id} ¶{', ¶'.join(labels)}: lengthen it")
+                    where = ", ".join(map(para_mark, labels))
+                    problems.append(f"{raw.get('qid')}: quote occurs in {doc_id} {where}: lengthen it")
                     continue
             for label in labels:
                 best[(doc_id, label)] = max(grade, best.get((doc_id, label), 0))
@@ -478,7 +481,7 @@ def check_questions(questions: Iterable[Question]) -> None:
         if q.follow_up is not None and not q.history:
             problems.append(f"{q.qid}: follow_up given without history (add the earlier question(s))")
         problems += [
-            f"{q.qid}: grade {j.grade} for {j.doc_id} ¶{j.para} (use 1 or 2)"
+            f"{q.qid}: grade {j.grade} for {j.doc_id} {para_mark(j.para)} (use 1 or 2)"
             for j in q.judgments
             if j.grade not in GRADES
         ]
@@ -505,7 +508,7 @@ def validate(questions: list[Question], store: Store, catalog_ids: Iterable[str]
             "(run `govassist corpus fetch` and `govassist index build`)"
         )
     missing = [
-        f"{q.qid}: {j.doc_id} ¶{j.para}"
+        f"{q.qid}: {j.doc_id} {para_mark(j.para)}"
         for q in questions
         for j in q.judgments
         if (j.doc_id, j.para) not in have and j.doc_id not in pending

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 SUFFIXES = (".pdf", ".txt", ".md", ".markdown", ".html", ".htm")  # what the loaders read (corpus add checks it)
 SUPPORTED = "PDF, TXT, MD or HTML"
+PARA_NUMBER_RE = re.compile(r"^\s*(\d{1,3})\.\s+(?=[A-Z(\"“‘])")  # "5. The United States …"
 BULLET_RE = re.compile(r"^\s*(?:[-*•·▪◦\x7f]|\u2013)\s+")
 ROMAN_HEADING_RE = re.compile(r"^\s*(?:[IVX]{1,5}|[A-H])\.\s+\S")
 SEPARATOR_RE = re.compile(r"\s*(<!--.*?-->|#{3,}|\*{3,}|-{3,}|_{3,})\s*")
@@ -197,12 +198,20 @@ def text_blocks(text: str, page: int | None = None, deadline: float | None = Non
             flush()
             kind = BULLET
             clean = clean_inline(BULLET_RE.sub("", line, count=1))
-        elif NUMBER_RE.match(clean) and (after_stop or not buf):
+        elif NUMBER_RE.match(clean) and (after_stop or not buf or (_next_number(buf[0], clean) and prev[-1:] != ",")):
             flush()
         buf.append(clean)
         prev = clean
     flush()
     return blocks
+
+
+def _next_number(opening: str, line: str) -> bool:
+    """Whether `line` opens the paragraph numbered after the one `opening` opens ("4. …" then "5. …"): a new
+    paragraph even when the one before ends without a full stop ("… adopted by the OECD Council in May 2009", "…;
+    and"), unless it ends in a comma (items of one sentence: "1. AI terminology and taxonomy, 2. …")."""
+    a, b = PARA_NUMBER_RE.match(opening), PARA_NUMBER_RE.match(line)
+    return bool(a and b and int(b.group(1)) == int(a.group(1)) + 1)
 
 
 def _short_title(s: str) -> bool:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from ..chunk import para_mark, plain_para
+
 if TYPE_CHECKING:
     from ..catalog import DocMeta
     from ..chunk import Chunk
@@ -77,9 +79,10 @@ class Answer:
 
 def cite_label(doc: DocMeta, chunk: Chunk, page: bool = True) -> str:
     """The human citation: 'Hiroshima Communiqué ¶38', with ', p. 7' where the source has pages (unless
-    `page` is False)."""
+    `page` is False); a paragraph of numbering that restarts under a heading names the heading."""
     where = f", p. {chunk.page}" if page and chunk.page else ""
-    return f"{doc.label} ¶{chunk.para}{where}"
+    joint = ", " if plain_para(chunk.para)[0] else " "  # "TTC Pittsburgh 2021, Statement on AI ¶8"
+    return f"{doc.label}{joint}{para_mark(chunk.para)}{where}"
 
 
 def to_citation(key: int, hit: Hit) -> Citation:

@@ -19,7 +19,7 @@ from ..settings import Settings
 from ..text import american
 
 FORMAT = 1
-CHUNKER_VERSION = 10  # bump whenever load.py or chunk.py changes what they produce
+CHUNKER_VERSION = 11  # bump whenever load.py or chunk.py changes what they produce
 
 
 @dataclass(frozen=True, kw_only=True)
