@@ -279,6 +279,13 @@ def test_quotes_from_two_parts_of_one_paragraph_cite_it_once_with_its_whole_text
     repeated = [_part("un#3", 3, "3. First three."), _part("un#3~2", 30, "3. Another three.")]  # a label used twice
     b = Answer("q", "t", (), tuple(to_citation(i, h) for i, h in enumerate(repeated, start=1)), True)
     assert by_paragraph(b, repeated) == b
+    # with the store's chunks, a cited part shows its whole paragraph, parts not retrieved included
+    store = [hits[2].chunk, hits[0].chunk, _part("un#9~p3", 12, "then this;").chunk, _part("un#9~p4", 13, "end.").chunk]
+    whole = by_paragraph(a, hits[:2], lambda doc_id: [_part("un#10", 14, "10. Next.").chunk, *store])
+    assert whole.citations[0].text == f"{one} {two} then this; end." and whole.citations[0].citation.endswith(
+        "¶9, p. 7"
+    )
+    assert whole.citations[1].text == "8. Recalls its resolutions."  # a paragraph in one part is shown as it is
 
 
 def test_a_paragraph_of_restarted_numbering_is_cited_with_its_heading() -> None:

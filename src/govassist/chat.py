@@ -279,7 +279,7 @@ def _answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: 
     hits = search_turn(store, turn, f, s, k=prefs.k)
     ms = (time.perf_counter() - t0) * 1000
     # the answer decides its support flag and whether the query names a catalogued text the index lacks (not_indexed)
-    a = compose_answer(turn.query, hits, s, prefs.mode, indexed=store.docs)
+    a = compose_answer(turn.query, hits, s, prefs.mode, indexed=store.docs, doc_chunks=store.doc_chunks)
     names = dict(zip([c.key for c in a.citations], r.unique_names(_label(c) for c in a.citations)))
     pdf_names, pdfs = pdf_pages(a, docs, s)
     notes = ["Nothing matched within these filters: " + "; ".join(desc)] if not a.found and _filtered(f) else []

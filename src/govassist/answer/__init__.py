@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import replace
 from itertools import pairwise
 from typing import TYPE_CHECKING, Protocol
 
 from ..catalog import DocMeta
+from ..chunk import Chunk
 from ..errors import QueryError
 from ..question import read, scope_note, search_turn
 from ..retrieve import Filters, Hit
@@ -62,27 +63,31 @@ COMPOSERS: dict[str, Composer] = {"extractive": extract, "llm": _llm}
 PART_RE = re.compile(r"~p\d+")  # "doc#9~p2": the second part of paragraph 9 (a repeated label adds "~2" after)
 
 
-def by_paragraph(answer: Answer, hits: list[Hit]) -> Answer:
-    """The answer citing each paragraph once: quotes from two parts of one long paragraph cite one passage, which
-    shows the parts retrieved in the text's order (" […] " where a part between them was not), from the first
-    cited part's label. Diplomats cite a paragraph; one paragraph shown as two passages under the same citation
-    reads as two."""
-    parts: dict[str, list[Hit]] = {}
+def by_paragraph(answer: Answer, hits: list[Hit], doc_chunks: Callable[[str], Iterable[Chunk]] | None = None) -> Answer:
+    """The answer citing each paragraph once, with the paragraph's whole text: quotes from parts of one long
+    paragraph cite one passage. Diplomats cite a paragraph; one paragraph shown as two passages under the same
+    citation reads as two, and a part alone is not the paragraph. `doc_chunks` (the store's) gives a cited part's
+    siblings; without it the parts retrieved are shown in the text's order (" […] " where a part between them was
+    not). The citation keeps the first cited part's label and page."""
+    parts: dict[str, list[Chunk]] = {}
     for h in hits:
-        parts.setdefault(PART_RE.sub("", h.chunk.id), []).append(h)
+        parts.setdefault(PART_RE.sub("", h.chunk.id), []).append(h.chunk)
     kept: dict[str, Citation] = {}
     key_of: dict[int, int] = {}
     for c in answer.citations:
         para = PART_RE.sub("", c.chunk_id)
         if para not in kept:
-            kept[para] = replace(c, key=len(kept) + 1, text=_joined(parts.get(para, [])) or c.text)
+            whole = parts.get(para, [])
+            if doc_chunks is not None and PART_RE.search(c.chunk_id):
+                whole = [x for x in doc_chunks(c.doc_id) if PART_RE.sub("", x.id) == para] or whole
+            kept[para] = replace(c, key=len(kept) + 1, text=_joined(whole) or c.text)
         key_of[c.key] = kept[para].key
     sentences = tuple(replace(x, key=key_of[x.key]) for x in answer.sentences)
     return replace(answer, sentences=sentences, citations=tuple(kept.values()))
 
 
-def _joined(parts: list[Hit]) -> str:
-    ordered = sorted({h.chunk.id: h.chunk for h in parts}.values(), key=lambda c: c.order)
+def _joined(parts: list[Chunk]) -> str:
+    ordered = sorted({c.id: c for c in parts}.values(), key=lambda c: c.order)
     if not ordered:
         return ""
     text = ordered[0].text
@@ -92,16 +97,22 @@ def _joined(parts: list[Hit]) -> str:
 
 
 def compose(
-    question: str, hits: list[Hit], s: Settings, mode: str | None = None, indexed: Collection[str] | None = None
+    question: str,
+    hits: list[Hit],
+    s: Settings,
+    mode: str | None = None,
+    indexed: Collection[str] | None = None,
+    doc_chunks: Callable[[str], Iterable[Chunk]] | None = None,
 ) -> Answer:
     """The answer from these hits by the composer `mode` names (default: GOVASSIST_ANSWER_MODE). `indexed`: the
     ids of the indexed documents, to say so when the question names a catalogued text that is not among them (the
-    one place this is decided: the answer carries the notice in `not_indexed`, for the chat to show)."""
+    one place this is decided: the answer carries the notice in `not_indexed`, for the chat to show).
+    `doc_chunks`: the store's, so that a cited part of a long paragraph is shown with the whole paragraph."""
     mode = mode or s.answer_mode
     if mode not in COMPOSERS:
         raise QueryError(f"unknown answer mode {mode!r}: use one of {', '.join(COMPOSERS)}")
     unindexed = unindexed_named(question, s, indexed) if indexed is not None else ()
-    answer = by_paragraph(COMPOSERS[mode](question, hits, s, unindexed=unindexed), hits)
+    answer = by_paragraph(COMPOSERS[mode](question, hits, s, unindexed=unindexed), hits, doc_chunks)
     return replace(answer, not_indexed=notice(unindexed)) if unindexed else answer
 
 
@@ -119,6 +130,7 @@ def ask(
     base = filters or Filters()
     with store.pinned():
         turn, scope = read(store, question, base)
-        answer = compose(question, search_turn(store, turn, scope, s, k=k), s, mode, indexed=store.docs)
+        hits = search_turn(store, turn, scope, s, k=k)
+        answer = compose(question, hits, s, mode, indexed=store.docs, doc_chunks=store.doc_chunks)
     note = scope_note(base, scope)
     return answer.with_notes(note) if note else answer
