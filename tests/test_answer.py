@@ -288,6 +288,33 @@ def test_quotes_from_two_parts_of_one_paragraph_cite_it_once_with_its_whole_text
     assert whole.citations[1].text == "8. Recalls its resolutions."  # a paragraph in one part is shown as it is
 
 
+def test_a_paragraph_shown_whole_takes_only_its_own_parts() -> None:
+    """TTC 2021 "Section 2 … ¶1" is used twice: once for a long list in parts (…¶1~p1, ~p2), once for a short
+    paragraph whose id is the plain label. Neither is shown as part of the other; a paragraph over WHOLE_MAX_CHARS
+    (a long bulleted list) shows the parts cited, not the whole."""
+    from govassist.answer import WHOLE_MAX_CHARS, Answer, by_paragraph, to_citation
+    from govassist.answer.records import Sentence
+
+    list1, list2, short = (
+        _part("un#1~p1", 1, "1. As follows:"),
+        _part("un#1~p2", 2, "• an item;"),
+        _part("un#1", 3, "1. We agree."),
+    )
+    store = [list1.chunk, list2.chunk, short.chunk]
+    a = Answer(
+        "q",
+        "t",
+        (Sentence("1. We agree.", 1), Sentence("• an item;", 2)),
+        (to_citation(1, short), to_citation(2, list2)),
+        True,
+    )
+    out = by_paragraph(a, [short, list2], lambda doc_id: store)
+    assert [c.text for c in out.citations] == ["1. We agree.", "1. As follows: • an item;"]
+    big = _part("un#1~p3", 3, "x" * WHOLE_MAX_CHARS)
+    out = by_paragraph(a, [short, list2], lambda doc_id: [list1.chunk, list2.chunk, big.chunk])
+    assert out.citations[1].text == "• an item;"
+
+
 def test_a_paragraph_of_restarted_numbering_is_cited_with_its_heading() -> None:
     from govassist.answer import cite_label
 

@@ -134,9 +134,19 @@ def test_numbering_restarting_under_headings_is_labelled_with_the_heading() -> N
     assert len({(c.doc_id, c.para) for c in chunks}) == len(chunks) == 7
 
 
-def test_numbering_running_on_across_headings_keeps_plain_labels() -> None:
-    text = "**Part I**\n\n1. First point.\n\n2. Second point.\n\n**Part II**\n\n3. Third point.\n\n4. Fourth point.\n"
-    assert [u.para for u in parse_units(text_blocks(text))] == ["1", "2", "3", "4"]
+def test_numbering_running_on_across_headings_keeps_plain_labels_and_only_a_restart_is_qualified() -> None:
+    body = "**Part I**\n\n1. First point.\n\n2. Second point.\n\n**Part II**\n\n3. Third point.\n\n4. Fourth point.\n"
+    assert [u.para for u in parse_units(text_blocks(body))] == ["1", "2", "3", "4"]
+    annexed = body + "\n**Annex**\n\n1. Annexed point.\n\n2. Another annexed point.\n"
+    labels = [u.para for u in parse_units(text_blocks(annexed))]
+    assert labels == ["1", "2", "3", "4", "Annex ¶1", "Annex ¶2"]  # the body's labels (and chunk ids) do not move
+
+
+def test_sub_items_continuing_under_a_new_heading_are_no_restart() -> None:
+    text = (
+        "**Part A**\n\n1. First.\n\n2. Second.\n\n3. As follows:\n\n**Part B**\n\n(a) one item;\n\n(b) another item.\n"
+    )
+    assert [u.para for u in parse_units(text_blocks(text))] == ["1", "2", "3", "3(a)", "3(b)"]
 
 
 # --- linear work and the hard cut (issue 17, item 2) --------------------------------------------------------

@@ -57,6 +57,28 @@ def test_rebuild_reembeds_only_the_changed_document(mini_settings: Settings, mon
         assert np.array_equal(store.vectors[store.by_id[c.id]], before.vectors[before.by_id[c.id]])
 
 
+def test_a_new_chunker_recuts_every_document_but_embeds_only_text_it_changed(
+    mini_settings: Settings, monkeypatch
+) -> None:
+    """A chunker release (CHUNKER_VERSION, chunk sizes) re-cuts every document; a chunk whose embedded text is
+    unchanged keeps its vector (a corpus of 100x would otherwise be re-embedded in full for a relabelled annex)."""
+    build(mini_settings, progress=False)
+    before = open_store(mini_settings)
+    recut = mini_settings.model_copy(update={"chunk_max_chars": 160})  # long paragraphs now cut in parts
+    seen = record_embedded(monkeypatch, index)
+    r = build(recut, progress=False)
+    store = open_store(recut)
+    assert sorted(r.embedded_docs) == sorted(store.docs)  # every document re-cut, none kept as it was
+    fresh = {c.id: c.text for c in store.chunks}
+    assert fresh != {c.id: c.text for c in before.chunks}
+    old = {header_text(c, before.docs[c.doc_id], recut.embed_header) for c in before.chunks}
+    new = [header_text(c, store.docs[c.doc_id], recut.embed_header) for c in store.chunks]
+    assert seen and set(seen) == {x for x in new if x not in old}  # only the changed texts were embedded
+    for c in store.chunks:
+        if c.id in before.by_id and before.chunks[before.by_id[c.id]].text == c.text:
+            assert np.array_equal(store.vectors[store.by_id[c.id]], before.vectors[before.by_id[c.id]])
+
+
 def test_the_embedding_recipe_is_recorded_and_a_different_one_is_a_rebuild(
     mini_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -67,12 +67,16 @@ def test_the_next_paragraph_number_opens_a_paragraph_after_one_without_a_full_st
         "    OECD Council in May 2009\n"
         "5.  The United States and the European Union envisage to meet\n"
         "    periodically.\n\n"
-        "18. Support the next generation of leaders through scholarships; and\n"
+        "18. Support the next generation of ASEAN leaders in the technology and\n"
+        "    digital sectors by providing scholarships; and\n"
         "19. Cooperate with the private sector.\n\n"
         "through three expert groups which focus on:\n\n"
         "1.  AI terminology and taxonomy,\n"
         "2.  Cooperation on AI standards, and\n"
         "3.  Monitoring AI risks.\n\n"
+        "1. Technology standards\n"
+        "2. Climate and clean tech\n"
+        "3. Secure supply chains\n\n"
         "The deadline is 30 June\n"
         "2025. Members report yearly.\n"
     )
@@ -83,6 +87,7 @@ def test_the_next_paragraph_number_opens_a_paragraph_after_one_without_a_full_st
         "19. Cooperat",
         "through thre",
         "1. AI termin",  # items of one sentence (each ends in a comma or "and") stay one paragraph
+        "1. Technolog",  # and so do short items of a list
         "The deadline",  # a year opening a line is no paragraph number
     ]
 

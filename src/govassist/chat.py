@@ -4,7 +4,6 @@ login checks, and the per-process store. `chat_ui` sends what these functions re
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -259,9 +258,9 @@ def pdf_path(docs: dict[str, DocMeta], s: Settings, doc_id: str) -> Path | None:
 
 
 def _label(c: Citation) -> str:
-    """The citation label, naming the part when a long paragraph was cut in parts ("#29~p2")."""
-    part = re.search(r"~p(\d+)$", c.chunk_id)
-    return f"{c.citation} (part {part.group(1)})" if part else c.citation
+    """The citation label. A paragraph indexed in parts is one citation showing the whole paragraph
+    (`answer.by_paragraph`), so its label names no part."""
+    return c.citation
 
 
 def answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: tuple[str, ...], prev: Turn | None):

@@ -14,7 +14,7 @@ from datetime import date
 
 from .answer import CLOSEST_LEAD, Answer, Citation
 from .catalog import DocMeta
-from .chunk import para_words
+from .chunk import para_words, plain_para
 from .text import without_opening
 
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
@@ -136,7 +136,7 @@ def passage_markdown(c: Citation, doc: DocMeta | None, quotes: Iterable[str] = (
         "",
         f"{' · '.join(where)} — {' · '.join(facts)}",
     ]
-    if c.section:
+    if c.section and c.section != plain_para(c.para)[0]:  # a label naming its heading says the section already
         lines += ["", f"*Section:* {inert(c.section)}"]
     lines += ["", *(f"> {line}" for line in marked(c.text, quotes))]
     if c.also_in:

@@ -165,28 +165,21 @@ def parse_units(blocks: list[Block]) -> list[_Unit]:
 
 
 def _qualify_restarts(units: list[_Unit]) -> list[_Unit]:
-    """Numbering that starts again under a heading (a joint statement's annexed statements, each numbered 1, 2, …)
-    would give two paragraphs one label: the numbered paragraphs of each such heading are labelled with it
-    ("Statement on AI ¶8", cited "TTC Pittsburgh 2021, Statement on AI ¶8"). The numbering before any heading,
-    and a heading whose numbers no other heading repeats, keep their plain labels."""
-    numbers: dict[str, set[str]] = {}
+    """Numbering that starts again at 1 under a heading (a joint statement's annexed statements, each numbered 1, 2,
+    …) would give two paragraphs one label: from each restart on, numbered paragraphs are labelled with the heading
+    they restart under ("Statement on AI ¶8", cited "TTC Pittsburgh 2021, Statement on AI ¶8"). The first run of
+    numbers keeps its plain labels, across headings too, so an annex added later relabels nothing before it.
+    Sub-items and further paragraphs of an item take their number's label."""
+    last, qualifier = 0, ""
     for u in units:
-        if u.numbered:
-            numbers.setdefault(u.section, set()).add(_number(u.para))
-    clash = {
-        sec
-        for sec, mine in numbers.items()
-        if sec and any(mine & theirs for other, theirs in numbers.items() if other != sec)
-    }
-    for u in units:
-        if u.numbered and u.section in clash:
-            u.para = f"{u.section} {QUALIFIER}{u.para}"
+        if u.numbered and not u.follows and "(" not in u.para:
+            n = int(re.match(r"\d+", u.para).group())  # type: ignore[union-attr]  # numbered labels start with digits
+            if n == 1 and last:
+                qualifier = u.section
+            last = n
+        if u.numbered and qualifier:
+            u.para = f"{qualifier} {QUALIFIER}{u.para}"
     return units
-
-
-def _number(label: str) -> str:
-    """The paragraph number a label starts with: "8" of "8", "8(a)" and "8(a)(ii)"."""
-    return label.split("(", 1)[0]
 
 
 def plain_para(para: str) -> tuple[str, str]:

@@ -419,7 +419,10 @@ def compare_cmd(
     new: Annotated[str | None, typer.Argument(help="Document id of the later version.")] = None,
     family: Annotated[str | None, typer.Option(help="Walk every version of a family in catalog order.")] = None,
     topic: Annotated[str | None, typer.Option(help="Only paragraphs about this topic, side by side.")] = None,
-    para: Annotated[str | None, typer.Option(help="Follow one paragraph, e.g. 29(d), through the versions.")] = None,
+    para: Annotated[
+        str | None,
+        typer.Option(help="Follow one paragraph through the versions, e.g. 29(d) (or 'Annex ¶2' after a restart)."),
+    ] = None,
     anchor: Annotated[str | None, typer.Option(help="Document the --para label refers to.")] = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -93,7 +93,7 @@ class Change:
 
     @property
     def renumbered(self) -> bool:
-        numbered = all(x[:1].isdigit() for x in (*self.old, *self.new))
+        numbered = all(plain_para(x)[1][:1].isdigit() for x in (*self.old, *self.new))
         return bool(self.old and self.new and numbered and self.old != self.new)
 
     def to_dict(self) -> dict:

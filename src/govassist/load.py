@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 SUFFIXES = (".pdf", ".txt", ".md", ".markdown", ".html", ".htm")  # what the loaders read (corpus add checks it)
 SUPPORTED = "PDF, TXT, MD or HTML"
+PARAGRAPH_MIN_CHARS = 80  # a numbered text this long is a paragraph, not an item of a list (_next_paragraph)
 PARA_NUMBER_RE = re.compile(r"^\s*(\d{1,3})\.\s+(?=[A-Z(\"“‘])")  # "5. The United States …"
 BULLET_RE = re.compile(r"^\s*(?:[-*•·▪◦\x7f]|\u2013)\s+")
 ROMAN_HEADING_RE = re.compile(r"^\s*(?:[IVX]{1,5}|[A-H])\.\s+\S")
@@ -198,7 +199,7 @@ def text_blocks(text: str, page: int | None = None, deadline: float | None = Non
             flush()
             kind = BULLET
             clean = clean_inline(BULLET_RE.sub("", line, count=1))
-        elif NUMBER_RE.match(clean) and (after_stop or not buf or (_next_number(buf[0], clean) and prev[-1:] != ",")):
+        elif NUMBER_RE.match(clean) and (after_stop or not buf or _next_paragraph(buf, clean)):
             flush()
         buf.append(clean)
         prev = clean
@@ -206,12 +207,14 @@ def text_blocks(text: str, page: int | None = None, deadline: float | None = Non
     return blocks
 
 
-def _next_number(opening: str, line: str) -> bool:
-    """Whether `line` opens the paragraph numbered after the one `opening` opens ("4. …" then "5. …"): a new
-    paragraph even when the one before ends without a full stop ("… adopted by the OECD Council in May 2009", "…;
-    and"), unless it ends in a comma (items of one sentence: "1. AI terminology and taxonomy, 2. …")."""
-    a, b = PARA_NUMBER_RE.match(opening), PARA_NUMBER_RE.match(line)
-    return bool(a and b and int(b.group(1)) == int(a.group(1)) + 1)
+def _next_paragraph(buf: list[str], line: str) -> bool:
+    """Whether `line` opens the paragraph numbered after the one `buf` holds ("4. …" then "5. …"): a new paragraph
+    even when the one before ends without a full stop ("… adopted by the OECD Council in May 2009", "…; and"). Not
+    after a short item ("1. Technology standards") or one ending in a comma: those are items of one list or
+    sentence ("1. AI terminology and taxonomy, 2. …")."""
+    a, b = PARA_NUMBER_RE.match(buf[0]), PARA_NUMBER_RE.match(line)
+    whole = sum(len(x) for x in buf) >= PARAGRAPH_MIN_CHARS and not buf[-1].endswith(",")
+    return bool(a and b and whole and int(b.group(1)) == int(a.group(1)) + 1)
 
 
 def _short_title(s: str) -> bool:

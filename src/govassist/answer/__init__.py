@@ -32,6 +32,7 @@ __all__ = [
     "NONE",
     "NOTHING",
     "STOP",
+    "WHOLE_MAX_CHARS",
     "Answer",
     "Citation",
     "Composer",
@@ -60,30 +61,43 @@ def _llm(question: str, hits: list[Hit], s: Settings, *, unindexed: tuple[DocMet
 COMPOSERS: dict[str, Composer] = {"extractive": extract, "llm": _llm}
 
 
-PART_RE = re.compile(r"~p\d+")  # "doc#9~p2": the second part of paragraph 9 (a repeated label adds "~2" after)
+PART_RE = re.compile(r"~p\d+(?=(?:~\d+)?$)")  # "doc#9~p2": the second part of ¶9 (a repeated label adds "~2" after)
+WHOLE_MAX_CHARS = 4000  # a paragraph in parts longer than this shows the parts cited, not the whole (by_paragraph)
 
 
 def by_paragraph(answer: Answer, hits: list[Hit], doc_chunks: Callable[[str], Iterable[Chunk]] | None = None) -> Answer:
     """The answer citing each paragraph once, with the paragraph's whole text: quotes from parts of one long
     paragraph cite one passage. Diplomats cite a paragraph; one paragraph shown as two passages under the same
     citation reads as two, and a part alone is not the paragraph. `doc_chunks` (the store's) gives a cited part's
-    siblings; without it the parts retrieved are shown in the text's order (" […] " where a part between them was
-    not). The citation keeps the first cited part's label and page."""
+    siblings; without it, or for a paragraph over WHOLE_MAX_CHARS (a long bulleted list), the parts retrieved are
+    shown in the text's order (" […] " where a part between them was not). The citation keeps the first cited
+    part's label and page."""
     parts: dict[str, list[Chunk]] = {}
     for h in hits:
-        parts.setdefault(PART_RE.sub("", h.chunk.id), []).append(h.chunk)
+        parts.setdefault(_paragraph(h.chunk.id), []).append(h.chunk)
+    docs: dict[str, list[Chunk]] = {}
     kept: dict[str, Citation] = {}
     key_of: dict[int, int] = {}
     for c in answer.citations:
-        para = PART_RE.sub("", c.chunk_id)
+        para = _paragraph(c.chunk_id)
         if para not in kept:
-            whole = parts.get(para, [])
+            shown = parts.get(para, [])
             if doc_chunks is not None and PART_RE.search(c.chunk_id):
-                whole = [x for x in doc_chunks(c.doc_id) if PART_RE.sub("", x.id) == para] or whole
-            kept[para] = replace(c, key=len(kept) + 1, text=_joined(whole) or c.text)
+                if c.doc_id not in docs:
+                    docs[c.doc_id] = list(doc_chunks(c.doc_id))
+                whole = [x for x in docs[c.doc_id] if _paragraph(x.id) == para]
+                if whole and sum(len(x.text) for x in whole) <= WHOLE_MAX_CHARS:
+                    shown = whole
+            kept[para] = replace(c, key=len(kept) + 1, text=_joined(shown) or c.text)
         key_of[c.key] = kept[para].key
     sentences = tuple(replace(x, key=key_of[x.key]) for x in answer.sentences)
     return replace(answer, sentences=sentences, citations=tuple(kept.values()))
+
+
+def _paragraph(chunk_id: str) -> str:
+    """One key for the parts of a paragraph ("doc#9~p1", "doc#9~p2" → "doc#9~p"), not shared with a paragraph of
+    the same label in one part ("doc#9")."""
+    return PART_RE.sub("~p", chunk_id)
 
 
 def _joined(parts: list[Chunk]) -> str:

@@ -196,13 +196,15 @@ class PreviousDoc:
     vectors: np.ndarray
 
 
-def read_previous(s: Settings) -> dict[str, PreviousDoc]:
+def read_previous(s: Settings, *, any_chunker: bool = False) -> dict[str, PreviousDoc]:
     """The current file index's documents by id, for the file build to keep and the database build to seed from:
-    empty when there is no readable index or `plan.mismatch` finds it built otherwise than the settings ask."""
+    empty when there is no readable index or `plan.mismatch` finds it built otherwise than the settings ask. With
+    `any_chunker`, an index cut by another chunker counts too (its vectors serve chunks whose embedded text is the
+    same; its chunks are not kept)."""
     cur = s.current_index
     try:
         manifest = json.loads((cur / MANIFEST).read_text())
-        if mismatch(manifest, s):
+        if mismatch(manifest, s, serving=any_chunker):
             return {}
         lines = (cur / CHUNKS).read_text(encoding="utf-8").splitlines()
         chunks = [Chunk.from_dict(json.loads(x)) for x in lines if x]
@@ -218,6 +220,14 @@ def read_previous(s: Settings) -> dict[str, PreviousDoc]:
     return {
         d: PreviousDoc(entries[d], tuple(chunks[i] for i in ix), vectors[ix]) for d, ix in rows.items() if d in entries
     }
+
+
+def _built_alike(s: Settings) -> bool:
+    """Whether the current index was built as the settings ask, its chunker included (`plan.mismatch`)."""
+    try:
+        return mismatch(json.loads((s.current_index / MANIFEST).read_text()), s) is None
+    except (OSError, ValueError):
+        return False
 
 
 def faiss_index(vectors: np.ndarray, exact_max: int) -> tuple[Any, str]:
@@ -269,7 +279,9 @@ def build(
         _clean_stale(s.index_dir, keep)
         if force:  # re-embed everything, the quotable sentences too
             sentvec.forget(s)
-        prev = {} if force else read_previous(s)
+        # vectors are reused by embedded text even from an index cut by another chunker; its chunks only when not
+        vectors_from = {} if force else read_previous(s, any_chunker=True)
+        prev = vectors_from if vectors_from and _built_alike(s) else {}
         prev_docs = {d: p.entry for d, p in prev.items()}
 
         say("load+chunk")
@@ -286,7 +298,11 @@ def build(
 
         # a changed document keeps the vectors of its chunks whose embedded text (header included) did not change
         form = s.embed_header
-        known = {header_text(c, doc_meta(p.entry), form): v for p in prev.values() for c, v in zip(p.chunks, p.vectors)}
+        known = {
+            header_text(c, doc_meta(old.entry), form): v
+            for old in vectors_from.values()
+            for c, v in zip(old.chunks, old.vectors)
+        }
         changed_texts = [header_text(c, p.meta, form) for p in plan if p.chunks for c in p.chunks]
         new_texts = list(dict.fromkeys(t for t in changed_texts if t not in known))
         if changed_texts:

@@ -19,7 +19,7 @@ from ..settings import Settings
 from ..text import american
 
 FORMAT = 1
-CHUNKER_VERSION = 11  # bump whenever load.py or chunk.py changes what they produce
+CHUNKER_VERSION = 12  # bump whenever load.py or chunk.py changes what they produce
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,7 +80,7 @@ def describe_docs(entries: dict[str, dict[str, Any]], rows: list[tuple[str, list
     docs = []
     for doc_id, meta in entries.items():
         d = per_doc.get(doc_id, {"chunks": 0, "paras": [], "pages": set()})
-        numbered = [p for p in d["paras"] if p[:1].isdigit()]
+        numbered = [p for p in d["paras"] if p[:1].isdigit()]  # the first run of numbers (chunk._qualify_restarts)
         docs.append(
             {
                 "id": doc_id,
