@@ -108,7 +108,7 @@ def test_answer_turn_cites_passages_as_side_elements_and_pdf_pages(mini_store, m
     a = reply.answer
     assert a is not None and a.found and a.citations
     names = [p.name for p in reply.passages]
-    assert names == [chat._label(c) + r.MARK for c in a.citations]  # one side element per citation, named by its label
+    assert names == [c.citation + r.MARK for c in a.citations]  # one side element per citation, named by its label
     assert all(n.startswith(c.citation) for n, c in zip(names, a.citations))
     for name in names:
         assert name in reply.content  # the marker Chainlit turns into a clickable chip
@@ -124,7 +124,7 @@ def test_answer_turn_cites_passages_as_side_elements_and_pdf_pages(mini_store, m
     assert_inert(reply.content)
 
 
-def test_one_pdf_viewer_per_cited_page_and_parts_of_paragraphs_not_named(mini_store, mini_settings: Settings) -> None:
+def test_one_pdf_viewer_per_cited_page(mini_store, mini_settings: Settings) -> None:
     from dataclasses import replace
 
     a = chat.answer_turn(mini_store, "critical minerals batteries", mini_settings, chat.Prefs(), (), None).answer
@@ -133,7 +133,6 @@ def test_one_pdf_viewer_per_cited_page_and_parts_of_paragraphs_not_named(mini_st
     names, pages = chat.pdf_pages(twice, mini_store.docs, mini_settings)
     pdf = "PDF Syn. Report p. 2" + r.MARK
     assert names == {report.key: pdf, 99: pdf} and len(pages) == 1
-    assert chat._label(twice.citations[1]) == report.citation  # the panel shows the whole paragraph: no part named
 
 
 def test_nothing_found_says_so_and_names_the_filters(mini_store, mini_settings: Settings) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import chat_render as r
-from .answer import Answer, Citation, cite_label
+from .answer import Answer, cite_label
 from .answer import compose as compose_answer
 from .catalog import DocMeta, inside
 from .chat_auth import check_login as check_login  # re-exported: callers use chat.roles_for etc.
@@ -257,12 +257,6 @@ def pdf_path(docs: dict[str, DocMeta], s: Settings, doc_id: str) -> Path | None:
     return path if path.is_file() and not path.is_symlink() and inside(path, s.corpus_dir) else None
 
 
-def _label(c: Citation) -> str:
-    """The citation label. A paragraph indexed in parts is one citation showing the whole paragraph
-    (`answer.by_paragraph`), so its label names no part."""
-    return c.citation
-
-
 def answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: tuple[str, ...], prev: Turn | None):
     """Understand, retrieve, answer and render one question, all from one index version. Errors propagate (see
     `error_reply`)."""
@@ -279,7 +273,8 @@ def _answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: 
     ms = (time.perf_counter() - t0) * 1000
     # the answer decides its support flag and whether the query names a catalogued text the index lacks (not_indexed)
     a = compose_answer(turn.query, hits, s, prefs.mode, indexed=store.docs, doc_chunks=store.doc_chunks)
-    names = dict(zip([c.key for c in a.citations], r.unique_names(_label(c) for c in a.citations)))
+    # named by their citations: a paragraph indexed in parts is one citation showing it whole (answer.by_paragraph)
+    names = dict(zip([c.key for c in a.citations], r.unique_names(c.citation for c in a.citations)))
     pdf_names, pdfs = pdf_pages(a, docs, s)
     notes = ["Nothing matched within these filters: " + "; ".join(desc)] if not a.found and _filtered(f) else []
     content = r.answer_markdown(a, names, pdf_names, docs, notes, lead_lines(prefs, turn, f, docs))

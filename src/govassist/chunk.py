@@ -173,7 +173,7 @@ def _qualify_restarts(units: list[_Unit]) -> list[_Unit]:
     last, qualifier = 0, ""
     for u in units:
         if u.numbered and not u.follows and "(" not in u.para:
-            n = int(re.match(r"\d+", u.para).group())  # type: ignore[union-attr]  # numbered labels start with digits
+            n = int(u.para.split(".")[0])  # a number's label: "8", or "8.1" (NUM_RE)
             if n == 1 and last:
                 qualifier = u.section
             last = n

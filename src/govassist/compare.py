@@ -93,7 +93,7 @@ class Change:
 
     @property
     def renumbered(self) -> bool:
-        numbered = all(plain_para(x)[1][:1].isdigit() for x in (*self.old, *self.new))
+        numbered = all(map(_numbered, (*self.old, *self.new)))
         return bool(self.old and self.new and numbered and self.old != self.new)
 
     def to_dict(self) -> dict:
@@ -175,6 +175,11 @@ def _doc_dict(d: DocMeta) -> dict:
 
 
 # ---------------------------------------------------------------- paragraphs
+
+
+def _numbered(label: str) -> bool:
+    """Whether a label is a paragraph number ("8", "8(a)", "Annex ¶2"), not a position ("[3]") or "PP3"."""
+    return plain_para(label)[1][:1].isdigit()
 
 
 def _strip_number(label: str, text: str) -> str:
@@ -286,7 +291,7 @@ def _same_number(
     from rapidfuzz import fuzz
 
     taken = set(pairs.values())
-    by_label = {p.label: j for j, p in enumerate(new) if j not in taken and plain_para(p.label)[1][:1].isdigit()}
+    by_label = {p.label: j for j, p in enumerate(new) if j not in taken and _numbered(p.label)}
     out: dict[int, int] = {}
     for i, p in enumerate(old):
         j = by_label.get(p.label)
