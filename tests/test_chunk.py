@@ -142,6 +142,26 @@ def test_numbering_running_on_across_headings_keeps_plain_labels_and_only_a_rest
     assert labels == ["1", "2", "3", "4", "Annex ¶1", "Annex ¶2"]  # the body's labels (and chunk ids) do not move
 
 
+def test_numbering_restarting_again_under_one_heading_names_each_run() -> None:
+    # the TTC's 2021 semiconductor annex: 1–6, a break, then 1–3 under the same heading; and a text with no headings
+    text = (
+        "1. The Council met.\n\n2. We support growth.\n\n**Statement on Chips**\n\n1. Chips matter.\n\n"
+        "2. Supply chains matter.\n\n- a bullet breaking the list\n\n1. No subsidy race.\n\n2. Joint investment.\n"
+    )
+    labels = [u.para for u in parse_units(text_blocks(text)) if u.numbered]
+    assert labels == [
+        "1",
+        "2",
+        "Statement on Chips ¶1",
+        "Statement on Chips ¶2",
+        "Statement on Chips, list 2 ¶1",
+        "Statement on Chips, list 2 ¶2",
+    ]
+    assert plain_para(labels[4]) == ("Statement on Chips, list 2", "1")
+    bare = "1. First point made here.\n\n2. Second point made here.\n\n1. A new list starts.\n"
+    assert [u.para for u in parse_units(text_blocks(bare))] == ["1", "2", "list 2 ¶1"]
+
+
 def test_sub_items_continuing_under_a_new_heading_are_no_restart() -> None:
     text = (
         "**Part A**\n\n1. First.\n\n2. Second.\n\n3. As follows:\n\n**Part B**\n\n(a) one item;\n\n(b) another item.\n"

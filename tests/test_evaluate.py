@@ -48,6 +48,22 @@ def test_empty_result_list_scores_zero() -> None:
     assert pq["ndcg@10"] == pytest.approx({"q": 0.0, "r": 1.0})
 
 
+def test_metrics_that_disagree_with_the_ranking_stop_the_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+    # once, under load, ranx gave most questions another question's scores; a wrong table must not be written
+    import ranx
+
+    real = ranx.evaluate
+
+    def scrambled(qrels, run, metrics, **kwargs):
+        real(qrels, run, metrics, **kwargs)
+        ids = list(run.scores["mrr@10"])
+        run.scores["mrr@10"] = dict(zip(ids, [run.scores["mrr@10"][q] for q in ids[1:] + ids[:1]]))
+
+    monkeypatch.setattr(ranx, "evaluate", scrambled)
+    with pytest.raises(RuntimeError, match="disagrees with the ranked passages for 3 questions"):
+        ev.per_query(QRELS, _run(RANKING))
+
+
 def _config_run(name: str, ranking: dict[str, list[str]]) -> ev.ConfigRun:
     hits = {
         q: tuple(ev.RankedHit(r, d, d, (), d, "", QRELS[q].get(d, 0)) for r, d in enumerate(docs, start=1))

@@ -1,11 +1,13 @@
 """Integration on the real mirror corpus with the packaged embedder (built once per session)."""
 
 import re
+from collections import Counter
 
 import pytest
 
 from govassist import catalog
 from govassist.answer import ask
+from govassist.chunk import plain_para
 from govassist.retrieve import Filters, search
 from govassist.text import normalise
 
@@ -58,6 +60,21 @@ def test_the_ttc_2021_annexed_statements_are_cited_by_their_own_numbering(real_s
     assert "8" not in paras
     a = ask(real_store, "What did the TTC say in 2021 about the AI Risk Management Framework?", real_settings)
     assert a.citations[0].citation == "TTC Pittsburgh 2021, Statement on AI ¶8"
+
+
+def test_no_two_numbered_paragraphs_of_a_document_share_a_label(real_store) -> None:
+    # numbering restarting under one heading (the TTC 2021 semiconductor annex: 1–6, then 1–3) named two paragraphs
+    # "¶1"; further paragraphs of one numbered item (the Code of Conduct's) share its label by design
+    openings = Counter(
+        (c.doc_id, c.para)
+        for d in real_store.docs
+        for c in real_store.doc_chunks(d)
+        if "~p" not in c.id.rpartition("#")[2] or c.id.endswith("~p1")
+        if re.match(rf"{re.escape(plain_para(c.para)[1])}[.\s]", c.text)
+    )
+    assert [key for key, n in openings.items() if n > 1] == []
+    paras = {c.para: c for c in real_store.doc_chunks("ttc-2021-09")}
+    assert paras["Statement on Semiconductor Supply Chains, list 2 ¶1"].text.startswith("1. We share the aim")
 
 
 def test_exact_agreed_language_is_found_verbatim(real_store, real_settings) -> None:

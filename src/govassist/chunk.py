@@ -169,13 +169,18 @@ def _qualify_restarts(units: list[_Unit]) -> list[_Unit]:
     …) would give two paragraphs one label: from each restart on, numbered paragraphs are labelled with the heading
     they restart under ("Statement on AI ¶8", cited "TTC Pittsburgh 2021, Statement on AI ¶8"). The first run of
     numbers keeps its plain labels, across headings too, so an annex added later relabels nothing before it.
-    Sub-items and further paragraphs of an item take their number's label."""
+    Sub-items and further paragraphs of an item take their number's label. A heading whose numbering restarts again
+    (the same statement's semiconductor annex: 1–6, then 1–3 after a break; two headings both "Annex") names its
+    later runs by their order: "Statement on Semiconductor Supply Chains, list 2 ¶1"."""
     last, qualifier = 0, ""
+    runs: dict[str, int] = {}
     for u in units:
         if u.numbered and not u.follows and "(" not in u.para:
             n = int(u.para.split(".")[0])  # a number's label: "8", or "8.1" (NUM_RE)
             if n == 1 and last:
-                qualifier = u.section
+                runs[u.section] = runs.get(u.section, 0) + 1
+                k = runs[u.section] + (not u.section)  # no heading: the first run is list 1
+                qualifier = u.section if k == 1 else f"{u.section}, list {k}".lstrip(", ")
             last = n
         if u.numbered and qualifier:
             u.para = f"{qualifier} {QUALIFIER}{u.para}"

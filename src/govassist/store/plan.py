@@ -19,7 +19,7 @@ from ..settings import Settings
 from ..text import american
 
 FORMAT = 1
-CHUNKER_VERSION = 12  # bump whenever load.py or chunk.py changes what they produce
+CHUNKER_VERSION = 13  # bump whenever load.py or chunk.py changes what they produce
 
 
 @dataclass(frozen=True, kw_only=True)
