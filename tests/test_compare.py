@@ -489,3 +489,15 @@ def test_a_label_qualified_by_its_heading_is_stripped_and_shown_like_a_plain_one
     assert _strip_number("Statement on AI ¶8", "8. The European Union notes") == "The European Union notes"
     assert _strip_number("8", "8. The European Union notes") == "The European Union notes"
     assert _labels(("Statement on AI ¶8", "9")) == "Statement on AI ¶8 + ¶9"
+
+
+def test_a_paragraph_asked_by_its_number_or_as_cited_finds_its_qualified_label() -> None:
+    from govassist.compare import _label_in
+
+    labels = ["1", "2", "Statement on AI ¶8", "Principles ¶8", "Statement on AI ¶9"]
+    assert _label_in("¶2", labels) == "2"
+    assert _label_in("Statement on AI ¶8", labels) == "Statement on AI ¶8"
+    assert _label_in("9", labels) == "Statement on AI ¶9"  # one heading numbers a 9
+    assert _label_in("12", labels) is None
+    with pytest.raises(QueryError, match="numbered under several headings: name one of Statement on AI ¶8, Principl"):
+        _label_in("8", labels)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from .answer import STOP
 from .blocks import SUB_ITEM_RE
 from .catalog import DocMeta
-from .chunk import Chunk, para_mark, plain_para
+from .chunk import QUALIFIER, Chunk, para_mark, plain_para
 from .errors import QueryError
 from .retrieve import Filters, allowed_docs, search
 from .settings import Settings
@@ -558,6 +558,19 @@ def compare_family(
     return [_compare(store, a, b, s, topic) for a, b in pairwise(docs)]
 
 
+def _label_in(para: str, labels: Iterable[str]) -> str | None:
+    """The label `para` names among `labels`, as written or as cited ("¶8"): a bare number that only one heading's
+    numbering has ("8" for "Statement on AI ¶8") is that one; a number several have is a QueryError naming them."""
+    labels = list(labels)
+    para = para.strip().removeprefix(QUALIFIER).strip()
+    if para in labels:
+        return para
+    named = [lb for lb in labels if plain_para(lb)[1] == para and plain_para(lb)[0]]
+    if len(named) > 1:
+        raise QueryError(f"paragraph {para!r} is numbered under several headings: name one of {', '.join(named)}")
+    return named[0] if named else None
+
+
 def follow(store: Store, chain: list[Comparison], para: str, anchor: str | None = None) -> list[Step]:
     """The history of one paragraph across a chain of comparisons, backwards and forwards from `anchor`.
 
@@ -566,12 +579,13 @@ def follow(store: Store, chain: list[Comparison], para: str, anchor: str | None 
     docs = [chain[0].old, *(c.new for c in chain)] if chain else []
     units = {d.id: {p.label: p.text for p in paragraphs(store, d.id)} for d in docs}
     if anchor is None:
-        anchor = next((d.id for d in docs if para in units[d.id]), None)
+        anchor = next((d.id for d in docs if _label_in(para, units[d.id])), None)
         if anchor is None:
             raise QueryError(f"no version in this chain has a paragraph labelled {para!r}: check the label")
     ids = [d.id for d in docs]
     if anchor not in ids:
         raise QueryError(f"{anchor!r} is not in this chain: choose one of {', '.join(ids)}")
+    para = _label_in(para, units[anchor]) or para
     if para not in units[anchor]:
         raise QueryError(f"{anchor} has no paragraph labelled {para!r}: check the label")
     a = ids.index(anchor)
