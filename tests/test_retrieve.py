@@ -243,6 +243,69 @@ def test_structural_passages_are_hubs_and_the_document_prior_does_not_lift_them(
     assert passage_prior(opening, {}, 0.25, 0.4) == pytest.approx(0.8)
 
 
+@pytest.mark.parametrize(
+    ("query", "kind"),
+    [
+        ("How many partners joined the United States in launching the DFI?", "count"),
+        ("How big was the 2021 democracy summit?", "count"),
+        ("Which governments signed the March 2023 spyware statement?", "names"),
+        ("Which tech firms joined governments at Bletchley?", "names"),
+        ("Who joined the spyware statement in 2024?", "names"),
+        ("When will the WSIS review take place?", "date"),
+        ("In what year did the TTC first meet?", "date"),
+        ("Which world problems should frontier labs focus on?", ""),  # "labs" is not what is asked for
+        ("What does the UN text expect from companies?", ""),
+        ("Did the G7 commit to trustworthy AI when it met in Hiroshima?", ""),  # "when" not asking a date
+    ],
+)
+def test_the_kind_of_answer_a_question_asks_for(query: str, kind: str) -> None:
+    from govassist.retrieve import answer_kind
+
+    assert answer_kind(query) == kind
+
+
+def test_passages_carrying_the_kind_of_answer_asked_are_lifted_and_hubs_are_not() -> None:
+    from govassist.retrieve import kind_score, passage_prior
+
+    def c(text: str) -> Chunk:
+        return Chunk("d#x", "d", "x", ("x",), "", None, text)
+
+    listed = c("Joined by Australia, Canada, Costa Rica, Denmark, France, New Zealand, Norway, Sweden, Switzerland.")
+    prose = c("The partners share the aim of protecting human rights defenders from misuse of such tools.")
+    assert kind_score("names", listed.text) == pytest.approx(11 / 15)  # "Costa Rica" counts two
+    assert kind_score("names", prose.text) == 0.0
+    assert kind_score("count", "More than 60 partners and two dozen firms, in 2022.") == 1.0  # 60, two, dozen
+    assert kind_score("count", prose.text) == 0.0
+    assert kind_score("date", "On 23 October 2024 New Zealand joined.") == kind_score("date", "In May, we met.") == 1.0
+    assert kind_score("", listed.text) == 0.0
+    assert passage_prior(listed, {}, 0.25, 0.4, "names", 0.3) == pytest.approx(1 + 0.3 * 11 / 15)
+    assert passage_prior(prose, {}, 0.25, 0.4, "names", 0.3) == 1.0
+    refs = c("Reference documents: • G7 Leaders' Hiroshima Vision on Nuclear Disarmament • G7 Clean Energy Economy")
+    assert passage_prior(refs, {}, 0.25, 0.4, "names", 0.3) == pytest.approx(0.6)  # a list of titles is no answer
+
+
+def test_the_passage_with_the_names_asked_for_comes_first(mini_settings: Settings) -> None:
+    prose = Chunk("d#1", "d", "1", ("1",), "", None, "Governments agreed to counter the misuse of spyware together.")
+    listed = Chunk(
+        "d#2",
+        "d",
+        "2",
+        ("2",),
+        "",
+        None,
+        "Signed by Australia, Canada, Costa Rica, Denmark, France, New Zealand, "
+        "Norway, Sweden, Switzerland, the United Kingdom and the United States.",
+    )
+    other = Chunk("d#3", "d", "3", ("3",), "", None, "Cooperation on quantum research and space.")
+    dense, lexical = [(prose, 0.62), (listed, 0.60), (other, 0.30)], [(prose, 3.0), (listed, 2.9), (other, 0.5)]
+    store = _FixedStore({"d": _meta()}, dense, lexical)
+    s = mini_settings.model_copy(update={"maxsim_weight": 0.0, "hub_penalty": 0.0})
+    assert search(store, "Which governments signed the spyware statement?", s)[0].chunk.id == "d#2"
+    assert search(store, "Did governments agree on spyware?", s)[0].chunk.id == "d#1"
+    off = s.model_copy(update={"answer_kind_weight": 0.0})
+    assert search(store, "Which governments signed the spyware statement?", off)[0].chunk.id == "d#1"
+
+
 class _FixedStore:
     """A store whose runs are given: to check how search combines them."""
 

@@ -151,6 +151,50 @@ def _hub(text: str) -> float:
     return 0.0
 
 
+# What kind of answer a question asks for, and the passages that carry one (the classic expected-answer-type cue):
+# "How many partners joined …?" wants the passage with the number, "Which governments signed …?" the list of names.
+COUNT_Q_RE = re.compile(
+    r"\bhow (?:many|much|big|large|long|often)\b|\bwhat (?:share|percentage|number)\b|\bnumber of\b", re.I
+)
+NAMES_Q_RE = re.compile(
+    r"\b(?:which|what)(?:\s+[\w-]+){0,2}?\s+(?:countries|states|firms|companies|nations|governments|partners|members"
+    r"|signatories|organi[sz]ations|bodies|agencies|labs|capitals|participants|economies)\b"
+    r"|\bwho (?:joined|signed|took part|attended|backed|endorsed|participated)\b",
+    re.I,
+)
+DATE_Q_RE = re.compile(r"^\W*(?:when|by when|in what year)\b|\bwhat (?:year|date)\b", re.I)
+MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December"
+COUNT_RE = re.compile(
+    r"\b\d[\d,.]*\b|\b(?:dozen|hundred|thousand|million|billion|two|three|four|five|six|seven|eight|nine|ten|eleven"
+    r"|twelve|twenty|thirty|forty|fifty|sixty)\b",
+    re.I,
+)
+NAME_WORD_RE = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w&.-]+")  # capitalised, not opening a sentence
+DATE_RE = re.compile(rf"\b(?:{MONTH})\b|\b(?:19|20)\d\d\b")
+
+
+def answer_kind(query: str) -> str:
+    """The kind of answer a question asks for: "count" (how many, how much, how big), "names" (which countries,
+    firms, signatories; who joined), "date" (when, what year), or "" for any other."""
+    if COUNT_Q_RE.search(query):
+        return "count"
+    if NAMES_Q_RE.search(query):
+        return "names"
+    return "date" if DATE_Q_RE.search(query) else ""
+
+
+def kind_score(kind: str, text: str) -> float:
+    """How fully a passage carries that kind of answer, in [0, 1]: numbers (three or more: 1), capitalised names
+    not opening a sentence (fifteen or more: 1), a month or a year (1)."""
+    if kind == "count":
+        return min(len(COUNT_RE.findall(text)) / 3, 1.0)
+    if kind == "names":
+        return min(len(NAME_WORD_RE.findall(text)) / 15, 1.0)
+    if kind == "date":
+        return float(bool(DATE_RE.search(text)))
+    return 0.0
+
+
 def _names(text: str) -> set[str]:
     """The distinctive words of a text, a hyphenated word's parts too ("anti-spyware" names the spyware texts)."""
     words = NAME_RE.findall(text.lower())
@@ -298,11 +342,15 @@ def dense_scores(dense: list[tuple[Chunk, float]], ms: dict[str, float], weight:
     return {i: (1 - weight) * cos.get(i, floor) + weight * ms.get(i, cos.get(i, floor)) for i in cos.keys() | ms.keys()}
 
 
-def passage_prior(c: Chunk, prior: dict[str, float], doc_weight: float, hub_penalty: float) -> float:
+def passage_prior(
+    c: Chunk, prior: dict[str, float], doc_weight: float, hub_penalty: float, kind: str = "", kind_weight: float = 0.0
+) -> float:
     """The factor a passage's score is multiplied by: the document prior lifts passages of a document the query
-    names, except structural ones (headings, title lists, opening formulas), which lose `hub_penalty` instead."""
+    names, and the answer-kind cue passages that carry the kind of answer asked for (`answer_kind`), except
+    structural ones (headings, title lists, opening formulas), which lose `hub_penalty` instead."""
     hub = hub_score(c) if hub_penalty else 0.0
-    return (1 + doc_weight * prior.get(c.doc_id, 0.0) * (1 - hub)) * (1 - hub_penalty * hub)
+    lift = doc_weight * prior.get(c.doc_id, 0.0) + (kind_weight * kind_score(kind, c.text) if kind else 0.0)
+    return (1 + lift * (1 - hub)) * (1 - hub_penalty * hub)
 
 
 def _dedupe(order: list[Chunk]) -> list[tuple[Chunk, tuple[Chunk, ...]]]:
@@ -379,8 +427,9 @@ def _search(
         prior = doc_prior(q, store.docs if allowed is None else {i: store.docs[i] for i in allowed})
         if not 0 < len(prior) < len(store.docs):
             prior = {}
+        hub_penalty, kind = (s.hub_penalty, answer_kind(q)) if s.fusion != "rrf" else (0.0, "")
         scored = {
-            i: sc * passage_prior(by_id[i], prior, s.doc_prior_weight, s.hub_penalty if s.fusion != "rrf" else 0.0)
+            i: sc * passage_prior(by_id[i], prior, s.doc_prior_weight, hub_penalty, kind, s.answer_kind_weight)
             for i, sc in scored.items()
         }
     order = [by_id[i] for i in sorted(scored, key=lambda i: -scored[i])]

@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     lexical_max: float = 0.6
     maxsim_weight: float = 0.3  # share of the best quotable sentence's cosine in a candidate's dense score
     maxsim_candidates: int = 60  # how many fused candidates get the sentence max-sim (bounds query latency)
+    answer_kind_weight: float = 0.2  # lift of a passage carrying the kind of answer asked (a count, names, a date)
     hub_penalty: float = 0.4  # headings, lists of titles (x1) and opening formulas (x0.5) lose this share
     min_relevance: float = 0.30  # cosine of the best dense hit below which "nothing relevant" is said
 
