@@ -253,6 +253,7 @@ def test_structural_passages_are_hubs_and_the_document_prior_does_not_lift_them(
         ("Who joined the spyware statement in 2024?", "names"),
         ("When will the WSIS review take place?", "date"),
         ("In what year did the TTC first meet?", "date"),
+        ("When labs release advanced models, what must they disclose?", ""),  # a clause, not a date asked
         ("Which world problems should frontier labs focus on?", ""),  # "labs" is not what is asked for
         ("What does the UN text expect from companies?", ""),
         ("Did the G7 commit to trustworthy AI when it met in Hiroshima?", ""),  # "when" not asking a date

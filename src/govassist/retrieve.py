@@ -154,7 +154,7 @@ def _hub(text: str) -> float:
 # What kind of answer a question asks for, and the passages that carry one (the classic expected-answer-type cue):
 # "How many partners joined …?" wants the passage with the number, "Which governments signed …?" the list of names.
 COUNT_Q_RE = re.compile(
-    r"\bhow (?:many|much|big|large|long|often)\b|\bwhat (?:share|percentage|number)\b|\bnumber of\b", re.I
+    r"\bhow (?:many|much|big|large|long)\b|\bwhat (?:share|percentage|number)\b|\bnumber of\b", re.I
 )
 NAMES_Q_RE = re.compile(
     r"\b(?:which|what)(?:\s+[\w-]+){0,2}?\s+(?:countries|states|firms|companies|nations|governments|partners|members"
@@ -162,7 +162,11 @@ NAMES_Q_RE = re.compile(
     r"|\bwho (?:joined|signed|took part|attended|backed|endorsed|participated)\b",
     re.I,
 )
-DATE_Q_RE = re.compile(r"^\W*(?:when|by when|in what year)\b|\bwhat (?:year|date)\b", re.I)
+DATE_Q_RE = re.compile(
+    r"^\W*(?:by )?when (?:did|does|do|will|would|was|were|is|are|has|have|had|should|must|can|could)\b"
+    r"|\bin what year\b|\bwhat (?:year|date)\b",
+    re.I,
+)  # "When will …?" asks a date; "When labs release models, what …?" does not
 MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December"
 COUNT_RE = re.compile(
     r"\b\d[\d,.]*\b|\b(?:dozen|hundred|thousand|million|billion|two|three|four|five|six|seven|eight|nine|ten|eleven"
