@@ -77,6 +77,19 @@ def test_no_two_numbered_paragraphs_of_a_document_share_a_label(real_store) -> N
     assert paras["Statement on Semiconductor Supply Chains, list 2 ¶1"].text.startswith("1. We share the aim")
 
 
+def test_a_question_asking_who_or_how_many_cites_the_passage_with_the_names_or_the_number(
+    real_store, real_settings
+) -> None:
+    # the spyware statement's [1] lists the signatories, the DFI fact sheet's [2] counts the partners; without the
+    # answer-kind cue each opened with a neighbouring paragraph on the same topic
+    who = "Which governments signed the original March 2023 joint statement on commercial spyware?"
+    many = "How many partners joined the United States in launching the Declaration for the Future of the Internet?"
+    for question, cited in ((who, "Spyware Joint Statement 2023 ¶[1]"), (many, "DFI Launch Fact Sheet ¶[2]")):
+        assert ask(real_store, question, real_settings).citations[0].citation == cited
+        off = real_settings.model_copy(update={"answer_kind_weight": 0.0})
+        assert ask(real_store, question, off).citations[0].citation != cited
+
+
 def test_exact_agreed_language_is_found_verbatim(real_store, real_settings) -> None:
     phrase = "safe, secure, and trustworthy AI"
     hits = search(real_store, f'Where was "{phrase}" agreed?', real_settings, k=10)
