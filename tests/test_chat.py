@@ -1136,6 +1136,24 @@ def test_the_quoted_sentence_is_bold_in_the_side_panel() -> None:
     assert r.marked("No match here.", ["absent"]) == [r.inert("No match here.")]
 
 
+def test_the_side_panel_names_a_section_only_when_the_label_does_not(mini_store) -> None:
+    from dataclasses import replace
+
+    _, c = _stub("direct", "x")
+    head = "Statement on Chips"
+    plain = replace(c, para="1", section=head)
+    first = replace(c, para=f"{head} ¶1", section=head)
+    second = replace(c, para=f"{head}, list 2 ¶1", section=head)
+    under = replace(c, para=f"{head} ¶4", section="Areas of cooperation")  # a sub-heading after the restart
+    assert [("*Section:*" in r.passage_markdown(x, None)) for x in (plain, first, second, under)] == [
+        True,
+        False,
+        False,
+        True,
+    ]
+    assert r.inert("Statement on Chips, list 2, paragraph 1") in r.passage_markdown(second, None)
+
+
 def test_status_choices_count_texts_and_leave_out_empty_ones(mini_store) -> None:
     docs = chat.visible_docs(mini_store, ())
     choices = chat.status_choices(docs)

@@ -136,7 +136,7 @@ def passage_markdown(c: Citation, doc: DocMeta | None, quotes: Iterable[str] = (
         "",
         f"{' · '.join(where)} — {' · '.join(facts)}",
     ]
-    if c.section and c.section != plain_para(c.para)[0]:  # a label naming its heading says the section already
+    if c.section and not plain_para(c.para)[0].startswith(c.section):  # a label naming its heading says it already
         lines += ["", f"*Section:* {inert(c.section)}"]
     lines += ["", *(f"> {line}" for line in marked(c.text, quotes))]
     if c.also_in:
