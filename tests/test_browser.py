@@ -342,9 +342,16 @@ def test_a_failed_turn_leaves_the_session_usable_and_feedback_is_recorded(
     assert "⚠" in bad.inner_text() and "unknown document" in bad.inner_text()
     msg, _ = chat.ask("What do the spyware joint statements commit governments to do?")
     assert chips(msg), msg.inner_text()
-    msg.hover()
-    chat.page.locator(".negative-feedback-off").last.click()
-    chat.page.locator("[role=dialog] textarea").fill("missed the 2024 statement")
+    dialog = chat.page.locator("[role=dialog] textarea")
+    for _ in range(3):  # under load the message's actions may still be re-rendering when first clicked (CI, once)
+        msg.hover()
+        chat.page.locator(".negative-feedback-off").last.click()
+        try:
+            dialog.wait_for(timeout=10_000)
+            break
+        except Exception:  # playwright's TimeoutError: click again; a dialog that never opens fails below
+            continue
+    dialog.fill("missed the 2024 statement")
     chat.page.click("#submit-feedback")
     rows: list[dict] = []
     for _ in range(50):
