@@ -32,6 +32,8 @@ def test_shape(backend: tuple[Store, Settings]) -> None:
     assert g7 and {c.doc_id for c in g7} == {"syn-g7"} and [c.order for c in g7] == sorted(c.order for c in g7)
     assert sum(len(store.doc_chunks(d)) for d in DOCS) == store.chunk_count
     assert store.doc_chunks("no-such-doc") == []
+    g7.clear()  # the list returned is the caller's
+    assert len(store.doc_chunks("syn-g7")) > 0
 
 
 def test_dense_lexical_and_phrase(backend: tuple[Store, Settings]) -> None:

@@ -67,13 +67,15 @@ class FileStore:
     docs: dict[str, cat.DocMeta] = field(default_factory=dict)
     by_id: dict[str, int] = field(default_factory=dict)
     norm: list[str] = field(default_factory=list)  # normalised chunk texts, for exact phrases
+    by_doc: dict[str, list[Chunk]] = field(default_factory=dict)  # each document's chunks, in reading order
 
     @property
     def chunk_count(self) -> int:
         return len(self.chunks)
 
     def doc_chunks(self, doc_id: str) -> list[Chunk]:
-        return [c for c in self.chunks if c.doc_id == doc_id]
+        """One document's chunks in reading order (every answer reads its cited paragraphs whole through this)."""
+        return list(self.by_doc.get(doc_id, ()))
 
     def pinned(self) -> contextlib.AbstractContextManager[object]:
         """An opened file index is one version already (a rebuild writes a new folder)."""
@@ -435,7 +437,15 @@ def open_index(s: Settings) -> FileStore:
         docs=docs,
         by_id={c.id: i for i, c in enumerate(chunks)},
         norm=[normalise(c.text) for c in chunks],
+        by_doc=_by_doc(chunks),
     )
+
+
+def _by_doc(chunks: list[Chunk]) -> dict[str, list[Chunk]]:
+    out: dict[str, list[Chunk]] = {}
+    for c in chunks:
+        out.setdefault(c.doc_id, []).append(c)
+    return out
 
 
 def read_manifest(s: Settings) -> dict[str, Any] | None:
