@@ -497,3 +497,33 @@ def test_an_older_chunkers_version_is_served_but_needs_a_build(pg_settings: Sett
     r = postgres.build(pg_settings, progress=False)
     assert r.version != first.version and sorted(r.embedded_docs) == ["syn-compact", "syn-g7", "syn-report"]
     assert not needs_build(pg_settings) and info(pg_settings)["outdated"] is None
+
+
+def test_a_build_releases_its_lock_before_it_returns(pg_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # closing the connection frees the lock only once the server's backend has exited, which can lag: a build started
+    # right after another one was refused (CI, once); the lock is released by the build itself, then the connection
+    # closed
+    import psycopg
+
+    said: list[str] = []
+
+    class Spy(psycopg.Connection):
+        def execute(self, query, *args, **kwargs):
+            said.append(str(query))
+            return super().execute(query, *args, **kwargs)
+
+        def close(self) -> None:
+            said.append("CLOSE")
+            super().close()
+
+    monkeypatch.setattr(postgres, "_connect", lambda url, autocommit=True: Spy.connect(url, autocommit=autocommit))
+    for change in (True, False):  # a build that writes a version, and one that finds nothing changed
+        if change:
+            (pg_settings.corpus_dir / G7).write_text("1. Changed.\n\n2. Changed too.\n")
+        said.clear()
+        postgres.build(pg_settings, progress=False)
+        locked = [i for i, q in enumerate(said) if "pg_try_advisory_lock" in q]
+        unlocked = [i for i, q in enumerate(said) if "pg_advisory_unlock_all" in q]
+        assert locked and unlocked and locked[0] < unlocked[-1] < said.index("CLOSE"), said
+        with psycopg.connect(pg_settings.database_url, autocommit=True) as other:  # free at once, not eventually
+            assert other.execute("SELECT pg_try_advisory_lock(%s)", (postgres.LOCK_KEY,)).fetchone()[0]

@@ -178,6 +178,20 @@ def _connect(url: str, autocommit: bool = True) -> Any:
         ) from exc
 
 
+def _unlock_and_close(conn: Any) -> None:
+    """Release the build lock, then close. Closing alone releases it only when the server's backend has exited,
+    which can lag the client: a build started right after another one then found the lock still held (CI, once)."""
+    import psycopg
+
+    try:
+        if not conn.closed:
+            conn.execute("SELECT pg_advisory_unlock_all()")
+    except psycopg.Error:
+        pass  # a broken connection: closing it is all that is left, and the server releases the lock when it goes
+    finally:
+        conn.close()
+
+
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
@@ -373,7 +387,7 @@ def build(
                 changed=False,
             )
             passages = _texts(conn, cur[0])
-            conn.close()
+            _unlock_and_close(conn)
             warm_sentences(s, passages, progress, say, report.notes, report.seconds)  # lock released
             return report
         dim = int(vecs.shape[1]) if texts else int(cur[2] if compatible else _seed_dim(plan))
@@ -457,7 +471,7 @@ def build(
         )
         passages = _texts(conn, version)
     finally:
-        conn.close()  # also releases the advisory lock
+        _unlock_and_close(conn)
     # this replica's answer cache, filled after the lock is released; other replicas fill theirs when their chat starts
     warm_sentences(s, passages, progress, say, report.notes, report.seconds)
     return report
