@@ -342,6 +342,8 @@ def test_a_failed_turn_leaves_the_session_usable_and_feedback_is_recorded(
     assert "⚠" in bad.inner_text() and "unknown document" in bad.inner_text()
     msg, _ = chat.ask("What do the spyware joint statements commit governments to do?")
     assert chips(msg), msg.inner_text()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     dialog = chat.page.locator("[role=dialog] textarea")
     for _ in range(3):  # under load the message's actions may still be re-rendering when first clicked (CI, once)
         msg.hover()
@@ -349,7 +351,7 @@ def test_a_failed_turn_leaves_the_session_usable_and_feedback_is_recorded(
         try:
             dialog.wait_for(timeout=10_000)
             break
-        except Exception:  # playwright's TimeoutError: click again; a dialog that never opens fails below
+        except PlaywrightTimeoutError:  # click again; a dialog that never opens fails below
             continue
     dialog.fill("missed the 2024 statement")
     chat.page.click("#submit-feedback")
