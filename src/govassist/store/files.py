@@ -226,10 +226,8 @@ def read_previous(s: Settings, *, any_chunker: bool = False) -> dict[str, Previo
 
 def _built_alike(s: Settings) -> bool:
     """Whether the current index was built as the settings ask, its chunker included (`plan.mismatch`)."""
-    try:
-        return mismatch(json.loads((s.current_index / MANIFEST).read_text()), s) is None
-    except (OSError, ValueError):
-        return False
+    manifest = read_manifest(s)
+    return manifest is not None and mismatch(manifest, s) is None
 
 
 def faiss_index(vectors: np.ndarray, exact_max: int) -> tuple[Any, str]:
