@@ -109,6 +109,7 @@ def mini_settings(tmp_path: Path) -> Settings:
         embed_model="hash:256",
         min_relevance=0.05,
         mirror_dir=tmp_path / "no-mirror",
+        glossary_file=tmp_path / "no-glossary.tsv",  # the glossary's own tests give theirs
     )
 
 
@@ -132,6 +133,7 @@ def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     s = Settings(
         corpus_dir=base / "corpus",
         catalog_file=ROOT / "corpus" / "catalog.toml",
+        glossary_file=ROOT / "corpus" / "glossary.tsv",
         index_dir=base / "indexes",
         data_dir=base / "data",
         mirror_dir=MIRROR,

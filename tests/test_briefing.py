@@ -101,6 +101,25 @@ def test_cli_ask_format_md_docx_and_out(env, tmp_path: Path, monkeypatch) -> Non
     assert bad.exit_code != 0
 
 
+def test_the_briefing_names_the_scope_the_answer_was_searched_in_read_once(env, monkeypatch) -> None:
+    import govassist.answer as answer_pkg
+    import govassist.question as question
+
+    calls: list[str] = []
+    real = question.read
+
+    def spy(store, text, base):
+        calls.append(text)
+        return real(store, text, base)
+
+    monkeypatch.setattr(answer_pkg, "read", spy)
+    monkeypatch.setattr(question, "read", spy)
+    named = "What did the UN say about quantum computing research?"
+    r = CliRunner().invoke(app, ["ask", named, "--format", "md"], catch_exceptions=False)
+    assert r.exit_code == 0 and "- Filters: collection: UN" in r.stdout
+    assert calls == [named]  # one reading, in the same pinned version of the index as the answer
+
+
 def test_a_notice_the_answer_opens_with_is_written_once(note, mini_store) -> None:
     from dataclasses import replace
 

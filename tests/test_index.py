@@ -186,7 +186,12 @@ def test_read_previous_gives_each_document_with_its_chunks_and_vectors(mini_sett
         assert list(p.chunks) == store.doc_chunks(doc_id)
         assert np.array_equal(p.vectors, store.vectors[[store.by_id[c.id] for c in p.chunks]])
     # an index not built as the settings ask offers nothing to reuse
-    assert index.read_previous(mini_settings.model_copy(update={"chunk_min_chars": 100})) == {}
+    other = mini_settings.model_copy(update={"chunk_min_chars": 100})
+    assert index.read_previous(other) == {}
+    # ... but its vectors serve another chunker's build, which is told the index was not built alike (one read)
+    assert sorted(index.read_previous(other, any_chunker=True)) == sorted(prev)
+    assert index.previous_index(other)[1] is False and index.previous_index(mini_settings)[1] is True
+    assert index.previous_index(mini_settings.model_copy(update={"embed_model": "hash:128"})) == ({}, False)
 
 
 def _recorded(s: Settings) -> dict:

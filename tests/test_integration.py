@@ -2,6 +2,7 @@
 
 import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -94,6 +95,15 @@ def test_a_question_asking_who_or_how_many_cites_the_passage_with_the_names_or_t
         assert ask(real_store, question, real_settings).citations[0].citation == cited
         off = real_settings.model_copy(update={"answer_kind_weight": 0.0})
         assert ask(real_store, question, off).citations[0].citation != cited
+
+
+def test_a_users_word_finds_the_paragraph_in_the_texts_words(real_store, real_settings) -> None:
+    # "treaty" is the glossary's word for what the DFI fact sheet calls "a political commitment" (its [3]); without
+    # the glossary the answer opens with its neighbour [4]
+    question = "Is the Declaration for the Future of the Internet a treaty?"
+    assert ask(real_store, question, real_settings).citations[0].citation == "DFI Launch Fact Sheet ¶[3]"
+    off = real_settings.model_copy(update={"glossary_file": Path("")})
+    assert ask(real_store, question, off).citations[0].citation != "DFI Launch Fact Sheet ¶[3]"
 
 
 def test_exact_agreed_language_is_found_verbatim(real_store, real_settings) -> None:

@@ -304,8 +304,7 @@ def ask_cmd(
 ) -> None:
     """Answer a question; every sentence carries a citation, and the cited passages follow verbatim. The answer says
     how strongly the texts support it (`support`: direct, closest or none; the JSON carries it)."""
-    from .answer import ask
-    from .question import read
+    from .answer import ask_scoped
     from .store import open_store
 
     if fmt is not None and fmt not in ("md", "docx"):
@@ -313,9 +312,9 @@ def ask_cmd(
     s = _settings()
     store = open_store(s)
     filters = _filters(collection, doc, status, date_from, date_to)
-    a = ask(store, question, s, k=k, filters=filters, mode="llm" if llm else None)
+    a, scope = ask_scoped(store, question, s, k=k, filters=filters, mode="llm" if llm else None)
     if fmt is not None:  # the note names the filters searched with, the question's forums and years included
-        _briefing(a, store, read(store, question, filters)[1], fmt, out)
+        _briefing(a, store, scope, fmt, out)
         return
     if as_json:
         _out(a.to_dict())
@@ -453,6 +452,37 @@ def precedent_cmd(
     _out({"text": text, "precedents": [p.to_dict() for p in found]}) if as_json else _markdown(
         precedents_markdown(found, text)
     )
+
+
+@app.command("glossary")
+def glossary_cmd(
+    question: Annotated[str | None, typer.Argument(help="A question: show what the glossary adds to it.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The glossary of users' words and the texts' words (GOVASSIST_GLOSSARY_FILE): its entries, or the texts' words
+    a question is also matched by in the lexical index."""
+    from . import glossary
+
+    s = _settings()
+    entries = glossary.load(s.glossary_file)
+    shown = glossary.matches(question, entries) if question is not None else entries
+    if as_json:
+        _out(
+            {
+                "file": str(s.glossary_file),
+                "entries": [{"line": e.line, "said": e.said, "texts": e.texts_words} for e in shown],
+            }
+        )
+        return
+    if not entries:
+        off = str(s.glossary_file) in ("", ".")
+        where = "the glossary is off (GOVASSIST_GLOSSARY_FILE is empty)" if off else f"no glossary at {s.glossary_file}"
+        typer.echo(f"{where}: questions are matched as asked")
+        return
+    if question is not None and not shown:
+        typer.echo("the question uses none of the glossary's words: it is matched as asked")
+    for e in shown:
+        typer.echo(f"{s.glossary_file}:{e.line}  {', '.join(e.said)} -> {e.texts_words}")
 
 
 @app.command("feedback")

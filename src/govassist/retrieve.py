@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import sentvec
+from . import glossary, sentvec
 from .catalog import DocMeta
 from .chunk import Chunk
 from .embed import ModelKey, embed_queries, make_embedder, model_key
@@ -187,6 +187,7 @@ def answer_kind(query: str) -> str:
     return "date" if DATE_Q_RE.search(query) else ""
 
 
+@lru_cache(maxsize=65536)
 def kind_score(kind: str, text: str) -> float:
     """How fully a passage carries that kind of answer, in [0, 1]: numbers (three or more: 1), capitalised names
     not opening a sentence (fifteen or more: 1), a month or a year (1)."""
@@ -411,7 +412,10 @@ def _search(
         qvec = query_vectors(s, [m, q])[0]  # the question as asked, for the cosines reported, in the same batch
         dense = store.dense(qvec, n_cand, allowed)
     if mode in ("default", "fused", "bm25"):
-        lexical = store.lexical(m, n_cand, allowed)
+        # the default mode also matches the texts' words for the users' words the question uses (`glossary`)
+        lexical = store.lexical(
+            glossary.expand(m, glossary.load(s.glossary_file)) if mode == "default" else m, n_cand, allowed
+        )
     by_id = {c.id: c for c, _ in (*dense, *lexical)}
     if mode == "dense":
         scored = {c.id: sc for c, sc in dense}

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     maxsim_candidates: int = 60  # how many fused candidates get the sentence max-sim (bounds query latency)
     answer_kind_weight: float = 0.2  # lift of a passage carrying the kind of answer asked (a count, names, a date)
     hub_penalty: float = 0.4  # headings, lists of titles (x1) and opening formulas (x0.5) lose this share
+    # users' words -> the texts' words, added to what the lexical index matches (default mode; "" for none)
+    glossary_file: Path = Path("corpus/glossary.tsv")
     min_relevance: float = 0.30  # cosine of the best dense hit below which "nothing relevant" is said
 
     # answers

@@ -38,6 +38,7 @@ __all__ = [
     "Composer",
     "Sentence",
     "ask",
+    "ask_scoped",
     "by_paragraph",
     "cite_label",
     "compose",
@@ -141,10 +142,23 @@ def ask(
     """Retrieve and answer, reading the question as the chat does (`question.understand`): the forums and years it
     names narrow `filters`, and a note says so. mode: 'extractive' (default) or 'llm' (needs GOVASSIST_LLM_BASE_URL).
     """
+    return ask_scoped(store, question, s, k, filters, mode)[0]
+
+
+def ask_scoped(
+    store: Store,
+    question: str,
+    s: Settings,
+    k: int | None = None,
+    filters: Filters | None = None,
+    mode: str | None = None,
+) -> tuple[Answer, Filters]:
+    """`ask`, and the filters it searched within (the caller's, narrowed by the question's forums and years), read
+    once from the same version of the index as the answer (a briefing note names them)."""
     base = filters or Filters()
     with store.pinned():
         turn, scope = read(store, question, base)
         hits = search_turn(store, turn, scope, s, k=k)
         answer = compose(question, hits, s, mode, indexed=store.docs, doc_chunks=store.doc_chunks)
     note = scope_note(base, scope)
-    return answer.with_notes(note) if note else answer
+    return (answer.with_notes(note) if note else answer), scope

@@ -203,31 +203,33 @@ def read_previous(s: Settings, *, any_chunker: bool = False) -> dict[str, Previo
     empty when there is no readable index or `plan.mismatch` finds it built otherwise than the settings ask. With
     `any_chunker`, an index cut by another chunker counts too (its vectors serve chunks whose embedded text is the
     same; its chunks are not kept)."""
+    docs, alike = previous_index(s)
+    return docs if alike or any_chunker else {}
+
+
+def previous_index(s: Settings) -> tuple[dict[str, PreviousDoc], bool]:
+    """The current file index's documents by id when it can answer these settings' queries (empty otherwise), and
+    whether it was built exactly as they ask, its chunker included (`plan.mismatch`): one read of its manifest."""
     cur = s.current_index
     try:
         manifest = json.loads((cur / MANIFEST).read_text())
-        if mismatch(manifest, s, serving=any_chunker):
-            return {}
+        if mismatch(manifest, s, serving=True):
+            return {}, False
         lines = (cur / CHUNKS).read_text(encoding="utf-8").splitlines()
         chunks = [Chunk.from_dict(json.loads(x)) for x in lines if x]
         vectors = np.load(cur / VECTORS)
     except (OSError, ValueError, KeyError, TypeError):
-        return {}
+        return {}, False
     if len(vectors) != len(chunks):
-        return {}
+        return {}, False
     rows: dict[str, list[int]] = {}
     for i, c in enumerate(chunks):
         rows.setdefault(c.doc_id, []).append(i)
     entries = manifest.get("docs", {})
-    return {
+    docs = {
         d: PreviousDoc(entries[d], tuple(chunks[i] for i in ix), vectors[ix]) for d, ix in rows.items() if d in entries
     }
-
-
-def _built_alike(s: Settings) -> bool:
-    """Whether the current index was built as the settings ask, its chunker included (`plan.mismatch`)."""
-    manifest = read_manifest(s)
-    return manifest is not None and mismatch(manifest, s) is None
+    return docs, mismatch(manifest, s) is None
 
 
 def faiss_index(vectors: np.ndarray, exact_max: int) -> tuple[Any, str]:
@@ -280,8 +282,8 @@ def build(
         if force:  # re-embed everything, the quotable sentences too
             sentvec.forget(s)
         # vectors are reused by embedded text even from an index cut by another chunker; its chunks only when not
-        vectors_from = {} if force else read_previous(s, any_chunker=True)
-        prev = vectors_from if vectors_from and _built_alike(s) else {}
+        vectors_from, alike = ({}, False) if force else previous_index(s)
+        prev = vectors_from if alike else {}
         prev_docs = {d: p.entry for d, p in prev.items()}
 
         say("load+chunk")

@@ -1,0 +1,119 @@
+"""The glossary of users' words and the texts' words: its file format, its matching, and where retrieval uses it."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from govassist import glossary, retrieve
+from govassist.cli import app
+from govassist.errors import ConfigError
+from govassist.settings import Settings
+
+TEXT = """# a note
+chip, chips, chipmaker*\tsemiconductors
+legally binding, binding\tpolitical commitment
+
+store data locally\tlocalize data
+"""
+
+
+def test_entries_are_read_with_their_lines_and_notes_and_blank_lines_skipped() -> None:
+    entries = glossary.parse(TEXT)
+    assert [(e.line, e.said, e.texts_words) for e in entries] == [
+        (2, ("chip", "chips", "chipmaker*"), "semiconductors"),
+        (3, ("legally binding", "binding"), "political commitment"),
+        (5, ("store data locally",), "localize data"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "added"),
+    [
+        ("What about chips?", ["semiconductors"]),
+        ("Where do Chipmakers stand?", ["semiconductors"]),  # a stem, any case
+        ("Is it legally  binding?", ["political commitment"]),  # a phrase across spaces
+        ("Can firms be forced to store data locally?", ["localize data"]),
+        ("Is it non-binding?", []),  # a word inside a hyphenated word is not that word
+        ("What about chipsets?", []),  # nor the start of a longer word, unless it is a stem
+        ("What about microchips?", []),
+        ("chips that are binding", ["semiconductors", "political commitment"]),
+    ],
+)
+def test_a_question_is_followed_by_the_texts_words_of_the_entries_it_uses(query: str, added: list[str]) -> None:
+    entries = glossary.parse(TEXT)
+    assert glossary.expand(query, entries) == " ".join([query, *added])
+
+
+@pytest.mark.parametrize("line", ["chips semiconductors", "\tsemiconductors", "chips\t", "*\tanything"])
+def test_a_malformed_line_is_an_error_naming_the_file_and_line(line: str) -> None:
+    with pytest.raises(ConfigError, match=r"my\.tsv, line 2: expected the users' words"):
+        glossary.parse(f"# note\n{line}\n", "my.tsv")
+
+
+def test_the_file_is_read_again_when_it_changes_and_an_absent_or_empty_setting_is_none(tmp_path: Path) -> None:
+    path = tmp_path / "g.tsv"
+    assert glossary.load(path) == () and glossary.load(Path("")) == () and glossary.load(None) == ()
+    path.write_text("chips\tsemiconductors\n", encoding="utf-8")
+    assert [e.texts_words for e in glossary.load(path)] == ["semiconductors"]
+    path.write_text("antitrust\tcompetition\n", encoding="utf-8")
+    later = path.stat().st_mtime_ns + 1_000_000_000
+    os.utime(path, ns=(later, later))
+    assert [e.texts_words for e in glossary.load(path)] == ["competition"]
+    path.write_bytes(b"chips\tsemi\xff\n")
+    os.utime(path, ns=(later + 10**9, later + 10**9))
+    with pytest.raises(ConfigError, match="the glossary cannot be read"):
+        glossary.load(path)
+
+
+def test_the_shipped_glossary_parses() -> None:
+    entries = glossary.load(Path(__file__).resolve().parents[1] / "corpus" / "glossary.tsv")
+    assert len(entries) >= 30
+    assert "semiconductors" in glossary.expand("chip shortages", entries)
+
+
+def test_only_the_default_search_matches_the_lexical_index_with_the_texts_words(
+    mini_settings: Settings, mini_store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "g.tsv"
+    path.write_text("chips\tsemiconductors\n", encoding="utf-8")
+    s = mini_settings.model_copy(update={"glossary_file": path})
+    asked: list[str] = []
+    real = mini_store.lexical
+
+    def spy(query, k, allowed=None):
+        asked.append(query)
+        return real(query, k, allowed)
+
+    monkeypatch.setattr(mini_store, "lexical", spy)
+    hits = retrieve.search(mini_store, "What did they say about chips?", s, k=20)
+    assert asked == ["What did they say about chips? semiconductors"]
+    assert any("semiconductors" in h.chunk.text for h in hits)
+    asked.clear()
+    retrieve.search(mini_store, "What did they say about chips?", s, k=5, mode="bm25")
+    retrieve.search(mini_store, "What did they say about chips?", s, k=5, mode="fused")
+    assert asked == ["What did they say about chips?"] * 2  # the baselines the evaluation compares stay as asked
+    asked.clear()
+    retrieve.search(mini_store, "What did they say about chips?", mini_settings, k=5)  # no glossary file
+    assert asked == ["What did they say about chips?"]
+
+
+def test_the_cli_shows_the_entries_a_question_uses(mini_settings: Settings, monkeypatch, tmp_path: Path) -> None:
+    path = tmp_path / "g.tsv"
+    path.write_text("# note\nchips, chipmaker*\tsemiconductors\nantitrust\tcompetition\n", encoding="utf-8")
+    monkeypatch.setenv("GOVASSIST_GLOSSARY_FILE", str(path))
+    r = CliRunner().invoke(app, ["glossary", "Where do chipmakers stand?"], catch_exceptions=False)
+    assert r.exit_code == 0 and r.stdout == f"{path}:2  chips, chipmaker* -> semiconductors\n"
+    r = CliRunner().invoke(app, ["glossary", "--json"], catch_exceptions=False)
+    assert [e["texts"] for e in json.loads(r.stdout)["entries"]] == ["semiconductors", "competition"]
+    r = CliRunner().invoke(app, ["glossary", "Hello?"], catch_exceptions=False)
+    assert "uses none of the glossary's words" in r.stdout
+    monkeypatch.setenv("GOVASSIST_GLOSSARY_FILE", "")
+    r = CliRunner().invoke(app, ["glossary"], catch_exceptions=False)
+    assert "the glossary is off" in r.stdout
+    path.write_text("chips semiconductors\n", encoding="utf-8")
+    monkeypatch.setenv("GOVASSIST_GLOSSARY_FILE", str(path))
+    r = CliRunner().invoke(app, ["glossary"])
+    assert r.exit_code != 0
