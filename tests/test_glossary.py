@@ -1,4 +1,4 @@
-"""The glossary of users' words and the texts' words: its file format, its matching, and where retrieval uses it."""
+"""The glossary of users' words and the texts' words: its file format, its matching, and how retrieval uses it."""
 
 import json
 import os
@@ -74,30 +74,40 @@ def test_the_shipped_glossary_parses() -> None:
     assert "semiconductors" in glossary.expand("chip shortages", entries)
 
 
-def test_only_the_default_search_matches_the_lexical_index_with_the_texts_words(
+def test_the_default_search_matches_with_the_texts_words_and_reports_the_questions_cosine(
     mini_settings: Settings, mini_store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     path = tmp_path / "g.tsv"
     path.write_text("chips\tsemiconductors\n", encoding="utf-8")
     s = mini_settings.model_copy(update={"glossary_file": path})
-    asked: list[str] = []
-    real = mini_store.lexical
+    question = "What did they say about chips?"
+    lexical: list[str] = []
+    embedded: list[str] = []
+    real_lexical, real_vectors = mini_store.lexical, retrieve.query_vectors
 
-    def spy(query, k, allowed=None):
-        asked.append(query)
-        return real(query, k, allowed)
+    def spy_lexical(query, k, allowed=None):
+        lexical.append(query)
+        return real_lexical(query, k, allowed)
 
-    monkeypatch.setattr(mini_store, "lexical", spy)
-    hits = retrieve.search(mini_store, "What did they say about chips?", s, k=20)
-    assert asked == ["What did they say about chips? semiconductors"]
+    def spy_vectors(settings, queries):
+        embedded.extend(queries)
+        return real_vectors(settings, queries)
+
+    monkeypatch.setattr(mini_store, "lexical", spy_lexical)
+    monkeypatch.setattr(retrieve, "query_vectors", spy_vectors)
+    hits = retrieve.search(mini_store, question, s, k=20)
+    assert lexical == [f"{question} semiconductors"] and embedded[0] == f"{question} semiconductors"
     assert any("semiconductors" in h.chunk.text for h in hits)
-    asked.clear()
-    retrieve.search(mini_store, "What did they say about chips?", s, k=5, mode="bm25")
-    retrieve.search(mini_store, "What did they say about chips?", s, k=5, mode="fused")
-    assert asked == ["What did they say about chips?"] * 2  # the baselines the evaluation compares stay as asked
-    asked.clear()
-    retrieve.search(mini_store, "What did they say about chips?", mini_settings, k=5)  # no glossary file
-    assert asked == ["What did they say about chips?"]
+    as_asked = {h.chunk.id: h.score for h in retrieve.search(mini_store, question, s, k=50, mode="dense")}
+    assert all(h.cosine == pytest.approx(as_asked[h.chunk.id]) for h in hits if h.chunk.id in as_asked)
+    lexical.clear()
+    embedded.clear()
+    retrieve.search(mini_store, question, s, k=5, mode="bm25")
+    retrieve.search(mini_store, question, s, k=5, mode="fused")
+    assert lexical == [question] * 2 and set(embedded) == {question}  # the baselines the evaluation compares
+    lexical.clear()
+    retrieve.search(mini_store, question, mini_settings, k=5)  # no glossary file
+    assert lexical == [question]
 
 
 def test_the_cli_shows_the_entries_a_question_uses(mini_settings: Settings, monkeypatch, tmp_path: Path) -> None:

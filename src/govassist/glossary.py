@@ -1,6 +1,7 @@
 """The glossary: the words users ask in and the words the texts use for the same thing ("chips" and
-"semiconductors", "antitrust" and "competition"). A question using a user's word is also matched, in the lexical
-index only, by the texts' words; what is embedded, the cosines reported and exact phrases are left as asked.
+"semiconductors", "antitrust" and "competition"). The default search matches a question using a user's word with
+the texts' words added, embedded and in the lexical index (`retrieve.search`); the cosine a hit reports (what the
+support flag is calibrated on), the document prior, the lexical weight and exact phrases keep the question as asked.
 
 The file (`Settings.glossary_file`, `corpus/glossary.tsv`) has one entry a line: users' words, comma-separated (a
 word ending in "*" is a stem), a tab, the texts' words; "#" starts a note. It is read again when it changes."""

@@ -386,8 +386,9 @@ def search(
     """Rank passages for a query. Modes: default (fused + exact phrases + de-dup), fused, dense, bm25. `match`,
     when given, is the text the passages are matched against (embedded and BM25-scored) in place of the query, which
     still sets the document prior, the lexical weight and exact phrases: the question without the words that only
-    scope it (`question.match_text`). Every read comes from one version of the index
-    (`Store.pinned`)."""
+    scope it (`question.match_text`). The default mode matches it followed by the texts' words for the users' words
+    it uses (`glossary.expand`); the cosine a hit reports stays the query's. Every read comes from one version of the
+    index (`Store.pinned`)."""
     with store.pinned():
         return _search(store, query, s, k, filters, mode, match)
 
@@ -397,9 +398,11 @@ def _search(
 ) -> list[Hit]:
     k = s.k if k is None else k
     q = check_query(query, k, s)
-    m = match.strip() or q
     if mode not in MODES:
         raise QueryError(f"unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
+    m = match.strip() or q
+    if mode == "default":  # also matched by the texts' words for the users' words it uses (`glossary`)
+        m = glossary.expand(m, glossary.load(s.glossary_file))
     filters = filters or Filters()
     allowed = allowed_docs(store, filters)
     if allowed is not None and not allowed:
@@ -412,10 +415,7 @@ def _search(
         qvec = query_vectors(s, [m, q])[0]  # the question as asked, for the cosines reported, in the same batch
         dense = store.dense(qvec, n_cand, allowed)
     if mode in ("default", "fused", "bm25"):
-        # the default mode also matches the texts' words for the users' words the question uses (`glossary`)
-        lexical = store.lexical(
-            glossary.expand(m, glossary.load(s.glossary_file)) if mode == "default" else m, n_cand, allowed
-        )
+        lexical = store.lexical(m, n_cand, allowed)
     by_id = {c.id: c for c, _ in (*dense, *lexical)}
     if mode == "dense":
         scored = {c.id: sc for c, sc in dense}
