@@ -2,7 +2,6 @@
 
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -102,7 +101,7 @@ def test_a_users_word_finds_the_paragraph_in_the_texts_words(real_store, real_se
     # the G7 texts' "content authentication and provenance mechanisms" (Guiding Principles and Code of Conduct ¶7);
     # without the glossary these answers open with the fact sheet's [4], an unrelated paragraph (North Korea) and
     # the Code's ¶10 on standards
-    off = real_settings.model_copy(update={"glossary_file": Path("")})
+    off = real_settings.model_copy(update={"glossary_file": None})
     for question, cited in (
         ("Is the Declaration for the Future of the Internet a treaty?", ("DFI Launch Fact Sheet ¶[3]",)),
         (

@@ -459,23 +459,20 @@ def glossary_cmd(
     question: Annotated[str | None, typer.Argument(help="A question: show what the glossary adds to it.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The glossary of users' words and the texts' words (GOVASSIST_GLOSSARY_FILE): its entries, or the texts' words
-    a question is also matched by in the lexical index."""
+    """The glossary of users' words and the texts' words (GOVASSIST_GLOSSARY_FILE): its entries, or those a question
+    (as typed) uses, whose texts' words the default search adds to it. A malformed line is an error here; a search
+    uses the last good version and logs it."""
     from . import glossary
 
     s = _settings()
     entries = glossary.load(s.glossary_file)
     shown = glossary.matches(question, entries) if question is not None else entries
     if as_json:
-        _out(
-            {
-                "file": str(s.glossary_file),
-                "entries": [{"line": e.line, "said": e.said, "texts": e.texts_words} for e in shown],
-            }
-        )
+        rows = [{"line": e.line, "said": e.said, "texts": e.texts_words} for e in shown]
+        _out({"file": None if glossary.is_off(s.glossary_file) else str(s.glossary_file), "entries": rows})
         return
     if not entries:
-        off = str(s.glossary_file) in ("", ".")
+        off = glossary.is_off(s.glossary_file)
         where = "the glossary is off (GOVASSIST_GLOSSARY_FILE is empty)" if off else f"no glossary at {s.glossary_file}"
         typer.echo(f"{where}: questions are matched as asked")
         return

@@ -187,7 +187,6 @@ def answer_kind(query: str) -> str:
     return "date" if DATE_Q_RE.search(query) else ""
 
 
-@lru_cache(maxsize=65536)
 def kind_score(kind: str, text: str) -> float:
     """How fully a passage carries that kind of answer, in [0, 1]: numbers (three or more: 1), capitalised names
     not opening a sentence (fifteen or more: 1), a month or a year (1)."""
@@ -402,7 +401,7 @@ def _search(
         raise QueryError(f"unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
     m = match.strip() or q
     if mode == "default":  # also matched by the texts' words for the users' words it uses (`glossary`)
-        m = glossary.expand(m, glossary.load(s.glossary_file))
+        m = glossary.expand(m, glossary.for_search(s.glossary_file))
     filters = filters or Filters()
     allowed = allowed_docs(store, filters)
     if allowed is not None and not allowed:

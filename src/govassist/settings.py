@@ -72,8 +72,8 @@ class Settings(BaseSettings):
     maxsim_candidates: int = 60  # how many fused candidates get the sentence max-sim (bounds query latency)
     answer_kind_weight: float = 0.2  # lift of a passage carrying the kind of answer asked (a count, names, a date)
     hub_penalty: float = 0.4  # headings, lists of titles (x1) and opening formulas (x0.5) lose this share
-    # users' words -> the texts' words, added to what the lexical index matches (default mode; "" for none)
-    glossary_file: Path = Path("corpus/glossary.tsv")
+    # users' words -> the texts' words, added to what the default search matches, embedded and lexically ("": none)
+    glossary_file: Path | None = Path("corpus/glossary.tsv")
     min_relevance: float = 0.30  # cosine of the best dense hit below which "nothing relevant" is said
 
     # answers
@@ -106,6 +106,11 @@ class Settings(BaseSettings):
 
     # store: empty = FAISS + BM25 files under index_dir; a postgresql:// URL = PostgreSQL with pgvector
     database_url: str | None = None
+
+    @field_validator("glossary_file", mode="before")
+    @classmethod
+    def _off_when_empty(cls, v: Any) -> Any:
+        return None if isinstance(v, str) and not v.strip() else v
 
     @field_validator("k", "candidates", "chunk_max_chars", "chunk_min_chars", "embed_batch_size")
     @classmethod

@@ -203,18 +203,21 @@ def read_previous(s: Settings, *, any_chunker: bool = False) -> dict[str, Previo
     empty when there is no readable index or `plan.mismatch` finds it built otherwise than the settings ask. With
     `any_chunker`, an index cut by another chunker counts too (its vectors serve chunks whose embedded text is the
     same; its chunks are not kept)."""
-    docs, alike = previous_index(s)
-    return docs if alike or any_chunker else {}
+    return previous_index(s, any_chunker=any_chunker)[0]
 
 
-def previous_index(s: Settings) -> tuple[dict[str, PreviousDoc], bool]:
-    """The current file index's documents by id when it can answer these settings' queries (empty otherwise), and
-    whether it was built exactly as they ask, its chunker included (`plan.mismatch`): one read of its manifest."""
+def previous_index(s: Settings, *, any_chunker: bool = True) -> tuple[dict[str, PreviousDoc], bool]:
+    """The current file index's documents by id, and whether it was built exactly as the settings ask, its chunker
+    included (`plan.mismatch`): from one read of its manifest. The documents are empty when the index cannot answer
+    these settings' queries, or, without `any_chunker`, when it was not built alike (then nothing else is read)."""
+    manifest = read_manifest(s)
+    if manifest is None or mismatch(manifest, s, serving=True):
+        return {}, False
+    alike = mismatch(manifest, s) is None
+    if not (alike or any_chunker):
+        return {}, False
     cur = s.current_index
     try:
-        manifest = json.loads((cur / MANIFEST).read_text())
-        if mismatch(manifest, s, serving=True):
-            return {}, False
         lines = (cur / CHUNKS).read_text(encoding="utf-8").splitlines()
         chunks = [Chunk.from_dict(json.loads(x)) for x in lines if x]
         vectors = np.load(cur / VECTORS)
@@ -229,7 +232,7 @@ def previous_index(s: Settings) -> tuple[dict[str, PreviousDoc], bool]:
     docs = {
         d: PreviousDoc(entries[d], tuple(chunks[i] for i in ix), vectors[ix]) for d, ix in rows.items() if d in entries
     }
-    return docs, mismatch(manifest, s) is None
+    return docs, alike
 
 
 def faiss_index(vectors: np.ndarray, exact_max: int) -> tuple[Any, str]:
