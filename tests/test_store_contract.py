@@ -48,6 +48,18 @@ def test_dense_lexical_and_phrase(backend: tuple[Store, Settings]) -> None:
     assert store.phrase(["no such phrase anywhere"]) == []
 
 
+def test_cosines_of_chunks_asked_by_id_are_their_dense_scores(backend: tuple[Store, Settings]) -> None:
+    store, s = backend
+    qvec = query_vector(s, PANEL)
+    dense = store.dense(qvec, 5)
+    far = store.dense(qvec, store.chunk_count)[-1]  # the farthest chunk: a cosine no top-5 search reports
+    got = store.cosines(qvec, [c.id for c, _ in dense] + [far[0].id, "no-such-chunk"])
+    assert set(got) == {c.id for c, _ in dense} | {far[0].id}
+    for c, sc in [*dense, far]:
+        assert got[c.id] == pytest.approx(sc, abs=1e-4)
+    assert store.cosines(qvec, []) == {}
+
+
 def test_filters_are_applied_inside_every_search(backend: tuple[Store, Settings]) -> None:
     store, s = backend
     only_g7 = {"syn-g7"}

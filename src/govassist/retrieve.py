@@ -450,7 +450,7 @@ def _search(
     ranked = _dedupe(order) if mode == "default" and not drafts_only else [(c, ()) for c in order]
     cos = {c.id: sc for c, sc in dense}
     if m != q and dense:  # the cosine a hit reports is with the question as asked (what `support` is calibrated on)
-        cos = {c.id: sc for c, sc in store.dense(query_vector(s, q), n_cand, allowed)}
+        cos = store.cosines(query_vector(s, q), [c.id for c, _ in ranked[:k]])
     return [
         Hit(
             c, store.docs[c.doc_id], float(scored.get(c.id, 0.0)), r, cos.get(c.id), tuple(o.doc_id for o in also), also

@@ -53,6 +53,10 @@ class Store(Protocol):
         """The top-k chunks by cosine with the query vector."""
         ...
 
+    def cosines(self, qvec: np.ndarray, ids: list[str]) -> dict[str, float]:
+        """The cosine of each of these chunks with the query vector (an id not in the index is left out)."""
+        ...
+
     def lexical(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[Chunk, float]]:
         """The top-k chunks by BM25; chunks that match no query term are left out."""
         ...

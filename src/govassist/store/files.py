@@ -105,6 +105,13 @@ class FileStore:
         scores, ids = self.faiss_index.search(qvec.reshape(1, -1).astype(np.float32), k, params=params)
         return [(self.chunks[int(i)], float(sc)) for i, sc in zip(ids[0], scores[0]) if 0 <= i < len(self.chunks)]
 
+    def cosines(self, qvec: np.ndarray, ids: list[str]) -> dict[str, float]:
+        """These chunks' cosines with the query vector, from the stored (unit) vectors."""
+        known = [i for i in dict.fromkeys(ids) if i in self.by_id]
+        rows = self.vectors[[self.by_id[i] for i in known]] if known else self.vectors[:0]
+        sims = rows @ np.asarray(qvec, dtype=np.float32).reshape(-1)
+        return {i: float(x) for i, x in zip(known, sims, strict=True)}
+
     def lexical(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[Chunk, float]]:
         """Top-k chunks by BM25 (bm25s, built through llama-index), with a weight mask for the filters."""
         import bm25s

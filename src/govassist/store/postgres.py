@@ -720,6 +720,15 @@ class PgStore:
         rows = self._query(sql, params, (("enable_indexscan", "off"),))
         return [(self._chunk(r), float(r[9])) for r in rows]
 
+    def cosines(self, qvec: np.ndarray, ids: list[str]) -> dict[str, float]:
+        """These chunks' cosines with the query vector, read by primary key (no nearest-neighbour search)."""
+        if not ids:
+            return {}
+        q = np.asarray(qvec, dtype=np.float32).reshape(-1)
+        sql = "SELECT id, 1 - (embedding <=> %s) FROM {t} WHERE id = ANY(%s)"
+        rows = self._query(sql, (q, list(dict.fromkeys(ids))))
+        return {r[0]: float(r[1]) for r in rows}
+
     def lexical(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[Chunk, float]]:
         """Top-k by BM25 over PostgreSQL full-text lexemes: the query goes through the same text search
         configuration as the chunks; each of its lexemes reads its postings (chunk, precomputed term-frequency
