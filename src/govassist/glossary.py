@@ -69,8 +69,12 @@ def load(path: Path | None) -> tuple[Entry, ...]:
     cannot be read or a line is malformed. Read on every call (it is small) and parsed once per content."""
     if is_off(path) or not path.is_file():  # type: ignore[union-attr]
         return ()
+    return _read(path)  # type: ignore[arg-type]
+
+
+def _read(path: Path) -> tuple[Entry, ...]:
     try:
-        text = path.read_text(encoding="utf-8-sig")  # type: ignore[union-attr]
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: the glossary cannot be read ({exc}): {OFF_HINT}") from exc
     return _parse(text, str(path))
@@ -94,9 +98,9 @@ def for_search(path: Path | None) -> tuple[Entry, ...]:
         return ()
     key = str(path)
     try:
-        entries = load(path)
         if not path.is_file():  # type: ignore[union-attr]
             raise ConfigError(f"{path}: no glossary file there: questions are matched as asked")
+        entries = _read(path)  # type: ignore[arg-type]
     except ConfigError as exc:
         with _lock:
             if str(exc) not in _warned:
