@@ -152,6 +152,14 @@ def test_uncatalogued_files_get_inferred_metadata(tmp_path: Path) -> None:
     assert "not in the catalog" in notes[0]
 
 
+def test_the_projects_own_files_in_the_corpus_folder_are_not_texts(tmp_path: Path) -> None:
+    for name in ("catalog.toml", "README.md", "glossary.tsv"):
+        (tmp_path / name).write_text("x\n")
+    (tmp_path / "notes.docx").write_bytes(b"PK")
+    pairs, notes = catalog.corpus_documents([], tmp_path)
+    assert [p.name for _, p in pairs] == ["notes.docx"] and len(notes) == 1
+
+
 def test_remove_keeps_the_rest_of_the_catalog_verbatim(tmp_path: Path) -> None:
     cat_file = tmp_path / "catalog.toml"
     head = '# Our catalog\n\n[[doc]]\nid = "a"\ntitle = "A"\nlabel = "A"\nfile = "a.txt"  # kept\n\n'

@@ -134,6 +134,9 @@ def infer_meta(path: Path) -> DocMeta:
     )
 
 
+PROJECT_FILES = ("catalog.toml", "README.md", "glossary.tsv")  # the project's own files in corpus/, not texts
+
+
 def corpus_documents(docs: list[DocMeta], corpus_dir: Path) -> tuple[list[tuple[DocMeta, Path]], list[str]]:
     """Catalogued documents whose file is present, plus uncatalogued files found in the folder.
 
@@ -150,7 +153,7 @@ def corpus_documents(docs: list[DocMeta], corpus_dir: Path) -> tuple[list[tuple[
         if p.is_file() or linked_part(p, corpus_dir):
             pairs.append((d, p))
     for p in sorted(corpus_dir.iterdir()) if corpus_dir.is_dir() else []:
-        if p.name in listed or p.name.startswith(".") or p.name in ("catalog.toml", "README.md"):
+        if p.name in listed or p.name.startswith(".") or p.name in PROJECT_FILES:
             continue
         if p.is_dir() or not (p.is_file() or p.is_symlink()):
             continue
