@@ -92,6 +92,15 @@ def test_ask_says_how_strong_the_support_is(env: Settings) -> None:
         (("search", ""), "the question is empty"),
         (("search", "x", "--k", "0"), "k must be between 1 and 50"),
         (("ask", "   "), "the question is empty"),
+        (("search", "x", "--from", "15/03/2024"), "--from '15/03/2024' is not a date: use YYYY-MM-DD"),
+        (("ask", "x", "--to", "2024-13-01"), "--to '2024-13-01' is not a date"),
+        (("search", "x", "--from", "2024", "--to", "2023"), "--from 2024-01-01 is after --to 2023-12-31"),
+        (("ask", "x", "-c", "NOPE"), "no indexed document is in collection 'NOPE': use one of G7, TTC, UN"),
+        (
+            ("search", "x", "--doc", "syn-compac"),
+            "no indexed document has the id 'syn-compac': did you mean syn-compact",
+        ),
+        (("ask", "x", "--status", "final"), "no indexed document has the status 'final': use one of adopted, draft"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_1(env: Settings, capsys, monkeypatch, args, message) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from govassist.chunk import Chunk
 from govassist.errors import QueryError
-from govassist.retrieve import Filters, rrf, search
+from govassist.retrieve import Filters, checked_filters, rrf, search
 from govassist.settings import Settings
 from govassist.store import build, open_store
 
@@ -379,3 +379,12 @@ def test_query_vectors_embed_only_what_is_not_cached_in_one_batch(mini_settings:
     retrieve.query_vectors(mini_settings, ["quantum", "spyware"])
     assert len(retrieve._QUERY_CACHE) == 2  # the least recently used were forgotten
     retrieve.clear_query_cache()
+
+
+def test_typed_filters_become_full_dates_and_the_index_spelling(mini_store) -> None:
+    f = checked_filters(Filters(statuses=("Adopted",), date_from="2021", date_to="2024-02"), mini_store.docs)
+    assert (f.statuses, f.date_from, f.date_to) == (("adopted",), "2021-01-01", "2024-02-29")
+    un = next(d for d in mini_store.docs.values() if d.status == "adopted")
+    year = un.date[:4]  # "--to 2024" keeps a text of 2024 (as a string, "2024-05-01" > "2024" would drop it)
+    assert checked_filters(Filters(date_to=year), mini_store.docs).allows(un)
+    assert not Filters(date_to=year).allows(un)

@@ -37,10 +37,12 @@ def _out(data: object) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def _filters(collection, doc, status, date_from, date_to):
-    from .retrieve import Filters
+def _filters(store, collection, doc, status, date_from, date_to):
+    """The filters typed, checked against the indexed documents (`retrieve.checked_filters`)."""
+    from .retrieve import Filters, checked_filters
 
-    return Filters(tuple(collection or ()), tuple(doc or ()), tuple(status or ()), (), date_from, date_to)
+    typed = Filters(tuple(collection or ()), tuple(doc or ()), tuple(status or ()), (), date_from, date_to)
+    return checked_filters(typed, store.docs)
 
 
 @app.command("settings")
@@ -253,19 +255,18 @@ def search_cmd(
     from .store import open_store
 
     s = _settings()
-    f = _filters(collection, doc, status, date_from, date_to)
     if batch is None and query is None:
         raise QueryError("give a query, or --batch FILE.jsonl")
+    if batch is not None and not batch.is_file():
+        raise QueryError(f"{batch}: no such file")
+    store = open_store(s)
+    f = _filters(store, collection, doc, status, date_from, date_to)
     if batch is not None:
-        if not batch.is_file():
-            raise QueryError(f"{batch}: no such file")
         lines = [json.loads(x) for x in batch.read_text(encoding="utf-8").splitlines() if x.strip()]
-        store = open_store(s)
         for q in lines:
             hits = search(store, q["query"], s, k=k, filters=f, mode=mode)
             typer.echo(json.dumps({"qid": q["qid"], "hits": [_hit_json(h, h.rank) for h in hits]}, ensure_ascii=False))
         return
-    store = open_store(s)
     t = time.perf_counter()
     hits = search(store, query, s, k=k, filters=f, mode=mode)
     ms = (time.perf_counter() - t) * 1000
@@ -311,7 +312,7 @@ def ask_cmd(
         raise GovassistError(f"unknown --format {fmt!r}: choose md or docx")
     s = _settings()
     store = open_store(s)
-    filters = _filters(collection, doc, status, date_from, date_to)
+    filters = _filters(store, collection, doc, status, date_from, date_to)
     a, scope = ask_scoped(store, question, s, k=k, filters=filters, mode="llm" if llm else None)
     if fmt is not None:  # the note names the filters searched with, the question's forums and years included
         _briefing(a, store, scope, fmt, out)

@@ -3,10 +3,13 @@ and de-duplication of passages that several versions of a text share."""
 
 from __future__ import annotations
 
+import calendar
+import difflib
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from functools import lru_cache
 
 import numpy as np
@@ -18,7 +21,7 @@ from .embed import ModelKey, embed_queries, make_embedder, model_key
 from .errors import QueryError
 from .settings import Settings
 from .store import Store
-from .text import normalise, sentences
+from .text import normalise, safe_line, sentences
 
 MODES = ("default", "fused", "dense", "bm25")
 PHRASE_RE = re.compile(r"[\"“”]([^\"“”]{3,})[\"“”]")
@@ -99,6 +102,53 @@ def allowed_docs(store: Store, filters: Filters) -> set[str] | None:
     """Document ids the filters let through; None when nothing is filtered out."""
     ok = {doc_id for doc_id, d in store.docs.items() if filters.allows(d)}
     return None if len(ok) == len(store.docs) else ok
+
+
+DATE_ARG_RE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def _bound(value: str, end: bool, what: str) -> str:
+    """A date bound as a full date: "2024" is 2024-01-01 as a start and 2024-12-31 as an end, "2024-02" likewise."""
+    v = value.strip()
+    m = DATE_ARG_RE.fullmatch(v)
+    try:
+        if m is None:
+            raise ValueError
+        y, mo, d = int(m[1]), int(m[2] or (12 if end else 1)), m[3]
+        day = int(d) if d else (calendar.monthrange(y, mo)[1] if end else 1)
+        return date(y, mo, day).isoformat()
+    except ValueError:
+        raise QueryError(
+            f"{what} {safe_line(v)!r} is not a date: use YYYY-MM-DD (e.g. 2024-03-15), YYYY-MM or YYYY"
+        ) from None
+
+
+def checked_filters(f: Filters, docs: dict[str, DocMeta]) -> Filters:
+    """The filters a user typed, checked against the indexed documents: a QueryError for a date that is not one, a
+    range that ends before it starts, or a collection, document id or status no document has (a mistyped filter
+    would otherwise read as "the texts say nothing"); dates become full dates, statuses the index's spelling."""
+    start = _bound(f.date_from, False, "--from") if f.date_from else ""
+    stop = _bound(f.date_to, True, "--to") if f.date_to else ""
+    if start and stop and stop < start:
+        raise QueryError(f"the dates are the wrong way round: --from {start} is after --to {stop}")
+    collections = sorted({d.collection for d in docs.values()})
+    for c in f.collections:
+        if c.lower() not in {x.lower() for x in collections}:
+            raise QueryError(
+                f"no indexed document is in collection {safe_line(c)!r}: use one of {', '.join(collections)}"
+            )
+    for i in f.doc_ids:
+        if i not in docs:
+            near = difflib.get_close_matches(i, list(docs), n=3)
+            hint = f": did you mean {', '.join(near)}?" if near else " (`govassist corpus list` lists them)"
+            raise QueryError(f"no indexed document has the id {safe_line(i)!r}{hint}")
+    spelled = {d.status.lower(): d.status for d in docs.values()}
+    for st in f.statuses:
+        if st.lower() not in spelled:
+            known = ", ".join(sorted(spelled.values()))
+            raise QueryError(f"no indexed document has the status {safe_line(st)!r}: use one of {known}")
+    statuses = tuple(spelled[st.lower()] for st in f.statuses)
+    return replace(f, date_from=start, date_to=stop, statuses=statuses)
 
 
 def visible_docs(store: Store, roles: tuple[str, ...] | None) -> dict[str, DocMeta]:
