@@ -72,6 +72,9 @@ def test_list_and_date_questions_are_recognised_and_their_sentences_found() -> N
     assert rk.question_kind("How did the TTC semiconductor work develop from 2021 to 2024?") == "evolution"
     assert rk.question_kind("How do they move data across borders?") == ""
     assert rk.question_kind("What did the TTC say about chips?") == ""
+    assert rk.question_kind("Compare what the TTC said on chips in 2023 and 2024") == "evolution"  # quoted by date
+    assert rk.question_kind("How does the 2024 text differ from the 2023 one?") == "evolution"
+    assert rk.question_kind("Compare the TTC and the G7 on chips") == ""  # no years: not an evolution
     assert rk.carries("list", JOINERS) and not rk.carries("list", CONTEXT)
     assert rk.carries("date", "The statement was agreed on 18 March 2024.")
     assert not rk.carries("date", "The statement was agreed by all participants.")
@@ -151,6 +154,9 @@ def test_apart_needs_the_year_and_the_name_in_one_passage() -> None:
     assert sp.apart("What did ASEAN agree on AI in 2023?", hits) == 1
     assert sp.apart("What did ASEAN agree on AI in 2021?", hits) == 0
     assert sp.apart("What did ASEAN agree on AI?", hits) == 0
+    # of two years compared, one passage needs one: no passage can hold both
+    assert sp.apart("Compare what ASEAN agreed in 2021 and 2023", hits) == 0
+    assert sp.apart("Compare what ASEAN agreed in 2022 and 2024", hits) == 1  # lacking both years counts once
 
 
 def test_thresholds_decide_direct_closest_and_none(mini_settings: Settings) -> None:

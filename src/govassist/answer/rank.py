@@ -31,6 +31,7 @@ EVOLVE_Q_RE = re.compile(
     r"|\bevolution of\b",
     re.IGNORECASE,
 )
+COMPARE_Q_RE = re.compile(r"\b(?:compar(?:e|ed|ing|ison)|differ(?:s|ed|ence|ences)?|versus|vs)\b", re.IGNORECASE)
 # a run of three or more capitalised names separated by commas or "and": "Finland, Germany, Ireland, Japan"
 NAME_LIST_RE = re.compile(r"(?:\b[A-Z][\w'’.-]+(?:\s+[A-Z][\w'’.-]+)*\s*(?:,|\band\b)\s*){2,}\b[A-Z]")
 
@@ -77,8 +78,9 @@ def terms(text: str) -> set[str]:
 
 
 def question_kind(question: str) -> str:
-    """'evolution' (how has language changed), 'list' (which countries, who joined), 'date' (when), or ''."""
-    if EVOLVE_Q_RE.search(question):
+    """'evolution' (how has language changed; a comparison of two years or more), 'list' (which countries, who
+    joined), 'date' (when), or ''."""
+    if EVOLVE_Q_RE.search(question) or (COMPARE_Q_RE.search(question) and len(set(YEAR_RE.findall(question))) > 1):
         return "evolution"
     if LIST_Q_RE.search(question):
         return "list"

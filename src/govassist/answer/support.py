@@ -99,10 +99,17 @@ def key_terms(question: str) -> list[str]:
 
 def apart(question: str, hits: list[Hit]) -> int:
     """For a question that names a year, the fewest key terms that one passage (with its document's name and date)
-    lacks: 'ASEAN', 'US' and '2023' each appear somewhere, but no ASEAN passage is of 2023. 0 without a year."""
-    if not any(YEAR_RE.fullmatch(t) for t in key_terms(question)):
+    lacks: 'ASEAN', 'US' and '2023' each appear somewhere, but no ASEAN passage is of 2023. Of several years named
+    ("in 2023 and 2024"), one passage needs only one: lacking them all counts as one term. 0 without a year."""
+    years = {t for t in key_terms(question) if YEAR_RE.fullmatch(t)}
+    if not years:
         return 0
-    return min((len(missing_terms(question, [h])) for h in hits), default=0)
+
+    def lacks(h: Hit) -> int:
+        missing = set(missing_terms(question, [h]))
+        return len(missing - years) + (years <= missing)
+
+    return min((lacks(h) for h in hits), default=0)
 
 
 def missing_terms(question: str, hits: list[Hit]) -> tuple[str, ...]:
