@@ -257,3 +257,35 @@ def test_nothing_to_index_is_a_clear_error(tmp_path: Path, mini_settings: Settin
     empty = Settings(**{**mini_settings.model_dump(), "corpus_dir": tmp_path / "nothing"})
     with pytest.raises(IndexMissingError, match="corpus fetch"):
         build(empty, progress=False)
+
+
+def test_a_catalogued_text_whose_file_breaks_or_goes_keeps_its_indexed_version(mini_settings: Settings) -> None:
+    from govassist import catalog
+
+    build(mini_settings, progress=False)
+    ids = [c.id for c in open_store(mini_settings).doc_chunks("syn-g7")]
+    g7 = mini_settings.corpus_dir / "synthetic-g7-ministerial.md"
+    g7.write_bytes(b"%PDF-1.7\n% a PDF saved under the text's name\n")
+    r = build(mini_settings, progress=False)
+    assert "synthetic-g7-ministerial.md" in r.skipped
+    assert any("keeps serving the version of 'syn-g7' built before" in n for n in r.notes)
+    assert [c.id for c in open_store(mini_settings).doc_chunks("syn-g7")] == ids
+    g7.unlink()
+    r = build(mini_settings, progress=False)
+    assert any(n.startswith("synthetic-g7-ministerial.md: the file is missing; the index keeps") for n in r.notes)
+    assert [c.id for c in open_store(mini_settings).doc_chunks("syn-g7")] == ids
+    catalog.remove(mini_settings.catalog_file, mini_settings.corpus_dir, "syn-g7")  # removing it is what drops it
+    build(mini_settings, progress=False)
+    assert "syn-g7" not in open_store(mini_settings).docs
+
+
+def test_a_corpus_whose_every_file_fails_names_each_file_and_reason(tmp_path: Path, mini_settings: Settings) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "catalog.toml").write_text("")
+    (bad / "empty.txt").write_text("")
+    (bad / "cut.pdf").write_bytes(b"%PDF-1.7\n1 0 obj")
+    s = Settings(**{**mini_settings.model_dump(), "corpus_dir": bad, "catalog_file": bad / "catalog.toml"})
+    with pytest.raises(IndexMissingError, match=r"every file was skipped: cut\.pdf: .*; empty\.txt: empty file") as e:
+        build(s, progress=False)
+    assert "fix or replace those files" in str(e.value)

@@ -114,6 +114,15 @@ def test_unchanged_rebuild_is_a_no_op_and_a_change_reembeds_one_document(pg_sett
     }
 
 
+def test_a_catalogued_text_whose_file_breaks_keeps_its_indexed_version(pg_settings: Settings) -> None:
+    postgres.build(pg_settings, progress=False)
+    ids = [c.id for c in postgres.PgStore(pg_settings).doc_chunks("syn-g7")]
+    (pg_settings.corpus_dir / G7).write_bytes(b"%PDF-1.7\n% a PDF saved under the text's name\n")
+    r = postgres.build(pg_settings, progress=False)
+    assert G7 in r.skipped and any("keeps serving the version of 'syn-g7' built before" in n for n in r.notes)
+    assert [c.id for c in postgres.PgStore(pg_settings).doc_chunks("syn-g7")] == ids
+
+
 def test_reader_follows_the_current_version_without_restart(pg_settings: Settings) -> None:
     v1 = postgres.build(pg_settings, progress=False).version
     following = postgres.PgStore(pg_settings, recheck_s=0)

@@ -305,6 +305,7 @@ def build(
                 and prev[meta.id].entry.get("sha256") == digest
                 and same_header(prev[meta.id].entry, meta)
             ),
+            {d: p.entry.get("sha256", "") for d, p in prev.items()},
         )
         seconds["load_chunk"] = time.perf_counter() - t
 

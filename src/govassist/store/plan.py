@@ -16,7 +16,7 @@ from ..chunk import Chunk, chunk_blocks
 from ..errors import IndexMismatchError, IndexMissingError, LoadError
 from ..load import Limits, check_file, limits_for, load_file
 from ..settings import Settings
-from ..text import american
+from ..text import american, safe_line
 
 FORMAT = 1
 CHUNKER_VERSION = 13  # bump whenever load.py or chunk.py changes what they produce
@@ -98,10 +98,15 @@ def describe_docs(entries: dict[str, dict[str, Any]], rows: list[tuple[str, list
 
 
 def nothing_to_index(s: Settings, skipped: dict[str, str]) -> IndexMissingError:
-    """The error of a build that found no text to index."""
+    """The error of a build that found no text to index: with no file, run `corpus fetch`; with files that all
+    failed, each one's reason (the first five)."""
+    if not skipped:
+        return IndexMissingError(f"nothing to index in {s.corpus_dir}/: run `govassist corpus fetch` first")
+    reasons = "; ".join(safe_line(why) for why in list(skipped.values())[:5])
+    more = f" (and {len(skipped) - 5} more)" if len(skipped) > 5 else ""
     return IndexMissingError(
-        f"nothing to index in {s.corpus_dir}/: run `govassist corpus fetch` first"
-        + (f" ({len(skipped)} file(s) skipped)" if skipped else "")
+        f"nothing to index in {s.corpus_dir}/: every file was skipped: {reasons}{more}; fix or replace those files "
+        "(or `govassist corpus fetch` the catalogued ones)"
     )
 
 
@@ -257,21 +262,38 @@ class Planned:
 
 
 def plan_documents(
-    s: Settings, reusable: Callable[[cat.DocMeta, str], bool]
+    s: Settings, reusable: Callable[[cat.DocMeta, str], bool], indexed: Mapping[str, str] | None = None
 ) -> tuple[list[Planned], dict[str, str], list[str]]:
     """Check and hash every corpus file; keep those `reusable(meta, sha256)` accepts, load and chunk the rest.
 
+    `indexed`: the content hash of each document the current index holds. A catalogued document whose file is now
+    missing or fails to load keeps that indexed version (when `reusable` accepts it) with a note saying so: a
+    broken or lost file never takes a text out of the live index; `govassist corpus remove` does.
     Shared by the file and PostgreSQL builds. Returns the plan, the skipped files with their reasons, and notes."""
     docs = cat.load_catalog(s.catalog_file)
     pairs, notes = cat.corpus_documents(docs, s.corpus_dir)
-    missing = [d.id for d in docs if not (s.corpus_dir / d.file).is_file()]
+    indexed = indexed or {}
+    plan: list[Planned] = []
+
+    def keep(meta: cat.DocMeta, why: str) -> None:
+        digest = indexed.get(meta.id)
+        if meta.in_catalog and digest and reusable(meta, digest):
+            plan.append(Planned(meta, digest, None))
+            notes.append(
+                f"{safe_line(meta.file)}: {why}; the index keeps serving the version of {meta.id!r} built before: "
+                f"replace the file (or `govassist corpus fetch`), or `govassist corpus remove {meta.id}` to drop it"
+            )
+
+    missing = [d for d in docs if not (s.corpus_dir / d.file).is_file()]
     if missing:
         notes.append(
             f"{len(missing)} catalogued text(s) not in {s.corpus_dir}/ (run `govassist corpus fetch`): "
-            + ", ".join(missing)
+            + ", ".join(d.id for d in missing)
         )
+    for d in missing:
+        if not (s.corpus_dir / d.file).is_symlink():  # a symbolic link is paired, and refused below
+            keep(d, "the file is missing")
     limits = limits_for(s)
-    plan: list[Planned] = []
     skipped: dict[str, str] = {}
     seen_hash: dict[str, str] = {}
     for meta, path in pairs:
@@ -280,9 +302,11 @@ def plan_documents(
             digest = sha256(path)
         except LoadError as exc:
             skipped[path.name] = str(exc)
+            keep(meta, "the file cannot be indexed now (see skipped)")
             continue
         except OSError as exc:
             skipped[path.name] = f"{path.name}: cannot read: {exc.strerror}"
+            keep(meta, "the file cannot be read now")
             continue
         if digest in seen_hash:
             skipped[path.name] = f"{path.name}: duplicate of {seen_hash[digest]} (same content); skipped"
@@ -295,6 +319,7 @@ def plan_documents(
             chunks = chunk_file(meta, path, s, limits, notes)
         except LoadError as exc:
             skipped[path.name] = str(exc)
+            keep(meta, "the file cannot be indexed now (see skipped)")
             continue
         seen_hash[digest] = path.name  # only indexed files: a copy of a bad file gets its own reason
         plan.append(Planned(meta, digest, tuple(chunks)))

@@ -246,7 +246,10 @@ def _plan(
     def in_seed(meta: cat.DocMeta, digest: str) -> bool:
         return meta.id in seeds and seeds[meta.id].entry.get("sha256") == digest
 
-    planned, skipped, notes = plan_documents(s, lambda m, d: in_db(m, d) or in_seed(m, d))
+    indexed = {i: p.entry.get("sha256", "") for i, p in seeds.items()} | {
+        i: e.get("sha256", "") for i, e in prev_docs.items()
+    }
+    planned, skipped, notes = plan_documents(s, lambda m, d: in_db(m, d) or in_seed(m, d), indexed)
     plan: list[_Planned] = []
     for p in planned:
         if p.chunks is not None:
