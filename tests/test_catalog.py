@@ -187,3 +187,16 @@ def test_fetch_copies_without_following_a_link_planted_at_the_temporary_name(tmp
     (corpus / ".a.txt.part").symlink_to(outside)
     r = catalog.fetch([_doc("a", "a.txt")], corpus, mirror, download=False)
     assert r.copied == ["a"] and (corpus / "a.txt").read_text() == "1. A.\n" and outside.read_text() == "KEEP"
+
+
+def test_add_refuses_a_file_name_that_is_not_utf8_before_copying(tmp_path: Path) -> None:
+    import os
+
+    cat_file = tmp_path / "catalog.toml"
+    cat_file.write_text("")
+    src = tmp_path / os.fsdecode(b"r\xe9sum\xe9.txt")
+    src.write_text("1. A text.\n")
+    with pytest.raises(ConfigError, match="the file name is not valid UTF-8: rename the file, or pass --file"):
+        catalog.add(cat_file, tmp_path / "corpus", str(src), {"id": "resume", "title": "Resume"})
+    assert not (tmp_path / "corpus").exists() or not any((tmp_path / "corpus").iterdir())
+    assert cat_file.read_text() == ""

@@ -295,6 +295,39 @@ def test_corpus_add_missing_paths_are_one_line(work: Settings, capsys, monkeypat
     assert "x" not in catalog_ids(work)
 
 
+def test_corpus_add_refuses_what_the_build_could_not_index_and_writes_nothing(work: Settings, capsys, monkeypatch):
+    before = work.catalog_file.read_text()
+    (work.corpus_dir.parent / "work" / "empty.txt").write_text("  \n")
+    (work.corpus_dir.parent / "work" / "cut.pdf").write_bytes(b"%PDF-1.7\n1 0 obj")
+    for name, said in (("empty.txt", "empty.txt: "), ("cut.pdf", "cut.pdf: ")):
+        code, _out, err = run_main(capsys, monkeypatch, "corpus", "add", name, "--id", "bad", "--title", "Bad")
+        one_line_error(code, err, said)
+        assert not (work.corpus_dir / name).exists()
+    code, _out, err = run_main(
+        capsys, monkeypatch, "corpus", "add", "new.txt", "--id", "x", "--title", "X", "--date", "June 2024"
+    )
+    one_line_error(code, err, "date 'June 2024' is not a date: use YYYY-MM-DD")
+    assert work.catalog_file.read_text() == before and not (work.corpus_dir / "new.txt").exists()
+
+
+def test_corpus_add_does_not_overwrite_a_file_already_in_the_corpus(work: Settings, capsys, monkeypatch) -> None:
+    (work.corpus_dir / "new.txt").write_text("1. Dropped in by hand.\n")
+    code, _out, err = run_main(capsys, monkeypatch, "corpus", "add", "new.txt", "--id", "n", "--title", "N")
+    one_line_error(code, err, "new.txt: another file of that name is already in", "pass --file with another name")
+    assert (work.corpus_dir / "new.txt").read_text() == "1. Dropped in by hand.\n" and "n" not in catalog_ids(work)
+    code, _out, _err = run_main(
+        capsys, monkeypatch, "corpus", "add", str(work.corpus_dir / "new.txt"), "--id", "n", "--title", "N"
+    )
+    assert code == 0 and "n" in catalog_ids(work)  # the file in the corpus folder itself is registered as it is
+
+
+def test_corpus_add_keeps_the_catalog_readable_whatever_the_title_holds(work: Settings, capsys, monkeypatch) -> None:
+    from govassist.catalog import load_catalog
+
+    code, _out, _err = run_main(capsys, monkeypatch, "corpus", "add", "new.txt", "--id", "d", "--title", "Bad\x7ftitle")
+    assert code == 0 and next(d for d in load_catalog(work.catalog_file) if d.id == "d").title == "Bad\x7ftitle"
+
+
 def test_odd_file_names_cannot_forge_lines_or_reach_the_terminal(work: Settings, tmp_path, capsys, monkeypatch) -> None:
     (work.corpus_dir / "bad\nOK: forged.txt").write_text("")
     (work.corpus_dir / "\x1b[31m.txt").write_text("1. Red text that is harmless once neutralised.\n")

@@ -267,7 +267,9 @@ def test_a_catalogued_text_whose_file_breaks_or_goes_keeps_its_indexed_version(m
     g7 = mini_settings.corpus_dir / "synthetic-g7-ministerial.md"
     g7.write_bytes(b"%PDF-1.7\n% a PDF saved under the text's name\n")
     r = build(mini_settings, progress=False)
-    assert "synthetic-g7-ministerial.md" in r.skipped
+    assert r.skipped["synthetic-g7-ministerial.md"].endswith(
+        "rename it to synthetic-g7-ministerial.pdf; then set `file` of 'syn-g7' in catalog.toml to the new name"
+    )
     assert any("keeps serving the version of 'syn-g7' built before" in n for n in r.notes)
     assert [c.id for c in open_store(mini_settings).doc_chunks("syn-g7")] == ids
     g7.unlink()
@@ -289,3 +291,12 @@ def test_a_corpus_whose_every_file_fails_names_each_file_and_reason(tmp_path: Pa
     with pytest.raises(IndexMissingError, match=r"every file was skipped: cut\.pdf: .*; empty\.txt: empty file") as e:
         build(s, progress=False)
     assert "fix or replace those files" in str(e.value)
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_with_a_reason(mini_settings: Settings) -> None:
+    bad = os.fsdecode(b"r\xe9sum\xe9-2024.txt")
+    (mini_settings.corpus_dir / bad).write_text("1. A text whose name is Latin-1.\n")
+    r = build(mini_settings, progress=False)
+    (reason,) = [why for name, why in r.skipped.items() if name.startswith("r")]
+    assert reason.endswith("the file name is not valid UTF-8: rename it") and "\udce9" not in reason
+    assert sorted(open_store(mini_settings).docs) == ["syn-compact", "syn-g7", "syn-report"]

@@ -9,13 +9,17 @@ import re
 import shutil
 import tomllib
 import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
 from .errors import ConfigError, DiskFullError, FetchError
 from .load import SUFFIXES, SUPPORTED, linked_part
 from .text import safe_line
+
+DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 STATUSES = ("adopted", "draft", "non-binding")
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -277,7 +281,7 @@ def _toml_value(v: object) -> str:
         return str(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    return json.dumps(str(v), ensure_ascii=False)
+    return json.dumps(str(v), ensure_ascii=False).replace("\x7f", "\\u007f")  # TOML refuses a raw DEL
 
 
 def _unsupported(name: str) -> ConfigError:
@@ -297,11 +301,31 @@ def outside_tree(source: str, roots: list[Path]) -> bool:
     return not any(where.is_relative_to(r.absolute().resolve()) for r in roots)
 
 
-def add(catalog_file: Path, corpus_dir: Path, source: str, meta: dict[str, object], mirror_ok: bool = True) -> DocMeta:
+def _check_date(value: object) -> None:
+    text = str(value or "")
+    try:
+        ok = not text or (DATE_RE.fullmatch(text) is not None and bool(date.fromisoformat(text)))
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ConfigError(f"date {safe_line(text)!r} is not a date: use YYYY-MM-DD (e.g. 2024-06-14)")
+
+
+def add(
+    catalog_file: Path,
+    corpus_dir: Path,
+    source: str,
+    meta: dict[str, object],
+    mirror_ok: bool = True,
+    check: Callable[[DocMeta, Path], object] | None = None,
+) -> DocMeta:
     """Register a new text: copy (or download) it into the corpus folder and append a catalog entry.
 
-    Refused before anything is written: an unsupported file type, a source that is missing or a symbolic link,
-    and a destination in the corpus folder that is a symbolic link or lies in a folder that does not exist."""
+    Refused before anything is written: an unsupported file type, a file name that is not UTF-8, a date that is
+    not YYYY-MM-DD, a source that is missing or a symbolic link, a destination in the corpus folder that is a
+    symbolic link, lies in a folder that does not exist, or is another file already there. `check(entry, path)`
+    (the build's loader, from the CLI) is run on the file brought in: when it raises, that file is deleted again
+    and no entry is written, so a text that could never be indexed is refused at once, with the loader's reason."""
     docs = load_catalog(catalog_file)
     if any(d.id == meta["id"] for d in docs):
         raise ConfigError(f"catalog already has id {meta['id']!r}: choose another --id")
@@ -312,6 +336,13 @@ def add(catalog_file: Path, corpus_dir: Path, source: str, meta: dict[str, objec
         if given or not is_url:
             raise _unsupported(name)
         name = f"{meta['id']}.html"  # a web page without a file name
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(
+            f"{safe_line(name)}: the file name is not valid UTF-8: rename the file, or pass --file with a plain name"
+        ) from None
+    _check_date(meta.get("date"))
     if any(d.file == name for d in docs):
         raise ConfigError(f"catalog already lists a file named {safe_line(name)!r}: pass --file with another name")
     values = {"label": meta.get("label") or meta.get("title"), **meta, "file": name}
@@ -324,18 +355,31 @@ def add(catalog_file: Path, corpus_dir: Path, source: str, meta: dict[str, objec
     if not dest.parent.is_dir():
         where = safe_line(dest.parent)
         raise FetchError(f"{safe_line(name)}: no folder {where}; create it or pass a plain --file name")
-    if is_url:
-        _download(source, dest)
-    else:
-        src = Path(source)
+    src = None if is_url else Path(source)
+    if src is not None:
         if src.is_symlink():
             raise FetchError(f"{safe_line(source)}: a symbolic link (not followed); pass the file it points to")
         if not src.exists():
             raise FetchError(f"{safe_line(source)}: no such file; check the path")
         if not src.is_file():
             raise FetchError(f"{safe_line(source)}: not a regular file (a folder?); pass one file")
-        if src.resolve() != dest.resolve():
-            _copy_in(src, dest)
+    ours = src is None or src.resolve() != dest.resolve()  # a file already in the corpus folder is registered
+    if ours and dest.exists():
+        raise FetchError(
+            f"{safe_line(name)}: another file of that name is already in {safe_line(corpus_dir)}/ (not catalogued): "
+            "pass --file with another name, or move that file away first"
+        )
+    if src is None:
+        _download(source, dest)
+    elif ours:
+        _copy_in(src, dest)
+    if check is not None:
+        try:
+            check(entry, dest)
+        except Exception:
+            if ours:
+                dest.unlink(missing_ok=True)
+            raise
     lines = ["", "[[doc]]"]
     for k, v in entry.to_dict().items():
         if k == "in_catalog" or (v in ("", (), 0) and k not in ("id", "title", "label", "file")):

@@ -124,7 +124,14 @@ def corpus_add(
         "url": url or (source if source.startswith("http") else ""),
         "file": file,
     }
-    entry = catalog.add(s.catalog_file, s.corpus_dir, source, meta)
+    from .load import check_file, limits_for
+    from .store.plan import chunk_file
+
+    def loads(entry: catalog.DocMeta, path: Path) -> None:  # what the build would do: refused now, not at the build
+        check_file(path, limits_for(s))
+        chunk_file(entry, path, s, limits_for(s), [])
+
+    entry = catalog.add(s.catalog_file, s.corpus_dir, source, meta, check=loads)
     typer.echo(f"added {entry.id} as {safe_line(s.corpus_dir / entry.file)}; run `govassist index build` to index it")
 
 

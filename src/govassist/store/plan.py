@@ -4,6 +4,7 @@ hashes, the chunker's settings, the manifest's document entries, the quotable-se
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -261,6 +262,22 @@ class Planned:
     chunks: tuple[Chunk, ...] | None
 
 
+def _with_catalog(reason: str, meta: cat.DocMeta, s: Settings) -> str:
+    """A loader's reason, and where it says to rename a catalogued file, that its entry must follow."""
+    if meta.in_catalog and "rename it to" in reason:
+        return f"{reason}; then set `file` of {meta.id!r} in {s.catalog_file.name} to the new name"
+    return reason
+
+
+def utf8(name: str) -> bool:
+    """Whether a file name decoded from the disk is valid UTF-8 (undecodable bytes come back as surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def plan_documents(
     s: Settings, reusable: Callable[[cat.DocMeta, str], bool], indexed: Mapping[str, str] | None = None
 ) -> tuple[list[Planned], dict[str, str], list[str]]:
@@ -297,11 +314,15 @@ def plan_documents(
     skipped: dict[str, str] = {}
     seen_hash: dict[str, str] = {}
     for meta, path in pairs:
+        if not utf8(path.name):  # its name would reach the title, the header and the embedder
+            shown = safe_line(os.fsencode(path.name).decode("utf-8", "backslashreplace"))  # r\xe9sum\xe9.txt
+            skipped[shown] = f"{shown}: the file name is not valid UTF-8: rename it"
+            continue
         try:
             check_file(path, limits)  # type and size, before reading a byte
             digest = sha256(path)
         except LoadError as exc:
-            skipped[path.name] = str(exc)
+            skipped[path.name] = _with_catalog(str(exc), meta, s)
             keep(meta, "the file cannot be indexed now (see skipped)")
             continue
         except OSError as exc:
@@ -318,7 +339,7 @@ def plan_documents(
         try:
             chunks = chunk_file(meta, path, s, limits, notes)
         except LoadError as exc:
-            skipped[path.name] = str(exc)
+            skipped[path.name] = _with_catalog(str(exc), meta, s)
             keep(meta, "the file cannot be indexed now (see skipped)")
             continue
         seen_hash[digest] = path.name  # only indexed files: a copy of a bad file gets its own reason
