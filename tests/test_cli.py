@@ -451,3 +451,11 @@ def test_run_builds_when_the_index_is_missing_or_from_another_recipe(mini_settin
     m.pop("embed_recipe", None)  # an index of the previous release: embedded without headers
     manifest.write_text(json.dumps(m))
     assert needs_build(mini_settings)
+
+
+def test_a_build_refused_because_another_runs_exits_3(env: Settings, capsys, monkeypatch) -> None:
+    from govassist.store.files import build_lock
+
+    with build_lock(env.index_dir):
+        code, _out, err = run_main(capsys, monkeypatch, "index", "build", "--no-progress")
+    assert code == 3 and err.startswith("error: ") and "--wait" in err

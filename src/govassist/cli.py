@@ -176,7 +176,8 @@ def index_build(
 ) -> None:
     """Build the index incrementally into a new folder and switch to it atomically.
 
-    Exit code 0: built, nothing skipped; 2: built, but some files were skipped (reasons listed).
+    Exit code 0: built, nothing skipped; 2: built, but some files were skipped (reasons listed); 3: another build
+    is running (try again later, or pass --wait); 1: any other error.
     """
     from .store import build
 
@@ -684,8 +685,13 @@ def eval_prepare(questions: QuestionsOpt = Path("eval/questions.jsonl")) -> None
 def main() -> None:
     import errno
 
+    from .errors import BuildLockedError
+
     try:
         app()
+    except BuildLockedError as exc:  # not broken, busy: a script may retry later
+        typer.echo(f"error: {safe_line(exc, 2000)}", err=True)
+        sys.exit(3)
     except GovassistError as exc:
         typer.echo(f"error: {safe_line(exc, 2000)}", err=True)
         sys.exit(1)
