@@ -75,6 +75,10 @@ def test_list_and_date_questions_are_recognised_and_their_sentences_found() -> N
     assert rk.question_kind("Compare what the TTC said on chips in 2023 and 2024") == "evolution"  # quoted by date
     assert rk.question_kind("How does the 2024 text differ from the 2023 one?") == "evolution"
     assert rk.question_kind("Compare the TTC and the G7 on chips") == ""  # no years: not an evolution
+    assert rk.question_kind("Did Italy sign the Bletchley Declaration?") == "list"  # the list of names answers it
+    assert rk.question_kind("Has the Republic of Korea joined the statement?") == "list"
+    assert rk.question_kind("Did the G7 say anything about signing?") == ""
+    assert rk.carries("list", "The countries represented were: • Australia • Brazil • Canada")
     assert rk.carries("list", JOINERS) and not rk.carries("list", CONTEXT)
     assert rk.carries("date", "The statement was agreed on 18 March 2024.")
     assert not rk.carries("date", "The statement was agreed by all participants.")

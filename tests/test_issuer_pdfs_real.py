@@ -99,6 +99,8 @@ def test_bletchley_texts_paragraphs_and_drop_cap(real_settings, real_store) -> N
                                      "developing frontier AI capabilities, appropriate evaluation metrics, tools for "
                                      "safety testing, and developing relevant public sector capability and scientific "
                                      "research.")  # fmt: skip
+    # a list item that ends one page is not joined to the one that opens the next ("• Italy Japan" on pp. 5-6)
+    assert "• Italy\n• Japan\n" in decl["[11]"].text
     testing = real_store.doc_chunks("bletchley-safety-testing-2023")
     assert testing[0].text.startswith("Meeting at Bletchley Park today, 2 November 2023")
     found = real_store.phrase([normalise("Meeting at Bletchley Park today")])
@@ -177,3 +179,13 @@ def test_the_chat_side_panel_opens_each_new_pdf_at_the_cited_page(real_settings,
         assert viewer.url == f"/govassist/pdf/{doc_id}#page={last.page}"
         assert f"p. {last.page}" in names[2]
     assert {real_store.doc_chunks(d)[-1].page for d in NEW} != {1}  # pages really vary
+
+
+def test_which_countries_signed_quotes_the_list_of_names(real_store, real_settings) -> None:
+    from govassist.answer import ask
+
+    a = ask(real_store, "Which countries signed the Bletchley Declaration?", real_settings)
+    listed = [x for x in a.sentences if x.text.startswith("The countries represented were: • Australia • Brazil")]
+    assert listed and "• Italy • Japan •" in listed[0].text
+    cited = next(c for c in a.citations if c.key == listed[0].key)
+    assert (cited.doc_id, cited.para, cited.page) == ("bletchley-declaration-2023", "[11]", 5)

@@ -131,3 +131,20 @@ def test_headings_and_list_titles_are_not_quotable() -> None:
         "Strengthening cybersecurity capacity in developing countries",  # a short bullet in sentence case
         "We welcome the Hiroshima Process International Code of Conduct for Organizations Developing AI.",
     ]
+
+
+def test_a_lead_in_and_its_short_bullet_items_are_one_quote_verbatim() -> None:
+    from govassist.text import normalise
+
+    text = "The countries represented were:\n• Australia\n• Brazil\n• Republic of Korea\n• Rwanda"
+    assert sentvec.quotable(text) == [
+        "The countries represented were: • Australia • Brazil • Republic of Korea • Rwanda"
+    ]
+    assert normalise(sentvec.quotable(text)[0]) in normalise(text)
+    two = "Partners are:\n• Chile\n• Kenya\nWe will build networks that connect every school by 2030."
+    assert sentvec.quotable(two) == ["We will build networks that connect every school by 2030."]  # two items: no list
+    prose = "We will:\n• build resilient and secure networks across the region;\n• connect schools and hospitals."
+    assert sentvec.quotable(prose) == [
+        "build resilient and secure networks across the region;",
+        "connect schools and hospitals.",
+    ]  # items that end as sentences stay quotes of their own

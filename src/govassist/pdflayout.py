@@ -353,7 +353,8 @@ def _paragraphs(pages: list[list[Line]], body: float | None, pitch: float | None
                 new = True
             elif prev is None:  # first line of a page: a paragraph goes on unless it ended and this one starts anew
                 moved = ln.placed and cur.lines[-1].placed and abs(ln.x - cur.lines[-1].x) > 2  # type: ignore[operator]
-                new = bool(opens) or moved or (ended and not text[:1].islower())
+                short = len(last) < full * 0.5 and not last.endswith((",", "-", "–", "—"))  # a list item, or an end
+                new = bool(opens) or moved or ((ended or short) and not text[:1].islower())
             else:
                 new = bool(opens) and (ended or ENDS_LIST_ITEM_RE.search(last) is not None or text[0] in "•●>")
                 if spaced and ln.placed and prev.placed:

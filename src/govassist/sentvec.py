@@ -35,10 +35,48 @@ _lock = threading.Lock()
 log = logging.getLogger("govassist.sentvec")
 
 
+LIST_MIN = 3  # short bullet items after a lead-in ending with ":" that are quoted together with it
+TITLES_HEAD_RE = re.compile(r"^\W*(?:reference documents?|annex(?:es)?|attachments?|list of documents)\b", re.I)
+
+
 def quotable(text: str) -> list[str]:
     """The sentences and bullet items of a passage that may be quoted in an answer: not headings or list titles
-    ("G7 Leaders' Statement on Ukraine", "*Building resilient supply chains*"), which answer nothing."""
-    return [x for x in sentences(text) if len(x) >= MIN_CHARS and not title_like(x)]
+    ("G7 Leaders' Statement on Ukraine", "*Building resilient supply chains*"), which answer nothing. A lead-in
+    ending with ":" and the short bullet items after it ("The countries represented were: • Australia • Brazil …")
+    are one quote, verbatim but for line breaks: alone, each name is too short to quote and the list is lost."""
+    parts = sentences(text)
+    out: list[str] = []
+    i = 0
+    while i < len(parts):
+        j = i + 1
+        if parts[i].endswith(":") and not TITLES_HEAD_RE.match(parts[i]):
+            while j < len(parts) and _short_item(parts[j], text):
+                j += 1
+        if j - i > LIST_MIN:
+            out.append(_span(text, parts[i], parts[j - 1]))
+            i = j
+            continue
+        if len(parts[i]) >= MIN_CHARS and not title_like(parts[i]):
+            out.append(parts[i])
+        i += 1
+    return out
+
+
+def _short_item(part: str, text: str) -> bool:
+    """A bullet item of a few words without a sentence's end: a name in a list."""
+    return (
+        len(part.split()) <= 12
+        and not part.startswith(("*", "_"))
+        and not re.search(r"[.;!?]$", part)
+        and re.search(rf"(?m)^[ \t]*[•●▪◦\-–*][ \t]*{re.escape(part)}", text) is not None
+    )
+
+
+def _span(text: str, first: str, last: str) -> str:
+    """The text from `first` to the end of `last`, its line breaks as spaces."""
+    start = text.index(first)
+    end = text.index(last, start) + len(last)
+    return " ".join(text[start:end].split())
 
 
 def title_like(sentence: str) -> bool:

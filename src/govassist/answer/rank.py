@@ -21,7 +21,9 @@ MONTH_RE = re.compile(
 LIST_Q_RE = re.compile(
     r"\b(?:which|what|how many)\s+(?:\w+\s+)?(?:countries|states|nations|governments|partners|members|"
     r"participants|signatories|organi[sz]ations|bodies|companies|institutions|economies)\b"
-    r"|\bwho\s+(?:\w+\s+)?(?:joined|signed|endorsed|attended|participated|took part|supported|convened|launched)\b",
+    r"|\bwho\s+(?:\w+\s+)?(?:joined|signed|endorsed|attended|participated|took part|supported|convened|launched)\b"
+    r"|^\W*(?:did|has|have|was|were|is)\s+(?:the\s+)?(?-i:[A-Z])[\w.’'-]*(?:\s+(?:of\s+)?(?-i:[A-Z])[\w.’'-]*)*\s+(?:also\s+)?"
+    r"(?:sign|join|endorse|attend|participate|take part|back|been among|among)",  # "Did Italy sign …?"
     re.IGNORECASE,
 )
 DATE_Q_RE = re.compile(r"\bwhen\b|\b(?:what|which) (?:date|year|day|month)\b|\bsince when\b", re.IGNORECASE)
@@ -32,8 +34,8 @@ EVOLVE_Q_RE = re.compile(
     re.IGNORECASE,
 )
 COMPARE_Q_RE = re.compile(r"\b(?:compar(?:e|ed|ing|ison)|differ(?:s|ed|ence|ences)?|versus|vs)\b", re.IGNORECASE)
-# a run of three or more capitalised names separated by commas or "and": "Finland, Germany, Ireland, Japan"
-NAME_LIST_RE = re.compile(r"(?:\b[A-Z][\w'’.-]+(?:\s+[A-Z][\w'’.-]+)*\s*(?:,|\band\b)\s*){2,}\b[A-Z]")
+# a run of three or more capitalised names separated by commas, "and" or bullets: "Finland, Germany, Ireland, Japan"
+NAME_LIST_RE = re.compile(r"(?:\b[A-Z][\w'’.-]+(?:\s+(?:of\s+)?[A-Z][\w'’.-]+)*\s*(?:,|\band\b|•)\s*){2,}\b[A-Z]")
 
 TERM_STOP = STOP | {"says", "agree", "agreed", "text", "texts"}  # not key terms of a question either
 
@@ -106,9 +108,10 @@ def rank(question: str, hits: list[Hit], s: Settings, w: Weights = W) -> list[Ca
     if not raw:
         return []
     cos = vectors(s, [x[2] for x in raw]) @ query_vector(s, question)
+    named = [terms(f"{h.doc.label} {h.doc.title}") for h in hits]  # "Did Italy sign the Bletchley Declaration?"
     out = []
     for (hi, pos, sent), c in zip(raw, cos):
-        cover = len(q_terms & terms(sent)) / max(1, len(q_terms))
+        cover = len(q_terms & (terms(sent) | named[hi])) / max(1, len(q_terms))
         bonus = w.kind if carries(kind, sent) else 0.0
         score = float(c) + w.coverage * cover + w.passage / (1 + hi) - w.position * pos + bonus
         out.append(Candidate(hi, pos, sent, float(c), cover, score))
