@@ -147,3 +147,15 @@ def test_collection_filter_on_real_corpus(real_store, real_settings) -> None:
 def test_off_topic_question_finds_nothing(real_store, real_settings) -> None:
     a = ask(real_store, "What is the best recipe for tiramisu with mascarpone?", real_settings)
     assert not a.found
+
+
+def test_a_paragraph_asked_for_by_number_is_quoted_and_cited(real_store, real_settings) -> None:
+    from govassist.answer import ask
+
+    for question, (doc, para) in {
+        "What does paragraph 38 of the Hiroshima Communiqué say?": ("g7-hiroshima-2023", "38"),
+        "Show me OP12 of the UN resolution": ("unga-78-265-2024", "12"),
+        "What does A/RES/78/265 paragraph 6(g) say?": ("unga-78-265-2024", "6(g)"),
+    }.items():
+        a = ask(real_store, question, real_settings)
+        assert (a.citations[0].doc_id, a.citations[0].para, a.support) == (doc, para, "direct"), question

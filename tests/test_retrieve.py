@@ -7,7 +7,7 @@ import pytest
 
 from govassist.chunk import Chunk
 from govassist.errors import QueryError
-from govassist.retrieve import Filters, checked_filters, rrf, search
+from govassist.retrieve import Filters, checked_filters, labelled, paragraph_refs, rrf, search
 from govassist.settings import Settings
 from govassist.store import build, open_store
 
@@ -388,3 +388,30 @@ def test_typed_filters_become_full_dates_and_the_index_spelling(mini_store) -> N
     year = un.date[:4]  # "--to 2024" keeps a text of 2024 (as a string, "2024-05-01" > "2024" would drop it)
     assert checked_filters(Filters(date_to=year), mini_store.docs).allows(un)
     assert not Filters(date_to=year).allows(un)
+
+
+@pytest.mark.parametrize(
+    ("query", "refs"),
+    [
+        ("What does paragraph 38 say?", (("38", True), ("[38]", False))),
+        ("Show me OP12", (("12", True), ("[12]", False))),
+        ("What does para. 6(g) say?", (("6(g)", False),)),
+        ("Compare GDC ¶29(d) with ¶30", (("29(d)", False), ("30", True), ("[30]", False))),
+        ("preambular paragraph 3, and PP4", (("PP3", False), ("PP4", False))),
+        ("What did 78/265 say in 2024 about 6G?", ()),  # a symbol, a year and a name are not paragraphs
+    ],
+)
+def test_a_question_citing_paragraphs_by_number_is_read(query: str, refs: tuple) -> None:
+    assert paragraph_refs(query) == refs
+
+
+def test_a_paragraph_cited_by_number_comes_first(mini_store, mini_settings: Settings) -> None:
+    assert labelled("What does paragraph 2 of the Syn. Compact say?", mini_store.docs) == ["syn-compact"]
+    hits = search(mini_store, "What does paragraph 2 of the Syn. Compact say?", mini_settings, k=8)
+    assert [h.chunk.id for h in hits[:5]] == [f"syn-compact#{p}" for p in ("2", "2(a)", "2(b)", "2(c)", "2(d)")]
+    hits = search(
+        mini_store, "And preambular paragraph 2?", mini_settings, k=3, filters=Filters(doc_ids=("syn-compact",))
+    )
+    assert hits[0].chunk.id == "syn-compact#PP2"  # the one document searched is the one meant
+    hits = search(mini_store, "What does paragraph 2 say about schools?", mini_settings, k=3)
+    assert hits[0].chunk.id == "syn-compact#2(a)"  # no document named: an ordinary search

@@ -83,6 +83,48 @@ def phrases(query: str) -> list[str]:
     return [normalise(p) for p in PHRASE_RE.findall(query) if p.strip()]
 
 
+PARA_REF_RE = re.compile(
+    r"(?:(?P<pre>\bpreambular\s+paragraphs?\s*|\bPP\s*)|\b(?:paragraphs?|paras?\.?|OP)\s*|¶\s*)"
+    r"(?P<n>\d{1,3})(?:\s*\((?P<sub>[a-z]{1,4})\))?(?![\w/])",
+    re.IGNORECASE,
+)
+
+
+def paragraph_refs(query: str) -> tuple[tuple[str, bool], ...]:
+    """The paragraphs a question cites by number, as labels and whether a label's sub-paragraphs count too:
+    "paragraph 38" is ¶38 of a numbered text or ¶[38] of an unnumbered one, "paragraph 6" takes 6(a), 6(b)… too,
+    "6(g)" and "¶29(d)" are that sub-paragraph, "PP3" and "preambular paragraph 3" the third preambular one."""
+    out: list[tuple[str, bool]] = []
+    for m in PARA_REF_RE.finditer(query):
+        n, sub = m["n"], (m["sub"] or "").lower()
+        if m["pre"]:
+            out.append((f"PP{n}", False))
+        elif sub:
+            out.append((f"{n}({sub})", False))
+        else:
+            out += [(n, True), (f"[{n}]", False)]
+    return tuple(dict.fromkeys(out))
+
+
+def cites(c: Chunk, refs: tuple[tuple[str, bool], ...]) -> bool:
+    """Whether a chunk holds one of the paragraphs cited (`paragraph_refs`)."""
+    return any(p == label or (children and p.startswith(f"{label}(")) for p in c.paras for label, children in refs)
+
+
+def labelled(query: str, docs: dict[str, DocMeta]) -> list[str]:
+    """The documents whose citation label or title the query spells out ("the Hiroshima Communiqué"), the longest
+    such name only: "Code of Conduct" rather than the texts that merely share "Hiroshima"."""
+    q = normalise(query)
+    found: dict[str, int] = {}
+    for i, d in docs.items():
+        names = {n for n in (normalise(d.label), normalise(d.title)) if len(n) > 3}
+        hit = [n for n in names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", q)]
+        if hit:
+            found[i] = max(map(len, hit))
+    best = max(found.values(), default=0)
+    return sorted(i for i, n in found.items() if n == best)
+
+
 def check_query(query: str, k: int, s: Settings, what: str = "question") -> str:
     """The stripped query, or a QueryError when it is empty, too long, or k is out of bounds."""
     q = (query or "").strip()
@@ -490,6 +532,12 @@ def _search(
             for i, sc in scored.items()
         }
     order = [by_id[i] for i in sorted(scored, key=lambda i: -scored[i])]
+    if mode == "default" and (refs := paragraph_refs(q)):  # "paragraph 38 of the Hiroshima communiqué": that one first
+        docs = store.docs if allowed is None else {i: store.docs[i] for i in allowed}
+        named = labelled(q, docs) or list(prior) or (list(docs) if len(docs) == 1 else [])
+        cited = [c for d in sorted(named) for c in store.doc_chunks(d) if cites(c, refs)]
+        ids = {c.id for c in cited}
+        order = cited + [c for c in order if c.id not in ids]
     if mode == "default":
         wanted = phrases(q)
         if wanted:

@@ -4,7 +4,7 @@ citation of its passage."""
 from __future__ import annotations
 
 from ..catalog import DocMeta
-from ..retrieve import Hit, phrases
+from ..retrieve import Hit, cites, paragraph_refs, phrases
 from ..settings import Settings
 from ..text import normalise
 from . import rank as rk
@@ -15,6 +15,10 @@ MARGIN = 0.15  # a sentence this far below the best is not quoted (dev set: cita
 
 
 def _phrase_found(hits: list[Hit], question: str) -> bool:
+    """The question quotes a phrase that a hit holds, or cites a paragraph by number that the first hit is: what
+    was asked for is there, whatever its cosine to the question."""
+    if hits and (refs := paragraph_refs(question)) and cites(hits[0].chunk, refs):
+        return True
     wanted = phrases(question)
     return bool(wanted) and any(all(p in normalise(h.chunk.text) for p in wanted) for h in hits)
 

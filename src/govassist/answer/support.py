@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..catalog import DocMeta, load_catalog
 from ..errors import ConfigError
-from ..retrieve import YEAR_RE, Hit
+from ..retrieve import PARA_REF_RE, YEAR_RE, Hit
 from ..settings import Settings
 from ..text import normalise
 
@@ -68,9 +68,10 @@ RANGE_RE = re.compile(r"\b(?:since|after|before|from|until|between)\s+(?:(?:19|2
 def key_terms(question: str) -> list[str]:
     """Names, acronyms and years of a question: 'Kananaskis', 'G20', 'DSA', '2025', and runs of capitalised words
     as one name ('Council of Europe', 'Digital Markets Act'); not its first word unless an acronym, nor the years of a
-    range ('since 2021'). A possessive
+    range ('since 2021'), nor a paragraph cited by number ('OP12'). A possessive
     ends a name ("UNGA's AI text": UNGA); 'AI' counts only inside a name ('EU AI Office')."""
-    tokens = [t.strip(".'’") for t in TOKEN_RE.findall(RANGE_RE.sub(" ", question))]
+    plain = PARA_REF_RE.sub(" ", RANGE_RE.sub(" ", question))  # "OP12", "¶6(g)": found by number, not as words
+    tokens = [t.strip(".'’") for t in TOKEN_RE.findall(plain)]
     out: list[str] = []
     run: list[str] = []
 
