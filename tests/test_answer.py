@@ -334,3 +334,14 @@ def test_a_paragraph_of_restarted_numbering_is_cited_with_its_heading() -> None:
     assert cite_label(doc, qualified) == "TTC Pittsburgh 2021, Statement on AI ¶8, p. 3"
     assert cite_label(doc, qualified, page=False) == "TTC Pittsburgh 2021, Statement on AI ¶8"
     assert cite_label(doc, plain) == "TTC Pittsburgh 2021 ¶8"
+
+
+def test_a_question_in_another_script_is_not_answered_by_an_english_embedder(mini_store, mini_settings) -> None:
+    from govassist.answer import ask
+
+    for q in ("联合国大会关于人工智能的决议说了什么？", "Что сказала G7 об ИИ?"):
+        a = ask(mini_store, q, mini_settings)
+        assert (a.support, a.citations) == ("none", ()) and a.text.startswith("This question is not in English")
+    assert ask(mini_store, "Who will connect schools in Côte d'Ivoire?", mini_settings).citations  # Latin script
+    multi = mini_settings.model_copy(update={"embed_model": "intfloat/multilingual-e5-small"})
+    assert sp.unread("联合国大会关于人工智能的决议说了什么？", multi) is None  # a multilingual embedder reads it

@@ -19,7 +19,7 @@ from .extractive import extract, relevant
 from .llm import llm_answer
 from .rank import STOP
 from .records import NOTHING, Answer, Citation, Sentence, cite_label, to_citation
-from .support import CLOSEST, CLOSEST_LEAD, DIRECT, NONE, notice, unindexed_named
+from .support import CLOSEST, CLOSEST_LEAD, DIRECT, NONE, notice, unindexed_named, unread
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -126,6 +126,8 @@ def compose(
     mode = mode or s.answer_mode
     if mode not in COMPOSERS:
         raise QueryError(f"unknown answer mode {mode!r}: use one of {', '.join(COMPOSERS)}")
+    if why := unread(question, s):  # a question in another script, an English embedder: no quote could be trusted
+        return Answer(question, why, (), (), False, mode, (why,), NONE)
     unindexed = unindexed_named(question, s, indexed) if indexed is not None else ()
     answer = by_paragraph(COMPOSERS[mode](question, hits, s, unindexed=unindexed), hits, doc_chunks)
     return replace(answer, not_indexed=notice(unindexed)) if unindexed else answer

