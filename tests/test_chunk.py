@@ -58,6 +58,21 @@ def test_numbered_lines_without_blank_lines() -> None:
     assert units[0].section == "G7 Digital and Tech Track Annex 4"
 
 
+def test_a_short_numbered_list_inside_an_unnumbered_text_does_not_number_the_text() -> None:
+    """TTC Luleå 2023: fourteen unnumbered paragraphs, a list "1. … 2. … 3. …", then sixty more. Its numbers are
+    the list's: every paragraph is counted from the start, so ¶[16] is the sixteenth (not "PP14", "1", then "[1]")."""
+    before = [f"We note point {n} of our shared agenda in these talks." for n in range(1, 15)]
+    listed = ["1. AI terminology and taxonomy,", "2. Cooperation on standards,", "3. Monitoring of risks."]
+    after = [f"We will keep working on item {n} of the roadmap together." for n in range(1, 8)]
+    units = parse_units(text_blocks("\n\n".join([*before, *listed, *after])))
+    assert [u.para for u in units] == [f"[{n}]" for n in range(1, 25)]
+    assert units[15].text == "2. Cooperation on standards," and units[17].text.startswith(
+        "We will keep working on item 1"
+    )
+    numbered = parse_units(text_blocks("\n\n".join([*before[:3], *listed, "We close here."])))
+    assert [u.para for u in numbered] == ["PP1", "PP2", "PP3", "1", "2", "3", "[1]"]  # a numbered text keeps numbers
+
+
 def test_synthetic_un_layout_preamble_operative_and_lettered_subitems() -> None:
     blocks = load_file(FIXTURES / "synthetic-un-compact.txt")
     chunks = chunk_blocks("syn", blocks, max_chars=1200, min_chars=10)

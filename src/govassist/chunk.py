@@ -97,6 +97,19 @@ def _elaborated(blocks: list[Block], numbered: set[int]) -> bool:
     return followed >= max(3, 0.6 * len(numbered))
 
 
+def _embedded_list(blocks: list[Block], numbered: set[int]) -> bool:
+    """Whether the numbered blocks are a short list inside an unnumbered text (a joint statement's "1. AI terminology
+    and taxonomy, 2. …" halfway through): after the first of them come more paragraphs that are neither numbered nor
+    sub-items than there are numbers. A numbered text has few such paragraphs (a closing line or two)."""
+    first = min(numbered)
+    loose = sum(
+        1
+        for i, b in enumerate(blocks)
+        if i > first and i not in numbered and b.kind not in (HEADING, BULLET) and not SUB_ITEM_RE.match(b.text)
+    )
+    return loose > len(numbered)
+
+
 def parse_units(blocks: list[Block]) -> list[_Unit]:
     """Assign paragraph labels and group bullets and sub-items with their lead-in."""
     units: list[_Unit] = []
@@ -108,6 +121,10 @@ def parse_units(blocks: list[Block]) -> list[_Unit]:
     numbered_total = len(numbered_at)
     uses_numbers = numbered_total >= 3
     elaborated = uses_numbers and _elaborated(blocks, numbered_at)
+    if uses_numbers and not elaborated and _embedded_list(blocks, numbered_at):
+        uses_numbers = (
+            False  # its numbers are a list's, not the text's: paragraphs are counted [1], [2], … from the start
+        )
     item: _Unit | None = None  # the numbered item further paragraphs belong to (elaborated texts)
     pp = plain = 0
     last_kind = HEADING

@@ -20,7 +20,7 @@ from ..settings import Settings
 from ..text import american, safe_line
 
 FORMAT = 1
-CHUNKER_VERSION = 14  # bump whenever load.py or chunk.py changes what they produce
+CHUNKER_VERSION = 15  # bump whenever load.py or chunk.py changes what they produce
 
 
 @dataclass(frozen=True, kw_only=True)
