@@ -345,3 +345,12 @@ def test_a_question_in_another_script_is_not_answered_by_an_english_embedder(min
     assert ask(mini_store, "Who will connect schools in Côte d'Ivoire?", mini_settings).citations  # Latin script
     multi = mini_settings.model_copy(update={"embed_model": "intfloat/multilingual-e5-small"})
     assert sp.unread("联合国大会关于人工智能的决议说了什么？", multi) is None  # a multilingual embedder reads it
+
+
+def test_the_same_item_numbered_in_one_text_and_not_in_another_is_quoted_once() -> None:
+    from govassist.answer.extractive import choose
+
+    text = "Prioritize the development of advanced AI systems to address the world's greatest challenges"
+    cands = [rk.Candidate(0, 0, text, 0.8, 0.5, 0.9), rk.Candidate(1, 0, f"9 {text}", 0.8, 0.5, 0.89)]
+    assert [c.hit for c in choose(cands, 4, evolution=True)] == [0]
+    assert [c.hit for c in choose(cands[:1] + [rk.Candidate(1, 0, f"9 {text} too", 0.8, 0.5, 0.89)], 4, True)] == [0, 1]

@@ -3,6 +3,8 @@ citation of its passage."""
 
 from __future__ import annotations
 
+import re
+
 from ..catalog import DocMeta
 from ..retrieve import Hit, cites, paragraph_refs, phrases
 from ..settings import Settings
@@ -11,6 +13,7 @@ from . import rank as rk
 from . import support as sp
 from .records import NOTHING, Answer, Citation, Sentence, to_citation
 
+ITEM_NUMBER_RE = re.compile(r"^\(?\d{1,3}[.)]?\s+")
 MARGIN = 0.15  # a sentence this far below the best is not quoted (dev set: citation precision 0.417 -> 0.459)
 
 
@@ -78,7 +81,7 @@ def choose(cands: list[rk.Candidate], n: int, evolution: bool = False) -> list[r
     if not evolution and cands:
         cands = sorted(cands, key=lambda c: c.hit != first)  # stable: the top passage's sentences first, by score
     for c in cands:
-        norm = normalise(c.text)
+        norm = ITEM_NUMBER_RE.sub("", normalise(c.text))  # "9 Prioritize …" in one text is "Prioritize …" in another
         if per_hit.get(c.hit, 0) >= most or norm in seen:
             continue
         if chosen and c.score < best - margin:
