@@ -78,6 +78,9 @@ def test_list_and_date_questions_are_recognised_and_their_sentences_found() -> N
     assert rk.question_kind("Did Italy sign the Bletchley Declaration?") == "list"  # the list of names answers it
     assert rk.question_kind("Has the Republic of Korea joined the statement?") == "list"
     assert rk.question_kind("Did the G7 say anything about signing?") == ""
+    assert rk.question_kind("Did the UK and France sign the declaration?") == "list"
+    for q in ("Has the EU signalled support?", "Did the US back away from it?", "Is AI among the G7 priorities?"):
+        assert rk.question_kind(q) == "", q
     assert rk.carries("list", "The countries represented were: • Australia • Brazil • Canada")
     assert rk.carries("list", JOINERS) and not rk.carries("list", CONTEXT)
     assert rk.carries("date", "The statement was agreed on 18 March 2024.")
@@ -345,12 +348,35 @@ def test_a_question_in_another_script_is_not_answered_by_an_english_embedder(min
     assert ask(mini_store, "Who will connect schools in Côte d'Ivoire?", mini_settings).citations  # Latin script
     multi = mini_settings.model_copy(update={"embed_model": "intfloat/multilingual-e5-small"})
     assert sp.unread("联合国大会关于人工智能的决议说了什么？", multi) is None  # a multilingual embedder reads it
+    english = mini_settings.model_copy(update={"embed_model": "intfloat/e5-base-v2"})
+    assert sp.unread("联合国大会关于人工智能的决议说了什么？", english)  # English e5: not
 
 
 def test_the_same_item_numbered_in_one_text_and_not_in_another_is_quoted_once() -> None:
     from govassist.answer.extractive import choose
 
+    def cands(*texts: str) -> list[rk.Candidate]:
+        return [rk.Candidate(i, 0, t, 0.8, 0.5, 0.9 - i / 100) for i, t in enumerate(texts)]
+
     text = "Prioritize the development of advanced AI systems to address the world's greatest challenges"
-    cands = [rk.Candidate(0, 0, text, 0.8, 0.5, 0.9), rk.Candidate(1, 0, f"9 {text}", 0.8, 0.5, 0.89)]
-    assert [c.hit for c in choose(cands, 4, evolution=True)] == [0]
-    assert [c.hit for c in choose(cands[:1] + [rk.Candidate(1, 0, f"9 {text} too", 0.8, 0.5, 0.89)], 4, True)] == [0, 1]
+    assert [c.hit for c in choose(cands(text, f"9 {text}"), 4, evolution=True)] == [0]
+    assert [c.hit for c in choose(cands(f"9 {text}", text), 4, evolution=True)] == [0]
+    endorsed = "countries and the European Union endorsed the Declaration for the Future of the Internet."
+    assert [c.hit for c in choose(cands(f"28 {endorsed}", f"35 {endorsed}"), 4, evolution=True)] == [0, 1]
+
+
+def test_a_paragraph_number_alone_does_not_make_an_unrelated_passage_relevant(mini_store, mini_settings) -> None:
+    from govassist.answer import ask
+
+    a = ask(
+        mini_store,
+        "What does paragraph 1 say about tiramisu recipes?",
+        mini_settings.model_copy(update={"min_relevance": 0.9}),
+    )
+    assert a.support == "none"  # the cosine decides, as for any question: no text was named, nothing was looked up
+    a = ask(
+        mini_store,
+        "What does paragraph 1 of the Syn. Compact say?",
+        mini_settings.model_copy(update={"min_relevance": 0.9}),
+    )
+    assert (a.citations[0].chunk_id, a.support) == ("syn-compact#1", "direct")  # looked up: found whatever its cosine

@@ -9,7 +9,7 @@ import pytest
 from pdfmaker import make_pdf
 
 from govassist import catalog
-from govassist.errors import ConfigError
+from govassist.errors import ConfigError, LoadError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -200,3 +200,32 @@ def test_add_refuses_a_file_name_that_is_not_utf8_before_copying(tmp_path: Path)
         catalog.add(cat_file, tmp_path / "corpus", str(src), {"id": "resume", "title": "Resume"})
     assert not (tmp_path / "corpus").exists() or not any((tmp_path / "corpus").iterdir())
     assert cat_file.read_text() == ""
+
+
+def test_add_takes_back_the_file_it_brought_in_when_a_later_step_fails(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    cat_file = tmp_path / "catalog.toml"
+    cat_file.write_text("")
+    src = tmp_path / "src.txt"
+    src.write_text("1. A text.\n")
+    corpus = tmp_path / "corpus"
+    with pytest.raises(ConfigError, match="--title is not valid UTF-8"):
+        catalog.add(cat_file, corpus, str(src), {"id": "a", "title": os.fsdecode(b"R\xe9sum\xe9")})
+
+    def refuse(_entry, _path) -> None:
+        raise LoadError("src.txt: no paragraphs of text found")
+
+    with pytest.raises(LoadError):
+        catalog.add(cat_file, corpus, str(src), {"id": "a", "title": "A"}, check=refuse)
+    assert not (corpus / "src.txt").exists() and cat_file.read_text() == ""
+
+    def disk_full(_v: object) -> str:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(catalog, "_toml_value", disk_full)  # writing the entry fails after the copy
+    with pytest.raises(OSError):
+        catalog.add(cat_file, corpus, str(src), {"id": "a", "title": "A"})
+    assert not (corpus / "src.txt").exists()
+    monkeypatch.undo()
+    assert catalog.add(cat_file, corpus, str(src), {"id": "a", "title": "A"}).id == "a"  # a retry is not blocked

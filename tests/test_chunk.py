@@ -71,6 +71,8 @@ def test_a_short_numbered_list_inside_an_unnumbered_text_does_not_number_the_tex
     )
     numbered = parse_units(text_blocks("\n\n".join([*before[:3], *listed, "We close here."])))
     assert [u.para for u in numbered] == ["PP1", "PP2", "PP3", "1", "2", "3", "[1]"]  # a numbered text keeps numbers
+    annexed = parse_units(text_blocks("\n\n".join([*before[:2], *listed, "## Annex", *after])))
+    assert [u.para for u in annexed][:5] == ["PP1", "PP2", "1", "2", "3"]  # a long annex after its numbers: still
 
 
 def test_synthetic_un_layout_preamble_operative_and_lettered_subitems() -> None:

@@ -272,6 +272,8 @@ def test_a_catalogued_text_whose_file_breaks_or_goes_keeps_its_indexed_version(m
     )
     assert any("keeps serving the version of 'syn-g7' built before" in n for n in r.notes)
     assert [c.id for c in open_store(mini_settings).doc_chunks("syn-g7")] == ids
+    manifest = json.loads((mini_settings.current_index / "manifest.json").read_text())
+    assert "synthetic-g7-ministerial.md" in manifest["skipped"]  # `index info` lists what this build skipped
     g7.unlink()
     r = build(mini_settings, progress=False)
     assert any(n.startswith("synthetic-g7-ministerial.md: the file is missing; the index keeps") for n in r.notes)
@@ -300,3 +302,23 @@ def test_a_file_name_that_is_not_utf8_is_skipped_with_a_reason(mini_settings: Se
     (reason,) = [why for name, why in r.skipped.items() if name.startswith("r")]
     assert reason.endswith("the file name is not valid UTF-8: rename it") and "\udce9" not in reason
     assert sorted(open_store(mini_settings).docs) == ["syn-compact", "syn-g7", "syn-report"]
+
+
+def test_a_lost_file_keeps_its_text_across_a_new_chunker_and_force_and_a_rename_is_no_second_copy(
+    mini_settings: Settings,
+) -> None:
+    build(mini_settings, progress=False)
+    g7 = mini_settings.corpus_dir / "synthetic-g7-ministerial.md"
+    renamed = g7.with_name("g7-renamed.md")
+    g7.rename(renamed)  # renamed on disk, the catalog not told
+    r = build(mini_settings, progress=False)
+    assert r.skipped == {
+        "empty-file.txt": "empty-file.txt: empty file: nothing to index",
+        "g7-renamed.md": "g7-renamed.md: duplicate of synthetic-g7-ministerial.md (same content); skipped",
+    }
+    renamed.unlink()
+    recut = mini_settings.model_copy(update={"chunk_max_chars": 900})  # another chunker: nothing is reused, but...
+    build(recut, progress=False)
+    assert "syn-g7" in open_store(recut).docs  # ... the text whose file is gone is kept as it was
+    build(recut, progress=False, force=True)
+    assert "syn-g7" in open_store(recut).docs

@@ -399,6 +399,10 @@ def test_typed_filters_become_full_dates_and_the_index_spelling(mini_store) -> N
         ("Compare GDC ¶29(d) with ¶30", (("29(d)", False), ("30", True), ("[30]", False))),
         ("preambular paragraph 3, and PP4", (("PP3", False), ("PP4", False))),
         ("What did 78/265 say in 2024 about 6G?", ()),  # a symbol, a year and a name are not paragraphs
+        ("paragraphs 3 and 4", (("3", True), ("[3]", False), ("4", True), ("[4]", False))),
+        ("see pp 12-14 of the report", ()),  # pages
+        ("What does paragraph 6 (AI) say?", (("6", True), ("[6]", False))),
+        ("section 1.2, paragraph 1.2", ()),
     ],
 )
 def test_a_question_citing_paragraphs_by_number_is_read(query: str, refs: tuple) -> None:
@@ -409,9 +413,18 @@ def test_a_paragraph_cited_by_number_comes_first(mini_store, mini_settings: Sett
     assert labelled("What does paragraph 2 of the Syn. Compact say?", mini_store.docs) == ["syn-compact"]
     hits = search(mini_store, "What does paragraph 2 of the Syn. Compact say?", mini_settings, k=8)
     assert [h.chunk.id for h in hits[:5]] == [f"syn-compact#{p}" for p in ("2", "2(a)", "2(b)", "2(c)", "2(d)")]
+    assert [h.cited for h in hits[:6]] == [True] * 5 + [False]
     hits = search(
         mini_store, "And preambular paragraph 2?", mini_settings, k=3, filters=Filters(doc_ids=("syn-compact",))
     )
     assert hits[0].chunk.id == "syn-compact#PP2"  # the one document searched is the one meant
     hits = search(mini_store, "What does paragraph 2 say about schools?", mini_settings, k=3)
-    assert hits[0].chunk.id == "syn-compact#2(a)"  # no document named: an ordinary search
+    assert hits[0].chunk.id == "syn-compact#2(a)" and not hits[0].cited  # no document named: an ordinary search
+
+
+def test_a_catalog_date_of_a_year_only_is_within_that_year() -> None:
+    from govassist.catalog import DocMeta
+
+    d = DocMeta(id="a", title="A", label="A", file="a.txt", date="2024")
+    assert Filters(date_from="2024-01-01", date_to="2024-12-31").allows(d)
+    assert not Filters(date_from="2025-01-01").allows(d) and not Filters(date_to="2023-12-31").allows(d)

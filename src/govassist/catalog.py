@@ -342,6 +342,11 @@ def add(
         raise ConfigError(
             f"{safe_line(name)}: the file name is not valid UTF-8: rename the file, or pass --file with a plain name"
         ) from None
+    for key, value in meta.items():
+        try:
+            str(value).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigError(f"--{key} is not valid UTF-8: type it again in UTF-8") from None
     _check_date(meta.get("date"))
     if any(d.file == name for d in docs):
         raise ConfigError(f"catalog already lists a file named {safe_line(name)!r}: pass --file with another name")
@@ -373,23 +378,23 @@ def add(
         _download(source, dest)
     elif ours:
         _copy_in(src, dest)
-    if check is not None:
-        try:
+    try:  # from here on a failure takes back the file this call brought in: a retry finds the folder as it was
+        if check is not None:
             check(entry, dest)
-        except Exception:
-            if ours:
-                dest.unlink(missing_ok=True)
-            raise
-    lines = ["", "[[doc]]"]
-    for k, v in entry.to_dict().items():
-        if k == "in_catalog" or (v in ("", (), 0) and k not in ("id", "title", "label", "file")):
-            continue
-        lines.append(f"{k} = {_toml_value(v)}")
-    try:
-        with catalog_file.open("a", encoding="utf-8") as fh:
-            fh.write("\n".join(lines) + "\n")
-    except OSError as exc:
-        raise _os_error(exc, catalog_file) from exc
+        lines = ["", "[[doc]]"]
+        for k, v in entry.to_dict().items():
+            if k == "in_catalog" or (v in ("", (), 0) and k not in ("id", "title", "label", "file")):
+                continue
+            lines.append(f"{k} = {_toml_value(v)}")
+        try:
+            with catalog_file.open("a", encoding="utf-8") as fh:
+                fh.write("\n".join(lines) + "\n")
+        except OSError as exc:
+            raise _os_error(exc, catalog_file) from exc
+    except BaseException:
+        if ours:
+            dest.unlink(missing_ok=True)
+        raise
     return entry
 
 

@@ -99,15 +99,17 @@ def _elaborated(blocks: list[Block], numbered: set[int]) -> bool:
 
 def _embedded_list(blocks: list[Block], numbered: set[int]) -> bool:
     """Whether the numbered blocks are a short list inside an unnumbered text (a joint statement's "1. AI terminology
-    and taxonomy, 2. …" halfway through): after the first of them come more paragraphs that are neither numbered nor
-    sub-items than there are numbers. A numbered text has few such paragraphs (a closing line or two)."""
+    and taxonomy, 2. …" halfway through): more plain paragraphs (not numbered, not sub-items) come before the first
+    number, and more after it, than there are numbers. A numbered text opens with a short preamble, or has more numbers
+    than the paragraphs of its annex or closing."""
     first = min(numbered)
-    loose = sum(
-        1
-        for i, b in enumerate(blocks)
-        if i > first and i not in numbered and b.kind not in (HEADING, BULLET) and not SUB_ITEM_RE.match(b.text)
-    )
-    return loose > len(numbered)
+
+    def plain(i: int, b: Block) -> bool:
+        return i not in numbered and b.kind not in (HEADING, BULLET) and not SUB_ITEM_RE.match(b.text)
+
+    before = sum(1 for i, b in enumerate(blocks[:first]) if plain(i, b))
+    after = sum(1 for i, b in enumerate(blocks) if i > first and plain(i, b))
+    return len(numbered) < min(before, after)
 
 
 def parse_units(blocks: list[Block]) -> list[_Unit]:

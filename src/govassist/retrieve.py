@@ -59,9 +59,10 @@ class Filters:
             return False
         if self.families and d.family not in self.families:
             return False
-        if self.date_from and (d.date or "") < self.date_from:
+        when = d.date + "-01-01"[len(d.date) - 4 :] if 4 <= len(d.date) < 10 else d.date  # "2024" is 2024-01-01
+        if self.date_from and (when or "") < self.date_from:
             return False
-        if self.date_to and (d.date or "9999") > self.date_to:
+        if self.date_to and (when or "9999") > self.date_to:
             return False
         return not (d.restricted and self.roles is not None and not set(d.restricted) & set(self.roles))
 
@@ -77,6 +78,7 @@ class Hit:
     cosine: float | None = None
     also_in: tuple[str, ...] = field(default=())
     also_chunks: tuple[Chunk, ...] = field(default=())  # the folded copies of this passage in other documents
+    cited: bool = False  # a paragraph the question asked for by number in a text it named (`paragraph_refs`)
 
 
 def phrases(query: str) -> list[str]:
@@ -84,8 +86,9 @@ def phrases(query: str) -> list[str]:
 
 
 PARA_REF_RE = re.compile(
-    r"(?:(?P<pre>\bpreambular\s+paragraphs?\s*|\bPP\s*)|\b(?:paragraphs?|paras?\.?|OP)\s*|¶\s*)"
-    r"(?P<n>\d{1,3})(?:\s*\((?P<sub>[a-z]{1,4})\))?(?![\w/])",
+    r"(?:(?P<pre>\bpreambular\s+paragraphs?\s*|(?-i:\bPP)\s*)|\b(?:paragraphs?|paras?\.?|OP)\s*|¶\s*)"
+    r"(?P<n>\d{1,3})(?:\s*\((?P<sub>(?-i:[a-z]{1,4}))\))?(?![\w/]|\.\d)"
+    r"(?P<more>(?:\s*(?:,|and|&)\s*\d{1,3}(?![\w/]|\.\d))*)",
     re.IGNORECASE,
 )
 
@@ -93,16 +96,18 @@ PARA_REF_RE = re.compile(
 def paragraph_refs(query: str) -> tuple[tuple[str, bool], ...]:
     """The paragraphs a question cites by number, as labels and whether a label's sub-paragraphs count too:
     "paragraph 38" is ¶38 of a numbered text or ¶[38] of an unnumbered one, "paragraph 6" takes 6(a), 6(b)… too,
-    "6(g)" and "¶29(d)" are that sub-paragraph, "PP3" and "preambular paragraph 3" the third preambular one."""
+    "6(g)" and "¶29(d)" are that sub-paragraph, "PP3" and "preambular paragraph 3" the third preambular one;
+    "paragraphs 3 and 4" both. Not pages ("pp 12"), a "(AI)" after a number, nor "paragraph 1.2"."""
     out: list[tuple[str, bool]] = []
     for m in PARA_REF_RE.finditer(query):
-        n, sub = m["n"], (m["sub"] or "").lower()
-        if m["pre"]:
-            out.append((f"PP{n}", False))
-        elif sub:
-            out.append((f"{n}({sub})", False))
-        else:
-            out += [(n, True), (f"[{n}]", False)]
+        sub = m["sub"] or ""
+        for n in [m["n"], *re.findall(r"\d{1,3}", m["more"] or "")]:
+            if m["pre"]:
+                out.append((f"PP{n}", False))
+            elif sub and n == m["n"]:
+                out.append((f"{n}({sub})", False))
+            else:
+                out += [(n, True), (f"[{n}]", False)]
     return tuple(dict.fromkeys(out))
 
 
@@ -532,12 +537,18 @@ def _search(
             for i, sc in scored.items()
         }
     order = [by_id[i] for i in sorted(scored, key=lambda i: -scored[i])]
+    cited: set[str] = set()
     if mode == "default" and (refs := paragraph_refs(q)):  # "paragraph 38 of the Hiroshima communiqué": that one first
         docs = store.docs if allowed is None else {i: store.docs[i] for i in allowed}
         named = labelled(q, docs) or list(prior) or (list(docs) if len(docs) == 1 else [])
-        cited = [c for d in sorted(named) for c in store.doc_chunks(d) if cites(c, refs)]
-        ids = {c.id for c in cited}
-        order = cited + [c for c in order if c.id not in ids]
+        found = [c for d in named for c in store.doc_chunks(d) if cites(c, refs)]
+        cited = {c.id for c in found}  # of several texts named, the one whose paragraph fits the question best first
+        best: dict[str, float] = {}
+        for c in found:
+            best[c.doc_id] = max(best.get(c.doc_id, 0.0), scored.get(c.id, 0.0))
+        order = sorted(found, key=lambda c: (-best[c.doc_id], c.doc_id, c.order)) + [
+            c for c in order if c.id not in cited
+        ]
     if mode == "default":
         wanted = phrases(q)
         if wanted:
@@ -551,7 +562,14 @@ def _search(
         cos = store.cosines(query_vector(s, q), [c.id for c, _ in ranked[:k]])
     return [
         Hit(
-            c, store.docs[c.doc_id], float(scored.get(c.id, 0.0)), r, cos.get(c.id), tuple(o.doc_id for o in also), also
+            c,
+            store.docs[c.doc_id],
+            float(scored.get(c.id, 0.0)),
+            r,
+            cos.get(c.id),
+            tuple(o.doc_id for o in also),
+            also,
+            c.id in cited,
         )
         for r, (c, also) in enumerate(ranked[:k], start=1)
     ]

@@ -45,15 +45,21 @@ def quotable(text: str) -> list[str]:
     ending with ":" and the short bullet items after it ("The countries represented were: • Australia • Brazil …")
     are one quote, verbatim but for line breaks: alone, each name is too short to quote and the list is lost."""
     parts = sentences(text)
+    at: list[int] = []  # where each part starts, found in order ("Japan" after "The Japanese Presidency …:")
+    cursor = 0
+    for p in parts:
+        found = text.find(p, cursor)
+        at.append(found)
+        cursor = found + len(p) if found >= 0 else cursor
     out: list[str] = []
     i = 0
     while i < len(parts):
         j = i + 1
-        if parts[i].endswith(":") and not TITLES_HEAD_RE.match(parts[i]):
-            while j < len(parts) and _short_item(parts[j], text):
+        if parts[i].endswith(":") and not TITLES_HEAD_RE.match(parts[i]) and at[i] >= 0:
+            while j < len(parts) and at[j] >= 0 and _short_item(parts[j], text, at[j]):
                 j += 1
         if j - i > LIST_MIN:
-            out.append(_span(text, parts[i], parts[j - 1]))
+            out.append(" ".join(text[at[i] : at[j - 1] + len(parts[j - 1])].split()))
             i = j
             continue
         if len(parts[i]) >= MIN_CHARS and not title_like(parts[i]):
@@ -62,21 +68,15 @@ def quotable(text: str) -> list[str]:
     return out
 
 
-def _short_item(part: str, text: str) -> bool:
-    """A bullet item of a few words without a sentence's end: a name in a list."""
+def _short_item(part: str, text: str, at: int) -> bool:
+    """A bullet item of a few words without a sentence's end, starting at `at` after a bullet mark on its line."""
+    line_start = text.rfind("\n", 0, at) + 1
     return (
         len(part.split()) <= 12
         and not part.startswith(("*", "_"))
         and not re.search(r"[.;!?]$", part)
-        and re.search(rf"(?m)^[ \t]*[•●▪◦\-–*][ \t]*{re.escape(part)}", text) is not None
+        and re.fullmatch(r"[ \t]*[•●▪◦\-–*][ \t]*", text[line_start:at]) is not None
     )
-
-
-def _span(text: str, first: str, last: str) -> str:
-    """The text from `first` to the end of `last`, its line breaks as spaces."""
-    start = text.index(first)
-    end = text.index(last, start) + len(last)
-    return " ".join(text[start:end].split())
 
 
 def title_like(sentence: str) -> bool:

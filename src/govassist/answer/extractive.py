@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from ..catalog import DocMeta
-from ..retrieve import Hit, cites, paragraph_refs, phrases
+from ..retrieve import Hit, phrases
 from ..settings import Settings
 from ..text import normalise
 from . import rank as rk
@@ -18,9 +18,9 @@ MARGIN = 0.15  # a sentence this far below the best is not quoted (dev set: cita
 
 
 def _phrase_found(hits: list[Hit], question: str) -> bool:
-    """The question quotes a phrase that a hit holds, or cites a paragraph by number that the first hit is: what
-    was asked for is there, whatever its cosine to the question."""
-    if hits and (refs := paragraph_refs(question)) and cites(hits[0].chunk, refs):
+    """The question quotes a phrase that a hit holds, or the first hit is the paragraph it asked for by number in a
+    text it named (`Hit.cited`): what was asked for is there, whatever its cosine to the question."""
+    if hits and hits[0].cited:
         return True
     wanted = phrases(question)
     return bool(wanted) and any(all(p in normalise(h.chunk.text) for p in wanted) for h in hits)
@@ -66,6 +66,13 @@ def lead(support: str, unindexed: tuple[DocMeta, ...]) -> tuple[str, tuple[str, 
     return "".join(f"{x} " for x in parts), notes
 
 
+def _repeats(norm: str, seen: set[str]) -> bool:
+    """Whether a sentence was quoted already, or is one quoted but for an item number only one of the two has
+    ("9 Prioritize …" in one text, "Prioritize …" in another); "28 countries …" and "35 countries …" differ."""
+    bare = ITEM_NUMBER_RE.sub("", norm)
+    return norm in seen or (bare != norm and bare in seen) or any(ITEM_NUMBER_RE.sub("", x) == norm for x in seen)
+
+
 def choose(cands: list[rk.Candidate], n: int, evolution: bool = False) -> list[rk.Candidate]:
     """The best sentences, at most two per passage, none far below the best, no repeats. The best sentence of the
     best-ranked passage opens the answer: the retriever's order, which already scores every sentence against the
@@ -81,8 +88,8 @@ def choose(cands: list[rk.Candidate], n: int, evolution: bool = False) -> list[r
     if not evolution and cands:
         cands = sorted(cands, key=lambda c: c.hit != first)  # stable: the top passage's sentences first, by score
     for c in cands:
-        norm = ITEM_NUMBER_RE.sub("", normalise(c.text))  # "9 Prioritize …" in one text is "Prioritize …" in another
-        if per_hit.get(c.hit, 0) >= most or norm in seen:
+        norm = normalise(c.text)
+        if per_hit.get(c.hit, 0) >= most or _repeats(norm, seen):
             continue
         if chosen and c.score < best - margin:
             continue

@@ -22,8 +22,10 @@ LIST_Q_RE = re.compile(
     r"\b(?:which|what|how many)\s+(?:\w+\s+)?(?:countries|states|nations|governments|partners|members|"
     r"participants|signatories|organi[sz]ations|bodies|companies|institutions|economies)\b"
     r"|\bwho\s+(?:\w+\s+)?(?:joined|signed|endorsed|attended|participated|took part|supported|convened|launched)\b"
-    r"|^\W*(?:did|has|have|was|were|is)\s+(?:the\s+)?(?-i:[A-Z])[\w.’'-]*(?:\s+(?:of\s+)?(?-i:[A-Z])[\w.’'-]*)*\s+(?:also\s+)?"
-    r"(?:sign|join|endorse|attend|participate|take part|back|been among|among)",  # "Did Italy sign …?"
+    r"|^\W*(?:did|has|have|was|were|is|are)\s+(?:the\s+)?(?-i:[A-Z])[\w.’'-]*"  # "Did Italy sign …?", "Has the
+    r"(?:\s+(?:(?:of|and)\s+(?:the\s+)?)?(?-i:[A-Z])[\w.’'-]*)*\s+(?:also\s+)?"  # Republic of Korea joined …?"
+    r"(?:sign(?:ed)?|join(?:ed)?|endorse(?:d)?|attend(?:ed)?|participate(?:d)?|take part|took part"
+    r"|(?:been\s+)?among\s+the\s+(?:signatories|participants|members|countries|endorsers))\b",
     re.IGNORECASE,
 )
 DATE_Q_RE = re.compile(r"\bwhen\b|\b(?:what|which) (?:date|year|day|month)\b|\bsince when\b", re.IGNORECASE)

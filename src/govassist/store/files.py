@@ -291,9 +291,11 @@ def build(
         _clean_stale(s.index_dir, keep)
         if force:  # re-embed everything, the quotable sentences too
             sentvec.forget(s)
-        # vectors are reused by embedded text even from an index cut by another chunker; its chunks only when not
-        vectors_from, alike = ({}, False) if force else previous_index(s)
-        prev = vectors_from if alike else {}
+        # vectors are reused by embedded text even from an index cut by another chunker; its chunks only when not;
+        # a text whose file is now missing or broken keeps its indexed chunks whatever cut them, --force or not
+        old_docs, alike = previous_index(s)
+        vectors_from = {} if force else old_docs
+        prev = old_docs if alike and not force else {}
         prev_docs = {d: p.entry for d, p in prev.items()}
 
         say("load+chunk")
@@ -305,7 +307,7 @@ def build(
                 and prev[meta.id].entry.get("sha256") == digest
                 and same_header(prev[meta.id].entry, meta)
             ),
-            {d: p.entry.get("sha256", "") for d, p in prev.items()},
+            {d: p.entry.get("sha256", "") for d, p in old_docs.items()},
         )
         seconds["load_chunk"] = time.perf_counter() - t
 
@@ -333,8 +335,9 @@ def build(
         for p in plan:
             meta = p.meta
             if p.chunks is None:
-                doc_chunks = list(prev[meta.id].chunks)
-                rows.extend(prev[meta.id].vectors)
+                source = old_docs[meta.id] if p.kept else prev[meta.id]
+                doc_chunks = list(source.chunks)
+                rows.extend(source.vectors)
                 reused.append(meta.id)
             else:
                 doc_chunks = list(p.chunks)
@@ -345,6 +348,7 @@ def build(
         if not all_chunks:
             raise nothing_to_index(s, skipped)
         changed = bool(embedded) or any(doc_entries.get(d) != prev_docs.get(d) for d in doc_entries | prev_docs)
+        changed = changed or (bool(prev) and skipped != (read_manifest(s) or {}).get("skipped", {}))  # index info
         if not changed and prev and not force:
             warm_sentences(s, [c.text for c in all_chunks], progress, say, notes, seconds)
             return BuildReport(

@@ -260,6 +260,7 @@ class Planned:
     meta: cat.DocMeta
     digest: str
     chunks: tuple[Chunk, ...] | None
+    kept: bool = False  # its file is missing or broken: the version indexed before is kept, as it was
 
 
 def _with_catalog(reason: str, meta: cat.DocMeta, s: Settings) -> str:
@@ -283,19 +284,22 @@ def plan_documents(
 ) -> tuple[list[Planned], dict[str, str], list[str]]:
     """Check and hash every corpus file; keep those `reusable(meta, sha256)` accepts, load and chunk the rest.
 
-    `indexed`: the content hash of each document the current index holds. A catalogued document whose file is now
-    missing or fails to load keeps that indexed version (when `reusable` accepts it) with a note saying so: a
-    broken or lost file never takes a text out of the live index; `govassist corpus remove` does.
+    `indexed`: the content hash of each document the current index holds (built by any chunker). A catalogued
+    document whose file is now missing or fails to load keeps that indexed version as it is (`Planned.kept`), with a
+    note saying so: a broken or lost file never takes a text out of the live index; `govassist corpus remove` does.
     Shared by the file and PostgreSQL builds. Returns the plan, the skipped files with their reasons, and notes."""
     docs = cat.load_catalog(s.catalog_file)
     pairs, notes = cat.corpus_documents(docs, s.corpus_dir)
     indexed = indexed or {}
     plan: list[Planned] = []
+    skipped: dict[str, str] = {}
+    seen_hash: dict[str, str] = {}
 
     def keep(meta: cat.DocMeta, why: str) -> None:
         digest = indexed.get(meta.id)
-        if meta.in_catalog and digest and reusable(meta, digest):
-            plan.append(Planned(meta, digest, None))
+        if meta.in_catalog and digest:
+            plan.append(Planned(meta, digest, None, kept=True))
+            seen_hash.setdefault(digest, meta.file)  # the same text under another name is a duplicate of it
             notes.append(
                 f"{safe_line(meta.file)}: {why}; the index keeps serving the version of {meta.id!r} built before: "
                 f"replace the file (or `govassist corpus fetch`), or `govassist corpus remove {meta.id}` to drop it"
@@ -311,8 +315,6 @@ def plan_documents(
         if not (s.corpus_dir / d.file).is_symlink():  # a symbolic link is paired, and refused below
             keep(d, "the file is missing")
     limits = limits_for(s)
-    skipped: dict[str, str] = {}
-    seen_hash: dict[str, str] = {}
     for meta, path in pairs:
         if not utf8(path.name):  # its name would reach the title, the header and the embedder
             shown = safe_line(os.fsencode(path.name).decode("utf-8", "backslashreplace"))  # r\xe9sum\xe9.txt

@@ -236,9 +236,12 @@ def _prev_docs(conn: Any, version: int) -> dict[str, dict]:
 
 
 def _plan(
-    s: Settings, prev_docs: dict[str, dict], seeds: Mapping[str, PreviousDoc]
+    s: Settings, prev_docs: dict[str, dict], seeds: Mapping[str, PreviousDoc], servable: dict[str, dict] | None = None
 ) -> tuple[list[_Planned], dict[str, str], list[str]]:
-    """The shared plan (plan.plan_documents), each kept document taken from the database or else from the seed."""
+    """The shared plan (plan.plan_documents), each kept document taken from the database or else from the seed.
+    `servable`: the current version's documents when it can answer these settings' queries (any chunker): a text
+    whose file is now missing or broken is copied from it as it is."""
+    servable = servable or {}
 
     def in_db(meta: cat.DocMeta, digest: str) -> bool:
         return prev_docs.get(meta.id, {}).get("sha256") == digest and same_header(prev_docs.get(meta.id), meta)
@@ -247,14 +250,15 @@ def _plan(
         return meta.id in seeds and seeds[meta.id].entry.get("sha256") == digest
 
     indexed = {i: p.entry.get("sha256", "") for i, p in seeds.items()} | {
-        i: e.get("sha256", "") for i, e in prev_docs.items()
+        i: e.get("sha256", "") for i, e in servable.items()
     }
     planned, skipped, notes = plan_documents(s, lambda m, d: in_db(m, d) or in_seed(m, d), indexed)
     plan: list[_Planned] = []
     for p in planned:
+        from_db = servable.get(p.meta.id, {}).get("sha256") == p.digest if p.kept else in_db(p.meta, p.digest)
         if p.chunks is not None:
             plan.append(_Planned(p.meta, p.digest, "embed", p.chunks))
-        elif in_db(p.meta, p.digest):
+        elif from_db:
             plan.append(_Planned(p.meta, p.digest, "db"))
         else:
             seed = seeds[p.meta.id]
@@ -342,7 +346,8 @@ def build(
         prev_docs = _prev_docs(conn, cur[0]) if cur else {}
         say("load+chunk")
         t = time.perf_counter()
-        plan, skipped, notes = _plan(s, prev_docs if compatible else {}, seed or {})
+        servable = bool(cur) and mismatch(cur[4], s, serving=True) is None
+        plan, skipped, notes = _plan(s, prev_docs if compatible else {}, seed or {}, prev_docs if servable else {})
         seconds["load_chunk"] = time.perf_counter() - t
 
         to_embed = [p for p in plan if p.source == "embed"]
@@ -376,7 +381,8 @@ def build(
         if not n_chunks:
             raise nothing_to_index(s, skipped)
         by_source = {k: [p.meta.id for p in plan if p.source == k] for k in ("db", "seed", "embed")}
-        if compatible and not by_source["embed"] and not by_source["seed"] and doc_entries == prev_docs:
+        same_skips = skipped == (cur[4] or {}).get("skipped", {}) if cur else False  # else `index info` would be stale
+        if compatible and not by_source["embed"] and not by_source["seed"] and doc_entries == prev_docs and same_skips:
             seconds["total"] = time.perf_counter() - t0
             report = BuildReport(
                 version=cur[0],
