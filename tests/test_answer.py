@@ -380,3 +380,12 @@ def test_a_paragraph_number_alone_does_not_make_an_unrelated_passage_relevant(mi
         mini_settings.model_copy(update={"min_relevance": 0.9}),
     )
     assert (a.citations[0].chunk_id, a.support) == ("syn-compact#1", "direct")  # looked up: found whatever its cosine
+
+
+def test_a_paragraph_a_named_text_does_not_have_is_said_to_be_missing(mini_store, mini_settings) -> None:
+    from govassist.answer import ask
+
+    a = ask(mini_store, "What does paragraph 9 of the Syn. Compact say about schools?", mini_settings)
+    assert "Syn. Compact has no paragraph 9 in the index; the passages below are the closest" in " ".join(a.notes)
+    a = ask(mini_store, "What does paragraph 2 of the Syn. Compact say?", mini_settings)
+    assert not any("has no paragraph" in n for n in a.notes) and a.citations[0].chunk_id == "syn-compact#2"

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 from itertools import pairwise
 from typing import TYPE_CHECKING, Protocol
@@ -13,7 +13,7 @@ from ..catalog import DocMeta
 from ..chunk import Chunk
 from ..errors import QueryError
 from ..question import read, scope_note, search_turn
-from ..retrieve import Filters, Hit
+from ..retrieve import PARA_REF_RE, Filters, Hit, labelled
 from ..settings import Settings
 from .extractive import extract, relevant
 from .llm import llm_answer
@@ -130,7 +130,24 @@ def compose(
         return Answer(question, why, (), (), False, mode, (why,), NONE)
     unindexed = unindexed_named(question, s, indexed) if indexed is not None else ()
     answer = by_paragraph(COMPOSERS[mode](question, hits, s, unindexed=unindexed), hits, doc_chunks)
+    if isinstance(indexed, Mapping) and (missing := _no_such_paragraph(question, hits, indexed)):
+        answer = answer.with_notes(missing)
     return replace(answer, not_indexed=notice(unindexed)) if unindexed else answer
+
+
+def _no_such_paragraph(question: str, hits: list[Hit], docs: Mapping[str, DocMeta]) -> str:
+    """What to say when the question asks for a paragraph by number of a text it names, and that text has none of
+    that number ("paragraph 12 of the Code of Conduct", which has 11): the passages shown are then only the closest."""
+    ref = PARA_REF_RE.search(question)
+    if ref is None or any(h.cited for h in hits):
+        return ""
+    named = [docs[i] for i in labelled(question, docs) if not docs[i].restricted]
+    if not named:
+        return ""
+    return (
+        f"{named[0].label} has no {ref.group(0).strip()} in the index; the passages below are the closest to the "
+        "question."
+    )
 
 
 def ask(
