@@ -148,6 +148,7 @@ def test_missing_terms_look_for_names_as_phrases_and_aliases() -> None:
     hits = [_hit("The United States and the European Union agree to protect human rights defenders online.")]
     assert sp.missing_terms("What have Washington and Brussels agreed on defenders?", hits) == ()
     assert sp.missing_terms("What did G20 leaders in Rio say?", hits) == ("G20", "Rio")
+    assert sp.key_terms("When will 6G replace 5G, and what did 3GPP say?") == ["6G", "5G", "3GPP"]
     assert sp.missing_terms("What does the Digital Markets Act say about the European Union?", hits) == (
         "Digital Markets Act",
     )

@@ -58,7 +58,7 @@ class Evidence:
 def _key(token: str, first: bool) -> bool:
     if token in GENERIC or len(token) < 2:
         return False
-    if re.fullmatch(r"(?:19|20)\d\d|\d+/\d+", token):
+    if re.fullmatch(r"(?:19|20)\d\d|\d+/\d+|\d+[A-Z][A-Za-z0-9]*", token):  # a year, 78/265, 5G, 3GPP
         return True
     return token[0].isupper() and (not first or token.isupper() or any(ch.isdigit() for ch in token))
 
