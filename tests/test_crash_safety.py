@@ -217,8 +217,8 @@ def test_two_builds_started_at_once_one_refuses(base: Path) -> None:
     old = {p.name for p in s.index_dir.glob("build-*")}
     builds = [Build(base, "--force", "--no-progress", CRASH_HOLD_S="5") for _ in range(2)]
     ended = sorted((b.finish() for b in builds), key=lambda x: x[0])
-    assert [code for code, _out, _err in ended] == [1, 2]  # refused; built (the fixture's empty file is skipped)
-    refused = ended[0][2]
+    assert [code for code, _out, _err in ended] == [2, 3]  # built (the fixture's empty file is skipped); refused
+    refused = ended[1][2]
     assert refused.startswith("error: another build is running (pid ") and "pass --wait" in refused
     assert refused.count("\n") == 1
     new = {p.name for p in s.index_dir.glob("build-*")} - old
