@@ -322,3 +322,10 @@ def test_a_lost_file_keeps_its_text_across_a_new_chunker_and_force_and_a_rename_
     assert "syn-g7" in open_store(recut).docs  # ... the text whose file is gone is kept as it was
     build(recut, progress=False, force=True)
     assert "syn-g7" in open_store(recut).docs
+
+
+def test_loading_shows_a_bar_per_file_when_progress_is_asked(mini_settings: Settings, capsys) -> None:
+    build(mini_settings, progress=True)
+    assert "load+chunk" in capsys.readouterr().err
+    build(mini_settings, progress=False, force=True)
+    assert "load+chunk" not in capsys.readouterr().err

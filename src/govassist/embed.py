@@ -195,7 +195,9 @@ def _make_embedder(name: str, batch_size: int, query_prefix: str, passage_prefix
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # "Loading weights" on every command's stderr, --json and --no-progress too
         model = HuggingFaceEmbedding(
             model_name=resolve_model(name),
             device="cpu",

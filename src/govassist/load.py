@@ -412,7 +412,11 @@ def load_pdf(path: Path, data: bytes, limits: Limits) -> list[Block]:
     except LimitReachedError as exc:
         raise _fail(path, f"rejected as a PDF bomb: {str(exc)[:120]}") from exc
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
-        raise _fail(path, f"corrupt or truncated PDF ({type(exc).__name__}: {str(exc)[:120]})") from exc
+        raise _fail(
+            path,
+            f"corrupt or truncated PDF ({type(exc).__name__}: {str(exc)[:120]}): fetch it again from its source "
+            "(`govassist corpus fetch` for a catalogued text) or replace the file",
+        ) from exc
     except Exception as exc:
         raise _fail(path, f"unreadable PDF ({type(exc).__name__}: {str(exc)[:120]})") from exc
     if n == 0:

@@ -308,6 +308,7 @@ def build(
                 and same_header(prev[meta.id].entry, meta)
             ),
             {d: p.entry.get("sha256", "") for d, p in old_docs.items()},
+            progress,
         )
         seconds["load_chunk"] = time.perf_counter() - t
 

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from .. import catalog as cat
 from .. import sentvec
 from ..chunk import Chunk, chunk_blocks
@@ -280,14 +282,18 @@ def utf8(name: str) -> bool:
 
 
 def plan_documents(
-    s: Settings, reusable: Callable[[cat.DocMeta, str], bool], indexed: Mapping[str, str] | None = None
+    s: Settings,
+    reusable: Callable[[cat.DocMeta, str], bool],
+    indexed: Mapping[str, str] | None = None,
+    progress: bool = False,
 ) -> tuple[list[Planned], dict[str, str], list[str]]:
     """Check and hash every corpus file; keep those `reusable(meta, sha256)` accepts, load and chunk the rest.
 
     `indexed`: the content hash of each document the current index holds (built by any chunker). A catalogued
     document whose file is now missing or fails to load keeps that indexed version as it is (`Planned.kept`), with a
     note saying so: a broken or lost file never takes a text out of the live index; `govassist corpus remove` does.
-    Shared by the file and PostgreSQL builds. Returns the plan, the skipped files with their reasons, and notes."""
+    Shared by the file and PostgreSQL builds, which show a bar per file with `progress` (a slow PDF is not a hang).
+    Returns the plan, the skipped files with their reasons, and notes."""
     docs = cat.load_catalog(s.catalog_file)
     pairs, notes = cat.corpus_documents(docs, s.corpus_dir)
     indexed = indexed or {}
@@ -315,7 +321,7 @@ def plan_documents(
         if not (s.corpus_dir / d.file).is_symlink():  # a symbolic link is paired, and refused below
             keep(d, "the file is missing")
     limits = limits_for(s)
-    for meta, path in pairs:
+    for meta, path in tqdm(pairs, desc="load+chunk", unit="file", disable=not progress, leave=False):
         if not utf8(path.name):  # its name would reach the title, the header and the embedder
             shown = safe_line(os.fsencode(path.name).decode("utf-8", "backslashreplace"))  # r\xe9sum\xe9.txt
             skipped[shown] = f"{shown}: the file name is not valid UTF-8: rename it"

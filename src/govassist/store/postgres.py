@@ -236,7 +236,11 @@ def _prev_docs(conn: Any, version: int) -> dict[str, dict]:
 
 
 def _plan(
-    s: Settings, prev_docs: dict[str, dict], seeds: Mapping[str, PreviousDoc], servable: dict[str, dict] | None = None
+    s: Settings,
+    prev_docs: dict[str, dict],
+    seeds: Mapping[str, PreviousDoc],
+    servable: dict[str, dict] | None = None,
+    progress: bool = False,
 ) -> tuple[list[_Planned], dict[str, str], list[str]]:
     """The shared plan (plan.plan_documents), each kept document taken from the database or else from the seed.
     `servable`: the current version's documents when it can answer these settings' queries (any chunker): a text
@@ -252,7 +256,7 @@ def _plan(
     indexed = {i: p.entry.get("sha256", "") for i, p in seeds.items()} | {
         i: e.get("sha256", "") for i, e in servable.items()
     }
-    planned, skipped, notes = plan_documents(s, lambda m, d: in_db(m, d) or in_seed(m, d), indexed)
+    planned, skipped, notes = plan_documents(s, lambda m, d: in_db(m, d) or in_seed(m, d), indexed, progress)
     plan: list[_Planned] = []
     for p in planned:
         from_db = servable.get(p.meta.id, {}).get("sha256") == p.digest if p.kept else in_db(p.meta, p.digest)
@@ -347,7 +351,9 @@ def build(
         say("load+chunk")
         t = time.perf_counter()
         servable = bool(cur) and mismatch(cur[4], s, serving=True) is None
-        plan, skipped, notes = _plan(s, prev_docs if compatible else {}, seed or {}, prev_docs if servable else {})
+        plan, skipped, notes = _plan(
+            s, prev_docs if compatible else {}, seed or {}, prev_docs if servable else {}, progress
+        )
         seconds["load_chunk"] = time.perf_counter() - t
 
         to_embed = [p for p in plan if p.source == "embed"]
