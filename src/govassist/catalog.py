@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from .errors import ConfigError, DiskFullError, FetchError
 from .load import SUFFIXES, SUPPORTED, linked_part
-from .text import safe_line
+from .text import safe_line, utf8
 
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -336,17 +336,13 @@ def add(
         if given or not is_url:
             raise _unsupported(name)
         name = f"{meta['id']}.html"  # a web page without a file name
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
+    if not utf8(name):
         raise ConfigError(
             f"{safe_line(name)}: the file name is not valid UTF-8: rename the file, or pass --file with a plain name"
-        ) from None
+        )
     for key, value in meta.items():
-        try:
-            str(value).encode("utf-8")
-        except UnicodeEncodeError:
-            raise ConfigError(f"--{key} is not valid UTF-8: type it again in UTF-8") from None
+        if not utf8(str(value)):
+            raise ConfigError(f"--{key} is not valid UTF-8: type it again in UTF-8")
     _check_date(meta.get("date"))
     if any(d.file == name for d in docs):
         raise ConfigError(f"catalog already lists a file named {safe_line(name)!r}: pass --file with another name")

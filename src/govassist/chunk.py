@@ -124,9 +124,8 @@ def parse_units(blocks: list[Block]) -> list[_Unit]:
     uses_numbers = numbered_total >= 3
     elaborated = uses_numbers and _elaborated(blocks, numbered_at)
     if uses_numbers and not elaborated and _embedded_list(blocks, numbered_at):
-        uses_numbers = (
-            False  # its numbers are a list's, not the text's: paragraphs are counted [1], [2], … from the start
-        )
+        # its numbers are a list's, not the text's: paragraphs are counted [1], [2], … from the start
+        uses_numbers = False
     item: _Unit | None = None  # the numbered item further paragraphs belong to (elaborated texts)
     pp = plain = 0
     last_kind = HEADING

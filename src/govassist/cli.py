@@ -127,9 +127,11 @@ def corpus_add(
     from .load import check_file, limits_for
     from .store.plan import chunk_file
 
+    limits = limits_for(s)
+
     def loads(entry: catalog.DocMeta, path: Path) -> None:  # what the build would do: refused now, not at the build
-        check_file(path, limits_for(s))
-        chunk_file(entry, path, s, limits_for(s), [])
+        check_file(path, limits)
+        chunk_file(entry, path, s, limits, [])
 
     entry = catalog.add(s.catalog_file, s.corpus_dir, source, meta, check=loads)
     typer.echo(f"added {entry.id} as {safe_line(s.corpus_dir / entry.file)}; run `govassist index build` to index it")

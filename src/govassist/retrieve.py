@@ -528,7 +528,8 @@ def _search(
             lexical_weight(q, s.lexical_base, s.lexical_step, s.lexical_max),
         )
     if mode == "default":
-        prior = doc_prior(q, store.docs if allowed is None else {i: store.docs[i] for i in allowed})
+        docs = store.docs if allowed is None else {i: store.docs[i] for i in allowed}  # the documents searched
+        prior = doc_prior(q, docs)
         if not 0 < len(prior) < len(store.docs):
             prior = {}
         hub_penalty, kind = (s.hub_penalty, answer_kind(q)) if s.fusion != "rrf" else (0.0, "")
@@ -539,7 +540,6 @@ def _search(
     order = [by_id[i] for i in sorted(scored, key=lambda i: -scored[i])]
     cited: set[str] = set()
     if mode == "default" and (refs := paragraph_refs(q)):  # "paragraph 38 of the Hiroshima communiqué": that one first
-        docs = store.docs if allowed is None else {i: store.docs[i] for i in allowed}
         named = labelled(q, docs) or list(prior) or (list(docs) if len(docs) == 1 else [])
         found = [c for d in named for c in store.doc_chunks(d) if cites(c, refs)]
         cited = {c.id for c in found}  # of several texts named, the one whose paragraph fits the question best first

@@ -60,6 +60,16 @@ def without_opening(text: str, opening: str) -> str:
     return text[len(opening) :].strip() if opening and text.startswith(opening) else text
 
 
+def utf8(text: str) -> bool:
+    """Whether a string can be written as UTF-8: a file name or argument decoded from undecodable bytes cannot (they
+    come back as surrogates, which fail later, in a catalog write or the embedder's tokenizer)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def safe_line(text: object, limit: int = 500) -> str:
     """`text` as one printable line for a terminal or a one-line message: control characters and escape
     sequences become a space, so a file name or comment can neither forge a line nor drive the terminal."""

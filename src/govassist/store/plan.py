@@ -19,7 +19,7 @@ from ..chunk import Chunk, chunk_blocks
 from ..errors import IndexMismatchError, IndexMissingError, LoadError
 from ..load import Limits, check_file, limits_for, load_file
 from ..settings import Settings
-from ..text import american, safe_line
+from ..text import american, safe_line, utf8
 
 FORMAT = 1
 CHUNKER_VERSION = 15  # bump whenever load.py or chunk.py changes what they produce
@@ -270,15 +270,6 @@ def _with_catalog(reason: str, meta: cat.DocMeta, s: Settings) -> str:
     if meta.in_catalog and "rename it to" in reason:
         return f"{reason}; then set `file` of {meta.id!r} in {s.catalog_file.name} to the new name"
     return reason
-
-
-def utf8(name: str) -> bool:
-    """Whether a file name decoded from the disk is valid UTF-8 (undecodable bytes come back as surrogates)."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def plan_documents(
