@@ -1,5 +1,7 @@
 """Extractive answers: every sentence is cited, quoted verbatim from the passage it cites."""
 
+from pathlib import Path
+
 from govassist.answer import NOTHING, ask
 from govassist.settings import Settings
 from govassist.text import normalise
@@ -249,10 +251,12 @@ def test_the_notice_names_one_text_for_its_versions_and_each_text_of_a_forum() -
         )
         for i in (1, 2)
     ]
-    final = DocMeta("pact", "Digital Pact (A/RES/1)", "Pact", "pact.pdf", family="pact", date="2024-09-01")
+    final = DocMeta(
+        "pact", "Digital Pact (A/RES/1)", "Pact", "pact.pdf", family="pact", date="2024-09-01", url="https://x/p.pdf"
+    )
     text = sp.notice((*drafts, final))
     assert text.startswith("The Digital Pact (Pact) (and 2 earlier versions) is catalogued but not indexed here;")
-    assert "`pact.pdf`" in text and "`p1.pdf`" not in text
+    assert "`govassist corpus fetch` brings it in" in text and "`pact.pdf`" in text and "`p1.pdf`" not in text
     texts = (
         DocMeta("a", "Tunis Agenda", "Tunis Agenda", "a.html", family="wsis-outcomes"),
         DocMeta("b", "Geneva Declaration", "Geneva Declaration", "b.html", family="wsis-outcomes"),
@@ -260,6 +264,18 @@ def test_the_notice_names_one_text_for_its_versions_and_each_text_of_a_forum() -
     assert "wsis" in sp.names(texts[0])[1]  # the family's acronym
     assert "unga" not in sp.names(DocMeta("c", "Compact", "C", "c.pdf", forum="United Nations General Assembly"))[1]
     assert sp.notice(texts).startswith("The Tunis Agenda and Geneva Declaration are catalogued")
+    # no address to fetch from: copy the files in; the files already in the corpus folder: build the index
+    assert "the catalog gives no address to fetch them from: copy the files" in sp.notice(texts)
+    assert "corpus fetch" not in sp.notice(texts)
+
+
+def test_the_notice_says_to_build_when_the_file_is_already_in_the_corpus(tmp_path: Path) -> None:
+    doc = DocMeta("pact", "Digital Pact", "Pact", "pact.pdf", url="https://x/p.pdf")
+    assert "`govassist corpus fetch` brings it in" in sp.notice((doc,), tmp_path)
+    (tmp_path / "pact.pdf").write_bytes(b"%PDF-1.4")
+    said = sp.notice((doc,), tmp_path)
+    assert "in the corpus folder but not indexed here: `govassist index build` indexes it" in said
+    assert "corpus fetch" not in said
 
 
 def test_the_years_of_a_range_are_not_required_of_a_passage() -> None:

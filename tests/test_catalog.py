@@ -61,6 +61,12 @@ def test_project_catalog_has_the_issuers_pdfs_with_families() -> None:
         ('[[doc]]\nid = "a"\ntitle = "T"\nlabel = "L"\nfile = "a.txt"\nauthor = "x"\n', "unknown field"),
         ('[[doc]]\nid = "a"\ntitle = "T"\nlabel = "L"\nfile = "a.txt"\n' * 2, "duplicate id"),
         ("[[doc]\n", "not valid TOML"),
+        # a misspelt table or an entry's fields above the first [[doc]]: entries, and their restrictions, lost unseen
+        ('[[docs]]\nid = "a"\ntitle = "T"\nlabel = "L"\nfile = "a.txt"\nrestricted = ["negotiator"]\n', "docs"),
+        ('id = "a"\ntitle = "T"\nlabel = "L"\nfile = "a.txt"\n\n[[doc]]\nid = "b"\n', "unknown top-level key"),
+        ('[doc]\nid = "a"\ntitle = "T"\nlabel = "L"\nfile = "a.txt"\n', r"\[\[doc\]\] table"),
+        ('[[doc]]\nid = "a"\ntitle = "T"\nlabel = "L"\nfile = "a.txt"\ndate = "June 2024"\n', "is not a date"),
+        ('[[doc]]\nid = "a"\ntitle = "T"\nlabel = "L"\nfile = "a.txt"\ndate = "2024-02-30"\n', "is not a date"),
     ],
 )
 def test_invalid_catalogs_are_rejected(tmp_path: Path, body: str, message: str) -> None:
@@ -68,6 +74,14 @@ def test_invalid_catalogs_are_rejected(tmp_path: Path, body: str, message: str) 
     path.write_text(body)
     with pytest.raises(ConfigError, match=message):
         catalog.load_catalog(path)
+
+
+def test_a_catalog_may_be_empty_and_give_a_year_or_month_as_a_date(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.toml"
+    path.write_text("# no texts yet\n")
+    assert catalog.load_catalog(path) == []
+    path.write_text('[[doc]]\nid = "a"\ntitle = "T"\nlabel = "L"\nfile = "a.txt"\ndate = "2024-06"\n')
+    assert catalog.load_catalog(path)[0].date == "2024-06"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -125,6 +139,20 @@ def test_fetch_from_mirror_and_by_url_reports_failures(tmp_path: Path, http_serv
     assert not (dest / "gone.pdf").exists() and not list(dest.glob(".*part"))
     again = catalog.fetch(docs[:3], dest, mirror)
     assert again.present == ["m", "pdf", "html"]
+
+    # a damaged copy is kept by a plain fetch and replaced when named; a failed replacement leaves it as it was
+    (dest / "doc.pdf").write_bytes(b"%PDF-1.4 trunc")
+    (dest / "m.txt").write_text("damaged")
+    assert catalog.fetch(docs[:3], dest, mirror).present == ["m", "pdf", "html"]
+    fixed = catalog.fetch(docs[:3], dest, mirror, replace=["pdf", "m"])
+    assert (fixed.copied, fixed.downloaded, fixed.present) == (["m"], ["pdf"], ["html"])
+    assert (dest / "doc.pdf").read_bytes() == (tmp_path / "src.pdf").read_bytes()
+    assert (dest / "m.txt").read_text() == "1. Mirrored.\n"
+    (dest / "gone.pdf").write_bytes(b"%PDF-1.4 trunc")
+    failed = catalog.fetch(docs, dest, mirror, replace=["gone"])
+    assert failed.failed["gone"].endswith("HTTP 404") and (dest / "gone.pdf").read_bytes() == b"%PDF-1.4 trunc"
+    with pytest.raises(ConfigError, match="no catalog entry nope"):
+        catalog.fetch(docs, dest, mirror, replace=["nope"])
 
 
 def test_add_registers_a_local_file_and_a_url(tmp_path: Path, http_server: str) -> None:

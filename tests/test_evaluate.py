@@ -201,7 +201,7 @@ def test_relevance_of_a_passage_is_the_max_grade_of_its_paragraphs(mini_store, m
 
 
 def test_eval_writes_report_files(mini_store, mini_settings, mini_questions: Path, tmp_path: Path) -> None:
-    from govassist.eval_report import write_report
+    from govassist.eval_report import _baseline, write_report
 
     gates = ev.parse_gates(["ndcg@10=0.1"])
     r = ev.run_eval(mini_settings, mini_questions, ["bm25", "default"], k=5, gates=gates, splits=["legacy"])
@@ -223,6 +223,23 @@ def test_eval_writes_report_files(mini_store, mini_settings, mini_questions: Pat
         mini_settings, mini_questions, ["default"], k=5, baseline_file=folder / "results.json", splits=["all"]
     )
     assert again.baseline["default"]["default"]["comparisons"]["baseline:default"]["ndcg@10"] == 1.0
+
+    # a baseline that lacks some of this run's questions (another split, newer questions) is compared on the
+    # questions both answered: the missing ones are counted and left out, not scored 0 for the baseline
+    data["runs"] = {name: {q: run[q] for q in run if q == "m1"} for name, run in data["runs"].items()}
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps(data))
+    vs = ev.run_eval(mini_settings, mini_questions, ["default"], k=5, baseline_file=partial, splits=["legacy"])
+    rep = vs.baseline["default"]
+    assert (rep["shared_questions"], rep["left_out"]) == (1, 2)
+    assert rep["baseline:default"]["comparisons"]["default"]["ndcg@10"] == 1.0  # the same run: no difference
+    assert "2 of this run's questions are not in the baseline" in _baseline(vs)
+    data["runs"] = {name: {} for name in data["runs"]}
+    partial.write_text(json.dumps(data))
+    none = ev.run_eval(mini_settings, mini_questions, ["default"], k=5, baseline_file=partial, splits=["legacy"])
+    assert "shares no question with this run" in _baseline(none)
+    with pytest.raises(EvalError, match="no such baseline file"):  # said before the runs, not after them
+        ev.run_eval(mini_settings, mini_questions, ["default"], k=5, baseline_file=tmp_path / "nope.json")
 
 
 def _cli(monkeypatch: pytest.MonkeyPatch, settings, *args: str) -> int:
@@ -479,3 +496,36 @@ def test_real_question_set_validates_and_default_scores_above_floor_on_test(real
     scored = [q for q in legacy if lrels[q.qid]]
     run = ev.run_config(real_store, real_settings, scored, ev.EvalConfig("default", "default"), 20, lrels)
     assert ev.score(scored, {q.qid: lrels[q.qid] for q in scored}, run).mean["mrr@10"] > 0.82
+
+
+def test_judgments_added_by_a_later_assessment_are_kept_counted_and_can_be_left_out(
+    mini_store, mini_settings, conversation_file: Path, tmp_path: Path
+) -> None:
+    from govassist.eval_report import write_report
+
+    rows = [json.loads(x) for x in conversation_file.read_text().splitlines() if '"x1"' not in x]
+    for r in rows:
+        if r["qid"] == "f1":  # a pooled assessment adds ¶2 as a second answer, and a related ¶1
+            r["judgments"] += [
+                {"doc_id": "syn-g7", "para": "2", "grade": 2, "by": "pool-x"},
+                {"doc_id": "syn-g7", "para": "1", "grade": 1, "by": "pool-x"},
+            ]
+    path = _write_raw(tmp_path / "q.jsonl", rows)
+    ev.prepare(path, mini_store)  # the file is rewritten: the provenance survives, and the overlap ignores it
+    f1 = {q.qid: q for q in ev.load_questions(path)}["f1"]
+    assert [j.by for j in f1.judgments] == ["", "pool-x", "pool-x"]
+    assert f1.overlap == pytest.approx(0.75)
+    written = json.loads(next(x for x in path.read_text().splitlines() if '"f1"' in x))
+    assert "by" not in written["judgments"][0] and written["judgments"][1]["by"] == "pool-x"
+
+    everything = ev.run_eval(mini_settings, path, ["default"], k=5, answers=False, splits=["legacy"])
+    original = ev.run_eval(
+        mini_settings, path, ["default"], k=5, answers=False, splits=["legacy"], original_judgments=True
+    )
+    assert set(everything.qrels["f1"]) == {"syn-compact#4", "syn-g7#2", "syn-g7#1"}
+    assert set(original.qrels["f1"]) == {"syn-compact#4"}
+    assert "judgments: with those added later (2 by pool-x; --original-judgments leaves them out)" in everything.notes
+    assert "judgments: original only (2 by pool-x left out)" in original.notes
+    assert "k = 5: ndcg@10, recall@10, recall@20, mrr@10 see only the first 5 hits" in original.notes[-1]
+    write_report(original, tmp_path / "reports")
+    assert "Judgments: original only (2 by pool-x left out)." in (tmp_path / "reports" / "latest.md").read_text()

@@ -9,7 +9,7 @@ import re
 import shutil
 import tomllib
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,6 +20,7 @@ from .load import SUFFIXES, SUPPORTED, linked_part
 from .text import safe_line, utf8
 
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+CATALOG_DATE_RE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")  # a hand-edited entry may give a year or a month
 
 STATUSES = ("adopted", "draft", "non-binding")
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -80,7 +81,22 @@ def _entry(raw: dict, source: Path) -> DocMeta:
     values = dict(raw)
     values["restricted"] = tuple(raw.get("restricted", ()))
     values["date"] = str(raw.get("date", ""))
+    if values["date"] and not _catalog_date(values["date"]):
+        raise ConfigError(
+            f"{source}: {raw['id']}: date {safe_line(values['date'])!r} is not a date: use YYYY-MM-DD (or YYYY-MM, "
+            "YYYY); dates scope searches and order versions"
+        )
     return DocMeta(**values)
+
+
+def _catalog_date(text: str) -> bool:
+    if not CATALOG_DATE_RE.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat((text + "-01-01")[:10])
+    except ValueError:
+        return False
+    return True
 
 
 def load_catalog(path: Path) -> list[DocMeta]:
@@ -91,6 +107,15 @@ def load_catalog(path: Path) -> list[DocMeta]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"catalog {path} is not valid TOML: {exc}") from exc
+    stray = sorted(set(data) - {"doc"})
+    if stray:  # "[[docs]]", or an entry's fields above the first "[[doc]]": its entries would be lost unseen
+        raise ConfigError(
+            f"catalog {path}: unknown top-level key(s) {', '.join(map(safe_line, stray))}: each text is a "
+            "[[doc]] table (a misspelt [[doc]] line, or fields above the first [[doc]], drop entries and their "
+            "access restrictions)"
+        )
+    if not isinstance(data.get("doc", []), list):
+        raise ConfigError(f"catalog {path}: write each text as a [[doc]] table (two brackets), not [doc]")
     docs = [_entry(raw, path) for raw in data.get("doc", [])]
     for attr in ("id", "file"):
         seen: set[str] = set()
@@ -238,8 +263,19 @@ def _link_reason(path: Path, folder: Path, what: str) -> str | None:
     return f"{safe_line(path)}: {where} is a symbolic link; {what}"
 
 
-def fetch(docs: list[DocMeta], corpus_dir: Path, mirror: Path | None = None, download: bool = True) -> FetchReport:
-    """Bring each catalogued file into corpus_dir: from the mirror when it has it, else from its URL."""
+def fetch(
+    docs: list[DocMeta],
+    corpus_dir: Path,
+    mirror: Path | None = None,
+    download: bool = True,
+    replace: Collection[str] = (),
+) -> FetchReport:
+    """Bring each catalogued file into corpus_dir: from the mirror when it has it, else from its URL. A file
+    already there is kept unless its id is in `replace` (a damaged copy): then it is overwritten only once the new
+    copy is complete, so a failed fetch leaves it as it was."""
+    unknown = sorted(set(replace) - {d.id for d in docs})
+    if unknown:
+        raise ConfigError(f"no catalog entry {', '.join(map(safe_line, unknown))}: see `govassist corpus list`")
     report = FetchReport()
     corpus_dir.mkdir(parents=True, exist_ok=True)
     for d in docs:
@@ -248,7 +284,7 @@ def fetch(docs: list[DocMeta], corpus_dir: Path, mirror: Path | None = None, dow
         if why:
             report.refused[d.id] = why
             continue
-        if dest.is_file() and dest.stat().st_size > 0:
+        if dest.is_file() and dest.stat().st_size > 0 and d.id not in replace:
             report.present.append(d.id)
             continue
         src = mirror / d.file if mirror else None

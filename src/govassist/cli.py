@@ -60,16 +60,20 @@ def settings_cmd(as_json: JsonOpt = False) -> None:
 def corpus_fetch(
     mirror: Annotated[Path | None, typer.Option(help="Folder holding copies of catalogued files.")] = None,
     download: Annotated[bool, typer.Option(help="Download what the mirror lacks from its official URL.")] = True,
+    replace: Annotated[
+        list[str] | None, typer.Option("--replace", help="Fetch this text again though its file is there (damaged).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Bring every catalogued file into the corpus folder, from a mirror or by download.
+    """Bring every catalogued file into the corpus folder, from a mirror or by download; a file already there is
+    kept unless named with --replace ID (a corrupt or truncated copy).
 
     Exit code 0: done; 2: some files refused (a symbolic link where a file would be read or written)."""
     from . import catalog
 
     s = _settings()
     mirror = mirror or (s.mirror_dir if s.mirror_dir.is_dir() else None)
-    r = catalog.fetch(catalog.load_catalog(s.catalog_file), s.corpus_dir, mirror, download)
+    r = catalog.fetch(catalog.load_catalog(s.catalog_file), s.corpus_dir, mirror, download, replace or ())
     if as_json:
         _out(r.__dict__)
     else:
@@ -624,6 +628,9 @@ def eval_cmd(
     k: Annotated[int, typer.Option("--k", help="Hits per question.")] = 20,
     answers: Annotated[bool, typer.Option(help="Also measure the answers (citations, abstention, turns).")] = True,
     split: Annotated[list[str] | None, typer.Option("--split", help="test (default) | dev | legacy | all")] = None,
+    original_judgments: Annotated[
+        bool, typer.Option("--original-judgments", help="Leave out judgments added after the questions were written.")
+    ] = False,
 ) -> None:
     """Evaluate bm25, dense, fused and default on the current index over a split (test by default) and write a
     report (exit 1 if a gate fails). Other embedders only with --config MODE@EMBEDDER."""
@@ -634,7 +641,9 @@ def eval_cmd(
     from .evaluate import gate_state, parse_gates, run_eval
 
     gates = parse_gates(fail_under)
-    r = run_eval(_settings(), questions, config, k, baseline, gates, answers, True, split or ["test"])
+    r = run_eval(
+        _settings(), questions, config, k, baseline, gates, answers, True, split or ["test"], original_judgments
+    )
     folder = write_report(r, out)
     typer.echo(
         f"split: {' + '.join(r.splits)}\n{headline(r)}\n\n"

@@ -103,17 +103,30 @@ def _significance(r: EvalResult) -> str:
 
 
 def _baseline(r: EvalResult) -> str:
-    rows = []
+    rows, notes = [], []
     for name, rep in r.baseline.items():
         base = f"baseline:{name}"
-        row: list[Any] = [name]
+        if rep.get("left_out"):
+            notes.append(
+                f"`{name}`: {rep['left_out']} of this run's questions are not in the baseline and are left out"
+                + (
+                    f"; compared on the {rep['shared_questions']} both answered."
+                    if rep["shared_questions"]
+                    else ": the baseline shares no question with this run (another split?), nothing to compare."
+                )
+            )
+        if not rep.get("shared_questions"):
+            continue
+        row: list[Any] = [f"{name} ({rep['shared_questions']})"]
         for m in SIG_METRICS:
             rm = METRICS[m]
             now, then = rep[name]["scores"][rm], rep[base]["scores"][rm]
             p = rep[base]["comparisons"][name][rm]
             row.append(f"{then:.3f} → {now:.3f} ({now - then:+.3f}, p={p:.3f}{'*' if p < MAX_P else ''})")
         rows.append(row)
-    return _table(["configuration", *SIG_METRICS], rows) if rows else "No configuration matched the baseline's."
+    table = _table(["configuration (questions)", *SIG_METRICS], rows) if rows else ""
+    text = "\n\n".join(x for x in (table, "\n".join(f"- {n}" for n in notes)) if x)
+    return text or "No configuration matched the baseline's."
 
 
 def _hits_text(hits: tuple[RankedHit, ...], n: int = 3) -> str:
@@ -421,10 +434,11 @@ def write_report(r: EvalResult, out_dir: Path) -> Path:
         w.writerows(rows)
     (folder / "per_question.md").write_text(per_question_md(r), encoding="utf-8")
     plots(r, folder)
+    judged = next((f" J{n[1:]}." for n in r.notes if n.startswith("judgments:")), "")
     latest = (
         f"# Latest evaluation ({' + '.join(r.splits)} split)\n\n{r.started}: {len(r.questions)} questions scored "
         f"for retrieval, {len(r.answers or ())} answered, k = {r.k}, index embedder {r.index.get('embedder')}. "
-        f"Full report: `{folder.name}/report.md` (not committed).\n\n{headline(r)}\n\n"
+        f"Full report: `{folder.name}/report.md` (not committed).{judged}\n\n{headline(r)}\n\n"
         f"Default configuration by overlap bucket:\n\n{_by_bucket_hits(r)}\n\n"
         f"Answer-level metrics:\n\n{_answers(r)}\n\nRegression gate: {gate_state(r)}\n"
     )

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import time
 import warnings
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -67,9 +68,17 @@ MAX_P = 0.05
 
 @dataclass(frozen=True)
 class Judgment:
+    """A paragraph's grade for a question; `by` names a later assessment that added it ("" = written with the
+    question; "pool-2026-12-07" = the pooled assessment, eval/README.md)."""
+
     doc_id: str
     para: str
     grade: int
+    by: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"doc_id": self.doc_id, "para": self.para, "grade": self.grade}
+        return {**d, "by": self.by} if self.by else d
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,7 @@ class Question:
             "type": self.type,
             "split": self.split,
             "collections": list(self.collections),
-            "judgments": [asdict(j) for j in self.judgments],
+            "judgments": [j.to_dict() for j in self.judgments],
         }
         if self.history:
             d["history"] = list(self.history)
@@ -437,7 +446,10 @@ def load_questions_rows(rows: list[dict], path: Path) -> list[Question]:
     out = []
     for n, d in enumerate(rows, start=1):
         try:
-            js = tuple(Judgment(str(j["doc_id"]), str(j["para"]), int(j["grade"])) for j in d["judgments"])
+            js = tuple(
+                Judgment(str(j["doc_id"]), str(j["para"]), int(j["grade"]), str(j.get("by", "")))
+                for j in d["judgments"]
+            )
             fu = d.get("follow_up")
             ov = d.get("overlap")
             out.append(
@@ -565,9 +577,10 @@ def paragraph_texts(store: Store) -> dict[tuple[str, str], str]:
 
 
 def overlap_of(q: Question, texts: dict[tuple[str, str], str]) -> float | None:
-    """The question's overlap with its grade-2 paragraphs; None without grade-2 judgments or when one of
-    them is not in `texts` (a document not indexed yet)."""
-    golds = [(j.doc_id, j.para) for j in q.judgments if j.grade == 2]
+    """The question's overlap with its grade-2 paragraphs as judged when it was written (not those a later pooled
+    assessment added: overlap measures how the question was worded against its target); None without grade-2
+    judgments or when one of them is not in `texts` (a document not indexed yet)."""
+    golds = [(j.doc_id, j.para) for j in q.judgments if j.grade == 2 and not j.by]
     if not golds or any(g not in texts for g in golds):
         return None
     return round(overlap(q.query, (texts[g] for g in golds)), 3)
@@ -917,12 +930,23 @@ def load_baseline(path: Path, store: Store, qrels: dict[str, dict[str, int]]) ->
 def baseline_comparison(
     qrels: dict[str, dict[str, int]], runs: dict[str, ConfigRun], baseline: dict[str, dict[str, dict[str, float]]]
 ) -> dict[str, Any]:
-    """Each current configuration against the baseline run of the same name (or the lone baseline run)."""
+    """Each current configuration against the baseline run of the same name (or the lone baseline run), on the
+    questions both runs answered: a question the baseline lacks (another split, a newer question) is left out and
+    counted (`left_out`), never scored 0 for the baseline."""
     out: dict[str, Any] = {}
     for name, cr in runs.items():
-        base = baseline.get(name) or (baseline.get("baseline") if name == "default" else None)
-        if base is not None:
-            out[name] = compare_runs(qrels, {f"baseline:{name}": base, name: cr.run})
+        base = baseline[name] if name in baseline else baseline.get("baseline") if name == "default" else None
+        if base is None:
+            continue
+        shared = sorted(set(base) & set(qrels) & set(cr.run))
+        report = (
+            compare_runs(
+                {q: qrels[q] for q in shared}, {f"baseline:{name}": base, name: {q: cr.run[q] for q in shared}}
+            )
+            if shared
+            else {}
+        )
+        out[name] = {**report, "shared_questions": len(shared), "left_out": len(set(cr.run) - set(shared))}
     return out
 
 
@@ -967,6 +991,21 @@ def gate_state(r: EvalResult, config: str = "default") -> str:
 # ---- the whole evaluation --------------------------------------------------------------------------------
 
 
+def with_judgments(questions: list[Question], original: bool) -> tuple[list[Question], str]:
+    """The questions with every judgment, or (`original`) with those written with the question only, and a note
+    saying which: figures before 2026-12-07 were measured on the original judgments."""
+    from dataclasses import replace
+
+    added = Counter(j.by for q in questions for j in q.judgments if j.by)
+    if not added:
+        return questions, "judgments: all written with the questions"
+    what = ", ".join(f"{n} by {by}" for by, n in sorted(added.items()))
+    if not original:
+        return questions, f"judgments: with those added later ({what}; --original-judgments leaves them out)"
+    kept = [replace(q, judgments=tuple(j for j in q.judgments if not j.by)) for q in questions]
+    return kept, f"judgments: original only ({what} left out)"
+
+
 def select_split(questions: list[Question], splits: Iterable[str]) -> list[Question]:
     """The questions of the given splits ("all" for every one); an unknown split is an EvalError."""
     wanted = set(splits)
@@ -988,6 +1027,7 @@ def run_eval(
     answers: bool = True,
     progress: bool = False,
     splits: Iterable[str] = ("test",),
+    original_judgments: bool = False,
 ) -> EvalResult:
     """Validate the set, then on the chosen split(s): run each configuration, score, compare (pairwise and with
     a baseline), and answer every question through the composer (answer-level metrics).
@@ -1005,6 +1045,8 @@ def run_eval(
     configs, notes = resolve_configs(config_names)
     if gates and "default" not in {c.name for c in configs}:
         raise EvalError("--fail-under gates the 'default' configuration: include --config default")
+    if baseline_file is not None and not baseline_file.is_file():  # before minutes of runs, not after
+        raise EvalError(f"{baseline_file}: no such baseline file; pass a results.json of an earlier `govassist eval`")
     started = datetime.now(UTC).isoformat(timespec="seconds")
     store = open_store(s)
     every = load_questions(questions_file)
@@ -1016,6 +1058,11 @@ def run_eval(
     chosen = select_split(every, splits)
     if not chosen:
         raise EvalError(f"no question in split(s) {', '.join(splits)} of {questions_file}")
+    chosen, note = with_judgments(chosen, original_judgments)
+    notes.append(note)
+    if k < 20:
+        cut = ", ".join(m for m in METRICS if int(m.split("@")[1]) > k)
+        notes.append(f"k = {k}: {cut} see only the first {k} hits (use --k 20 for the full metrics)")
     qrels_all = build_qrels(chosen, store)
     questions = [q for q in chosen if qrels_all[q.qid]]
     unscored = tuple(q for q in chosen if not qrels_all[q.qid])

@@ -415,7 +415,7 @@ def load_pdf(path: Path, data: bytes, limits: Limits) -> list[Block]:
         raise _fail(
             path,
             f"corrupt or truncated PDF ({type(exc).__name__}: {str(exc)[:120]}): fetch it again from its source "
-            "(`govassist corpus fetch` for a catalogued text) or replace the file",
+            "(`govassist corpus fetch --replace <its id>` for a catalogued text) or replace the file",
         ) from exc
     except Exception as exc:
         raise _fail(path, f"unreadable PDF ({type(exc).__name__}: {str(exc)[:120]})") from exc

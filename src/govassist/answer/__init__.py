@@ -132,7 +132,7 @@ def compose(
     answer = by_paragraph(COMPOSERS[mode](question, hits, s, unindexed=unindexed), hits, doc_chunks)
     if isinstance(indexed, Mapping) and (missing := _no_such_paragraph(question, hits, indexed)):
         answer = answer.with_notes(missing)
-    return replace(answer, not_indexed=notice(unindexed)) if unindexed else answer
+    return replace(answer, not_indexed=notice(unindexed, s.corpus_dir)) if unindexed else answer
 
 
 def _no_such_paragraph(question: str, hits: list[Hit], docs: Mapping[str, DocMeta]) -> str:

@@ -4,6 +4,7 @@ citation of its passage."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from ..catalog import DocMeta
 from ..retrieve import Hit, phrases
@@ -51,17 +52,19 @@ def evidence(
     )
 
 
-def nothing(question: str, unindexed: tuple[DocMeta, ...] = (), mode: str = "extractive") -> Answer:
+def nothing(
+    question: str, unindexed: tuple[DocMeta, ...] = (), mode: str = "extractive", corpus_dir: Path | None = None
+) -> Answer:
     """The answer that says nothing relevant was found (and names a catalogued text that is not indexed)."""
     if unindexed:
-        note = sp.notice(unindexed)
+        note = sp.notice(unindexed, corpus_dir)
         return Answer(question, f"{note} {NOTHING}", (), (), False, mode, (note,), sp.NONE)
     return Answer(question, NOTHING, (), (), False, mode, (), sp.NONE)
 
 
-def lead(support: str, unindexed: tuple[DocMeta, ...]) -> tuple[str, tuple[str, ...]]:
+def lead(support: str, unindexed: tuple[DocMeta, ...], corpus_dir: Path | None = None) -> tuple[str, tuple[str, ...]]:
     """What opens an answer's text (the notice of an unindexed text, the 'closest passages' line) and its notes."""
-    notes = (sp.notice(unindexed),) if unindexed else ()
+    notes = (sp.notice(unindexed, corpus_dir),) if unindexed else ()
     parts = [*notes, *((sp.CLOSEST_LEAD,) if support == sp.CLOSEST else ())]
     return "".join(f"{x} " for x in parts), notes
 
@@ -115,12 +118,12 @@ def extract(
 ) -> Answer:
     """Pick the sentences of the top passages that best answer the question, each cited, best first."""
     if not relevant(hits, question, s):
-        return nothing(question, unindexed)
+        return nothing(question, unindexed, corpus_dir=s.corpus_dir)
     top = hits[:n_passages]
     cands = rk.rank(question, top, s)
     support = sp.decide(evidence(question, hits, cands, unindexed), s)
     if support == sp.NONE or not cands:
-        return nothing(question, unindexed)
+        return nothing(question, unindexed, corpus_dir=s.corpus_dir)
     keys: dict[int, int] = {}
     citations: list[Citation] = []
     out: list[Sentence] = []
@@ -130,6 +133,6 @@ def extract(
             keys[c.hit] = len(keys) + 1
             citations.append(to_citation(keys[c.hit], top[c.hit]))
         out.append(Sentence(c.text, keys[c.hit]))
-    opening, notes = lead(support, unindexed)
+    opening, notes = lead(support, unindexed, s.corpus_dir)
     text = opening + " ".join(f"{x.text} [{citations[x.key - 1].citation}]" for x in out)
     return Answer(question, text, tuple(out), tuple(citations), True, "extractive", notes, support)

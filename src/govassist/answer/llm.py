@@ -89,21 +89,21 @@ def llm_answer(
     """Ask the LLM; on failure or an uncited reply fall back to the extractive answer, saying why. The support
     flag is decided before the LLM is asked, from the same evidence as the extractive answer's."""
     if not relevant(hits, question, s):
-        return nothing(question, unindexed, "llm")
+        return nothing(question, unindexed, "llm", s.corpus_dir)
     support = sp.decide(evidence(question, hits, rk.rank(question, hits[:5], s), unindexed), s)
     if support == sp.NONE:
-        return nothing(question, unindexed, "llm")
+        return nothing(question, unindexed, "llm", s.corpus_dir)
     given = hits[:6]
     try:
         reply = complete(build_messages(question, given), s)
     except LLMError as exc:
         return fallback().with_notes(f"LLM unavailable, extractive answer shown: {exc}", mode="extractive")
     if reply.strip().upper().startswith("NONE"):
-        return nothing(question, unindexed, "llm")
+        return nothing(question, unindexed, "llm", s.corpus_dir)
     sents, cites, dropped = parse_reply(reply, given)
     if not sents:
         return fallback().with_notes("LLM reply cited no given passage; extractive answer shown", mode="extractive")
-    opening, notes = lead(support, unindexed)
+    opening, notes = lead(support, unindexed, s.corpus_dir)
     if dropped:
         notes = (*notes, f"dropped {dropped} citation(s) to passages the model was not given")
     text = opening + " ".join(f"{x.text} [{cites[x.key - 1].citation}]" for x in sents)

@@ -242,8 +242,9 @@ def _versions(docs: tuple[DocMeta, ...]) -> list[tuple[DocMeta, int]]:
     return [(max(g, key=lambda d: (d.date, d.order)), len(g) - 1) for g in groups.values()]
 
 
-def notice(docs: tuple[DocMeta, ...]) -> str:
-    """'The Global Digital Compact (GDC) is catalogued but not indexed here; …' for these texts."""
+def notice(docs: tuple[DocMeta, ...], corpus_dir: Path | None = None) -> str:
+    """'The Global Digital Compact (GDC) is catalogued but not indexed here; …' for these texts: how to fetch them,
+    or, when their files are already in `corpus_dir` (the build has not run, or skipped them), how to index them."""
     texts = _versions(docs)
     named = [
         (f"{_head(d.title)} ({d.label})" if _head(d.title) != d.label else d.label)
@@ -253,6 +254,18 @@ def notice(docs: tuple[DocMeta, ...]) -> str:
     listed = ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else named[0]
     files = ", ".join(f"`{d.file}`" for d, _n in texts)
     one = len(texts) == 1
+    if corpus_dir is not None and all((corpus_dir / d.file).is_file() for d, _n in texts):
+        return (
+            f"The {listed} {'is' if one else 'are'} catalogued and in the corpus folder but not indexed here: "
+            f"`govassist index build` indexes {'it' if one else 'them'} (`govassist index info` says why a build "
+            "skipped a file)."
+        )
+    if not any(d.url for d, _n in texts):
+        return (
+            f"The {listed} {'is' if one else 'are'} catalogued but not indexed here, and the catalog gives no address "
+            f"to fetch {'it' if one else 'them'} from: copy the file{'' if one else 's'} into the corpus folder as "
+            f"{files}, then `govassist index build`."
+        )
     it, where = ("it", "its official address") if one else ("them", "their official addresses")
     return (
         f"The {listed} {'is' if one else 'are'} catalogued but not indexed here; `govassist corpus fetch` brings "
