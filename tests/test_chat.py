@@ -1208,7 +1208,7 @@ def test_a_question_naming_a_catalogued_but_unindexed_text_is_told_so_once(mini_
     from the answer's notes or text."""
     with_dfi = mini_settings.catalog_file.read_text(encoding="utf-8") + (
         '\n[[doc]]\nid = "dfi-2022"\ntitle = "A Declaration for the Future of the Internet"\nlabel = "DFI"\n'
-        'collection = "DFI"\ndate = "2022-04-28"\nfile = "dfi-2022.pdf"\n'
+        'collection = "DFI"\ndate = "2022-04-28"\nfile = "dfi-2022.pdf"\nurl = "https://www.state.gov/dfi.pdf"\n'
     )
     mini_settings.catalog_file.write_text(with_dfi, encoding="utf-8")
     q = "What does the Declaration for the Future of the Internet say about shutdowns?"

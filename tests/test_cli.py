@@ -82,7 +82,8 @@ def test_ask_says_how_strong_the_support_is(env: Settings) -> None:
     with env.catalog_file.open("a", encoding="utf-8") as fh:
         fh.write('\n[[doc]]\nid = "syn-pact"\ntitle = "Synthetic Digital Pact"\nlabel = "SDP"\nfile = "pact.pdf"\n')
     out = run("ask", "What does the SDP say about schools?").output
-    assert out.startswith("The Synthetic Digital Pact (SDP) is catalogued but not indexed here;")
+    assert out.startswith("The Synthetic Digital Pact (SDP) is catalogued but not indexed here")
+    assert "no address to fetch it from: copy the file into the corpus folder as `pact.pdf`" in out  # no url
     assert out.count("catalogued but not indexed") == 1  # said once, not again as a note
 
 

@@ -159,3 +159,9 @@ def test_a_paragraph_asked_for_by_number_is_quoted_and_cited(real_store, real_se
     }.items():
         a = ask(real_store, question, real_settings)
         assert (a.citations[0].doc_id, a.citations[0].para, a.support) == (doc, para, "direct"), question
+        assert {c.para for c in a.citations} == {para}, question  # not ¶66 between two quotes of ¶38
+    # every paragraph of that number: TTC 2021 numbers its annexed statements afresh
+    a = ask(real_store, "What does paragraph 8 of the TTC Pittsburgh statement say?", real_settings)
+    assert {c.para for c in a.citations} == {"Principles ¶8", "Statement on AI ¶8", "[8]"}
+    a = ask(real_store, "What does paragraph 99 of the Hiroshima Communiqué say?", real_settings)
+    assert a.support == "closest" and "Hiroshima Communiqué has no paragraph 99" in " ".join(a.notes)

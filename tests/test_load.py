@@ -133,7 +133,7 @@ def test_html_blocks_skip_scripts_and_navigation(tmp_path: Path) -> None:
         ("binary.txt", bytes(range(256)) * 10, "binary data"),
         ("undetectable.txt", bytes(range(128, 256)) * 3, "not valid UTF-8 (byte 0x80 on line 1, offset 0) and no"),
         ("broken.pdf", b"%PDF-1.4\n1 0 obj <<", "corrupt or truncated PDF"),
-        ("cut.pdf", b"%PDF-1.4\n1 0 obj <<", "fetch it again from its source (`govassist corpus fetch`"),
+        ("cut.pdf", b"%PDF-1.4\n1 0 obj <<", "(`govassist corpus fetch --replace <its id>`"),
         ("fake.pdf", b"hello, I am text", "not a PDF"),
         ("notes.docx", b"PK\x03\x04", "unsupported file type"),
     ],

@@ -85,6 +85,21 @@ def test_a_forum_named_inside_another_name_is_not_a_filter() -> None:
     assert qn.match_text(owned, qn.scoped(owned, Filters())) == "What did the resolution say on gaps?"
 
 
+def test_a_forum_named_by_its_own_text_is_searched_beside_the_other_forum_named() -> None:
+    from govassist.catalog import DocMeta
+
+    docs = {
+        "b": DocMeta("b", "Bletchley Declaration", "Bletchley Declaration", "b.pdf", collection="AI Safety Summit"),
+        "u": DocMeta("u", "A/RES/78/265", "A/RES/78/265", "u.pdf", collection="UN"),
+        "q": DocMeta("q", "Quad Principles", "Quad", "q.md", collection="Regional"),
+    }
+    aliases = qn.aliases_for(docs)
+    assert aliases["ai safety summit"] == "AI Safety Summit" and "regional" not in aliases  # a plain word is no forum
+    q = "Do the Bletchley Declaration and the UN resolution agree on the risks of frontier AI?"
+    assert set(qn.understand(q, None, aliases).collections) == {"AI Safety Summit", "UN"}  # not the UN's alone
+    assert qn.understand("What did the UN Human Rights Council say?", None, aliases).collections == ()
+
+
 def test_a_follow_up_moving_place_and_year_is_matched_on_its_topic_not_the_place() -> None:
     first = qn.understand("What did the G7 say about DFFT at Hiroshima in 2023?", None, ALIASES)
     moved = qn.understand("and in Apulia the year after?", first, ALIASES)

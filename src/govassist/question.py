@@ -30,6 +30,7 @@ ALIASES = {
     "s4d": "Summit for Democracy",
     "quad": "Regional",
     "asean": "Regional",
+    "bletchley": "AI Safety Summit",  # "the Bletchley Declaration and the UN resolution": both forums, not the UN's
 }
 FOLLOW_START = re.compile(r"^\s*(and|also|what about|how about|same for|what of|then|but)\b", re.I)
 PRONOUN = re.compile(
@@ -139,8 +140,11 @@ SHORT_NAME = re.compile(r"\b(?:[A-Z]{2}|\d[A-Z])\b")
 # after a forum's name, what makes it part of another name ("UN General Assembly", "UN Guiding Principles"; not an
 # acronym: "G7 DFFT" stays the G7's) or one of its institutions ("a UN agency"): what the question is about, not
 # whose texts to search
+# a capitalised word after a forum's name makes another body of it ("the UN Human Rights Council"), unless it names
+# one of the forum's own texts or meetings ("the Bletchley Declaration", "the TTC Statement")
 PART_OF_NAME = re.compile(
-    r"(?:['’]s)?\s+(?:[A-Z][a-z][\w'’-]*|agenc(?:y|ies)|bod(?:y|ies)|entit(?:y|ies)|system|secretariat|organi[sz]ations?)\b"
+    r"(?:['’]s)?\s+(?!(?:Declaration|Statement|Communiqu[eé]|Summit|Park)\b)"
+    r"(?:[A-Z][a-z][\w'’-]*|agenc(?:y|ies)|bod(?:y|ies)|entit(?:y|ies)|system|secretariat|organi[sz]ations?)\b"
 )
 EVENT_YEARS = re.compile(r"\b(?:19|20)\d\d/(?:19|20)\d\d\b")  # "the 2003/2005 summit": an event's dates
 EXTRA_STOP = {"say", "says", "tell", "mention", "mentions", "mentioned", "also", "then", "same", "texts", "text"}
@@ -166,7 +170,7 @@ def aliases_for(docs: dict[str, DocMeta]) -> dict[str, str]:
     """Names that, in a question, select a collection: acronyms of the indexed collections and known aliases."""
     present = {d.collection for d in docs.values() if d.collection}
     out = {a: c for a, c in ALIASES.items() if c in present}
-    out.update({c.lower(): c for c in present if c.isupper() or any(ch.isdigit() for ch in c)})
+    out.update({c.lower(): c for c in present if c.isupper() or any(ch.isdigit() for ch in c) or " " in c})
     return out
 
 

@@ -77,22 +77,25 @@ def by_paragraph(answer: Answer, hits: list[Hit], doc_chunks: Callable[[str], It
     for h in hits:
         parts.setdefault(_paragraph(h.chunk.id), []).append(h.chunk)
     docs: dict[str, list[Chunk]] = {}
-    kept: dict[str, Citation] = {}
+    kept: dict[tuple[str, str], tuple[Citation, list[Chunk]]] = {}  # by citation: units sharing a label are one
     key_of: dict[int, int] = {}
     for c in answer.citations:
         para = _paragraph(c.chunk_id)
-        if para not in kept:
-            shown = parts.get(para, [])
-            if doc_chunks is not None and PART_RE.search(c.chunk_id):
-                if c.doc_id not in docs:
-                    docs[c.doc_id] = list(doc_chunks(c.doc_id))
-                whole = [x for x in docs[c.doc_id] if _paragraph(x.id) == para]
-                if whole and sum(len(x.text) for x in whole) <= WHOLE_MAX_CHARS:
-                    shown = whole
-            kept[para] = replace(c, key=len(kept) + 1, text=_joined(shown) or c.text)
-        key_of[c.key] = kept[para].key
+        shown = parts.get(para, [])
+        if doc_chunks is not None and PART_RE.search(c.chunk_id):
+            if c.doc_id not in docs:
+                docs[c.doc_id] = list(doc_chunks(c.doc_id))
+            whole = [x for x in docs[c.doc_id] if _paragraph(x.id) == para]
+            if whole and sum(len(x.text) for x in whole) <= WHOLE_MAX_CHARS:
+                shown = whole
+        group = (c.doc_id, c.para)  # "3 Publicly report …" and its "This should include …" are both ¶3
+        if group not in kept:
+            kept[group] = (replace(c, key=len(kept) + 1), [])
+        kept[group][1].extend(shown or [])
+        key_of[c.key] = kept[group][0].key
+    citations = tuple(replace(c, text=_joined(shown) or c.text) for c, shown in kept.values())
     sentences = tuple(replace(x, key=key_of[x.key]) for x in answer.sentences)
-    return replace(answer, sentences=sentences, citations=tuple(kept.values()))
+    return replace(answer, sentences=sentences, citations=citations)
 
 
 def _paragraph(chunk_id: str) -> str:

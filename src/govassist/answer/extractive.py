@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from ..catalog import DocMeta
-from ..retrieve import Hit, phrases
+from ..retrieve import PARA_REF_RE, Hit, phrases
 from ..settings import Settings
 from ..text import normalise
 from . import rank as rk
@@ -38,14 +38,21 @@ def relevant(hits: list[Hit], question: str, s: Settings) -> bool:
 
 
 def evidence(
-    question: str, hits: list[Hit], cands: list[rk.Candidate], unindexed: tuple[DocMeta, ...] = ()
+    question: str,
+    hits: list[Hit],
+    cands: list[rk.Candidate],
+    unindexed: tuple[DocMeta, ...] = (),
+    s: Settings | None = None,
 ) -> sp.Evidence:
     """What the support flag of an answer from these hits and ranked sentences is decided from."""
     top = None if _phrase_found(hits, question) else max((h.cosine for h in hits if h.cosine is not None), default=None)
+    ref = PARA_REF_RE.search(question)  # a paragraph asked for by number and not found counts as a missing term
+    lost = (ref.group(0).strip(),) if ref and not any(h.cited for h in hits) else ()
+    found = any(h.cited for h in hits) and cands  # the paragraph asked for is quoted, whatever its sentences' cosines
     return sp.Evidence(
         top,
-        max((c.cosine for c in cands), default=None),
-        sp.missing_terms(question, hits),
+        1.0 if found else max((c.cosine for c in cands), default=None),
+        sp.missing_terms(question, hits) + lost + (sp.unknown_words(question, hits, s.embed_model) if s else ()),
         sp.apart(question, hits[:5]),
         unindexed,
         sp.covered(unindexed, hits),
@@ -76,18 +83,23 @@ def _repeats(norm: str, seen: set[str]) -> bool:
     return norm in seen or (bare != norm and bare in seen) or any(ITEM_NUMBER_RE.sub("", x) == norm for x in seen)
 
 
-def choose(cands: list[rk.Candidate], n: int, evolution: bool = False) -> list[rk.Candidate]:
+def choose(cands: list[rk.Candidate], n: int, evolution: bool = False, kind: str = "") -> list[rk.Candidate]:
     """The best sentences, at most two per passage, none far below the best, no repeats. The best sentence of the
     best-ranked passage opens the answer: the retriever's order, which already scores every sentence against the
     question, names the answering passage more often than one sentence's own score does (`govassist eval`, first-
-    citation accuracy: dev 0.333 -> 0.452, legacy 0.707 -> 0.807). For a question on how language evolved: one
-    per passage, within twice the margin, so that several texts are quoted."""
+    citation accuracy: dev 0.333 -> 0.452, legacy 0.707 -> 0.807) — except that a question asking for a list or a
+    date opens with the best passage that carries one when the first carries none and one is within the margin
+    ("Which countries signed …?": the list, not "New Zealand joined …"; dev and legacy unchanged). For a question on
+    how language evolved: one per passage, within twice the margin, so that several texts are quoted."""
     chosen: list[rk.Candidate] = []
     per_hit: dict[int, int] = {}
     seen: set[str] = set()
     most, margin = (1, 2 * MARGIN) if evolution else (2, MARGIN)
     best = cands[0].score if cands else 0.0
     first = min((c.hit for c in cands), default=0)
+    if kind in ("list", "date") and cands and not any(rk.carries(kind, c.text) for c in cands if c.hit == first):
+        # "Which countries signed …?": the passage with the list opens the answer, if one is near the best
+        first = next((c.hit for c in cands if rk.carries(kind, c.text) and c.score >= best - margin), first)
     if not evolution and cands:
         cands = sorted(cands, key=lambda c: c.hit != first)  # stable: the top passage's sentences first, by score
     for c in cands:
@@ -119,16 +131,21 @@ def extract(
     """Pick the sentences of the top passages that best answer the question, each cited, best first."""
     if not relevant(hits, question, s):
         return nothing(question, unindexed, corpus_dir=s.corpus_dir)
-    top = hits[:n_passages]
+    cited = [h for h in hits if h.cited]  # a paragraph asked for by number: that one is quoted, not its neighbours
+    top = (cited or hits)[:n_passages]
     cands = rk.rank(question, top, s)
-    support = sp.decide(evidence(question, hits, cands, unindexed), s)
+    support = sp.decide(evidence(question, hits, cands, unindexed, s), s)
     if support == sp.NONE or not cands:
         return nothing(question, unindexed, corpus_dir=s.corpus_dir)
     keys: dict[int, int] = {}
     citations: list[Citation] = []
     out: list[Sentence] = []
     evolution = rk.question_kind(question) == "evolution"
-    for c in arrange(choose(cands, s.answer_sentences, evolution), top, question):
+    if cited:  # every paragraph of that number ("¶[8]", "Statement on AI ¶8"): its best sentence each, in order
+        chosen = [next(c for c in cands if c.hit == i) for i in sorted({c.hit for c in cands})]
+    else:
+        chosen = arrange(choose(cands, s.answer_sentences, evolution, rk.question_kind(question)), top, question)
+    for c in chosen:
         if c.hit not in keys:
             keys[c.hit] = len(keys) + 1
             citations.append(to_citation(keys[c.hit], top[c.hit]))

@@ -117,9 +117,38 @@ def apart(question: str, hits: list[Hit]) -> int:
 def missing_terms(question: str, hits: list[Hit]) -> tuple[str, ...]:
     """Key terms of the question (a name of several words as one phrase) that appear in no retrieved passage, nor
     in its document's title, label, forum or date."""
-    texts = (f"{h.chunk.text} {h.chunk.section} {h.doc.title} {h.doc.label} {h.doc.forum} {h.doc.date}" for h in hits)
-    blob = " | ".join(" ".join(WORD_RE.findall(normalise(t).lower())) for t in texts)
+    blob = _blob(hits)
     return tuple(term for term in key_terms(question) if not _found(term, blob))
+
+
+def _blob(hits: list[Hit]) -> str:
+    texts = (f"{h.chunk.text} {h.chunk.section} {h.doc.title} {h.doc.label} {h.doc.forum} {h.doc.date}" for h in hits)
+    return " | ".join(" ".join(WORD_RE.findall(normalise(t).lower())) for t in texts)
+
+
+def unknown_words(question: str, hits: list[Hit], model: str) -> tuple[str, ...]:
+    """For a question typed without capitals ("what did the quad say about huawei"), whose names `key_terms`
+    cannot see: its words that the embedder's vocabulary lacks as whole words (names, rare terms) and that no
+    retrieved passage holds, as missing key terms. () for any other question, or an embedder without a vocab.txt."""
+    if any(ch.isupper() for ch in question):
+        return ()
+    words = [w for w in WORD_RE.findall(PARA_REF_RE.sub(" ", question)) if len(w) > 3 and w.isalpha()]
+    vocab = _vocab(model)
+    if not words or not vocab:
+        return ()
+    blob = _blob(hits)
+    return tuple(dict.fromkeys(w for w in words if w not in vocab and not _found(w, blob)))
+
+
+@functools.lru_cache(maxsize=4)
+def _vocab(model: str) -> frozenset[str]:
+    """The whole words of a sentence-transformers model's WordPiece vocabulary (vocab.txt), or none."""
+    from ..embed import resolve_model
+
+    with contextlib.suppress(OSError, ValueError, ImportError):
+        path = Path(resolve_model(model)) / "vocab.txt"
+        return frozenset(w for w in path.read_text(encoding="utf-8").split() if w.isalpha())
+    return frozenset()
 
 
 def _found(term: str, blob: str) -> bool:
