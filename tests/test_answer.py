@@ -449,3 +449,13 @@ def test_a_list_question_opens_with_the_passage_that_lists_though_another_ranks_
     assert a.citations[0].doc_id == "d2" and a.sentences[0].text.startswith("The countries represented were")
     plain = extract("What did New Zealand do about the declaration?", hits, mini_settings)
     assert plain.citations[0].doc_id == "d1"  # any other question: the retriever's first passage opens
+
+
+def test_a_lead_in_is_not_quoted_alone(mini_settings: Settings) -> None:
+    text = (
+        "Specifically, we ask that the working groups, by our next meeting, focus on the following:\n"
+        "• Working Group 1 on technology standards cooperation, including on AI and the Internet of Things."
+    )
+    a = extract("What should the working groups focus on by their next meeting?", [_hit(text)], mini_settings)
+    assert a.sentences and not any(x.text.endswith(":") for x in a.sentences)  # "… the following:" tells nothing
+    assert a.sentences[0].text.startswith("Working Group 1")

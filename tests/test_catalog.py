@@ -170,6 +170,12 @@ def test_add_registers_a_local_file_and_a_url(tmp_path: Path, http_server: str) 
     assert docs["new-2025"].title == 'New "quoted" text' and docs["tunis"].file == "page.html"
     with pytest.raises(ConfigError, match="already has id"):
         catalog.add(cat_file, corpus, str(src), {"id": "tunis", "title": "again"})
+    # the same text under another name: refused, since every build would skip it as a duplicate; nothing left behind
+    twin = tmp_path / "COPY.MD"
+    twin.write_text("1. A new text.\n")
+    with pytest.raises(ConfigError, match=r"same content as new text.md \(catalogued as new-2025\)"):
+        catalog.add(cat_file, corpus, str(twin), {"id": "copy", "title": "Copy"})
+    assert not (corpus / "COPY.MD").exists() and "copy" not in {d.id for d in catalog.load_catalog(cat_file)}
 
 
 def test_uncatalogued_files_get_inferred_metadata(tmp_path: Path) -> None:
@@ -204,6 +210,10 @@ def test_remove_keeps_the_rest_of_the_catalog_verbatim(tmp_path: Path) -> None:
     assert deleted is False and cat_file.read_text() == head
     with pytest.raises(ConfigError, match="no catalog entry with id 'zz'"):
         catalog.remove(cat_file, corpus, "zz")
+    corpus.mkdir(exist_ok=True)
+    (corpus / "Kiwi Note.md").write_text("1. Dropped in.\n")  # indexed as "kiwi-note" with metadata from its name
+    with pytest.raises(ConfigError, match=r"kiwi-note is not catalogued: it is the file Kiwi Note.md .*delete that"):
+        catalog.remove(cat_file, corpus, "kiwi-note")
 
 
 def test_fetch_copies_without_following_a_link_planted_at_the_temporary_name(tmp_path: Path) -> None:

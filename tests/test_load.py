@@ -136,6 +136,8 @@ def test_html_blocks_skip_scripts_and_navigation(tmp_path: Path) -> None:
         ("cut.pdf", b"%PDF-1.4\n1 0 obj <<", "(`govassist corpus fetch --replace <its id>`"),
         ("fake.pdf", b"hello, I am text", "not a PDF"),
         ("notes.docx", b"PK\x03\x04", "unsupported file type"),
+        ("page.txt", b"\n<!DOCTYPE html><html><body><p>Hi</p><script>x=1</script>", "HTML page, not plain text"),
+        ("page.md", b"<html lang='en'><p>Hi</p></html>", "rename it to page.html"),
     ],
 )
 def test_bad_input_gets_a_reason_naming_the_file(tmp_path: Path, name: str, data: bytes, reason: str) -> None:

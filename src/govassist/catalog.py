@@ -411,6 +411,11 @@ def add(
     elif ours:
         _copy_in(src, dest)
     try:  # from here on a failure takes back the file this call brought in: a retry finds the folder as it was
+        if ours and (twin := _same_content(dest, corpus_dir, docs)):
+            raise ConfigError(
+                f"{safe_line(name)} has the same content as {twin}, already in the corpus: the build would skip "
+                "it as a duplicate; nothing added"
+            )
         if check is not None:
             check(entry, dest)
         lines = ["", "[[doc]]"]
@@ -430,6 +435,25 @@ def add(
     return entry
 
 
+def _same_content(path: Path, corpus_dir: Path, docs: list[DocMeta]) -> str:
+    """The corpus file (with its catalog id) whose bytes equal this one's, or ""."""
+    import hashlib
+
+    size = path.stat().st_size
+    ids = {d.file: d.id for d in docs}
+    digest = ""
+    for other in sorted(corpus_dir.rglob("*")):
+        if other == path or other.is_symlink() or not other.is_file() or other.stat().st_size != size:
+            continue
+        if other.suffix.lower() not in SUFFIXES or other.name in PROJECT_FILES:
+            continue
+        digest = digest or hashlib.sha256(path.read_bytes()).hexdigest()
+        if hashlib.sha256(other.read_bytes()).hexdigest() == digest:
+            rel = other.relative_to(corpus_dir).as_posix()
+            return safe_line(rel) + (f" (catalogued as {ids[rel]})" if rel in ids else "")
+    return ""
+
+
 DOC_HEADER_RE = re.compile(r"^\s*\[\[\s*doc\s*\]\]\s*(?:#.*)?$")
 
 
@@ -439,6 +463,13 @@ def remove(catalog_file: Path, corpus_dir: Path, doc_id: str) -> tuple[DocMeta, 
     docs = load_catalog(catalog_file)
     entry = next((d for d in docs if d.id == doc_id), None)
     if entry is None:
+        pairs = corpus_documents(docs, corpus_dir)[0] if corpus_dir.is_dir() else []
+        loose = [p.name for m, p in pairs if not m.in_catalog and m.id == doc_id]
+        if loose:  # a file dropped into the folder, indexed with metadata from its name: no entry to remove
+            raise ConfigError(
+                f"{safe_line(doc_id)} is not catalogued: it is the file {safe_line(loose[0])} in "
+                f"{safe_line(corpus_dir)}/, indexed under its name; delete that file, then `govassist index build`"
+            )
         raise ConfigError(f"no catalog entry with id {safe_line(doc_id)!r}: see `govassist corpus list`")
     lines = catalog_file.read_text(encoding="utf-8").splitlines(keepends=True)
     starts = [i for i, line in enumerate(lines) if DOC_HEADER_RE.match(line)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import textwrap
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -248,7 +249,7 @@ def _failures(r: EvalResult, config: str = "default", limit: int = 60) -> str:
             quote = f"answer's first quote: “{a.first_quote}”"
             out.append(f"**{a.qid}** (unanswerable, answered) “{a.query_read}”  \n{quote}")
     shown = out[:limit]
-    more = f"\n\n… and {len(out) - limit} more in per_question.md" if len(out) > limit else ""
+    more = f"\n\n… and {len(out) - limit} more (results.json holds every question's run)" if len(out) > limit else ""
     return (f"{len(out)} question(s).\n\n" + "\n\n".join(shown) + more) if out else "None."
 
 
@@ -282,8 +283,9 @@ def report_md(r: EvalResult) -> str:
         "## Significance between configurations\n\n" + _significance(r),
         *(["## Against the baseline\n\n" + _baseline(r)] if r.baseline else []),
         "## Weakest question types\n\n" + _weakest(r),
-        "## Failures of the default configuration, with the top 3 passages and the answer's first quote\n\n"
-        + _failures(r),
+        "## Questions the default configuration gets wrong, with the top 3 passages and the answer's first quote\n\n"
+        f"Wrong: no relevant passage in the top {FAIL_AT} (what per_question.md calls a failure), or, with answers "
+        "measured, a first citation that is not grade 2, or an unanswerable question answered.\n\n" + _failures(r),
         "Files: results.json (all figures, runs, per-question values), per_question.md/.csv "
         f"(failures = no relevant passage in the top {FAIL_AT}, with their top 3 hits), metrics_by_config.png, "
         "ndcg_by_type.png, answer_metrics.png.",
@@ -332,6 +334,11 @@ def per_question_md(r: EvalResult) -> str:
     return "\n\n".join(out) + "\n"
 
 
+LOWER_IS_BETTER = frozenset(
+    ("unanswerable answered", "wrong abstention", "answerable flagged", "pronoun misread as follow-up")
+)
+
+
 def plots(r: EvalResult, folder: Path) -> list[Path]:
     """metrics_by_config.png (every metric) and ndcg_by_type.png (nDCG@10 per question type)."""
     import matplotlib
@@ -343,6 +350,7 @@ def plots(r: EvalResult, folder: Path) -> list[Path]:
     names = list(r.scores)
     width = 0.8 / max(1, len(names))
     made = []
+    split = " + ".join(r.splits)
     for fname, groups, get, title in (
         ("metrics_by_config.png", list(METRICS), lambda sc, g: sc.mean[g], "Retrieval metrics by configuration"),
         (
@@ -356,10 +364,11 @@ def plots(r: EvalResult, folder: Path) -> list[Path]:
         x = np.arange(len(groups))
         for i, n in enumerate(names):
             ax.bar(x + i * width - 0.4 + width / 2, [get(r.scores[n], g) for g in groups], width, label=n)
-        ax.set_xticks(x, groups)
+        ax.set_xticks(x, [textwrap.fill(g.replace("-", "- "), 12).replace("- ", "-") for g in groups], fontsize=8.5)
         ax.set_ylim(0, 1)
-        ax.set_title(f"{title} ({len(r.questions)} questions)")
-        ax.legend(fontsize=8, ncols=min(len(names), 6), loc="upper center", bbox_to_anchor=(0.5, -0.08))
+        ax.set_ylabel("score (higher is better)")
+        ax.set_title(f"{title}, {split} split ({len(r.questions)} questions)")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="configuration", title_fontsize=8)
         ax.grid(axis="y", alpha=0.3)
         fig.tight_layout()
         fig.savefig(folder / fname, dpi=110)
@@ -368,8 +377,9 @@ def plots(r: EvalResult, folder: Path) -> list[Path]:
     if r.answers:
         values = answer_metrics(r.answers)
         names_a = [m for m in ANSWER_METRICS if values[m][0] is not None]
-        fig, ax = plt.subplots(figsize=(10, 4.6))
-        bars = ax.bar(range(len(names_a)), [values[m][0] for m in names_a], color="tab:green")
+        fig, ax = plt.subplots(figsize=(11, 5))
+        colours = ["tab:red" if m in LOWER_IS_BETTER else "tab:green" for m in names_a]
+        bars = ax.bar(range(len(names_a)), [values[m][0] for m in names_a], color=colours)
         for b, m in zip(bars, names_a, strict=True):
             ax.annotate(
                 f"{values[m][0]:.2f} (n={values[m][1]})",
@@ -378,9 +388,11 @@ def plots(r: EvalResult, folder: Path) -> list[Path]:
                 va="bottom",
                 fontsize=8,
             )
-        ax.set_xticks(range(len(names_a)), [m.replace(" ", "\n", 1) for m in names_a], fontsize=8)
+        labels = [textwrap.fill(m + (" (lower is better)" if m in LOWER_IS_BETTER else ""), 16) for m in names_a]
+        ax.set_xticks(range(len(names_a)), labels, fontsize=7.5)
         ax.set_ylim(0, 1.1)
-        ax.set_title(f"Answer-level metrics, default composer ({' + '.join(r.splits)} split)")
+        ax.set_ylabel("share of questions")
+        ax.set_title(f"Answer-level metrics, default composer, {split} split (green: higher is better; red: lower)")
         ax.grid(axis="y", alpha=0.3)
         fig.tight_layout()
         fig.savefig(folder / "answer_metrics.png", dpi=110)

@@ -224,8 +224,14 @@ def _short_title(s: str) -> bool:
     return len(s) < 90 and not ENDS_SENTENCE_RE.search(s) and s[:1].isupper() and not NUMBER_RE.match(s)
 
 
+HTML_START_RE = re.compile(r"\s*(?:<\?xml[^>]*>\s*)?(?:<!doctype\s+html|<html[\s>])", re.IGNORECASE)
+
+
 def load_text(path: Path, data: bytes, deadline: float | None = None, notes: list[str] | None = None) -> list[Block]:
-    return text_blocks(_decode(path, data, notes), deadline=deadline)
+    text = _decode(path, data, notes)
+    if HTML_START_RE.match(text[:1024]):  # a saved web page: read as text, its markup and scripts would be indexed
+        raise _fail(path, f"this is an HTML page, not plain text: rename it to {safe_line(path.stem)}.html")
+    return text_blocks(text, deadline=deadline)
 
 
 class _HTMLText(HTMLParser):

@@ -106,7 +106,12 @@ def rank(question: str, hits: list[Hit], s: Settings, w: Weights = W) -> list[Ca
     """Every quotable sentence of these hits, best answer first."""
     q_terms = terms(question)
     kind = question_kind(question)
-    raw = [(hi, pos, sent) for hi, h in enumerate(hits) for pos, sent in enumerate(quotable(h.chunk.text))]
+    raw = [  # a lead-in alone ("… focus on the following:") says nothing: its list is a quote, it is not
+        (hi, pos, sent)
+        for hi, h in enumerate(hits)
+        for pos, sent in enumerate(quotable(h.chunk.text))
+        if not sent.endswith(":") or h.cited  # but a paragraph asked for by number is quoted as it is
+    ]
     if not raw:
         return []
     cos = vectors(s, [x[2] for x in raw]) @ query_vector(s, question)
