@@ -625,7 +625,7 @@ def test_reset_to_defaults_in_the_settings_panel(server: str, browser: object) -
     chat.page.click("#confirm")
     chat.page.wait_for_selector("#chat-settings", state="detached")
     # a question only non-TTC texts answer: under the old filters its citations would all be TTC ones
-    after, _ = chat.ask("What did the Bletchley Declaration say about frontier AI risks?")
+    after, _ = chat.ask("What do the texts say about the risks of frontier AI?")
     assert "Filtered to" not in after.inner_text() and chips(after), after.inner_text()
     assert not all(x.removeprefix("PDF ").startswith("TTC") for x in chips(after)), chips(after)  # all texts again
     assert chat.outside == [] and chat.dialogs == []

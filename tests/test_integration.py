@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 
 from govassist import catalog
+from govassist import question as qn
 from govassist.answer import PART_RE, ask
 from govassist.chunk import plain_para
 from govassist.retrieve import Filters, search
@@ -90,10 +91,15 @@ def test_a_question_asking_who_or_how_many_cites_the_passage_with_the_names_or_t
     # answer-kind cue each opened with a neighbouring paragraph on the same topic
     who = "Which governments signed the original March 2023 joint statement on commercial spyware?"
     many = "How many partners joined the United States in launching the Declaration for the Future of the Internet?"
-    for question, cited in ((who, "Spyware Joint Statement 2023 ¶[1]"), (many, "DFI Launch Fact Sheet ¶[2]")):
+    for question, cited, chunk in (
+        (who, "Spyware Joint Statement 2023 ¶[1]", "spyware-2023#[1]"),
+        (many, "DFI Launch Fact Sheet ¶[2]", "dfi-fact-sheet-2022#[2]"),
+    ):
         assert ask(real_store, question, real_settings).citations[0].citation == cited
-        off = real_settings.model_copy(update={"answer_kind_weight": 0.0})
-        assert ask(real_store, question, off).citations[0].citation != cited
+        off = real_settings.model_copy(update={"answer_kind_weight": 0.0})  # the retriever's cue (the answer's own
+        turn, scope = qn.read(real_store, question, Filters())  # list-first rule may still find the passage)
+        assert qn.search_turn(real_store, turn, scope, off, k=1)[0].chunk.id != chunk
+        assert qn.search_turn(real_store, turn, scope, real_settings, k=1)[0].chunk.id == chunk
 
 
 def test_a_users_word_finds_the_paragraph_in_the_texts_words(real_store, real_settings) -> None:

@@ -98,6 +98,11 @@ def test_a_forum_named_by_its_own_text_is_searched_beside_the_other_forum_named(
     q = "Do the Bletchley Declaration and the UN resolution agree on the risks of frontier AI?"
     assert set(qn.understand(q, None, aliases).collections) == {"AI Safety Summit", "UN"}  # not the UN's alone
     assert qn.understand("What did the UN Human Rights Council say?", None, aliases).collections == ()
+    # a summit's or a place's name selects its forum and stays a topic word: "they … at the AI Safety Summit" after
+    # an unrelated question stands alone (read as a follow-up on ransomware before "ai safety summit" was kept)
+    earlier = qn.understand("What did the G7 say about ransomware?", None, aliases)
+    alone = qn.understand("What did they agree at the AI Safety Summit?", earlier, aliases)
+    assert not alone.followup and alone.collections == ("AI Safety Summit",)
 
 
 def test_a_follow_up_moving_place_and_year_is_matched_on_its_topic_not_the_place() -> None:

@@ -32,6 +32,7 @@ ALIASES = {
     "asean": "Regional",
     "bletchley": "AI Safety Summit",  # "the Bletchley Declaration and the UN resolution": both forums, not the UN's
 }
+TOPICAL = frozenset({"bletchley"})  # names of a place that select its forum and still say what a question is about
 FOLLOW_START = re.compile(r"^\s*(and|also|what about|how about|same for|what of|then|but)\b", re.I)
 PRONOUN = re.compile(
     r"\b(it|its|they|them|their|these|those|that one|this one)\b|\b(about|on|of|regarding|with|to) (this|that)\b", re.I
@@ -223,8 +224,10 @@ def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Tur
         found = list(re.finditer(pattern, q, re.I))
         if any(not PART_OF_NAME.match(q, m.end()) for m in found):  # the forum speaks: its texts are searched
             cols.append(col)
-            core = re.sub(pattern + r"(?:['’]s\b)?", " ", core, flags=re.I)
-        rest = re.sub(pattern, " ", rest)
+            if alias not in TOPICAL:  # a place ("Bletchley") is matched too, as "Hiroshima" is
+                core = re.sub(pattern + r"(?:['’]s\b)?", " ", core, flags=re.I)
+        if alias not in TOPICAL and (alias in ALIASES or " " not in alias):  # a place or a summit's name ("Bletchley",
+            rest = re.sub(pattern, " ", rest)  # "AI Safety Summit") stays a topic word too, as "Hiroshima" does
     core = " ".join(core.split())
     date_from, date_to = _years(q)
     short = {w.lower() for w in SHORT_NAME.findall(q)}  # "AI", "6G": two characters, a topic all the same
