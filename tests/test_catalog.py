@@ -153,6 +153,10 @@ def test_fetch_from_mirror_and_by_url_reports_failures(tmp_path: Path, http_serv
     assert failed.failed["gone"].endswith("HTTP 404") and (dest / "gone.pdf").read_bytes() == b"%PDF-1.4 trunc"
     with pytest.raises(ConfigError, match="no catalog entry nope"):
         catalog.fetch(docs, dest, mirror, replace=["nope"])
+    (mirror / "m.txt").write_text("damaged")  # the mirror holds the same damaged copy: not "copied" again
+    (dest / "m.txt").write_text("damaged")
+    same = catalog.fetch(docs[:1], dest, mirror, replace=["m"])
+    assert same.copied == [] and same.failed["m"] == "the mirror holds the same copy and no url"
 
 
 def test_add_registers_a_local_file_and_a_url(tmp_path: Path, http_server: str) -> None:

@@ -292,7 +292,8 @@ def fetch(
         if why:
             report.refused[d.id] = why
             continue
-        if src and src.is_file():
+        same = d.id in replace and src is not None and src.is_file() and dest.is_file() and _same_bytes(src, dest)
+        if src and src.is_file() and not same:  # a replacement the mirror holds the same damaged copy of: by URL
             if not dest.parent.is_dir():
                 report.failed[d.id] = f"no folder {safe_line(dest.parent)} to copy into"
                 continue
@@ -300,7 +301,8 @@ def fetch(
             report.copied.append(d.id)
             continue
         if not download or not d.url:
-            report.failed[d.id] = "not in the mirror" + ("" if d.url else " and no url")
+            where = "the mirror holds the same copy" if same else "not in the mirror"
+            report.failed[d.id] = where + ("" if d.url else " and no url")
             continue
         try:
             _download(d.url, dest)
@@ -436,22 +438,19 @@ def add(
 
 
 def _same_content(path: Path, corpus_dir: Path, docs: list[DocMeta]) -> str:
-    """The corpus file (with its catalog id) whose bytes equal this one's, or ""."""
-    import hashlib
-
-    size = path.stat().st_size
-    ids = {d.file: d.id for d in docs}
-    digest = ""
-    for other in sorted(corpus_dir.rglob("*")):
-        if other == path or other.is_symlink() or not other.is_file() or other.stat().st_size != size:
-            continue
-        if other.suffix.lower() not in SUFFIXES or other.name in PROJECT_FILES:
-            continue
-        digest = digest or hashlib.sha256(path.read_bytes()).hexdigest()
-        if hashlib.sha256(other.read_bytes()).hexdigest() == digest:
-            rel = other.relative_to(corpus_dir).as_posix()
-            return safe_line(rel) + (f" (catalogued as {ids[rel]})" if rel in ids else "")
+    """The text the build reads (catalogued, or dropped into the folder) whose bytes equal this file's, or ""."""
+    for meta, other in corpus_documents(docs, corpus_dir)[0]:
+        if other != path and not other.is_symlink() and other.is_file() and _same_bytes(path, other):
+            return safe_line(other.relative_to(corpus_dir).as_posix()) + (
+                f" (catalogued as {meta.id})" if meta.in_catalog else ""
+            )
     return ""
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    import filecmp
+
+    return filecmp.cmp(a, b, shallow=False)
 
 
 DOC_HEADER_RE = re.compile(r"^\s*\[\[\s*doc\s*\]\]\s*(?:#.*)?$")

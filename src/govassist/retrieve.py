@@ -560,6 +560,7 @@ def _search(
     drafts_only = bool(filters.statuses) and set(filters.statuses) == {"draft"}
     ranked = _dedupe(order) if mode == "default" and not drafts_only else [(c, ()) for c in order]
     cos = {c.id: sc for c, sc in dense}
+    k = max(k, len(cited))  # a paragraph asked for by number comes whole: "paragraph 6" with all its sub-paragraphs
     if m != q and dense:  # the cosine a hit reports is with the question as asked (what `support` is calibrated on)
         cos = store.cosines(query_vector(s, q), [c.id for c, _ in ranked[:k]])
     return [

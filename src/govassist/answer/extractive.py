@@ -38,11 +38,7 @@ def relevant(hits: list[Hit], question: str, s: Settings) -> bool:
 
 
 def evidence(
-    question: str,
-    hits: list[Hit],
-    cands: list[rk.Candidate],
-    unindexed: tuple[DocMeta, ...] = (),
-    s: Settings | None = None,
+    question: str, hits: list[Hit], cands: list[rk.Candidate], unindexed: tuple[DocMeta, ...] = ()
 ) -> sp.Evidence:
     """What the support flag of an answer from these hits and ranked sentences is decided from."""
     top = None if _phrase_found(hits, question) else max((h.cosine for h in hits if h.cosine is not None), default=None)
@@ -52,7 +48,7 @@ def evidence(
     return sp.Evidence(
         top,
         1.0 if found else max((c.cosine for c in cands), default=None),
-        sp.missing_terms(question, hits) + lost + (sp.unknown_words(question, hits, s.embed_model) if s else ()),
+        sp.missing_terms(question, hits) + lost,
         sp.apart(question, hits[:5]),
         unindexed,
         sp.covered(unindexed, hits),
@@ -125,16 +121,30 @@ def arrange(chosen: list[rk.Candidate], hits: list[Hit], question: str) -> list[
     return sorted(chosen, key=lambda c: first[c.hit])  # stable: by score within a passage
 
 
+def asked_for(question: str, hits: list[Hit], s: Settings, n: int) -> tuple[list[Hit], int]:
+    """The paragraphs a question asks for by number (`Hit.cited`), of the first text they come from, at most `n`:
+    the first (the paragraph itself) and the sub-paragraphs closest to the question ("paragraph 6 … about privacy"
+    shows 6(j)), in the text's order; and how many were left out."""
+    cited = [h for h in hits if h.cited and h.doc.id == next(x for x in hits if x.cited).doc.id]
+    if len(cited) <= n:
+        return cited, 0
+    best: dict[int, float] = {}
+    for c in rk.rank(question, cited[1:], s):
+        best.setdefault(c.hit + 1, c.score)
+    keep = {0, *sorted(best, key=lambda i: -best[i])[: n - 1]}
+    return [h for i, h in enumerate(cited) if i in keep], len(cited) - len(keep)
+
+
 def extract(
     question: str, hits: list[Hit], s: Settings, n_passages: int = 5, unindexed: tuple[DocMeta, ...] = ()
 ) -> Answer:
     """Pick the sentences of the top passages that best answer the question, each cited, best first."""
     if not relevant(hits, question, s):
         return nothing(question, unindexed, corpus_dir=s.corpus_dir)
-    cited = [h for h in hits if h.cited]  # a paragraph asked for by number: that one is quoted, not its neighbours
-    top = (cited or hits)[:n_passages]
+    cited, more = asked_for(question, hits, s, n_passages)  # a paragraph asked for by number: it, not its neighbours
+    top = cited or hits[:n_passages]
     cands = rk.rank(question, top, s)
-    support = sp.decide(evidence(question, hits, cands, unindexed, s), s)
+    support = sp.decide(evidence(question, hits, cands, unindexed), s)
     if support == sp.NONE or not cands:
         return nothing(question, unindexed, corpus_dir=s.corpus_dir)
     keys: dict[int, int] = {}
@@ -151,5 +161,8 @@ def extract(
             citations.append(to_citation(keys[c.hit], top[c.hit]))
         out.append(Sentence(c.text, keys[c.hit]))
     opening, notes = lead(support, unindexed, s.corpus_dir)
+    if more:
+        left = f"{more} more sub-paragraph(s) of {citations[0].citation} not shown"
+        notes = (*notes, f"{left}: ask for one by its letter")
     text = opening + " ".join(f"{x.text} [{citations[x.key - 1].citation}]" for x in out)
     return Answer(question, text, tuple(out), tuple(citations), True, "extractive", notes, support)

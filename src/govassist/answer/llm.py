@@ -90,7 +90,7 @@ def llm_answer(
     flag is decided before the LLM is asked, from the same evidence as the extractive answer's."""
     if not relevant(hits, question, s):
         return nothing(question, unindexed, "llm", s.corpus_dir)
-    support = sp.decide(evidence(question, hits, rk.rank(question, hits[:5], s), unindexed, s), s)
+    support = sp.decide(evidence(question, hits, rk.rank(question, hits[:5], s), unindexed), s)
     if support == sp.NONE:
         return nothing(question, unindexed, "llm", s.corpus_dir)
     given = hits[:6]

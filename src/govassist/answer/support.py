@@ -126,31 +126,6 @@ def _blob(hits: list[Hit]) -> str:
     return " | ".join(" ".join(WORD_RE.findall(normalise(t).lower())) for t in texts)
 
 
-def unknown_words(question: str, hits: list[Hit], model: str) -> tuple[str, ...]:
-    """For a question typed without capitals ("what did the quad say about huawei"), whose names `key_terms`
-    cannot see: its words that the embedder's vocabulary lacks as whole words (names, rare terms) and that no
-    retrieved passage holds, as missing key terms. () for any other question, or an embedder without a vocab.txt."""
-    if any(ch.isupper() for ch in question):
-        return ()
-    words = [w for w in WORD_RE.findall(PARA_REF_RE.sub(" ", question)) if len(w) > 3 and w.isalpha()]
-    vocab = _vocab(model)
-    if not words or not vocab:
-        return ()
-    blob = _blob(hits)
-    return tuple(dict.fromkeys(w for w in words if w not in vocab and not _found(w, blob)))
-
-
-@functools.lru_cache(maxsize=4)
-def _vocab(model: str) -> frozenset[str]:
-    """The whole words of a sentence-transformers model's WordPiece vocabulary (vocab.txt), or none."""
-    from ..embed import resolve_model
-
-    with contextlib.suppress(OSError, ValueError, ImportError):
-        path = Path(resolve_model(model)) / "vocab.txt"
-        return frozenset(w for w in path.read_text(encoding="utf-8").split() if w.isalpha())
-    return frozenset()
-
-
 def _found(term: str, blob: str) -> bool:
     """Whether a key term is in the text: a name as a phrase (a final plural 's' optional), the parts of a hyphened
     compound each on their own ('Geneva-Tunis'), or one of its ALIASES."""
@@ -246,7 +221,7 @@ def unindexed_named(question: str, s: Settings, indexed: Collection[str]) -> tup
     strong: list[DocMeta] = []
     weak: list[DocMeta] = []
     for d in catalog_docs(s):
-        if d.id in indexed:
+        if d.id in indexed or d.restricted:  # a restricted text is not named to whoever asks, indexed or not
             continue
         st, wk = names(d)
         if any(_says(q, n) for n in st):
