@@ -885,14 +885,18 @@ def _plain(x: Any) -> Any:
     return 1.0 if isinstance(x, float) and x != x else x
 
 
+def check_baseline_file(path: Path) -> None:
+    if not path.is_file():
+        raise EvalError(f"{path}: no such baseline file; pass a results.json of an earlier `govassist eval`")
+
+
 def load_baseline(path: Path, store: Store, qrels: dict[str, dict[str, int]]) -> dict[str, dict[str, dict[str, float]]]:
     """Runs of a saved evaluation (its results.json), or one ranx run file ({qid: {passage key: score}}).
 
     A passage key the current index no longer has (the chunker changed) is mapped to the current passage of the
     same document that covers the same paragraph, so the paired test compares like with like.
     """
-    if not path.is_file():
-        raise EvalError(f"{path}: no such baseline file; pass a results.json of an earlier `govassist eval`")
+    check_baseline_file(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
@@ -1045,8 +1049,8 @@ def run_eval(
     configs, notes = resolve_configs(config_names)
     if gates and "default" not in {c.name for c in configs}:
         raise EvalError("--fail-under gates the 'default' configuration: include --config default")
-    if baseline_file is not None and not baseline_file.is_file():  # before minutes of runs, not after
-        raise EvalError(f"{baseline_file}: no such baseline file; pass a results.json of an earlier `govassist eval`")
+    if baseline_file is not None:  # said before minutes of runs, not after them
+        check_baseline_file(baseline_file)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     store = open_store(s)
     every = load_questions(questions_file)

@@ -140,9 +140,8 @@ WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
 SHORT_NAME = re.compile(r"\b(?:[A-Z]{2}|\d[A-Z])\b")
 # after a forum's name, what makes it part of another name ("UN General Assembly", "UN Guiding Principles"; not an
 # acronym: "G7 DFFT" stays the G7's) or one of its institutions ("a UN agency"): what the question is about, not
-# whose texts to search
-# a capitalised word after a forum's name makes another body of it ("the UN Human Rights Council"), unless it names
-# one of the forum's own texts or meetings ("the Bletchley Declaration", "the TTC Statement")
+# whose texts to search; unless that word names one of the forum's own texts or meetings ("the Bletchley Declaration",
+# "the TTC Statement")
 PART_OF_NAME = re.compile(
     r"(?:['’]s)?\s+(?!(?:Declaration|Statement|Communiqu[eé]|Summit|Park)\b)"
     r"(?:[A-Z][a-z][\w'’-]*|agenc(?:y|ies)|bod(?:y|ies)|entit(?:y|ies)|system|secretariat|organi[sz]ations?)\b"

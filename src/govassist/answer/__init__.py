@@ -91,7 +91,7 @@ def by_paragraph(answer: Answer, hits: list[Hit], doc_chunks: Callable[[str], It
         group = (c.doc_id, c.para)  # "3 Publicly report …" and its "This should include …" are both ¶3
         if group not in kept:
             kept[group] = (replace(c, key=len(kept) + 1), [])
-        kept[group][1].extend(shown or [])
+        kept[group][1].extend(shown)
         key_of[c.key] = kept[group][0].key
     citations = tuple(replace(c, text=_joined(shown) or c.text) for c, shown in kept.values())
     sentences = tuple(replace(x, key=key_of[x.key]) for x in answer.sentences)

@@ -42,12 +42,12 @@ def evidence(
 ) -> sp.Evidence:
     """What the support flag of an answer from these hits and ranked sentences is decided from."""
     top = None if _phrase_found(hits, question) else max((h.cosine for h in hits if h.cosine is not None), default=None)
-    ref = PARA_REF_RE.search(question)  # a paragraph asked for by number and not found counts as a missing term
-    lost = (ref.group(0).strip(),) if ref and not any(h.cited for h in hits) else ()
-    found = any(h.cited for h in hits) and cands  # the paragraph asked for is quoted, whatever its sentences' cosines
+    looked_up = any(h.cited for h in hits)  # the paragraph asked for by number is quoted, whatever its cosines
+    ref = PARA_REF_RE.search(question)  # one asked for and not found counts as a missing term
+    lost = (ref.group(0).strip(),) if ref and not looked_up else ()
     return sp.Evidence(
         top,
-        1.0 if found else max((c.cosine for c in cands), default=None),
+        1.0 if looked_up and cands else max((c.cosine for c in cands), default=None),
         sp.missing_terms(question, hits) + lost,
         sp.apart(question, hits[:5]),
         unindexed,
@@ -125,7 +125,8 @@ def asked_for(question: str, hits: list[Hit], s: Settings, n: int) -> tuple[list
     """The paragraphs a question asks for by number (`Hit.cited`), of the first text they come from, at most `n`:
     the first (the paragraph itself) and the sub-paragraphs closest to the question ("paragraph 6 … about privacy"
     shows 6(j)), in the text's order; and how many were left out."""
-    cited = [h for h in hits if h.cited and h.doc.id == next(x for x in hits if x.cited).doc.id]
+    first = next((h.doc.id for h in hits if h.cited), None)
+    cited = [h for h in hits if h.cited and h.doc.id == first]
     if len(cited) <= n:
         return cited, 0
     best: dict[int, float] = {}

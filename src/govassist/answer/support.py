@@ -117,13 +117,9 @@ def apart(question: str, hits: list[Hit]) -> int:
 def missing_terms(question: str, hits: list[Hit]) -> tuple[str, ...]:
     """Key terms of the question (a name of several words as one phrase) that appear in no retrieved passage, nor
     in its document's title, label, forum or date."""
-    blob = _blob(hits)
-    return tuple(term for term in key_terms(question) if not _found(term, blob))
-
-
-def _blob(hits: list[Hit]) -> str:
     texts = (f"{h.chunk.text} {h.chunk.section} {h.doc.title} {h.doc.label} {h.doc.forum} {h.doc.date}" for h in hits)
-    return " | ".join(" ".join(WORD_RE.findall(normalise(t).lower())) for t in texts)
+    blob = " | ".join(" ".join(WORD_RE.findall(normalise(t).lower())) for t in texts)
+    return tuple(term for term in key_terms(question) if not _found(term, blob))
 
 
 def _found(term: str, blob: str) -> bool:
