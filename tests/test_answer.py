@@ -89,6 +89,22 @@ def test_list_and_date_questions_are_recognised_and_their_sentences_found() -> N
     assert not rk.carries("date", "The statement was agreed by all participants.")
 
 
+def test_a_count_question_asks_for_a_number_not_a_list_of_names() -> None:
+    assert rk.question_kind("How many states showed up at the democracy summit?") == "count"  # was "list"
+    assert rk.question_kind("How big was the 2021 summit, and who took part?") == "count"
+    assert rk.question_kind("How long is the glossary the experts produced?") == "count"
+    assert rk.carries("count", "The Summit brought together more than 275 participants, representing governments.")
+    assert rk.carries("count", "Leaders from 100 governments announced commitments; 1,500 experts met.")
+    assert rk.carries("count", "Spending rose by 20 per cent; 2500 engineers were trained.")
+    for text in (  # a day, a year, a resolution's number or a paragraph's is no count
+        "On December 8, 2021, the U.S. Government and its partners hosted sessions.",
+        "On 23 October 2024, New Zealand joined the commitment.",
+        "Recalling its resolution 78/265 of 21 March 2024 and paragraph 5.2 of the annex.",
+        "G7 leaders met in 2023 and agreed OP12.",
+    ):
+        assert not rk.carries("count", text), text
+
+
 def test_a_list_question_prefers_the_sentence_carrying_the_list(mini_settings: Settings) -> None:
     topic = "The partnership on secure undersea cables was joined by several new partner governments this year."
     names = "Canada, Chile, Kenya and Norway became partners in the cables initiative."
@@ -442,6 +458,19 @@ def test_a_list_question_opens_with_the_passage_that_lists_though_another_ranks_
     assert a.citations[0].doc_id == "d2" and a.sentences[0].text.startswith("The countries represented were")
     plain = extract("What did New Zealand do about the declaration?", hits, mini_settings)
     assert plain.citations[0].doc_id == "d1"  # any other question: the retriever's first passage opens
+
+
+def test_a_count_question_opens_with_the_passage_that_counts_though_another_ranks_first(
+    mini_settings: Settings,
+) -> None:
+    hits = [
+        _hit("On December 9-10, 2021, the President convened world leaders at the summit for democracy.", "d1"),
+        _hit("The summit for democracy brought together more than 275 participants.", "d2", rank=2),
+    ]
+    a = extract("How big was the summit for democracy?", hits, mini_settings)
+    assert a.citations[0].doc_id == "d2" and "275 participants" in a.sentences[0].text
+    plain = extract("Who convened the summit for democracy?", hits, mini_settings)
+    assert plain.citations[0].doc_id == "d1"
 
 
 def test_a_lead_in_is_not_quoted_alone(mini_settings: Settings) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..retrieve import YEAR_RE, Hit, query_vector
+from ..retrieve import COUNT_Q_RE, YEAR_RE, Hit, query_vector
 from ..sentvec import quotable, vectors
 from ..settings import Settings
 from ..text import STOP
@@ -36,6 +36,11 @@ EVOLVE_Q_RE = re.compile(
     re.IGNORECASE,
 )
 COMPARE_Q_RE = re.compile(r"\b(?:compar(?:e|ed|ing|ison)|differ(?:s|ed|ence|ences)?|versus|vs)\b", re.IGNORECASE)
+# a number counting something: "more than 275 participants", "100 governments", "65 key AI terms"; not a year, a day
+# of a month ("December 8, 2021", "23 October") nor a paragraph or resolution number ("78/265", "5.2")
+COUNT_RE = re.compile(
+    r"(?<![\w/.,-])(?!(?:19|20)\d\d\b)(?:\d{1,3}(?:,\d{3})+|\d+)(?![\w/.,-]|,\d)\+?\s+(?:per\s?cent\b|%|[a-z])"
+)
 # a run of three or more capitalised names separated by commas, "and" or bullets: "Finland, Germany, Ireland, Japan"
 NAME_LIST_RE = re.compile(r"(?:\b[A-Z][\w'’.-]+(?:\s+(?:of\s+)?[A-Z][\w'’.-]+)*\s*(?:,|\band\b|•)\s*){2,}\b[A-Z]")
 
@@ -82,10 +87,12 @@ def terms(text: str) -> set[str]:
 
 
 def question_kind(question: str) -> str:
-    """'evolution' (how has language changed; a comparison of two years or more), 'list' (which countries, who
-    joined), 'date' (when), or ''."""
+    """'evolution' (how has language changed; a comparison of two years or more), 'count' (how many, how big),
+    'list' (which countries, who joined), 'date' (when), or ''."""
     if EVOLVE_Q_RE.search(question) or (COMPARE_Q_RE.search(question) and len(set(YEAR_RE.findall(question))) > 1):
         return "evolution"
+    if COUNT_Q_RE.search(question):  # "How many states showed up …?" asks for a number, not a list of names
+        return "count"
     if LIST_Q_RE.search(question):
         return "list"
     if DATE_Q_RE.search(question):
@@ -93,8 +100,13 @@ def question_kind(question: str) -> str:
     return ""
 
 
+CARRIED = ("count", "list", "date")  # the kinds of answer a sentence can be seen to carry (`carries`)
+
+
 def carries(kind: str, sentence: str) -> bool:
-    """Whether a sentence carries what a list or date question asks for."""
+    """Whether a sentence carries what a count, list or date question asks for."""
+    if kind == "count":
+        return bool(COUNT_RE.search(sentence))
     if kind == "list":
         return bool(NAME_LIST_RE.search(sentence))
     if kind == "date":
