@@ -500,3 +500,25 @@ def test_a_paragraph_asked_for_with_many_sub_paragraphs_shows_those_closest_to_t
     paras = [c.para for c in a.citations]
     assert paras[0] == "6" and "6(g)" in paras and "7" not in paras and len(paras) == 5
     assert "3 more sub-paragraph(s) of A/RES/78/265 ¶6, p. 7 not shown" in " ".join(a.notes)
+
+
+def _forum_hit(text: str, doc_id: str, collection: str, rank: int) -> Hit:
+    doc = DocMeta(doc_id, f"{collection} statement", f"{collection} Stmt", f"{doc_id}.txt", collection=collection)
+    return Hit(Chunk(f"{doc_id}#1", doc_id, "1", ("1",), "", None, text), doc, 1.0 / rank, rank, 0.9)
+
+
+def test_a_comparison_of_two_forums_quotes_both(mini_settings: Settings) -> None:
+    un = "The UN commits to connect all schools and hospitals to the Internet by 2030 and to close digital divides."
+    hits = [
+        _forum_hit(un, "un1", "UN", 1),
+        _forum_hit("The UN will connect schools and hospitals and bring schools online.", "un2", "UN", 2),
+        _forum_hit("Our partners will build hospitals and networks.", "g71", "G7", 3),
+    ]
+    question = "Do the G7 and the UN agree on connecting schools and hospitals?"
+    a = extract(question, hits, mini_settings)
+    assert {c.doc_id for c in a.citations} >= {"un1", "g71"}  # the G7's closest words, though far below the UN's
+    assert a.citations[0].doc_id == "un1"
+    one = extract("Does the UN agree on connecting schools and hospitals?", hits, mini_settings)
+    assert "g71" not in {c.doc_id for c in one.citations}  # one forum asked about: no other side is added
+    far = [*hits[:2], _forum_hit("We support better schools in partner countries.", "g72", "G7", 3)]
+    assert "g72" not in {c.doc_id for c in extract(question, far, mini_settings).citations}  # below the floor

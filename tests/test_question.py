@@ -127,3 +127,24 @@ def test_a_follow_up_naming_another_kind_of_text_drops_the_previous_kind() -> No
     assert "guiding" not in second.query and "principles" not in second.query  # or the prior favours both texts
     same = qn.understand("and on provenance?", first, ALIASES)  # no kind of its own: the previous one stays
     assert "guiding principles" in same.query
+
+
+TWO_FORUMS = "Do the G7 and the UN agree on connecting schools and hospitals to the Internet by 2030?"
+
+
+def test_a_question_naming_two_forums_sees_each_among_the_first_hits(
+    mini_store, mini_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    turn, f = qn.read(mini_store, TWO_FORUMS, Filters())
+    assert set(f.collections) == {"G7", "UN"} and qn.sides(turn, f) == ("G7", "UN")
+    plain = search(mini_store, turn.query, mini_settings, k=6, filters=f, match=qn.match_text(turn, f))
+    assert [h.doc.collection for h in plain[:2]] == ["UN", "UN"]  # the UN's words fill the top: the G7 is compared
+    monkeypatch.setattr(qn, "SIDE_DEPTH", 2)
+    hits = qn.search_turn(mini_store, turn, f, mini_settings, k=6)
+    assert {h.doc.collection for h in hits[:2]} == {"G7", "UN"} and len(hits) == len(plain)
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    assert hits[0].chunk.id == plain[0].chunk.id  # the best passage keeps its place
+    two = qn.search_turn(mini_store, turn, f, mini_settings, k=2)  # the G7's best is not among these: searched alone
+    assert [h.doc.collection for h in two] == ["UN", "G7"]
+    one = qn.understand("What did the UN say about schools?", None, {"un": "UN", "g7": "G7"})
+    assert qn.sides(one, qn.scoped(one, Filters())) == ()  # one forum: nothing to balance

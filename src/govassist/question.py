@@ -334,11 +334,40 @@ def read(store: Store, text: str, base: Filters) -> tuple[Turn, Filters]:
     return turn, scoped(turn, base)
 
 
+SIDE_DEPTH = 5  # a question naming several forums ("Do the G7 and the TTC agree …?") sees each within this many hits
+
+
 def search_turn(
     store: Store, turn: Turn, f: Filters, s: Settings, k: int | None = None, mode: str = "default"
 ) -> list[Hit]:
-    """`retrieve.search` for a question as read: its query within `f`, matched by `match_text`."""
-    return search(store, turn.query, s, k=k, filters=f, mode=mode, match=match_text(turn, f))
+    """`retrieve.search` for a question as read: its query within `f`, matched by `match_text`; when it names
+    several forums, each of them among the first SIDE_DEPTH hits (`sides`)."""
+    hits = search(store, turn.query, s, k=k, filters=f, mode=mode, match=match_text(turn, f))
+    wanted = sides(turn, f) if mode == "default" else ()
+    missing = [c for c in wanted if not any(h.doc.collection == c for h in hits[:SIDE_DEPTH])]
+    if not hits or not missing:
+        return hits
+    out = list(hits)
+    at = max(0, min(SIDE_DEPTH, len(out)) - len(missing))
+    for col in missing:  # its best passage: further down this ranking, or from a search of its texts alone
+        best = next((h for h in out if h.doc.collection == col), None)
+        if best is not None:
+            out.remove(best)
+        else:
+            own = search(store, turn.query, s, k=1, filters=replace(f, collections=(col,)), match=turn.core)
+            if not own:
+                continue
+            best = own[0]
+        out.insert(at, best)
+        at += 1
+    return [replace(h, rank=i) for i, h in enumerate(out[: len(hits)], start=1)]
+
+
+def sides(turn: Turn, f: Filters) -> tuple[str, ...]:
+    """The forums a question compares: those it names, when it names several and the search is within them ("Do
+    the Bletchley Declaration and the UN resolution agree …?": AI Safety Summit, UN)."""
+    named = tuple(c for c in turn.collections if c in f.collections)
+    return named if len(named) > 1 else ()
 
 
 def match_text(turn: Turn, f: Filters) -> str:

@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 from ..catalog import DocMeta
-from ..retrieve import PARA_REF_RE, Hit, phrases
+from ..question import aliases_for, sides, understand
+from ..retrieve import PARA_REF_RE, Filters, Hit, phrases
 from ..settings import Settings
 from ..text import normalise
 from . import rank as rk
@@ -79,7 +80,14 @@ def _repeats(norm: str, seen: set[str]) -> bool:
     return norm in seen or (bare != norm and bare in seen) or any(ITEM_NUMBER_RE.sub("", x) == norm for x in seen)
 
 
-def choose(cands: list[rk.Candidate], n: int, evolution: bool = False, kind: str = "") -> list[rk.Candidate]:
+def choose(
+    cands: list[rk.Candidate],
+    n: int,
+    evolution: bool = False,
+    kind: str = "",
+    sides: tuple[str, ...] = (),
+    floor: float = 0.0,
+) -> list[rk.Candidate]:
     """The best sentences, at most two per passage, none far below the best, no repeats. The best sentence of the
     best-ranked passage opens the answer: the retriever's order, which already scores every sentence against the
     question, names the answering passage more often than one sentence's own score does (`govassist eval`, first-
@@ -87,7 +95,10 @@ def choose(cands: list[rk.Candidate], n: int, evolution: bool = False, kind: str
     or a date opens with the best passage that carries one when the first carries none and one is within the margin
     ("Which countries signed …?": the list, not "New Zealand joined …"; "How big was the summit?": "more than 275
     participants", not its dates: dev 0.690 -> 0.714, legacy unchanged). For a question on
-    how language evolved: one per passage, within twice the margin, so that several texts are quoted."""
+    how language evolved: one per passage, within twice the margin, so that several texts are quoted. `sides`: the
+    forum of each passage (by hit) when the question compares forums; each then has its best sentence quoted, however
+    far below the best, if its cosine to the question reaches `floor` ("Do the G7 and the TTC agree …?" quotes both:
+    one side's closest words are part of the comparison)."""
     chosen: list[rk.Candidate] = []
     per_hit: dict[int, int] = {}
     seen: set[str] = set()
@@ -110,6 +121,12 @@ def choose(cands: list[rk.Candidate], n: int, evolution: bool = False, kind: str
         seen.add(norm)
         if len(chosen) >= n:
             break
+    for side in dict.fromkeys(sides) if sides else ():  # a forum compared and not quoted yet: its best sentence
+        if side not in {sides[c.hit] for c in chosen}:
+            other = next((c for c in cands if sides[c.hit] == side and c.cosine >= floor), None)
+            if other is not None and not _repeats(normalise(other.text), seen):
+                chosen.append(other)
+                seen.add(normalise(other.text))
     return chosen
 
 
@@ -137,6 +154,13 @@ def asked_for(question: str, hits: list[Hit], s: Settings, n: int) -> tuple[list
     return [h for i, h in enumerate(cited) if i in keep], len(cited) - len(keep)
 
 
+def compared(question: str, hits: list[Hit]) -> tuple[str, ...]:
+    """The forum of each hit when the question compares several forums that these hits come from, else ()."""
+    docs = {h.doc.id: h.doc for h in hits}
+    turn = understand(question, None, aliases_for(docs))
+    return tuple(h.doc.collection for h in hits) if sides(turn, Filters(collections=turn.collections)) else ()
+
+
 def extract(
     question: str, hits: list[Hit], s: Settings, n_passages: int = 5, unindexed: tuple[DocMeta, ...] = ()
 ) -> Answer:
@@ -156,7 +180,11 @@ def extract(
     if cited:  # every paragraph of that number ("¶[8]", "Statement on AI ¶8"): its best sentence each, in order
         chosen = [next(c for c in cands if c.hit == i) for i in sorted({c.hit for c in cands})]
     else:
-        chosen = arrange(choose(cands, s.answer_sentences, evolution, rk.question_kind(question)), top, question)
+        kind = rk.question_kind(question)
+        sides = compared(question, top)
+        chosen = arrange(
+            choose(cands, s.answer_sentences, evolution, kind, sides, s.answer_direct_sentence), top, question
+        )
     for c in chosen:
         if c.hit not in keys:
             keys[c.hit] = len(keys) + 1
