@@ -202,7 +202,8 @@ def test_thresholds_decide_direct_closest_and_none(mini_settings: Settings) -> N
     assert sp.decide(sp.Evidence(0.6, 0.6, (), apart=1), s) == CLOSEST
     assert sp.decide(sp.Evidence(0.35, 0.6, ()), s) == CLOSEST
     assert sp.decide(sp.Evidence(0.6, 0.3, ()), s) == CLOSEST
-    assert sp.decide(sp.Evidence(0.2, 0.6, ()), s) == NONE
+    assert sp.decide(sp.Evidence(0.2, 0.25, ()), s) == NONE  # neither the passage nor a sentence is near
+    assert sp.decide(sp.Evidence(0.2, 0.6, ()), s) == CLOSEST  # a sentence is: shown, as the closest
     assert sp.decide(sp.Evidence(0.6, None, ()), s) == NONE
     lenient = Settings(**{**s.model_dump(), "answer_missing_terms": 2})
     assert sp.decide(sp.Evidence(0.6, 0.6, ("Kananaskis",)), lenient) == DIRECT

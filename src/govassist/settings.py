@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     hub_penalty: float = 0.4  # headings, lists of titles (x1) and opening formulas (x0.5) lose this share
     # users' words -> the texts' words, added to what the default search matches, embedded and lexically ("": none)
     glossary_file: Path | None = Path("corpus/glossary.tsv")
-    min_relevance: float = 0.30  # cosine of the best dense hit below which "nothing relevant" is said
+    min_relevance: float = 0.30  # best dense hit and best sentence both below this cosine: "nothing relevant"
 
     # answers
     answer_sentences: int = 4

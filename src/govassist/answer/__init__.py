@@ -15,7 +15,7 @@ from ..errors import QueryError
 from ..question import read, scope_note, search_turn
 from ..retrieve import PARA_REF_RE, Filters, Hit, labelled
 from ..settings import Settings
-from .extractive import extract, relevant
+from .extractive import extract
 from .llm import llm_answer
 from .rank import STOP
 from .records import NOTHING, Answer, Citation, Sentence, cite_label, to_citation
@@ -43,7 +43,6 @@ __all__ = [
     "cite_label",
     "compose",
     "extract",
-    "relevant",
     "to_citation",
 ]
 

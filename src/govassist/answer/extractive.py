@@ -28,16 +28,6 @@ def _phrase_found(hits: list[Hit], question: str) -> bool:
     return bool(wanted) and any(all(p in normalise(h.chunk.text) for p in wanted) for h in hits)
 
 
-def relevant(hits: list[Hit], question: str, s: Settings) -> bool:
-    """Whether the best hit is close enough to be worth quoting (calibrated on the development set)."""
-    if not hits:
-        return False
-    if _phrase_found(hits, question):
-        return True
-    best = max((h.cosine for h in hits if h.cosine is not None), default=None)
-    return best is None or best >= s.min_relevance
-
-
 def evidence(
     question: str, hits: list[Hit], cands: list[rk.Candidate], unindexed: tuple[DocMeta, ...] = ()
 ) -> sp.Evidence:
@@ -165,7 +155,7 @@ def extract(
     question: str, hits: list[Hit], s: Settings, n_passages: int = 5, unindexed: tuple[DocMeta, ...] = ()
 ) -> Answer:
     """Pick the sentences of the top passages that best answer the question, each cited, best first."""
-    if not relevant(hits, question, s):
+    if not hits:
         return nothing(question, unindexed, corpus_dir=s.corpus_dir)
     cited, more = asked_for(question, hits, s, n_passages)  # a paragraph asked for by number: it, not its neighbours
     top = cited or hits[:n_passages]

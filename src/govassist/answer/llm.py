@@ -15,7 +15,7 @@ from ..retrieve import Hit
 from ..settings import Settings
 from . import rank as rk
 from . import support as sp
-from .extractive import evidence, lead, nothing, relevant
+from .extractive import evidence, lead, nothing
 from .records import Answer, Citation, Sentence, cite_label, to_citation
 
 KEY_RE = re.compile(r"\[P(\d{1,3})\]")
@@ -88,7 +88,7 @@ def llm_answer(
 ) -> Answer:
     """Ask the LLM; on failure or an uncited reply fall back to the extractive answer, saying why. The support
     flag is decided before the LLM is asked, from the same evidence as the extractive answer's."""
-    if not relevant(hits, question, s):
+    if not hits:
         return nothing(question, unindexed, "llm", s.corpus_dir)
     support = sp.decide(evidence(question, hits, rk.rank(question, hits[:5], s), unindexed), s)
     if support == sp.NONE:

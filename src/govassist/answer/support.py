@@ -157,11 +157,13 @@ def unread(question: str, s: Settings) -> str | None:
 
 
 def decide(e: Evidence, s: Settings) -> str:
-    """The support flag. Thresholds: GOVASSIST_MIN_RELEVANCE (none), GOVASSIST_ANSWER_MISSING_TERMS,
+    """The support flag. Thresholds: GOVASSIST_MIN_RELEVANCE (none, for the best passage and the best sentence
+    alike: "How long is the glossary …?" has passages at 0.24 and the sentence on "a list of key AI terms" at 0.35,
+    worth showing as closest), GOVASSIST_ANSWER_MISSING_TERMS,
     GOVASSIST_ANSWER_APART_TERMS, GOVASSIST_ANSWER_DIRECT_COSINE and GOVASSIST_ANSWER_DIRECT_SENTENCE (closest);
     settings.py gives the chosen values and how they were chosen."""
-    if e.top_cosine is not None and e.top_cosine < s.min_relevance:
-        return NONE
+    if e.top_cosine is not None and e.top_cosine < s.min_relevance and (e.best_sentence or 0.0) < s.min_relevance:
+        return NONE  # neither a passage nor one of its sentences is near (a sentence alone is: "closest", below)
     if e.best_sentence is None:
         return NONE
     if len(e.missing) >= s.answer_missing_terms or e.apart >= s.answer_apart_terms:
