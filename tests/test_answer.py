@@ -408,6 +408,27 @@ def test_a_question_in_another_script_is_not_answered_by_an_english_embedder(min
     assert sp.unread("联合国大会关于人工智能的决议说了什么？", english)  # English e5: not
 
 
+def test_a_question_in_another_latin_script_language_is_answered_as_closest_with_a_note(
+    mini_store, mini_settings: Settings
+) -> None:
+    from govassist.answer import ask
+
+    assert sp.language("Qu'a dit le G7 sur l'intelligence artificielle en 2023 ?") == "French"
+    assert sp.language("¿Qué dijo la Asamblea General sobre la inteligencia artificial?") == "Spanish"
+    assert sp.language("Was hat die G7 zu künstlicher Intelligenz gesagt?") == "German"
+    for q in ("Who will connect schools in Côte d'Ivoire?", "What did the Summit de la Francophonie say?", "G7?"):
+        assert sp.language(q) == "", q
+    a = ask(
+        mini_store,
+        "Que disent les textes sur les écoles et les hôpitaux connectés à Internet ?",
+        _hash_floors(mini_settings),
+    )
+    assert a.citations and a.support == CLOSEST and a.text.startswith(CLOSEST_LEAD)  # shared words found them
+    assert any(n.startswith("This question seems to be in French") for n in a.notes)
+    multi = _hash_floors(mini_settings).model_copy(update={"embed_model": "hash:256:multilingual"})
+    assert not sp.other_language("Que disent les textes sur les écoles ?", multi)
+
+
 def test_the_same_item_numbered_in_one_text_and_not_in_another_is_quoted_once() -> None:
     from govassist.answer.extractive import choose
 

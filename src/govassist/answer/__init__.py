@@ -19,7 +19,7 @@ from .extractive import extract
 from .llm import llm_answer
 from .rank import STOP
 from .records import NOTHING, Answer, Citation, Sentence, cite_label, to_citation
-from .support import CLOSEST, CLOSEST_LEAD, DIRECT, NONE, notice, unindexed_named, unread
+from .support import CLOSEST, CLOSEST_LEAD, DIRECT, NONE, notice, other_language, unindexed_named, unread
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -134,6 +134,8 @@ def compose(
     answer = by_paragraph(COMPOSERS[mode](question, hits, s, unindexed=unindexed), hits, doc_chunks)
     if isinstance(indexed, Mapping) and (missing := _no_such_paragraph(question, hits, indexed)):
         answer = answer.with_notes(missing)
+    if answer.citations and (foreign := other_language(question, s)):
+        answer = answer.with_notes(foreign)
     return replace(answer, not_indexed=notice(unindexed, s.corpus_dir)) if unindexed else answer
 
 

