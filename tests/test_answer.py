@@ -163,6 +163,12 @@ def test_key_terms_are_names_years_and_acronyms() -> None:
     assert sp.key_terms("Which countries signed the Council of Europe AI convention?") == ["Council of Europe"]
     assert sp.key_terms("Did the TTC welcome the UNGA's AI text?") == ["TTC", "UNGA"]
     assert sp.key_terms("What does the Paris AI Action Summit declaration say?") == ["Paris AI Action Summit"]
+    # a name may open the question, as delegates type it; a request or a preposition opening it is no name
+    assert sp.key_terms("Council of Europe AI convention - who signed?") == ["Council of Europe"]
+    assert sp.key_terms("Paris AI Action Summit declaration - key commitments?") == ["Paris AI Action Summit"]
+    assert sp.key_terms("Compare G7 and UN on AI") == ["G7", "UN"]
+    assert sp.key_terms("Beyond Jamaica and Kenya, which countries got support?") == ["Jamaica", "Kenya"]
+    assert sp.key_terms("Cooperation on AI: what did they agree?") == []  # one title-case word opens any sentence
 
 
 def test_missing_terms_look_for_names_as_phrases_and_aliases() -> None:

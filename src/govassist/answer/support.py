@@ -64,12 +64,33 @@ def _key(token: str, first: bool) -> bool:
     return token[0].isupper() and (not first or token.isupper() or any(ch.isdigit() for ch in token))
 
 
+# words that open a request or a clause in title case ("Compare G7 and UN …", "Beyond Jamaica and Kenya, …"): not
+# the first word of a name
+NOT_A_NAME = frozenset(
+    "Compare Contrast List Show Give Summarize Summarise Find Quote Tell Explain Describe Name Cite Search Check "
+    "Identify Outline Provide Please Draft Locate Extract Highlight Agreed Key Main Beyond Besides Apart Except After "
+    "Before Since Under Within Across Between Among Regarding Concerning Following Unlike Like Outside Other Aside "
+    "Given Despite Along Besides Both Either Neither Only Also Then So But Yet Now Today".split()
+)
+
+
+def _opens_name(tokens: list[str]) -> bool:
+    """Whether a question's first word begins a name of several words ("Council of Europe AI convention – who
+    signed?", "Paris AI Action Summit declaration?"), not a question word or a request ("Compare G7 and UN")."""
+    first = tokens[0] if tokens else ""
+    if not first[:1].isupper() or first in GENERIC or first in NOT_A_NAME or len(tokens) < 2:
+        return False
+    nxt = next((t for t in tokens[1:] if t not in LINKS and t != "AI"), "")  # "Paris AI Action", "Council of Europe"
+    return _key(nxt.removesuffix("'s").removesuffix("’s"), False)
+
+
 RANGE_RE = re.compile(r"\b(?:since|after|before|from|until|between)\s+(?:(?:19|20)\d\d\s*(?:and|-|–)?\s*)+", re.I)
 
 
 def key_terms(question: str) -> list[str]:
     """Names, acronyms and years of a question: 'Kananaskis', 'G20', 'DSA', '2025', and runs of capitalised words
-    as one name ('Council of Europe', 'Digital Markets Act'); not its first word unless an acronym, nor the years of a
+    as one name ('Council of Europe', 'Digital Markets Act'); not its first word unless an acronym or the start of
+    such a name ("Paris AI Action Summit declaration?"), nor the years of a
     range ('since 2021'), nor a paragraph cited by number ('OP12'). A possessive
     ends a name ("UNGA's AI text": UNGA); 'AI' counts only inside a name ('EU AI Office')."""
     plain = PARA_REF_RE.sub(" ", RANGE_RE.sub(" ", question))  # "OP12", "¶6(g)": found by number, not as words
@@ -87,7 +108,7 @@ def key_terms(question: str) -> list[str]:
     for i, tok in enumerate(tokens):
         possessive = tok.endswith(("'s", "’s"))
         word = tok[:-2] if possessive else tok
-        name = _key(word, i == 0) and not word[0].isdigit()
+        name = (_key(word, i == 0) or (i == 0 and _opens_name(tokens))) and not word[0].isdigit()
         if name or (run and word in LINKS and i + 1 < len(tokens) and _key(tokens[i + 1], False)):
             run.append(word)
         else:
