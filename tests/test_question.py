@@ -8,6 +8,7 @@ import pytest
 from govassist import evaluate as ev
 from govassist import question as qn
 from govassist.answer import ask
+from govassist.catalog import DocMeta
 from govassist.retrieve import Filters, query_vector, search
 from govassist.settings import Settings
 
@@ -148,3 +149,18 @@ def test_a_question_naming_two_forums_sees_each_among_the_first_hits(
     assert [h.doc.collection for h in two] == ["UN", "G7"]
     one = qn.understand("What did the UN say about schools?", None, {"un": "UN", "g7": "G7"})
     assert qn.sides(one, qn.scoped(one, Filters())) == ()  # one forum: nothing to balance
+
+
+def test_a_forum_followed_by_one_of_its_own_meetings_is_still_that_forum() -> None:
+    own = {"G7": frozenset({"apulia", "communiqué", "hiroshima"}), "UN": frozenset({"a/res/78/265"})}
+    aliases = {"g7": "G7", "un": "UN", "ttc": "TTC"}
+    turn = qn.understand("Compare G7 Apulia and the UN resolution on the digital divide", None, aliases, own)
+    assert turn.collections == ("G7", "UN") and "apulia" in turn.topic  # the place stays what is asked about
+    assert qn.understand("Compare G7 Apulia and the UN resolution", None, aliases).collections == ("UN",)  # no labels
+    for q in ("What did the UN General Assembly say?", "Which texts invoke the UN Guiding Principles?"):
+        assert qn.understand(q, None, aliases, own).collections == (), q  # another body's name, as before
+    docs = {
+        "a": DocMeta("a", "G7 Apulia Leaders' Communiqué", "Apulia Communiqué", "a.pdf", collection="G7"),
+        "u": DocMeta("u", "UN General Assembly resolution 78/265", "A/RES/78/265", "u.pdf", collection="UN"),
+    }
+    assert qn.own_words(docs) == {"G7": frozenset({"apulia", "communiqué"}), "UN": frozenset({"res"})}

@@ -663,10 +663,11 @@ def build_qrels(questions: list[Question], store: Store) -> dict[str, dict[str, 
 
 def previous_turn(store: Store, history: tuple[str, ...]) -> Any:
     """The chat's reading of the last of these turns, each read with the one before (`question.understand`)."""
-    aliases = qn.aliases_for(visible_docs(store, ()))
+    docs = visible_docs(store, ())
+    aliases, own = qn.aliases_for(docs), qn.own_words(docs)
     prev = None
     for h in history:
-        prev = qn.understand(h, prev, aliases)
+        prev = qn.understand(h, prev, aliases, own)
     return prev
 
 

@@ -174,6 +174,21 @@ def aliases_for(docs: dict[str, DocMeta]) -> dict[str, str]:
     return out
 
 
+LABEL_WORD = re.compile(r"[A-Za-zÀ-ÿ][\w’'-]*")
+
+
+def own_words(docs: dict[str, DocMeta]) -> dict[str, frozenset[str]]:
+    """Per collection, the lower-cased words of its documents' citation labels ("apulia", "hiroshima", "leuven",
+    "economic"): after the forum's name they name one of its own texts or meetings ("G7 Apulia", "TTC Leuven"), not
+    another body ("UN General Assembly", "UN Guiding Principles")."""
+    out: dict[str, set[str]] = {}
+    for d in docs.values():
+        if d.collection:
+            words = (w.lower().rstrip("'’") for w in LABEL_WORD.findall(d.label))
+            out.setdefault(d.collection, set()).update(w for w in words if len(w) > 2)
+    return {c: frozenset(ws) for c, ws in out.items()}
+
+
 def _years(question: str) -> tuple[str, str]:
     starts, ends = [], []
     for word, year in YEAR.findall(EVENT_YEARS.sub(" ", question)):
@@ -209,11 +224,14 @@ def is_follow_up(question: str, topic: tuple[str, ...]) -> bool:
     return False
 
 
-def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Turn:
+def understand(
+    question: str, prev: Turn | None, aliases: dict[str, str], own: dict[str, frozenset[str]] | None = None
+) -> Turn:
     """Rewrite a question with the conversation, deterministically.
 
-    Forums and years named in the question become filters. A follow-up (see `is_follow_up`: no topic of its own)
-    inherits the previous topic words, forums and years that it does not replace.
+    Forums and years named in the question become filters (`own`: the words of each forum's labels, `own_words`).
+    A follow-up (see `is_follow_up`: no topic of its own) inherits the previous topic words, forums and years that it
+    does not replace.
     """
     q = " ".join(question.split())
     rest, core = q.lower(), q
@@ -221,7 +239,7 @@ def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Tur
     for alias, col in sorted(aliases.items(), key=lambda ac: -len(ac[0])):
         pattern = rf"(?<![\w-]){re.escape(alias)}(?![\w-])"
         found = list(re.finditer(pattern, q, re.I))
-        if any(not PART_OF_NAME.match(q, m.end()) for m in found):  # the forum speaks: its texts are searched
+        if any(_speaks(q, m.end(), (own or {}).get(col, frozenset())) for m in found):  # its texts are searched
             cols.append(col)
             if alias not in TOPICAL:  # a place ("Bletchley") is matched too, as "Hiroshima" is
                 core = re.sub(pattern + r"(?:['’]s\b)?", " ", core, flags=re.I)
@@ -258,6 +276,18 @@ def understand(question: str, prev: Turn | None, aliases: dict[str, str]) -> Tur
         named=named,
         core=f"{core} {said}".strip(),
     )
+
+
+NEXT_WORD = re.compile(r"(?:['’]s)?\s+([A-Za-zÀ-ÿ][\w’'-]*)")
+
+
+def _speaks(q: str, end: int, own: frozenset[str]) -> bool:
+    """Whether the forum named just before `end` is who the question asks about: not part of another name or one of
+    its institutions (PART_OF_NAME), unless the next word is of its own labels ("G7 Apulia", "TTC Leuven")."""
+    if not PART_OF_NAME.match(q, end):
+        return True
+    nxt = NEXT_WORD.match(q, end)
+    return nxt is not None and nxt.group(1).lower().rstrip("'’") in own
 
 
 PROPER = re.compile(r"(?<=[\w,;:] )[A-Z][a-zà-ÿ]+(?:[- ][A-Z][a-zà-ÿ]+)*")  # not the first word; not an acronym
@@ -330,7 +360,8 @@ def scope_note(base: Filters, f: Filters) -> str:
 def read(store: Store, text: str, base: Filters) -> tuple[Turn, Filters]:
     """A single question read against the indexed documents the caller may see: its turn, and `base` narrowed
     as it asks (`scoped`)."""
-    turn = understand(text, None, aliases_for(visible_docs(store, base.roles)))
+    docs = visible_docs(store, base.roles)
+    turn = understand(text, None, aliases_for(docs), own_words(docs))
     return turn, scoped(turn, base)
 
 

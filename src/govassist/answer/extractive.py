@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from ..catalog import DocMeta
-from ..question import aliases_for, sides, understand
+from ..question import aliases_for, own_words, sides, understand
 from ..retrieve import PARA_REF_RE, Filters, Hit, phrases
 from ..settings import Settings
 from ..text import normalise
@@ -148,7 +148,7 @@ def asked_for(question: str, hits: list[Hit], s: Settings, n: int) -> tuple[list
 def compared(question: str, hits: list[Hit]) -> tuple[str, ...]:
     """The forum of each hit when the question compares several forums that these hits come from, else ()."""
     docs = {h.doc.id: h.doc for h in hits}
-    turn = understand(question, None, aliases_for(docs))
+    turn = understand(question, None, aliases_for(docs), own_words(docs))
     return tuple(h.doc.collection for h in hits) if sides(turn, Filters(collections=turn.collections)) else ()
 
 
