@@ -550,3 +550,15 @@ def test_a_comparison_of_two_forums_quotes_both(mini_settings: Settings) -> None
     assert "g71" not in {c.doc_id for c in one.citations}  # one forum asked about: no other side is added
     far = [*hits[:2], _forum_hit("We support better schools in partner countries.", "g72", "G7", 3)]
     assert "g72" not in {c.doc_id for c in extract(question, far, mini_settings).citations}  # below the floor
+
+
+def test_a_quote_starting_within_a_sentence_is_marked_as_continuing(mini_settings: Settings) -> None:
+    from govassist.answer.records import as_quoted
+    from govassist.chat_render import answer_markdown
+
+    part = "and recognizing also existing digital divides between and within countries that developing countries face"
+    a = extract("Which divides do developing countries face?", [_hit(part)], mini_settings)
+    assert a.sentences[0].text == part  # the record stays verbatim
+    assert a.text.startswith(f"…{part}") and as_quoted("We commit.") == "We commit."
+    shown = answer_markdown(a, {1: "[1]"}, {}, {})
+    assert "“…and recognizing also existing" in shown

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from .answer import CLOSEST_LEAD, Answer, Citation
+from .answer.records import as_quoted
 from .catalog import DocMeta
 from .chunk import para_words, plain_para
 from .text import without_opening
@@ -201,7 +202,7 @@ def answer_markdown(
     verbatim = a.mode == "extractive"
     body = []
     for s in a.sentences:
-        text = f"“{inert(s.text)}”" if verbatim else inert(s.text)
+        text = f"“{inert(as_quoted(s.text))}”" if verbatim else inert(s.text)
         body.append(f"{text} {names[s.key]}")
     how = (
         "Quoted verbatim from the texts; click a citation to read the passage."

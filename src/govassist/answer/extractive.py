@@ -13,7 +13,7 @@ from ..settings import Settings
 from ..text import normalise
 from . import rank as rk
 from . import support as sp
-from .records import NOTHING, Answer, Citation, Sentence, to_citation
+from .records import NOTHING, Answer, Citation, Sentence, as_quoted, to_citation
 
 ITEM_NUMBER_RE = re.compile(r"^\(?\d{1,3}[.)]?\s+")
 MARGIN = 0.15  # a sentence this far below the best is not quoted (dev set: citation precision 0.417 -> 0.459)
@@ -185,5 +185,5 @@ def extract(
     if more:
         left = f"{more} more sub-paragraph(s) of {citations[0].citation} not shown"
         notes = (*notes, f"{left}: ask for one by its letter")
-    text = opening + " ".join(f"{x.text} [{citations[x.key - 1].citation}]" for x in out)
+    text = opening + " ".join(f"{as_quoted(x.text)} [{citations[x.key - 1].citation}]" for x in out)
     return Answer(question, text, tuple(out), tuple(citations), True, "extractive", notes, support)

@@ -77,6 +77,12 @@ class Answer:
         }
 
 
+def as_quoted(text: str) -> str:
+    """A quote as shown: one that starts within a sentence ("and recognizing also …", the second part of a long
+    paragraph) is marked as continuing ("…and recognizing also …"), so it does not read as the sentence's start."""
+    return f"…{text}" if text[:1].islower() else text
+
+
 def cite_label(doc: DocMeta, chunk: Chunk, page: bool = True) -> str:
     """The human citation: 'Hiroshima Communiqué ¶38', with ', p. 7' where the source has pages (unless
     `page` is False); a paragraph of numbering that restarts under a heading names the heading."""
