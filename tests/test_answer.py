@@ -1,5 +1,6 @@
 """Extractive answers: every sentence is cited, quoted verbatim from the passage it cites."""
 
+from dataclasses import replace
 from pathlib import Path
 
 from govassist.answer import NOTHING, ask
@@ -562,3 +563,16 @@ def test_a_quote_starting_within_a_sentence_is_marked_as_continuing(mini_setting
     assert a.text.startswith(f"…{part}") and as_quoted("We commit.") == "We commit."
     shown = answer_markdown(a, {1: "[1]"}, {}, {})
     assert "“…and recognizing also existing" in shown
+
+
+def test_a_when_question_about_a_named_text_gets_its_catalog_date(mini_store, mini_settings: Settings) -> None:
+    from govassist.answer import catalog_dates
+
+    a = ask(mini_store, "When was the Syn. Compact adopted?", mini_settings)
+    assert "Dated in the catalog: Syn. Compact, 22 September 2024." in a.notes
+    other = ask(mini_store, "What does the Syn. Compact say?", mini_settings)
+    assert not any(n.startswith("Dated") for n in other.notes)
+    draft = DocMeta("d", "Secret Draft", "Secret Draft", "d.txt", date="2024-05-01", restricted=("staff",))
+    assert catalog_dates("When was the Secret Draft circulated?", {"d": draft}) == ""  # never named to anyone
+    assert catalog_dates("When was the Secret Draft circulated?", {"d": replace(draft, restricted=())})
+    assert not catalog_dates("What must be done when the Secret Draft is read?", {"d": replace(draft, restricted=())})

@@ -10,23 +10,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date
 
 from .answer import CLOSEST_LEAD, Answer, Citation
 from .answer.records import as_quoted
 from .catalog import DocMeta
 from .chunk import para_words, plain_para
-from .text import without_opening
+from .text import long_date, without_opening
 
 _PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 _AUTOLINK = re.compile(r"(?i)\b(?:https?|ftp):(?=/)|\bmailto(?=:)|\bwww(?=\.)|(?=@)")
 WJ = "\u2060"  # word joiner: invisible, and breaks what GFM would turn into a link (URLs, www., e-mail)
 MARK = "\u2063"  # invisible separator: ends every element name, removed from every text (see element_name)
 _NAME_DROP = re.compile(r"[\\`*_<>!~$|#{}\"]")
-_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
 
 
 def unlinked(markdown: str) -> str:
@@ -67,15 +62,6 @@ def unique_names(labels: Iterable[str]) -> list[str]:
             n += 1
         out.append(name)
     return out
-
-
-def long_date(iso: str) -> str:
-    """'2023-05-20' -> '20 May 2023'; anything else is returned as it is."""
-    try:
-        d = date.fromisoformat(iso)
-    except (TypeError, ValueError):
-        return iso or "undated"
-    return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
 
 
 def _escape(segment: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 from functools import lru_cache
 
 SENTENCE_RE = re.compile(r"(?<=[.!?;])[\"”’)]?\s+(?=[A-Z(\"“‘•])|\n+")
@@ -99,3 +100,18 @@ def _american(word: str) -> str:
         if low.endswith(suffix) and low[: -len(suffix)] + "ise" in US:
             return low[: -len(suffix)] + suffix.replace("is", "iz", 1)
     return word
+
+
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def long_date(iso: str) -> str:
+    """'2023-05-20' -> '20 May 2023'; anything else is returned as it is."""
+    try:
+        d = date.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return iso or "undated"
+    return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"

@@ -13,8 +13,9 @@ from ..catalog import DocMeta
 from ..chunk import Chunk
 from ..errors import QueryError
 from ..question import read, scope_note, search_turn
-from ..retrieve import PARA_REF_RE, Filters, Hit, labelled
+from ..retrieve import PARA_REF_RE, Filters, Hit, answer_kind, doc_prior, labelled
 from ..settings import Settings
+from ..text import long_date
 from .extractive import extract
 from .llm import llm_answer
 from .rank import STOP
@@ -40,6 +41,7 @@ __all__ = [
     "ask",
     "ask_scoped",
     "by_paragraph",
+    "catalog_dates",
     "cite_label",
     "compose",
     "extract",
@@ -136,7 +138,23 @@ def compose(
         answer = answer.with_notes(missing)
     if answer.citations and (foreign := other_language(question, s)):
         answer = answer.with_notes(foreign)
+    if isinstance(indexed, Mapping) and (dated := catalog_dates(question, indexed)):
+        answer = answer.with_notes(dated)
     return replace(answer, not_indexed=notice(unindexed, s.corpus_dir)) if unindexed else answer
+
+
+def catalog_dates(question: str, docs: Mapping[str, DocMeta]) -> str:
+    """For a question asking when ("When was the UNGA AI resolution adopted?"), the catalog's dates of the texts it
+    names (a resolution's adoption line is title matter, not a quotable passage); "" otherwise. Restricted texts are
+    never named (the caller's roles are not known here)."""
+    if answer_kind(question) != "date":  # "When was … adopted?", not "What must labs do when …?"
+        return ""
+    open_docs = {i: d for i, d in docs.items() if not d.restricted}
+    named = labelled(question, open_docs) or list(doc_prior(question, open_docs))
+    dated = [open_docs[i] for i in named if open_docs[i].date][:3]
+    if not dated:
+        return ""
+    return "Dated in the catalog: " + "; ".join(f"{d.label}, {long_date(d.date)}" for d in dated) + "."
 
 
 def _no_such_paragraph(question: str, hits: list[Hit], docs: Mapping[str, DocMeta]) -> str:
