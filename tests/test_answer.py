@@ -97,11 +97,13 @@ def test_a_count_question_asks_for_a_number_not_a_list_of_names() -> None:
     assert rk.carries("count", "The Summit brought together more than 275 participants, representing governments.")
     assert rk.carries("count", "Leaders from 100 governments announced commitments; 1,500 experts met.")
     assert rk.carries("count", "Spending rose by 20 per cent; 2500 engineers were trained.")
+    assert rk.carries("count", "Coverage reached 20%.") and rk.carries("count", "It reached 1.5 million people.")
     for text in (  # a day, a year, a resolution's number or a paragraph's is no count
         "On December 8, 2021, the U.S. Government and its partners hosted sessions.",
         "On 23 October 2024, New Zealand joined the commitment.",
         "Recalling its resolution 78/265 of 21 March 2024 and paragraph 5.2 of the annex.",
         "G7 leaders met in 2023 and agreed OP12.",
+        "As paragraph 5 of the annex and Article 19 of the Covenant say, SDG 9 and OP 5 apply.",
     ):
         assert not rk.carries("count", text), text
 
@@ -170,6 +172,10 @@ def test_key_terms_are_names_years_and_acronyms() -> None:
     assert sp.key_terms("Compare G7 and UN on AI") == ["G7", "UN"]
     assert sp.key_terms("Beyond Jamaica and Kenya, which countries got support?") == ["Jamaica", "Kenya"]
     assert sp.key_terms("Cooperation on AI: what did they agree?") == []  # one title-case word opens any sentence
+    assert sp.key_terms("Recent G7 statements on AI?") == ["G7"]  # an acronym after it: no name of several words
+    latest = [_hit("The Apulia Communiqué is the text.", title="Apulia Communiqué")]
+    assert sp.missing_terms("Latest Apulia Communiqué text on AI?", latest) == ()  # found without its first word
+    assert sp.missing_terms("Paris AI Action Summit – commitments?", latest) == ("Paris AI Action Summit",)
 
 
 def test_missing_terms_look_for_names_as_phrases_and_aliases() -> None:
@@ -211,6 +217,8 @@ def test_thresholds_decide_direct_closest_and_none(mini_settings: Settings) -> N
     assert sp.decide(sp.Evidence(0.6, 0.3, ()), s) == CLOSEST
     assert sp.decide(sp.Evidence(0.2, 0.25, ()), s) == NONE  # neither the passage nor a sentence is near
     assert sp.decide(sp.Evidence(0.2, 0.6, ()), s) == CLOSEST  # a sentence is: shown, as the closest
+    above = Settings(**{**s.model_dump(), "min_relevance": 0.45})  # a floor set above the 'direct' one (0.4)
+    assert sp.decide(sp.Evidence(0.42, 0.6, ()), above) == CLOSEST  # still only the closest, never direct
     assert sp.decide(sp.Evidence(0.6, None, ()), s) == NONE
     lenient = Settings(**{**s.model_dump(), "answer_missing_terms": 2})
     assert sp.decide(sp.Evidence(0.6, 0.6, ("Kananaskis",)), lenient) == DIRECT
@@ -423,7 +431,14 @@ def test_a_question_in_another_latin_script_language_is_answered_as_closest_with
     assert sp.language("Qu'a dit le G7 sur l'intelligence artificielle en 2023 ?") == "French"
     assert sp.language("¿Qué dijo la Asamblea General sobre la inteligencia artificial?") == "Spanish"
     assert sp.language("Was hat die G7 zu künstlicher Intelligenz gesagt?") == "German"
-    for q in ("Who will connect schools in Côte d'Ivoire?", "What did the Summit de la Francophonie say?", "G7?"):
+    for q in (
+        "Who will connect schools in Côte d'Ivoire?",
+        "What did the Summit de la Francophonie say?",
+        "G7?",
+        "Hiroshima communiqué para 38, para 39",  # one word twice is one word, and "para" is no language's
+        "Ursula von der Leyen on AI?",
+        "EST time of summit, CE marking",  # acronyms are not words of a language
+    ):
         assert sp.language(q) == "", q
     a = ask(
         mini_store,
@@ -544,13 +559,26 @@ def test_a_comparison_of_two_forums_quotes_both(mini_settings: Settings) -> None
         _forum_hit("Our partners will build hospitals and networks.", "g71", "G7", 3),
     ]
     question = "Do the G7 and the UN agree on connecting schools and hospitals?"
-    a = extract(question, hits, mini_settings)
+    a = extract(question, hits, mini_settings, sides=("G7", "UN"))
     assert {c.doc_id for c in a.citations} >= {"un1", "g71"}  # the G7's closest words, though far below the UN's
     assert a.citations[0].doc_id == "un1"
     one = extract("Does the UN agree on connecting schools and hospitals?", hits, mini_settings)
     assert "g71" not in {c.doc_id for c in one.citations}  # one forum asked about: no other side is added
     far = [*hits[:2], _forum_hit("We support better schools in partner countries.", "g72", "G7", 3)]
-    assert "g72" not in {c.doc_id for c in extract(question, far, mini_settings).citations}  # below the floor
+    assert "g72" not in {c.doc_id for c in extract(question, far, mini_settings, sides=("G7", "UN")).citations}
+
+
+def test_ask_and_the_chat_quote_both_forums_compared(mini_store, mini_settings: Settings) -> None:
+    from govassist import chat
+
+    question = "Do the G7 and the UN agree on connecting schools and hospitals to the Internet by 2030?"
+    floors = _hash_floors(mini_settings).model_copy(update={"answer_direct_sentence": 0.05})
+    both = {"syn-g7", "syn-compact"}  # the G7's and the UN's texts
+    assert both <= {c.doc_id for c in ask(mini_store, question, floors).citations}
+    first = chat.answer_turn(mini_store, question, floors, chat.Prefs(), (), None)
+    again = chat.answer_turn(mini_store, "and on open data?", floors, chat.Prefs(), (), first.turn)
+    assert again.turn.followup and set(again.turn.collections) == {"G7", "UN"}
+    assert both <= {c.doc_id for c in again.answer.citations}  # the follow-up compares too
 
 
 def test_a_quote_starting_within_a_sentence_is_marked_as_continuing(mini_settings: Settings) -> None:
@@ -574,5 +602,13 @@ def test_a_when_question_about_a_named_text_gets_its_catalog_date(mini_store, mi
     assert not any(n.startswith("Dated") for n in other.notes)
     draft = DocMeta("d", "Secret Draft", "Secret Draft", "d.txt", date="2024-05-01", restricted=("staff",))
     assert catalog_dates("When was the Secret Draft circulated?", {"d": draft}) == ""  # never named to anyone
-    assert catalog_dates("When was the Secret Draft circulated?", {"d": replace(draft, restricted=())})
-    assert not catalog_dates("What must be done when the Secret Draft is read?", {"d": replace(draft, restricted=())})
+    open_draft = {"d": replace(draft, restricted=())}
+    assert catalog_dates("When was the Secret Draft circulated?", open_draft)
+    assert not catalog_dates("What must be done when the Secret Draft is read?", open_draft)
+    assert not catalog_dates("When will the Secret Draft be final?", open_draft)  # a date to come is not its own
+    two = {**open_draft, "e": DocMeta("e", "Public Compact", "Pub. Compact", "e.txt", date="2023-01-02")}
+    assert not catalog_dates("When was the secret text circulated?", two)  # named loosely: only if cited first
+    assert (
+        catalog_dates("When was the secret text circulated?", two, "d")
+        == "Dated in the catalog: Secret Draft, 1 May 2024."
+    )

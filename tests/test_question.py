@@ -147,6 +147,7 @@ def test_a_question_naming_two_forums_sees_each_among_the_first_hits(
     assert hits[0].chunk.id == plain[0].chunk.id  # the best passage keeps its place
     two = qn.search_turn(mini_store, turn, f, mini_settings, k=2)  # the G7's best is not among these: searched alone
     assert [h.doc.collection for h in two] == ["UN", "G7"]
+    assert [h.chunk.id for h in qn.search_turn(mini_store, turn, f, mini_settings, k=1)] == [plain[0].chunk.id]
     one = qn.understand("What did the UN say about schools?", None, {"un": "UN", "g7": "G7"})
     assert qn.sides(one, qn.scoped(one, Filters())) == ()  # one forum: nothing to balance
 

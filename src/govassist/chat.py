@@ -19,7 +19,7 @@ from .chat_auth import hash_password as hash_password
 from .chat_auth import roles_for as roles_for
 from .chat_auth import verify_password as verify_password
 from .errors import GovassistError, QueryError
-from .question import Turn, aliases_for, own_words, scoped, search_turn, understand
+from .question import Turn, aliases_for, own_words, scoped, search_turn, sides, understand
 from .retrieve import Filters, visible_docs
 from .settings import Settings
 from .store import Store, open_store
@@ -272,7 +272,9 @@ def _answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: 
     hits = search_turn(store, turn, f, s, k=prefs.k)
     ms = (time.perf_counter() - t0) * 1000
     # the answer decides its support flag and whether the query names a catalogued text the index lacks (not_indexed)
-    a = compose_answer(turn.query, hits, s, prefs.mode, indexed=store.docs, doc_chunks=store.doc_chunks)
+    a = compose_answer(
+        turn.query, hits, s, prefs.mode, indexed=store.docs, doc_chunks=store.doc_chunks, sides=sides(turn, f)
+    )
     # named by their citations: a paragraph indexed in parts is one citation showing it whole (answer.by_paragraph)
     names = dict(zip([c.key for c in a.citations], r.unique_names(c.citation for c in a.citations)))
     pdf_names, pdfs = pdf_pages(a, docs, s)

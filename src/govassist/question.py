@@ -257,7 +257,7 @@ def understand(
     # a place of its own ("and in Apulia?") replaces the previous turn's ("Hiroshima"), as a year replaces a year,
     # and a kind of text ("and the code of conduct?") the previous one ("the guiding principles")
     replaced = (_proper(prev.question) if _proper(q) else set()) | (
-        _kinds(prev.question) - own if (own := _kinds(q)) else set()
+        _kinds(prev.question) - kinds if (kinds := _kinds(q)) else set()
     )
     carried = tuple(w for w in prev.topic if w not in topic and w not in replaced)
     said = " ".join(_as_written(w, prev.question) for w in carried)  # "DFFT", not "dfft": the embedder sees case
@@ -375,17 +375,24 @@ def search_turn(
     several forums, each of them among the first SIDE_DEPTH hits (`sides`)."""
     hits = search(store, turn.query, s, k=k, filters=f, mode=mode, match=match_text(turn, f))
     wanted = sides(turn, f) if mode == "default" else ()
-    missing = [c for c in wanted if not any(h.doc.collection == c for h in hits[:SIDE_DEPTH])]
-    if not hits or not missing:
+
+    def forums(h: Hit) -> set[str]:  # a passage folded with its copies in other texts speaks for their forums too
+        return {h.doc.collection, *(store.docs[d].collection for d in h.also_in if d in store.docs)}
+
+    missing = [c for c in wanted if not any(c in forums(h) for h in hits[:SIDE_DEPTH])]
+    if len(hits) < 2 or not missing:  # one hit: the best one stays
         return hits
     out = list(hits)
-    at = max(0, min(SIDE_DEPTH, len(out)) - len(missing))
+    at = max(1, min(SIDE_DEPTH, len(out)) - len(missing))  # the best passage keeps the first place
     for col in missing:  # its best passage: further down this ranking, or from a search of its texts alone
-        best = next((h for h in out if h.doc.collection == col), None)
+        best = next((h for h in out if col in forums(h)), None)
         if best is not None:
             out.remove(best)
         else:
-            own = search(store, turn.query, s, k=1, filters=replace(f, collections=(col,)), match=turn.core)
+            one = replace(f, collections=(col,))
+            own = search(
+                store, turn.query, s, k=1, filters=one, match=match_text(replace(turn, collections=(col,)), one)
+            )
             if not own:
                 continue
             best = own[0]

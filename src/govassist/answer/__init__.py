@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 from ..catalog import DocMeta
 from ..chunk import Chunk
 from ..errors import QueryError
-from ..question import read, scope_note, search_turn
+from ..question import read, scope_note, search_turn, sides
 from ..retrieve import PARA_REF_RE, Filters, Hit, answer_kind, doc_prior, labelled
 from ..settings import Settings
 from ..text import long_date
@@ -50,14 +50,26 @@ __all__ = [
 
 
 class Composer(Protocol):
-    def __call__(self, question: str, hits: list[Hit], s: Settings, *, unindexed: tuple[DocMeta, ...] = ()) -> Answer:
-        """An answer to the question from these hits; `unindexed`: catalogued texts it names that are not indexed."""
+    def __call__(
+        self,
+        question: str,
+        hits: list[Hit],
+        s: Settings,
+        *,
+        unindexed: tuple[DocMeta, ...] = (),
+        sides: tuple[str, ...] = (),
+    ) -> Answer:
+        """An answer to the question from these hits; `unindexed`: catalogued texts it names that are not indexed;
+        `sides`: the forums it compares (`question.sides`), each to be quoted."""
         ...
 
 
-def _llm(question: str, hits: list[Hit], s: Settings, *, unindexed: tuple[DocMeta, ...] = ()) -> Answer:
+def _llm(
+    question: str, hits: list[Hit], s: Settings, *, unindexed: tuple[DocMeta, ...] = (), sides: tuple[str, ...] = ()
+) -> Answer:
     """The LLM's answer, or the extractive one (with a note saying why) when the LLM fails or cites nothing given."""
-    return llm_answer(question, hits, s, lambda: extract(question, hits, s, unindexed=unindexed), unindexed)
+    fallback = lambda: extract(question, hits, s, unindexed=unindexed, sides=sides)  # noqa: E731
+    return llm_answer(question, hits, s, fallback, unindexed)
 
 
 COMPOSERS: dict[str, Composer] = {"extractive": extract, "llm": _llm}
@@ -122,35 +134,50 @@ def compose(
     mode: str | None = None,
     indexed: Collection[str] | None = None,
     doc_chunks: Callable[[str], Iterable[Chunk]] | None = None,
+    sides: tuple[str, ...] = (),
 ) -> Answer:
     """The answer from these hits by the composer `mode` names (default: GOVASSIST_ANSWER_MODE). `indexed`: the
     ids of the indexed documents, to say so when the question names a catalogued text that is not among them (the
     one place this is decided: the answer carries the notice in `not_indexed`, for the chat to show).
-    `doc_chunks`: the store's, so that a cited part of a long paragraph is shown with the whole paragraph."""
+    `doc_chunks`: the store's, so that a cited part of a long paragraph is shown with the whole paragraph.
+    `sides`: the forums the question compares, as its search read them (`question.sides`)."""
     mode = mode or s.answer_mode
     if mode not in COMPOSERS:
         raise QueryError(f"unknown answer mode {mode!r}: use one of {', '.join(COMPOSERS)}")
     if why := unread(question, s):  # a question in another script, an English embedder: no quote could be trusted
         return Answer(question, why, (), (), False, mode, (why,), NONE)
     unindexed = unindexed_named(question, s, indexed) if indexed is not None else ()
-    answer = by_paragraph(COMPOSERS[mode](question, hits, s, unindexed=unindexed), hits, doc_chunks)
+    answer = by_paragraph(COMPOSERS[mode](question, hits, s, unindexed=unindexed, sides=sides), hits, doc_chunks)
     if isinstance(indexed, Mapping) and (missing := _no_such_paragraph(question, hits, indexed)):
         answer = answer.with_notes(missing)
     if answer.citations and (foreign := other_language(question, s)):
         answer = answer.with_notes(foreign)
-    if isinstance(indexed, Mapping) and (dated := catalog_dates(question, indexed)):
+    if (
+        answer.citations
+        and isinstance(indexed, Mapping)
+        and (dated := catalog_dates(question, indexed, answer.citations[0].doc_id))
+    ):
         answer = answer.with_notes(dated)
     return replace(answer, not_indexed=notice(unindexed, s.corpus_dir)) if unindexed else answer
 
 
-def catalog_dates(question: str, docs: Mapping[str, DocMeta]) -> str:
-    """For a question asking when ("When was the UNGA AI resolution adopted?"), the catalog's dates of the texts it
-    names (a resolution's adoption line is title matter, not a quotable passage); "" otherwise. Restricted texts are
-    never named (the caller's roles are not known here)."""
-    if answer_kind(question) != "date":  # "When was … adopted?", not "What must labs do when …?"
+FUTURE_RE = re.compile(r"\b(?:will|shall|would|should|must|is due|are due|next)\b", re.IGNORECASE)
+
+
+def catalog_dates(question: str, docs: Mapping[str, DocMeta], first_cited: str = "") -> str:
+    """For a question asking when a text it names came out ("When was the UNGA AI resolution adopted?"), the
+    catalog's date of that text (a resolution's adoption line is title matter, not a quotable passage): a text named
+    by its label or title, or else the one text its words name (`doc_prior`) if the answer cites it first; ""
+    otherwise: a looser reading ("When did G7 digital ministers last meet?") could date the wrong text, and a
+    question about a future date ("When will …?") is not about the text's own. Restricted texts are never named
+    (the caller's roles are not known here)."""
+    if answer_kind(question) != "date" or FUTURE_RE.search(question):  # "When was …?", not "… do when …?"
         return ""
     open_docs = {i: d for i, d in docs.items() if not d.restricted}
-    named = labelled(question, open_docs) or list(doc_prior(question, open_docs))
+    named = labelled(question, open_docs)
+    if not named:
+        prior = list(doc_prior(question, open_docs))
+        named = prior if prior == [first_cited] else []
     dated = [open_docs[i] for i in named if open_docs[i].date][:3]
     if not dated:
         return ""
@@ -200,6 +227,7 @@ def ask_scoped(
     with store.pinned():
         turn, scope = read(store, question, base)
         hits = search_turn(store, turn, scope, s, k=k)
-        answer = compose(question, hits, s, mode, indexed=store.docs, doc_chunks=store.doc_chunks)
+        compared = sides(turn, scope)
+        answer = compose(question, hits, s, mode, indexed=store.docs, doc_chunks=store.doc_chunks, sides=compared)
     note = scope_note(base, scope)
     return (answer.with_notes(note) if note else answer), scope

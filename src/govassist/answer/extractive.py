@@ -7,8 +7,7 @@ import re
 from pathlib import Path
 
 from ..catalog import DocMeta
-from ..question import aliases_for, own_words, sides, understand
-from ..retrieve import PARA_REF_RE, Filters, Hit, phrases
+from ..retrieve import PARA_REF_RE, Hit, phrases
 from ..settings import Settings
 from ..text import normalise
 from . import rank as rk
@@ -112,7 +111,7 @@ def choose(
         seen.add(norm)
         if len(chosen) >= n:
             break
-    for side in dict.fromkeys(sides) if sides else ():  # a forum compared and not quoted yet: its best sentence
+    for side in dict.fromkeys(x for x in sides if x):  # a forum compared and not quoted yet: its best sentence
         if side not in {sides[c.hit] for c in chosen}:
             other = next((c for c in cands if sides[c.hit] == side and c.cosine >= floor), None)
             if other is not None and not _repeats(normalise(other.text), seen):
@@ -145,17 +144,16 @@ def asked_for(question: str, hits: list[Hit], s: Settings, n: int) -> tuple[list
     return [h for i, h in enumerate(cited) if i in keep], len(cited) - len(keep)
 
 
-def compared(question: str, hits: list[Hit]) -> tuple[str, ...]:
-    """The forum of each hit when the question compares several forums that these hits come from, else ()."""
-    docs = {h.doc.id: h.doc for h in hits}
-    turn = understand(question, None, aliases_for(docs), own_words(docs))
-    return tuple(h.doc.collection for h in hits) if sides(turn, Filters(collections=turn.collections)) else ()
-
-
 def extract(
-    question: str, hits: list[Hit], s: Settings, n_passages: int = 5, unindexed: tuple[DocMeta, ...] = ()
+    question: str,
+    hits: list[Hit],
+    s: Settings,
+    n_passages: int = 5,
+    unindexed: tuple[DocMeta, ...] = (),
+    sides: tuple[str, ...] = (),
 ) -> Answer:
-    """Pick the sentences of the top passages that best answer the question, each cited, best first."""
+    """Pick the sentences of the top passages that best answer the question, each cited, best first; of `sides`,
+    the forums it compares, each one's best sentence too (`choose`)."""
     if not hits:
         return nothing(question, unindexed, corpus_dir=s.corpus_dir)
     cited, more = asked_for(question, hits, s, n_passages)  # a paragraph asked for by number: it, not its neighbours
@@ -172,9 +170,9 @@ def extract(
         chosen = [next(c for c in cands if c.hit == i) for i in sorted({c.hit for c in cands})]
     else:
         kind = rk.question_kind(question)
-        sides = compared(question, top)
+        forums = tuple(h.doc.collection if h.doc.collection in sides else "" for h in top) if sides else ()
         chosen = arrange(
-            choose(cands, s.answer_sentences, evolution, kind, sides, s.answer_direct_sentence), top, question
+            choose(cands, s.answer_sentences, evolution, kind, forums, s.answer_direct_sentence), top, question
         )
     for c in chosen:
         if c.hit not in keys:

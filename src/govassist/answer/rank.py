@@ -19,7 +19,7 @@ MONTH_RE = re.compile(
     r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b"
 )
 LIST_Q_RE = re.compile(
-    r"\b(?:which|what|how many)\s+(?:\w+\s+)?(?:countries|states|nations|governments|partners|members|"
+    r"\b(?:which|what)\s+(?:\w+\s+)?(?:countries|states|nations|governments|partners|members|"
     r"participants|signatories|organi[sz]ations|bodies|companies|institutions|economies)\b"
     r"|\bwho\s+(?:\w+\s+)?(?:joined|signed|endorsed|attended|participated|took part|supported|convened|launched)\b"
     r"|^\W*(?:did|has|have|was|were|is|are)\s+(?:the\s+)?(?-i:[A-Z])[\w.’'-]*"  # "Did Italy sign …?", "Has the
@@ -36,10 +36,16 @@ EVOLVE_Q_RE = re.compile(
     re.IGNORECASE,
 )
 COMPARE_Q_RE = re.compile(r"\b(?:compar(?:e|ed|ing|ison)|differ(?:s|ed|ence|ences)?|versus|vs)\b", re.IGNORECASE)
-# a number counting something: "more than 275 participants", "100 governments", "65 key AI terms"; not a year, a day
-# of a month ("December 8, 2021", "23 October") nor a paragraph or resolution number ("78/265", "5.2")
-COUNT_RE = re.compile(
-    r"(?<![\w/.,-])(?!(?:19|20)\d\d\b)(?:\d{1,3}(?:,\d{3})+|\d+)(?![\w/.,-]|,\d)\+?\s+(?:per\s?cent\b|%|[a-z])"
+# a number counting something: "more than 275 participants", "100 governments", "65 key AI terms", "20%", "1.5
+# million"; not a year, a day of a month ("December 8, 2021", "23 October") nor a resolution's number ("78/265")
+QUANTITY_RE = re.compile(
+    r"(?<![\w/.,-])(?!(?:19|20)\d\d\b)(?:\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?![\w/.,-]|,\d)"
+    r"(?:\s*%|\s+per\s?cent\b|\s+(?:thousand|million|billion)\b|\+?\s+[a-z])"
+)
+# a number after these words refers to a place in a text, not a quantity: "paragraph 5 of", "SDG 9 and"
+REFERENCE_WORDS = frozenset(
+    "paragraph paragraphs para art article articles section sections chapter annex item goal goals sdg sdgs "
+    "resolution resolutions decision op pp page pages no version principle principles".split()
 )
 # a run of three or more capitalised names separated by commas, "and" or bullets: "Finland, Germany, Ireland, Japan"
 NAME_LIST_RE = re.compile(r"(?:\b[A-Z][\w'’.-]+(?:\s+(?:of\s+)?[A-Z][\w'’.-]+)*\s*(?:,|\band\b|•)\s*){2,}\b[A-Z]")
@@ -55,7 +61,7 @@ class Weights:
     coverage: float = 0.25  # share of the question's content terms the sentence carries
     passage: float = 0.04  # prior for the passage's retrieval rank: weight / (1 + rank); dev grid 0.0-0.3
     position: float = 0.003  # per sentence into the paragraph (a tie-breaker, no longer a ranking)
-    kind: float = 0.12  # a list-of-names or date sentence when the question asks who/which countries/when
+    kind: float = 0.12  # a sentence carrying a count, a list of names or a date when the question asks for one
 
 
 W = Weights()
@@ -106,7 +112,10 @@ CARRIED = ("count", "list", "date")  # the kinds of answer a sentence can be see
 def carries(kind: str, sentence: str) -> bool:
     """Whether a sentence carries what a count, list or date question asks for."""
     if kind == "count":
-        return bool(COUNT_RE.search(sentence))
+        return any(
+            (sentence[: m.start()].split() or [""])[-1].lower().strip("(¶") not in REFERENCE_WORDS
+            for m in QUANTITY_RE.finditer(sentence)
+        )
     if kind == "list":
         return bool(NAME_LIST_RE.search(sentence))
     if kind == "date":

