@@ -257,7 +257,8 @@ def chips(message: object) -> list[str]:
 
 
 def quoted(message: object) -> list[str]:
-    return re.findall(r"“(.+?)”", message.inner_text())
+    """The quotes of an answer, verbatim: without the "…" that marks one starting within a sentence."""
+    return [q.removeprefix("…") for q in re.findall(r"“(.+?)”", message.inner_text())]
 
 
 def flat(text: str) -> str:
