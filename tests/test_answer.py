@@ -458,10 +458,10 @@ def test_the_same_item_numbered_in_one_text_and_not_in_another_is_quoted_once() 
         return [rk.Candidate(i, 0, t, 0.8, 0.5, 0.9 - i / 100) for i, t in enumerate(texts)]
 
     text = "Prioritize the development of advanced AI systems to address the world's greatest challenges"
-    assert [c.hit for c in choose(cands(text, f"9 {text}"), 4, evolution=True)] == [0]
-    assert [c.hit for c in choose(cands(f"9 {text}", text), 4, evolution=True)] == [0]
+    assert [c.hit for c in choose(cands(text, f"9 {text}"), 4, kind="evolution")] == [0]
+    assert [c.hit for c in choose(cands(f"9 {text}", text), 4, kind="evolution")] == [0]
     endorsed = "countries and the European Union endorsed the Declaration for the Future of the Internet."
-    assert [c.hit for c in choose(cands(f"28 {endorsed}", f"35 {endorsed}"), 4, evolution=True)] == [0, 1]
+    assert [c.hit for c in choose(cands(f"28 {endorsed}", f"35 {endorsed}"), 4, kind="evolution")] == [0, 1]
 
 
 def test_a_paragraph_number_alone_does_not_make_an_unrelated_passage_relevant(mini_store, mini_settings) -> None:

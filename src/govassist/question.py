@@ -278,7 +278,7 @@ def understand(
     )
 
 
-NEXT_WORD = re.compile(r"(?:['’]s)?\s+([A-Za-zÀ-ÿ][\w’'-]*)")
+NEXT_WORD = re.compile(rf"(?:['’]s)?\s+({LABEL_WORD.pattern})")  # the word after a forum's name, as labels split
 
 
 def _speaks(q: str, end: int, own: frozenset[str]) -> bool:

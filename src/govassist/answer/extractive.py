@@ -73,7 +73,6 @@ def _repeats(norm: str, seen: set[str]) -> bool:
 def choose(
     cands: list[rk.Candidate],
     n: int,
-    evolution: bool = False,
     kind: str = "",
     sides: tuple[str, ...] = (),
     floor: float = 0.0,
@@ -84,14 +83,15 @@ def choose(
     citation accuracy: dev 0.333 -> 0.452, legacy 0.707 -> 0.807) — except that a question asking for a count, a list
     or a date opens with the best passage that carries one when the first carries none and one is within the margin
     ("Which countries signed …?": the list, not "New Zealand joined …"; "How big was the summit?": "more than 275
-    participants", not its dates: dev 0.690 -> 0.714, legacy unchanged). For a question on
-    how language evolved: one per passage, within twice the margin, so that several texts are quoted. `sides`: the
+    participants", not its dates: dev 0.690 -> 0.714, legacy unchanged). For a question on how language evolved
+    (`kind` "evolution"): one per passage, within twice the margin, so that several texts are quoted. `sides`: the
     forum of each passage (by hit) when the question compares forums; each then has its best sentence quoted, however
     far below the best, if its cosine to the question reaches `floor` ("Do the G7 and the TTC agree …?" quotes both:
     one side's closest words are part of the comparison)."""
     chosen: list[rk.Candidate] = []
     per_hit: dict[int, int] = {}
     seen: set[str] = set()
+    evolution = kind == "evolution"
     most, margin = (1, 2 * MARGIN) if evolution else (2, MARGIN)
     best = cands[0].score if cands else 0.0
     first = min((c.hit for c in cands), default=0)
@@ -111,19 +111,19 @@ def choose(
         seen.add(norm)
         if len(chosen) >= n:
             break
-    for side in dict.fromkeys(x for x in sides if x):  # a forum compared and not quoted yet: its best sentence
-        if side not in {sides[c.hit] for c in chosen}:
-            other = next((c for c in cands if sides[c.hit] == side and c.cosine >= floor), None)
-            if other is not None and not _repeats(normalise(other.text), seen):
-                chosen.append(other)
-                seen.add(normalise(other.text))
+    quoted = {sides[c.hit] for c in chosen} if sides else set()
+    for side in dict.fromkeys(x for x in sides if x and x not in quoted):  # a forum compared, not quoted yet
+        other = next((c for c in cands if sides[c.hit] == side and c.cosine >= floor), None)
+        if other is not None and not _repeats(norm := normalise(other.text), seen):
+            chosen.append(other)
+            seen.add(norm)
     return chosen
 
 
-def arrange(chosen: list[rk.Candidate], hits: list[Hit], question: str) -> list[rk.Candidate]:
-    """The order of the quotes: by date for 'how has … evolved' questions; otherwise the best sentence first,
-    each passage's sentences together, passages in the order of their best sentence."""
-    if rk.question_kind(question) == "evolution":
+def arrange(chosen: list[rk.Candidate], hits: list[Hit], kind: str) -> list[rk.Candidate]:
+    """The order of the quotes: by date for 'how has … evolved' questions (`kind` "evolution"); otherwise the best
+    sentence first, each passage's sentences together, passages in the order of their best sentence."""
+    if kind == "evolution":
         return rk.by_date(chosen, hits)
     first = {c.hit: i for i, c in reversed(list(enumerate(chosen)))}
     return sorted(chosen, key=lambda c: first[c.hit])  # stable: by score within a passage
@@ -165,15 +165,12 @@ def extract(
     keys: dict[int, int] = {}
     citations: list[Citation] = []
     out: list[Sentence] = []
-    evolution = rk.question_kind(question) == "evolution"
     if cited:  # every paragraph of that number ("¶[8]", "Statement on AI ¶8"): its best sentence each, in order
         chosen = [next(c for c in cands if c.hit == i) for i in sorted({c.hit for c in cands})]
     else:
         kind = rk.question_kind(question)
         forums = tuple(h.doc.collection if h.doc.collection in sides else "" for h in top) if sides else ()
-        chosen = arrange(
-            choose(cands, s.answer_sentences, evolution, kind, forums, s.answer_direct_sentence), top, question
-        )
+        chosen = arrange(choose(cands, s.answer_sentences, kind, forums, s.answer_direct_sentence), top, kind)
     for c in chosen:
         if c.hit not in keys:
             keys[c.hit] = len(keys) + 1
