@@ -612,3 +612,37 @@ def test_a_when_question_about_a_named_text_gets_its_catalog_date(mini_store, mi
         catalog_dates("When was the secret text circulated?", two, "d")
         == "Dated in the catalog: Secret Draft, 1 May 2024."
     )
+
+
+def _run_hit(paras: tuple[str, ...], lines: list[str], doc_id: str = "decl") -> Hit:
+    label = f"{paras[0]}–{paras[-1]}"
+    doc = DocMeta(doc_id, "A Declaration", "Decl", f"{doc_id}.txt", date="2023-11-01")
+    return Hit(Chunk(f"{doc_id}#{label}", doc_id, label, paras, "", 6, "\n".join(lines)), doc, 1.0, 1, 0.9)
+
+
+RUN = [
+    "The declaration was opened for further signatures after the summit closed.",
+    "On 23 October 2024, New Zealand joined the commitment to the declaration.",
+]
+
+
+def test_a_quote_from_a_run_of_short_paragraphs_cites_its_own_paragraph(mini_settings: Settings) -> None:
+    from govassist.answer import by_paragraph
+
+    hit = _run_hit(("[11]", "[12]"), RUN)
+    a = extract("When did New Zealand join the commitment to the declaration?", [hit], mini_settings)
+    first = a.citations[a.sentences[0].key - 1]
+    assert a.sentences[0].text == RUN[1]
+    assert (first.para, first.citation, first.text) == ("[12]", "Decl ¶[12], p. 6", RUN[1])  # not ¶[11]–[12]
+    assert first.chunk_id == hit.chunk.id  # the passage retrieved, for grading and the chat's lookups
+    assert by_paragraph(a, [hit]).citations[0].text == RUN[1]  # shown alone, not the whole run
+    if len(a.sentences) > 1:  # a second quote from the other paragraph cites that one
+        assert {c.para for c in a.citations} == {"[11]", "[12]"}
+    assert "¶[11]–[12]" not in a.text
+
+
+def test_a_paragraph_asked_by_number_inside_a_run_is_quoted_from_that_paragraph(mini_settings: Settings) -> None:
+    hit = replace(_run_hit(("[11]", "[12]"), RUN), cited=True)
+    a = extract("What does paragraph 11 of the declaration say about New Zealand joining?", [hit], mini_settings)
+    assert a.sentences[0].text == RUN[0]  # the sentence on New Zealand is in ¶[12]
+    assert a.citations[0].para == "[11]"

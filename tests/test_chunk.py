@@ -280,3 +280,21 @@ def test_a_sentence_over_the_bound_is_cut_at_a_clause_end_into_even_pieces() -> 
     assert len(chunks) == 2 and all(len(c.text) <= 1200 for c in chunks)
     assert chunks[0].text.endswith(";") and abs(len(chunks[0].text) - len(chunks[1].text)) < 300
     assert " ".join(c.text for c in chunks) == text
+
+
+def test_a_run_of_short_paragraphs_splits_into_its_paragraphs_for_citing() -> None:
+    from govassist.chunk import Chunk, para_pieces, piece_of
+
+    run = Chunk(
+        "d#[12]–[13]", "d", "[12]–[13]", ("[12]", "[13]"), "", 6, "New Zealand joined.\nReferences include bodies."
+    )
+    assert para_pieces(run) == [("[12]", "New Zealand joined."), ("[13]", "References include bodies.")]
+    assert piece_of(run, "References include bodies.") == ("[13]", "References include bodies.")
+    assert piece_of(run, "Not a sentence of it.") == ("[12]–[13]", run.text)  # no paragraph holds it: the run
+    odd = Chunk("d#[1]–[2]", "d", "[1]–[2]", ("[1]", "[2]"), "", None, "One line only.")  # lines do not match labels
+    assert para_pieces(odd) == [("[1]–[2]", "One line only.")]
+    one = Chunk("d#4", "d", "4", ("4",), "", None, "4. A paragraph.\n• with a bullet")
+    assert para_pieces(one) == [("4", one.text)] and piece_of(one, "with a bullet") == ("4", one.text)
+    blocks = text_blocks("Washington, D.C.\n\nFor immediate release.\n\n" + "A long enough paragraph. " * 12)
+    merged = chunk_blocks("d", blocks, max_chars=1200, min_chars=200)[0]
+    assert [p for p, _ in para_pieces(merged)] == ["[1]", "[2]", "[3]"]  # the chunker's runs are one line each

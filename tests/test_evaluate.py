@@ -529,3 +529,20 @@ def test_judgments_added_by_a_later_assessment_are_kept_counted_and_can_be_left_
     assert "k = 5: ndcg@10, recall@10, recall@20, mrr@10 see only the first 5 hits" in original.notes[-1]
     write_report(original, tmp_path / "reports")
     assert "Judgments: original only (2 by pool-x left out)." in (tmp_path / "reports" / "latest.md").read_text()
+
+
+def test_a_citation_of_one_paragraph_of_a_run_is_graded_by_that_paragraph() -> None:
+    from types import SimpleNamespace
+
+    q = ev.Question("r", "who joined?", "detail", (), (ev.Judgment("d", "[12]", 2),))
+    rel = {"d#[12]–[13]": 2}  # build_qrels: a passage takes the best grade of its paragraphs
+    passages = {"d#[12]–[13]": "d#[12]–[13]"}
+
+    def row(*paras: str) -> ev.AnswerRow:
+        cites = [SimpleNamespace(doc_id="d", para=p, chunk_id="d#[12]–[13]") for p in paras]
+        return ev.answer_row(q, SimpleNamespace(citations=cites, support="direct", sentences=()), rel, None, passages)
+
+    assert (row("[12]").grades, row("[12]").golds_cited) == ((2,), 1)
+    assert (row("[13]").grades, row("[13]").golds_cited) == ((0,), 0)  # the run's other paragraph answers nothing
+    assert (row("[13]", "[12]").grades, row("[13]", "[12]").golds_cited) == ((0, 2), 1)
+    assert row("[12]–[13]").grades == (2,)  # the run cited whole (the LLM path) keeps the passage's grade

@@ -205,6 +205,20 @@ def _qualify_restarts(units: list[_Unit]) -> list[_Unit]:
     return units
 
 
+def para_pieces(c: Chunk) -> list[tuple[str, str]]:
+    """A passage's paragraphs as (label, text): a run of short paragraphs ("[12]–[13]", one per line) split into
+    its paragraphs, each under its own label; any other passage whole, under its label."""
+    lines = c.text.split("\n")
+    return list(zip(c.paras, lines)) if len(c.paras) > 1 and len(lines) == len(c.paras) else [(c.para, c.text)]
+
+
+def piece_of(c: Chunk, sentence: str) -> tuple[str, str]:
+    """The paragraph of a passage that holds this sentence of it, as (label, text) (`para_pieces`); the passage
+    whole when no single paragraph holds it."""
+    pieces = para_pieces(c)
+    return next((p for p in pieces if sentence.strip() in p[1]), (c.para, c.text)) if len(pieces) > 1 else pieces[0]
+
+
 def plain_para(para: str) -> tuple[str, str]:
     """A label as (heading, number): ("Statement on AI", "8") for a qualified label, ("", "8") for a plain one."""
     head, sep, number = para.rpartition(f" {QUALIFIER}")

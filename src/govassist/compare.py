@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from .answer import STOP
 from .blocks import SUB_ITEM_RE
 from .catalog import DocMeta
-from .chunk import QUALIFIER, Chunk, para_mark, plain_para
+from .chunk import QUALIFIER, Chunk, para_mark, para_pieces, plain_para
 from .errors import QueryError
 from .retrieve import Filters, allowed_docs, search
 from .settings import Settings
@@ -196,9 +196,7 @@ def paragraphs_from_chunks(chunks: Iterable[Chunk]) -> list[Para]:
     parts: dict[str, list[str]] = {}
     meta: dict[str, tuple[int | None, str]] = {}
     for c in sorted(chunks, key=lambda c: c.order):
-        lines = c.text.split("\n")
-        pieces = list(zip(c.paras, lines)) if len(c.paras) > 1 and len(lines) == len(c.paras) else [(c.para, c.text)]
-        for label, text in pieces:
+        for label, text in para_pieces(c):
             if label in parts:
                 sep = "\n" if text.startswith("•") else " "
                 parts[label].append(sep + text)

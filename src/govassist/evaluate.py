@@ -12,7 +12,7 @@ import json
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -221,9 +221,25 @@ def flagged(r: AnswerRow) -> bool:
     return r.abstained or r.support in ("closest", "none")
 
 
-def answer_row(q: Question, answer: Any, rel: dict[str, int], turn: Any = None) -> AnswerRow:
-    keys = list(dict.fromkeys(f"{c.doc_id}#{c.para}" for c in answer.citations))
-    grades = tuple(rel.get(k, 0) for k in keys)
+def answer_row(
+    q: Question, answer: Any, rel: dict[str, int], turn: Any = None, passages: Mapping[str, str] | None = None
+) -> AnswerRow:
+    """How one answer did. `passages`: each chunk id's passage key (`passage_key`); a citation of one paragraph of a
+    run of short ones ("[12]" of "[12]–[13]") is graded by that paragraph's own judgment, and counts as citing its
+    passage only if that grade is 2."""
+    judged: dict[tuple[str, str], int] = {}
+    for j in q.judgments:
+        judged[j.doc_id, j.para] = max(j.grade, judged.get((j.doc_id, j.para), 0))
+    graded: dict[str, int] = {}
+    covered: set[str] = set()
+    for c in answer.citations:
+        key = f"{c.doc_id}#{c.para}"
+        passage = (passages or {}).get(c.chunk_id, key)
+        grade = rel.get(key, 0) if passage == key else judged.get((c.doc_id, c.para), 0)
+        graded.setdefault(key, grade)
+        if passage == key or grade == 2:
+            covered.add(passage)
+    grades = tuple(graded.values())
     golds = {k for k, g in rel.items() if g == 2}
     gave_up, support = abstained(answer)
     quote = answer.sentences[0].text if getattr(answer, "sentences", None) else ""
@@ -234,7 +250,7 @@ def answer_row(q: Question, answer: Any, rel: dict[str, int], turn: Any = None) 
         bool(golds),
         q.follow_up,
         grades,
-        len(golds & set(keys)),
+        len(golds & covered),
         len(golds),
         gave_up,
         support,
@@ -255,12 +271,13 @@ def check_answers(
     from .answer import ask
 
     rows = []
+    passages = {c.id: passage_key(c) for c in store.chunks}
     for q in tqdm(questions, desc="answers", disable=not progress, leave=False):
         if q.history:
             reply = chat.answer_turn(store, q.query, s, chat.Prefs(), (), previous_turn(store, q.history))
-            rows.append(answer_row(q, reply.answer, qrels[q.qid], reply.turn))
+            rows.append(answer_row(q, reply.answer, qrels[q.qid], reply.turn, passages))
         else:
-            rows.append(answer_row(q, ask(store, q.query, s), qrels[q.qid]))
+            rows.append(answer_row(q, ask(store, q.query, s), qrels[q.qid], passages=passages))
     return tuple(rows)
 
 

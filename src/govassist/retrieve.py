@@ -114,8 +114,13 @@ def paragraph_refs(query: str) -> tuple[tuple[str, bool], ...]:
 def cites(c: Chunk, refs: tuple[tuple[str, bool], ...]) -> bool:
     """Whether a chunk holds one of the paragraphs cited (`paragraph_refs`); a label that names its annex or list
     ("Statement on AI ¶8", "list 2 ¶1") is cited by its number too: "paragraph 8" shows every ¶8 of the text."""
-    tails = [p.rsplit("¶", 1)[-1] for p in c.paras]
-    return any(p == label or (children and p.startswith(f"{label}(")) for p in tails for label, children in refs)
+    return any(cites_label(p, refs) for p in c.paras)
+
+
+def cites_label(para: str, refs: tuple[tuple[str, bool], ...]) -> bool:
+    """Whether a paragraph label is one of those cited (`cites`)."""
+    tail = para.rsplit("¶", 1)[-1]
+    return any(tail == label or (children and tail.startswith(f"{label}(")) for label, children in refs)
 
 
 def labelled(query: str, docs: dict[str, DocMeta]) -> list[str]:

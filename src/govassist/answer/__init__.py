@@ -95,6 +95,8 @@ def by_paragraph(answer: Answer, hits: list[Hit], doc_chunks: Callable[[str], It
     for c in answer.citations:
         para = _paragraph(c.chunk_id)
         shown = parts.get(para, [])
+        if any(x.id == c.chunk_id and x.para != c.para for x in shown):  # one paragraph of a run: it alone
+            shown = []
         if doc_chunks is not None and PART_RE.search(c.chunk_id):
             if c.doc_id not in docs:
                 docs[c.doc_id] = list(doc_chunks(c.doc_id))

@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 from ..catalog import DocMeta
-from ..retrieve import PARA_REF_RE, Hit, phrases
+from ..chunk import piece_of
+from ..retrieve import PARA_REF_RE, Hit, cites_label, paragraph_refs, phrases
 from ..settings import Settings
 from ..text import normalise
 from . import rank as rk
@@ -162,20 +163,23 @@ def extract(
     support = sp.decide(evidence(question, hits, cands, unindexed), s)
     if support == sp.NONE or not cands:
         return nothing(question, unindexed, corpus_dir=s.corpus_dir)
-    keys: dict[int, int] = {}
+    keys: dict[tuple[int, str], int] = {}  # by passage and paragraph: a run of short ones cites each it is quoted from
     citations: list[Citation] = []
     out: list[Sentence] = []
     if cited:  # every paragraph of that number ("¶[8]", "Statement on AI ¶8"): its best sentence each, in order
-        chosen = [next(c for c in cands if c.hit == i) for i in sorted({c.hit for c in cands})]
+        refs = paragraph_refs(question)  # in a run of short paragraphs ("[7]–[8]"), a sentence of the one asked for
+        first = sorted(cands, key=lambda c: not cites_label(piece_of(top[c.hit].chunk, c.text)[0], refs))
+        chosen = [next(c for c in first if c.hit == i) for i in sorted({c.hit for c in cands})]
     else:
         kind = rk.question_kind(question)
         forums = tuple(h.doc.collection if h.doc.collection in sides else "" for h in top) if sides else ()
         chosen = arrange(choose(cands, s.answer_sentences, kind, forums, s.answer_direct_sentence), top, kind)
     for c in chosen:
-        if c.hit not in keys:
-            keys[c.hit] = len(keys) + 1
-            citations.append(to_citation(keys[c.hit], top[c.hit]))
-        out.append(Sentence(c.text, keys[c.hit]))
+        piece = piece_of(top[c.hit].chunk, c.text)
+        if (c.hit, piece[0]) not in keys:
+            keys[c.hit, piece[0]] = len(keys) + 1
+            citations.append(to_citation(keys[c.hit, piece[0]], top[c.hit], piece))
+        out.append(Sentence(c.text, keys[c.hit, piece[0]]))
     opening, notes = lead(support, unindexed, s.corpus_dir)
     if more:
         left = f"{more} more sub-paragraph(s) of {citations[0].citation} not shown"

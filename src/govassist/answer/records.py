@@ -83,29 +83,34 @@ def as_quoted(text: str) -> str:
     return f"…{text}" if text[:1].islower() else text
 
 
-def cite_label(doc: DocMeta, chunk: Chunk, page: bool = True) -> str:
+def cite_label(doc: DocMeta, chunk: Chunk, page: bool = True, para: str = "") -> str:
     """The human citation: 'Hiroshima Communiqué ¶38', with ', p. 7' where the source has pages (unless
-    `page` is False); a paragraph of numbering that restarts under a heading names the heading."""
+    `page` is False); a paragraph of numbering that restarts under a heading names the heading. `para`: one
+    paragraph of a run of short ones the passage holds (`chunk.para_pieces`), cited in place of the run."""
+    para = para or chunk.para
     where = f", p. {chunk.page}" if page and chunk.page else ""
-    joint = ", " if plain_para(chunk.para)[0] else " "  # "TTC Pittsburgh 2021, Statement on AI ¶8"
-    return f"{doc.label}{joint}{para_mark(chunk.para)}{where}"
+    joint = ", " if plain_para(para)[0] else " "  # "TTC Pittsburgh 2021, Statement on AI ¶8"
+    return f"{doc.label}{joint}{para_mark(para)}{where}"
 
 
-def to_citation(key: int, hit: Hit) -> Citation:
+def to_citation(key: int, hit: Hit, piece: tuple[str, str] | None = None) -> Citation:
+    """The citation of a hit's passage; of `piece` only, (label, text) of one of its paragraphs, when given: a quote
+    from a run of short paragraphs ("[12]–[13]") cites the paragraph that holds it and shows that paragraph."""
     c, d = hit.chunk, hit.doc
+    para, text = piece or (c.para, c.text)
     return Citation(
         key,
         c.id,
         d.id,
         d.label,
-        cite_label(d, c),
-        c.para,
+        cite_label(d, c, para=para),
+        para,
         c.page,
         d.file,
         d.title,
         d.date,
         d.status,
         c.section,
-        c.text,
+        text,
         hit.also_in,
     )
