@@ -646,3 +646,48 @@ def test_a_paragraph_asked_by_number_inside_a_run_is_quoted_from_that_paragraph(
     a = extract("What does paragraph 11 of the declaration say about New Zealand joining?", [hit], mini_settings)
     assert a.sentences[0].text == RUN[0]  # the sentence on New Zealand is in ¶[12]
     assert a.citations[0].para == "[11]"
+
+
+LEAD = "To advance these interests, we are partnering to counter the misuse of spyware and commit to:"
+ITEMS = [
+    "• establishing robust guardrails on the use of commercial spyware.",
+    "• engaging additional partner governments.",
+]
+
+
+def test_a_bullet_or_sub_paragraph_is_shown_after_its_lead_in(mini_settings: Settings) -> None:
+    from govassist.answer.extractive import lead_in
+
+    part1 = Chunk("s#4~p1", "s", "[4]", ("[4]",), "", None, "\n".join([LEAD, *ITEMS]))
+    assert lead_in(part1, "establishing robust guardrails on the use of commercial spyware.") == (LEAD, False)
+    assert lead_in(part1, "engaging additional partner governments.") == (LEAD, True)  # the first bullet is left out
+    assert lead_in(part1, LEAD) == ("", False)  # the lead-in itself has none
+    part2 = Chunk("s#4~p2", "s", "[4]", ("[4]",), "", None, "• more bullets here.", LEAD)  # a later part: context
+    assert lead_in(part2, "more bullets here.") == (LEAD, True)
+    calls = "4. Calls upon Member States and invites other stakeholders to take action, including by:"
+    sub_a = Chunk("u#4(a)", "u", "4(a)", ("4(a)",), "", 3, "(a) Expanding participation of all countries;", calls)
+    sub_c = replace(sub_a, id="u#4(c)", para="4(c)", text="(c) Enhancing the ability of developing countries;")
+    assert lead_in(sub_a, sub_a.text) == (calls.removeprefix("4. "), False)  # the paragraph's number is cited
+    assert lead_in(sub_c, sub_c.text) == (calls.removeprefix("4. "), True)
+    plain = Chunk("d#5", "d", "5", ("5",), "", None, "We commit to open data.", "Some heading")
+    assert lead_in(plain, "We commit to open data.") == ("", False)
+    long = replace(sub_a, context=" ".join(f"w{i}" for i in range(40)) + ", including by:")
+    shown, _ = lead_in(long, sub_a.text)
+    assert shown.startswith("w0 w1") and " … " in shown and shown.endswith("including by:") and len(shown.split()) == 25
+
+
+def test_the_answer_names_the_lead_in_once_and_quotes_the_item_verbatim(mini_settings: Settings) -> None:
+    from govassist.chat_render import answer_markdown
+
+    doc = DocMeta("s", "Spyware statement", "Spyware", "s.txt", date="2023-03-30")
+    hit = Hit(Chunk("s#[4]", "s", "[4]", ("[4]",), "", None, "\n".join([LEAD, *ITEMS])), doc, 1.0, 1, 0.9)
+    a = extract("What did they commit to on guardrails for spyware and partner governments?", [hit], mini_settings)
+    items = [x for x in a.sentences if x.text != LEAD]
+    assert items and all(x.text in hit.chunk.text for x in a.sentences)  # the records stay verbatim
+    assert sum(bool(x.lead) for x in a.sentences) == 1  # the lead-in is shown once
+    assert f"{LEAD} establishing robust" in a.text or f"{LEAD} […] engaging" in a.text
+    assert a.text.count(LEAD) == 1 and "…establishing" not in a.text and "…engaging" not in a.text
+    shown = answer_markdown(a, {1: "[1]"}, {}, {})
+    led = next(x for x in a.sentences if x.lead)
+    mark = "* […] “" if led.gap else "* “"
+    assert "*To advance these interests" in shown and f"{mark}{led.text[:20]}" in shown  # lead-in outside the quote

@@ -126,3 +126,18 @@ def test_llm_answers_carry_the_support_flag(mini_store, llm_settings: Settings) 
     assert ask(mini_store, Q, llm_settings).support == "none"
     strict = Settings(**{**llm_settings.model_dump(), "min_relevance": 0.99})
     assert ask(mini_store, "What is the recipe for a good risotto?", strict).support == "none"
+
+
+def test_the_llm_sees_a_sub_paragraphs_lead_in() -> None:
+    from govassist.catalog import DocMeta
+    from govassist.chunk import Chunk
+    from govassist.retrieve import Hit
+
+    doc = DocMeta("u", "A resolution", "Res", "u.pdf", date="2024-03-21")
+    c = Chunk(
+        "u#4(a)", "u", "4(a)", ("4(a)",), "", 3, "(a) Expanding participation;", "4. Calls upon Member States to:"
+    )
+    user = build_messages("who is called upon?", [Hit(c, doc, 1.0, 1, 0.9)])[1]["content"]
+    assert "[lead-in: 4. Calls upon Member States to:]\n(a) Expanding participation;" in user
+    bullet = Chunk("u#[2]", "u", "[2]", ("[2]",), "Annex", None, "• A bullet alone", "Annex")  # context = section
+    assert "lead-in" not in build_messages("q", [Hit(bullet, doc, 1.0, 1, 0.9)])[1]["content"]

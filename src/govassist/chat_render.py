@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 
 from .answer import CLOSEST_LEAD, Answer, Citation
-from .answer.records import as_quoted
+from .answer.records import quote_text, with_lead
 from .catalog import DocMeta
 from .chunk import para_words, plain_para
 from .text import long_date, without_opening
@@ -188,7 +188,9 @@ def answer_markdown(
     verbatim = a.mode == "extractive"
     body = []
     for s in a.sentences:
-        text = f"“{inert(as_quoted(s.text))}”" if verbatim else inert(s.text)
+        text = f"“{inert(quote_text(s))}”" if verbatim else inert(s.text)
+        if verbatim:  # a lead-in in italics, outside the quote: "*… commit to:* […] “engaging …”"
+            text = with_lead(s, text, lambda x: f"*{inert(x)}*")
         body.append(f"{text} {names[s.key]}")
     how = (
         "Quoted verbatim from the texts; click a citation to read the passage."

@@ -7,13 +7,13 @@ import re
 from pathlib import Path
 
 from ..catalog import DocMeta
-from ..chunk import piece_of
+from ..chunk import Chunk, piece_of
 from ..retrieve import PARA_REF_RE, Hit, cites_label, paragraph_refs, phrases
 from ..settings import Settings
 from ..text import normalise
 from . import rank as rk
 from . import support as sp
-from .records import NOTHING, Answer, Citation, Sentence, as_quoted, to_citation
+from .records import NOTHING, Answer, Citation, Sentence, quote_text, to_citation, with_lead
 
 ITEM_NUMBER_RE = re.compile(r"^\(?\d{1,3}[.)]?\s+")
 MARGIN = 0.15  # a sentence this far below the best is not quoted (dev set: citation precision 0.417 -> 0.459)
@@ -145,6 +145,30 @@ def asked_for(question: str, hits: list[Hit], s: Settings, n: int) -> tuple[list
     return [h for i, h in enumerate(cited) if i in keep], len(cited) - len(keep)
 
 
+LEAD_WORDS = 30  # a longer lead-in is shown as its first and last words, "…" between
+NUMBER_RE = re.compile(r"^\s*\d{1,3}(?:\.\d{1,2})*\.\s+")
+
+
+def lead_in(c: Chunk, sentence: str) -> tuple[str, bool]:
+    """The lead-in of a sentence that is a bullet or a lettered sub-paragraph, and whether text between them is left
+    out: whom a commitment binds and how ("Calls upon Member States …", "commit to:") is in the lead-in, not in the
+    item. ("", False) for any other sentence."""
+    lines = c.text.split("\n")
+    at = next((i for i, line in enumerate(lines) if sentence in line), None)
+    if at is not None and lines[at].lstrip().startswith("•"):
+        own = not lines[0].lstrip().startswith("•")  # the lead-in opens this part, or an earlier one (context)
+        lead = lines[0] if own else c.context
+        gap = not (own and at == 1) or not lines[at].lstrip(" •").startswith(sentence)
+    elif c.para.endswith(")") and c.context and at == 0:
+        lead, gap = c.context, not c.para.endswith("(a)") or not lines[0].lstrip().startswith(sentence)
+    else:
+        return "", False
+    words = NUMBER_RE.sub("", lead.strip()).split()
+    if len(words) > LEAD_WORDS:
+        words = [*words[:12], "…", *words[-12:]]
+    return " ".join(words), gap
+
+
 def extract(
     question: str,
     hits: list[Hit],
@@ -174,15 +198,20 @@ def extract(
         kind = rk.question_kind(question)
         forums = tuple(h.doc.collection if h.doc.collection in sides else "" for h in top) if sides else ()
         chosen = arrange(choose(cands, s.answer_sentences, kind, forums, s.answer_direct_sentence), top, kind)
+    said: set[str] = set()  # quoted already, or shown as a lead-in: not again
     for c in chosen:
         piece = piece_of(top[c.hit].chunk, c.text)
         if (c.hit, piece[0]) not in keys:
             keys[c.hit, piece[0]] = len(keys) + 1
             citations.append(to_citation(keys[c.hit, piece[0]], top[c.hit], piece))
-        out.append(Sentence(c.text, keys[c.hit, piece[0]]))
+        intro, gap = lead_in(top[c.hit].chunk, c.text)
+        if intro in said or any(x in intro for x in said):
+            intro, gap = "", False
+        said.update(x for x in (c.text, intro) if x)
+        out.append(Sentence(c.text, keys[c.hit, piece[0]], intro, gap))
     opening, notes = lead(support, unindexed, s.corpus_dir)
     if more:
         left = f"{more} more sub-paragraph(s) of {citations[0].citation} not shown"
         notes = (*notes, f"{left}: ask for one by its letter")
-    text = opening + " ".join(f"{as_quoted(x.text)} [{citations[x.key - 1].citation}]" for x in out)
+    text = opening + " ".join(f"{with_lead(x, quote_text(x))} [{citations[x.key - 1].citation}]" for x in out)
     return Answer(question, text, tuple(out), tuple(citations), True, "extractive", notes, support)

@@ -31,7 +31,9 @@ SYSTEM = (
 def build_messages(question: str, hits: list[Hit]) -> list[dict[str, str]]:
     blocks = []
     for i, h in enumerate(hits, start=1):
-        text, source = (DELIMITER.sub("‹", x) for x in (h.chunk.text, cite_label(h.doc, h.chunk, page=False)))
+        c = h.chunk  # a sub-paragraph or later bullets with their lead-in: whom it binds and how ("Calls upon …")
+        shown = f"[lead-in: {c.context}]\n{c.text}" if c.context and c.context != c.section else c.text
+        text, source = (DELIMITER.sub("‹", x) for x in (shown, cite_label(h.doc, c, page=False)))
         blocks.append(f'<passage key="P{i}" source="{source}">\n{text}\n</passage>')
     user = (
         "Passages:\n"

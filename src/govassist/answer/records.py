@@ -3,6 +3,7 @@ to show a passage verbatim and find it in its source. Citations are data; `cite_
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -43,8 +44,14 @@ class Citation:
 
 @dataclass(frozen=True)
 class Sentence:
+    """A quoted sentence and the key of the citation it quotes. `lead`: the words that introduce it when it is a
+    bullet or a lettered sub-paragraph ("… commit to:", "Calls upon Member States … including by:"), verbatim but
+    for a long one's middle; `gap`: whether text between the lead-in and the sentence is left out."""
+
     text: str
     key: int
+    lead: str = ""
+    gap: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,17 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "notes": list(self.notes),
         }
+
+
+def with_lead(s: Sentence, quoted: str, mark: Callable[[str], str] = str) -> str:
+    """A sentence as shown (`quoted`: its text as the caller shows it), after its lead-in (as `mark` shows it) when
+    it has one: "To advance these interests, we … commit to: […] engaging additional partner governments …"."""
+    return f"{mark(s.lead)}{' […]' if s.gap else ''} {quoted}" if s.lead else quoted
+
+
+def quote_text(s: Sentence) -> str:
+    """A sentence's text as quoted: marked as continuing (`as_quoted`) unless its lead-in is shown before it."""
+    return s.text if s.lead else as_quoted(s.text)
 
 
 def as_quoted(text: str) -> str:
