@@ -691,3 +691,30 @@ def test_the_answer_names_the_lead_in_once_and_quotes_the_item_verbatim(mini_set
     led = next(x for x in a.sentences if x.lead)
     mark = "* […] “" if led.gap else "* “"
     assert "*To advance these interests" in shown and f"{mark}{led.text[:20]}" in shown  # lead-in outside the quote
+
+
+def test_a_question_on_how_many_paragraphs_a_named_text_has_gets_the_count(mini_store, mini_settings) -> None:
+    from govassist.answer import paragraph_count
+
+    a = ask(mini_store, "How many actions does the Syn. Compact list?", mini_settings)
+    numbered = {p for c in mini_store.doc_chunks("syn-compact") for p in c.paras if p.isdigit()}
+    preamble = {p for c in mini_store.doc_chunks("syn-compact") for p in c.paras if p.startswith("PP")}
+    n, pp = len(numbered), len(preamble)
+    want = f"Counted in the index: Syn. Compact: {n} numbered paragraphs (¶1–¶{n}), after {pp} preambular paragraphs."
+    assert n >= 4 and pp >= 2 and want in a.notes
+    docs, chunks = mini_store.docs, mini_store.doc_chunks
+    assert paragraph_count("How many states signed the Syn. Compact?", docs, chunks) == ""  # no parts counted
+    assert paragraph_count("What are the principles of the Syn. Compact?", docs, chunks) == ""  # no count asked
+    assert paragraph_count("How many principles are there?", docs, chunks) == ""  # no text named
+    hidden = {i: replace(d, restricted=("delegates",)) for i, d in docs.items()}
+    assert paragraph_count("How many actions does the Syn. Compact list?", hidden, chunks) == ""  # never restricted
+    heads = [
+        Chunk(f"t#{h}{n}", "t", f"{h}{n}", (f"{h}{n}",), "", None, "x", order=i)
+        for i, (h, n) in enumerate([("", 1), ("", 2), ("Statement on AI ¶", 1), ("Statement on AI ¶", 2), ("B ¶", 1)])
+    ]
+    doc = DocMeta("t", "TTC statement", "TTC 2021", "t.txt", date="2021-09-29")
+    said = paragraph_count("How many paragraphs are in the TTC 2021 statement?", {"t": doc}, lambda i: heads)
+    assert said == (
+        "Counted in the index: TTC 2021: 5 numbered paragraphs, numbered afresh under 3 headings "
+        "(¶1–¶2; Statement on AI ¶1–¶2; …)."
+    )

@@ -10,7 +10,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Protocol
 
 from ..catalog import DocMeta
-from ..chunk import Chunk
+from ..chunk import Chunk, plain_para
 from ..errors import QueryError
 from ..question import read, scope_note, search_turn, sides
 from ..retrieve import PARA_REF_RE, Filters, Hit, answer_kind, doc_prior, labelled
@@ -18,7 +18,7 @@ from ..settings import Settings
 from ..text import long_date
 from .extractive import extract
 from .llm import llm_answer
-from .rank import STOP
+from .rank import STOP, question_kind
 from .records import NOTHING, Answer, Citation, Sentence, cite_label, to_citation
 from .support import CLOSEST, CLOSEST_LEAD, DIRECT, NONE, notice, other_language, unindexed_named, unread
 
@@ -45,6 +45,7 @@ __all__ = [
     "cite_label",
     "compose",
     "extract",
+    "paragraph_count",
     "to_citation",
 ]
 
@@ -154,12 +155,10 @@ def compose(
         answer = answer.with_notes(missing)
     if answer.citations and (foreign := other_language(question, s)):
         answer = answer.with_notes(foreign)
-    if (
-        answer.citations
-        and isinstance(indexed, Mapping)
-        and (dated := catalog_dates(question, indexed, answer.citations[0].doc_id))
-    ):
-        answer = answer.with_notes(dated)
+    if answer.citations and isinstance(indexed, Mapping):
+        first = answer.citations[0].doc_id
+        counted = paragraph_count(question, indexed, doc_chunks, first) if doc_chunks is not None else ""
+        answer = answer.with_notes(*(x for x in (catalog_dates(question, indexed, first), counted) if x))
     return replace(answer, not_indexed=notice(unindexed, s.corpus_dir)) if unindexed else answer
 
 
@@ -175,15 +174,69 @@ def catalog_dates(question: str, docs: Mapping[str, DocMeta], first_cited: str =
     (the caller's roles are not known here)."""
     if answer_kind(question) != "date" or FUTURE_RE.search(question):  # "When was …?", not "… do when …?"
         return ""
+    dated = [d for d in named_texts(question, docs, first_cited) if d.date][:3]
+    if not dated:
+        return ""
+    return "Dated in the catalog: " + "; ".join(f"{d.label}, {long_date(d.date)}" for d in dated) + "."
+
+
+def named_texts(question: str, docs: Mapping[str, DocMeta], first_cited: str = "") -> list[DocMeta]:
+    """The open texts a question names: by label or title, or else the one text its words name (`doc_prior`) if the
+    answer cites it first (a looser reading could name the wrong text). Restricted texts never (the caller's roles
+    are not known here)."""
     open_docs = {i: d for i, d in docs.items() if not d.restricted}
     named = labelled(question, open_docs)
     if not named:
         prior = list(doc_prior(question, open_docs))
         named = prior if prior == [first_cited] else []
-    dated = [open_docs[i] for i in named if open_docs[i].date][:3]
-    if not dated:
+    return [open_docs[i] for i in named]
+
+
+PARTS_RE = re.compile(
+    r"\b(?:principles|actions|paragraphs|points|items|articles|sections|commitments|measures|recommendations"
+    r"|pillars|elements)\b",
+    re.IGNORECASE,
+)
+
+
+def paragraph_count(
+    question: str, docs: Mapping[str, DocMeta], doc_chunks: Callable[[str], Iterable[Chunk]], first_cited: str = ""
+) -> str:
+    """For a question asking how many principles, actions or paragraphs a text it names has ("How many principles
+    are in the Code of Conduct?"), the count of that text's numbered and preambular paragraphs in the index: the
+    structure the chunker parsed, which no passage states. "" when the question asks no such count or names no text
+    with numbered paragraphs."""
+    if question_kind(question) != "count" or not PARTS_RE.search(question):
         return ""
-    return "Dated in the catalog: " + "; ".join(f"{d.label}, {long_date(d.date)}" for d in dated) + "."
+    counted = [c for d in named_texts(question, docs, first_cited)[:3] if (c := _counted(d, doc_chunks(d.id)))]
+    return "Counted in the index: " + "; ".join(counted) + "." if counted else ""
+
+
+def _counted(doc: DocMeta, chunks: Iterable[Chunk]) -> str:
+    """ "Code of Conduct: 11 numbered paragraphs (¶1–¶11), after 12 preambular ones"; a text numbered afresh under
+    several headings says so, naming the first two runs; "" for a text without numbered paragraphs."""
+    labels = dict.fromkeys(p for c in sorted(chunks, key=lambda c: c.order) for p in c.paras)
+    runs: dict[str, set[int]] = {}
+    for p in labels:
+        head, number = plain_para(p)
+        if number.isdigit():
+            runs.setdefault(head, set()).add(int(number))
+    if not runs:
+        return ""
+    spans = [
+        f"{head + ' ' if head else ''}¶{min(ns)}" + (f"–¶{max(ns)}" if len(ns) > 1 else "") for head, ns in runs.items()
+    ]
+    total = sum(map(len, runs.values()))
+    shown = f"{_many(total, 'numbered paragraph')} ({spans[0]})"
+    if len(runs) > 1:
+        first = "; ".join(spans[:2])
+        shown = f"{_many(total, 'numbered paragraph')}, numbered afresh under {len(runs)} headings ({first}; …)"
+    pre = sum(p.startswith("PP") for p in labels)
+    return f"{doc.label}: {shown}" + (f", after {_many(pre, 'preambular paragraph')}" if pre else "")
+
+
+def _many(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def _no_such_paragraph(question: str, hits: list[Hit], docs: Mapping[str, DocMeta]) -> str:
