@@ -636,8 +636,6 @@ def test_a_quote_from_a_run_of_short_paragraphs_cites_its_own_paragraph(mini_set
     assert (first.para, first.citation, first.text) == ("[12]", "Decl ¶[12], p. 6", RUN[1])  # not ¶[11]–[12]
     assert first.chunk_id == hit.chunk.id  # the passage retrieved, for grading and the chat's lookups
     assert by_paragraph(a, [hit]).citations[0].text == RUN[1]  # shown alone, not the whole run
-    if len(a.sentences) > 1:  # a second quote from the other paragraph cites that one
-        assert {c.para for c in a.citations} == {"[11]", "[12]"}
     assert "¶[11]–[12]" not in a.text
 
 
@@ -646,51 +644,82 @@ def test_a_paragraph_asked_by_number_inside_a_run_is_quoted_from_that_paragraph(
     a = extract("What does paragraph 11 of the declaration say about New Zealand joining?", [hit], mini_settings)
     assert a.sentences[0].text == RUN[0]  # the sentence on New Zealand is in ¶[12]
     assert a.citations[0].para == "[11]"
+    both = extract("What do paragraphs 11 and 12 of the declaration say?", [hit], mini_settings)
+    assert [(x.text, both.citations[x.key - 1].para) for x in both.sentences] == [(RUN[0], "[11]"), (RUN[1], "[12]")]
 
 
-LEAD = "To advance these interests, we are partnering to counter the misuse of spyware and commit to:"
+LEAD = "To advance these interests, we are partnering to counter the misuse of spyware. We commit to:"
 ITEMS = [
     "• establishing robust guardrails on the use of commercial spyware.",
     "• engaging additional partner governments.",
 ]
+CALLS = "4. Calls upon Member States and invites other stakeholders to take action, including by:"
 
 
-def test_a_bullet_or_sub_paragraph_is_shown_after_its_lead_in(mini_settings: Settings) -> None:
-    from govassist.answer.extractive import lead_in
+def _store_of(*chunks: Chunk):
+    return lambda doc_id: [c for c in chunks if c.doc_id == doc_id]
 
-    part1 = Chunk("s#4~p1", "s", "[4]", ("[4]",), "", None, "\n".join([LEAD, *ITEMS]))
-    assert lead_in(part1, "establishing robust guardrails on the use of commercial spyware.") == (LEAD, False)
-    assert lead_in(part1, "engaging additional partner governments.") == (LEAD, True)  # the first bullet is left out
-    assert lead_in(part1, LEAD) == ("", False)  # the lead-in itself has none
-    part2 = Chunk("s#4~p2", "s", "[4]", ("[4]",), "", None, "• more bullets here.", LEAD)  # a later part: context
-    assert lead_in(part2, "more bullets here.") == (LEAD, True)
-    calls = "4. Calls upon Member States and invites other stakeholders to take action, including by:"
-    sub_a = Chunk("u#4(a)", "u", "4(a)", ("4(a)",), "", 3, "(a) Expanding participation of all countries;", calls)
-    sub_c = replace(sub_a, id="u#4(c)", para="4(c)", text="(c) Enhancing the ability of developing countries;")
-    assert lead_in(sub_a, sub_a.text) == (calls.removeprefix("4. "), False)  # the paragraph's number is cited
-    assert lead_in(sub_c, sub_c.text) == (calls.removeprefix("4. "), True)
+
+def test_a_bullets_lead_in_is_the_sentence_that_introduces_it() -> None:
+    from govassist.answer.leadin import lead_in
+
+    part1 = Chunk("s#[4]~p1", "s", "[4]", ("[4]",), "", None, "\n".join([LEAD, *ITEMS]), order=4)
+    first = lead_in(part1, "establishing robust guardrails on the use of commercial spyware.")
+    assert first and (first.text, first.gap, first.source) == ("We commit to:", False, "s#[4]")  # its last sentence
+    assert lead_in(part1, "engaging additional partner governments.").gap  # the first bullet is left out
+    assert lead_in(part1, "We commit to:") is None and lead_in(part1, "not in it") is None
+    cut = ("Since the misuse of spyware " * 20)[:300]  # the chunker keeps 300 characters of a lead-in as context
+    part2 = Chunk("s#[4]~p2", "s", "[4]", ("[4]",), "", None, "• more bullets here.", cut, order=5)
+    assert lead_in(part2, "more bullets here.", _store_of(part1, part2)).text == "We commit to:"  # read from ~p1
+    alone = lead_in(part2, "more bullets here.")  # no store: the context, cut where the chunker cut it
+    assert alone.gap and alone.text.endswith(" …") and alone.text.split()[:2] == ["Since", "the"]
+    assert len(alone.text.split()) == 13 and "spyw …" not in alone.text
+    assert lead_in(replace(part2, context=""), "more bullets here.") is None  # nothing to show
     plain = Chunk("d#5", "d", "5", ("5",), "", None, "We commit to open data.", "Some heading")
-    assert lead_in(plain, "We commit to open data.") == ("", False)
-    long = replace(sub_a, context=" ".join(f"w{i}" for i in range(40)) + ", including by:")
-    shown, _ = lead_in(long, sub_a.text)
-    assert shown.startswith("w0 w1") and " … " in shown and shown.endswith("including by:") and len(shown.split()) == 25
+    assert lead_in(plain, "We commit to open data.") is None
 
 
-def test_the_answer_names_the_lead_in_once_and_quotes_the_item_verbatim(mini_settings: Settings) -> None:
+def test_a_sub_paragraphs_lead_in_is_its_parents_last_sentence() -> None:
+    from govassist.answer.leadin import lead_in
+
+    head = Chunk("u#4", "u", "4", ("4",), "", 3, CALLS, order=4)
+    sub_a = Chunk("u#4(a)", "u", "4(a)", ("4(a)",), "", 3, "(a) Expanding participation, including:", CALLS, 5)
+    sub_c = replace(sub_a, id="u#4(c)", para="4(c)", text="(c) Enhancing the ability of developing countries;")
+    roman = replace(sub_a, id="u#4(a)(i)", para="4(a)(i)", text="(i) Through training;")
+    store = _store_of(head, sub_a, sub_c, roman)
+    want = CALLS.removeprefix("4. ")  # the paragraph's number is in the citation
+    assert (lead_in(sub_a, sub_a.text, store).text, lead_in(sub_a, sub_a.text, store).gap) == (want, False)
+    assert lead_in(sub_a, sub_a.text).text == want  # no store: the context (the numbered paragraph's lead-in)
+    assert lead_in(sub_c, sub_c.text, store).gap and lead_in(sub_c, sub_c.text, store).source == "u#4"
+    sub = lead_in(roman, roman.text, store)  # "(i)" of "(a)": (a) introduces it
+    assert (sub.text, sub.gap, sub.source) == ("(a) Expanding participation, including:", False, "u#4(a)")
+    assert lead_in(roman, roman.text) is None  # no store: ¶4's context is not (a)'s lead-in
+    later = replace(sub_a, id="u#4(a)~p2", text="and more of (a);")  # the second part of (a): its first is left out
+    assert lead_in(later, later.text, store).gap
+    long = replace(head, text="4. Calls " + " ".join(f"w{i}" for i in range(40)) + ", including by:")
+    shown = lead_in(sub_a, sub_a.text, _store_of(long, sub_a)).text
+    assert shown.startswith("Calls w0") and " … " in shown and shown.endswith("including by:")
+    assert len(shown.split()) == 25
+
+
+def test_the_answer_shows_a_lead_in_once_and_quotes_the_items_verbatim(mini_settings: Settings) -> None:
     from govassist.chat_render import answer_markdown
 
     doc = DocMeta("s", "Spyware statement", "Spyware", "s.txt", date="2023-03-30")
-    hit = Hit(Chunk("s#[4]", "s", "[4]", ("[4]",), "", None, "\n".join([LEAD, *ITEMS])), doc, 1.0, 1, 0.9)
-    a = extract("What did they commit to on guardrails for spyware and partner governments?", [hit], mini_settings)
-    items = [x for x in a.sentences if x.text != LEAD]
-    assert items and all(x.text in hit.chunk.text for x in a.sentences)  # the records stay verbatim
-    assert sum(bool(x.lead) for x in a.sentences) == 1  # the lead-in is shown once
-    assert f"{LEAD} establishing robust" in a.text or f"{LEAD} […] engaging" in a.text
-    assert a.text.count(LEAD) == 1 and "…establishing" not in a.text and "…engaging" not in a.text
-    shown = answer_markdown(a, {1: "[1]"}, {}, {})
+    same = ["• engaging partner governments on spyware guardrails.", "• engaging partner governments on spyware."]
+    part1 = Chunk("s#[4]~p1", "s", "[4]", ("[4]",), "", None, "\n".join([LEAD, same[0]]), order=4)
+    part2 = Chunk("s#[4]~p2", "s", "[4]", ("[4]",), "", None, same[1], LEAD, order=5)
+    hits = [Hit(part1, doc, 1.0, 1, 0.9), Hit(part2, doc, 0.9, 2, 0.9)]
+    question = "Engaging partner governments on spyware?"
+    a = extract(question, hits, mini_settings, doc_chunks=_store_of(part1, part2))
+    items = [x for x in a.sentences if x.text in (same[0][2:], same[1][2:])]
+    assert len(items) == 2 and all(x.text in "\n".join(h.chunk.text for h in hits) for x in a.sentences)
+    assert sum(bool(x.lead) for x in a.sentences) == (0 if "We commit to:" in [x.text for x in a.sentences] else 1)
+    assert a.text.count("We commit to:") == 1  # the lead-in once, across the paragraph's two parts
     led = next(x for x in a.sentences if x.lead)
+    shown = answer_markdown(a, {1: "[1]", 2: "[2]"}, {}, {})
     mark = "* […] “" if led.gap else "* “"
-    assert "*To advance these interests" in shown and f"{mark}{led.text[:20]}" in shown  # lead-in outside the quote
+    assert f"*We commit to\\:{mark}{led.text[:20]}" in shown  # the lead-in in italics, outside the quote
 
 
 def test_a_question_on_how_many_paragraphs_a_named_text_has_gets_the_count(mini_store, mini_settings) -> None:
@@ -706,6 +735,11 @@ def test_a_question_on_how_many_paragraphs_a_named_text_has_gets_the_count(mini_
     assert paragraph_count("How many states signed the Syn. Compact?", docs, chunks) == ""  # no parts counted
     assert paragraph_count("What are the principles of the Syn. Compact?", docs, chunks) == ""  # no count asked
     assert paragraph_count("How many principles are there?", docs, chunks) == ""  # no text named
+    for other in (  # a count of something else, or no count of parts
+        "How many countries have endorsed the actions of the Syn. Compact?",
+        "How long did it take to agree the actions of the Syn. Compact?",
+    ):
+        assert paragraph_count(other, docs, chunks) == "", other
     hidden = {i: replace(d, restricted=("delegates",)) for i, d in docs.items()}
     assert paragraph_count("How many actions does the Syn. Compact list?", hidden, chunks) == ""  # never restricted
     heads = [
@@ -713,8 +747,14 @@ def test_a_question_on_how_many_paragraphs_a_named_text_has_gets_the_count(mini_
         for i, (h, n) in enumerate([("", 1), ("", 2), ("Statement on AI ¶", 1), ("Statement on AI ¶", 2), ("B ¶", 1)])
     ]
     doc = DocMeta("t", "TTC statement", "TTC 2021", "t.txt", date="2021-09-29")
+    code = [  # further paragraphs of an item share its number; sub-items and unnumbered paragraphs are not counted
+        Chunk(f"c#{p}", "c", p, (p,), "", None, "x", order=i)
+        for i, p in enumerate(["PP1", "1", "1", "2", "2(a)", "[5]", "B ¶1"])
+    ]
+    two = paragraph_count("How many actions are in the TTC 2021 statement?", {"c": doc}, lambda i: code)
+    want = "TTC 2021: 3 numbered paragraphs in 2 runs (¶1–¶2; B ¶1), after 1 preambular paragraph."
+    assert two == f"Counted in the index: {want}"
     said = paragraph_count("How many paragraphs are in the TTC 2021 statement?", {"t": doc}, lambda i: heads)
     assert said == (
-        "Counted in the index: TTC 2021: 5 numbered paragraphs, numbered afresh under 3 headings "
-        "(¶1–¶2; Statement on AI ¶1–¶2; …)."
+        "Counted in the index: TTC 2021: 5 numbered paragraphs in 3 runs (¶1–¶2; Statement on AI ¶1–¶2; …)."
     )

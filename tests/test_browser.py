@@ -257,8 +257,13 @@ def chips(message: object) -> list[str]:
 
 
 def quoted(message: object) -> list[str]:
-    """The quotes of an answer, verbatim: without the "…" that marks one starting within a sentence."""
-    return [q.removeprefix("…") for q in re.findall(r"“(.+?)”", message.inner_text())]
+    """The quotes of an answer, verbatim: without the "…" that marks one starting within a sentence, nor the
+    italic lines and lead-ins around them (a lead-in may itself hold a quoted title)."""
+    plain = message.evaluate(
+        "e => { const c = e.cloneNode(true); c.querySelectorAll('em').forEach(x => x.remove());"
+        " document.body.appendChild(c); const t = c.innerText; c.remove(); return t; }"
+    )
+    return [q.removeprefix("…") for q in re.findall(r"“(.+?)”", plain)]
 
 
 def flat(text: str) -> str:

@@ -298,3 +298,17 @@ def test_a_run_of_short_paragraphs_splits_into_its_paragraphs_for_citing() -> No
     blocks = text_blocks("Washington, D.C.\n\nFor immediate release.\n\n" + "A long enough paragraph. " * 12)
     merged = chunk_blocks("d", blocks, max_chars=1200, min_chars=200)[0]
     assert [p for p, _ in para_pieces(merged)] == ["[1]", "[2]", "[3]"]  # the chunker's runs are one line each
+
+
+def test_a_run_of_short_paragraphs_stays_on_one_page() -> None:
+    from govassist.blocks import PARA, Block
+
+    long = "A long enough paragraph of real content that stands alone. " * 5
+    blocks = [
+        Block(PARA, "Short one.", 1),
+        Block(PARA, "Short two.", 1),
+        Block(PARA, "Short three.", 2),
+        Block(PARA, long, 2),
+    ]
+    chunks = chunk_blocks("d", blocks, max_chars=1200, min_chars=200)
+    assert [(c.para, c.page) for c in chunks] == [("[1]–[2]", 1), ("[3]–[4]", 2)]  # each paragraph cited on its page

@@ -15,6 +15,7 @@ from .errors import ConfigError
 NUM_RE = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,2})*)(?:\.\s*|,\s+)(?=[A-Z(\"“‘])")
 SENT_RE = re.compile(r"(?<=[.;!?])[\"”’)]?\s+(?=[A-Z(\"“‘])")
 LABEL_ONLY_RE = re.compile(r"^\s*\d{1,3}(?:\.\d{1,2})*\.$")
+PART_RE = re.compile(r"~p\d+(?=(?:~\d+)?$)")  # "doc#9~p2": the second part of ¶9 (a repeated label adds "~2" after)
 QUALIFIER = "¶"  # between a heading and a paragraph number its numbering restarts under
 MAX_CHUNK_CHARS = 100_000  # largest chunk_max_chars accepted: far below PostgreSQL's 1 MB tsvector limit
 
@@ -344,6 +345,7 @@ def chunk_blocks(doc_id: str, blocks: list[Block], max_chars: int = 1200, min_ch
             and not prev[0].items
             and not u.items
             and prev[0].section == u.section
+            and prev[0].page == u.page  # a run stays on one page: each paragraph is cited with the run's page
             and (len(prev[0].lead) < min_chars or len(u.lead) < min_chars)
             and len(prev[0].lead) + len(u.lead) < max_chars
         ):

@@ -10,7 +10,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Protocol
 
 from ..catalog import DocMeta
-from ..chunk import Chunk, plain_para
+from ..chunk import PART_RE, Chunk, plain_para
 from ..errors import QueryError
 from ..question import read, scope_note, search_turn, sides
 from ..retrieve import PARA_REF_RE, Filters, Hit, answer_kind, doc_prior, labelled
@@ -18,7 +18,7 @@ from ..settings import Settings
 from ..text import long_date
 from .extractive import extract
 from .llm import llm_answer
-from .rank import STOP, question_kind
+from .rank import STOP
 from .records import NOTHING, Answer, Citation, Sentence, cite_label, to_citation
 from .support import CLOSEST, CLOSEST_LEAD, DIRECT, NONE, notice, other_language, unindexed_named, unread
 
@@ -59,24 +59,31 @@ class Composer(Protocol):
         *,
         unindexed: tuple[DocMeta, ...] = (),
         sides: tuple[str, ...] = (),
+        doc_chunks: Callable[[str], Iterable[Chunk]] | None = None,
     ) -> Answer:
         """An answer to the question from these hits; `unindexed`: catalogued texts it names that are not indexed;
-        `sides`: the forums it compares (`question.sides`), each to be quoted."""
+        `sides`: the forums it compares (`question.sides`), each to be quoted; `doc_chunks`: the store's, to read a
+        quoted item's whole lead-in."""
         ...
 
 
 def _llm(
-    question: str, hits: list[Hit], s: Settings, *, unindexed: tuple[DocMeta, ...] = (), sides: tuple[str, ...] = ()
+    question: str,
+    hits: list[Hit],
+    s: Settings,
+    *,
+    unindexed: tuple[DocMeta, ...] = (),
+    sides: tuple[str, ...] = (),
+    doc_chunks: Callable[[str], Iterable[Chunk]] | None = None,
 ) -> Answer:
     """The LLM's answer, or the extractive one (with a note saying why) when the LLM fails or cites nothing given."""
-    fallback = lambda: extract(question, hits, s, unindexed=unindexed, sides=sides)  # noqa: E731
+    fallback = lambda: extract(question, hits, s, unindexed=unindexed, sides=sides, doc_chunks=doc_chunks)  # noqa: E731
     return llm_answer(question, hits, s, fallback, unindexed)
 
 
 COMPOSERS: dict[str, Composer] = {"extractive": extract, "llm": _llm}
 
 
-PART_RE = re.compile(r"~p\d+(?=(?:~\d+)?$)")  # "doc#9~p2": the second part of ¶9 (a repeated label adds "~2" after)
 WHOLE_MAX_CHARS = 4000  # a paragraph in parts longer than this shows the parts cited, not the whole (by_paragraph)
 
 
@@ -150,7 +157,8 @@ def compose(
     if why := unread(question, s):  # a question in another script, an English embedder: no quote could be trusted
         return Answer(question, why, (), (), False, mode, (why,), NONE)
     unindexed = unindexed_named(question, s, indexed) if indexed is not None else ()
-    answer = by_paragraph(COMPOSERS[mode](question, hits, s, unindexed=unindexed, sides=sides), hits, doc_chunks)
+    composed = COMPOSERS[mode](question, hits, s, unindexed=unindexed, sides=sides, doc_chunks=doc_chunks)
+    answer = by_paragraph(composed, hits, doc_chunks)
     if isinstance(indexed, Mapping) and (missing := _no_such_paragraph(question, hits, indexed)):
         answer = answer.with_notes(missing)
     if answer.citations and (foreign := other_language(question, s)):
@@ -192,9 +200,9 @@ def named_texts(question: str, docs: Mapping[str, DocMeta], first_cited: str = "
     return [open_docs[i] for i in named]
 
 
-PARTS_RE = re.compile(
-    r"\b(?:principles|actions|paragraphs|points|items|articles|sections|commitments|measures|recommendations"
-    r"|pillars|elements)\b",
+PARTS_RE = re.compile(  # "how many principles", "number of operative paragraphs": not "how many countries … principles"
+    r"\b(?:how many|number of)\s+(?:[\w-]+\s+){0,2}?(?:principles|actions|paragraphs|points|items|articles|sections"
+    r"|commitments|measures|recommendations|pillars|elements)\b",
     re.IGNORECASE,
 )
 
@@ -206,7 +214,7 @@ def paragraph_count(
     are in the Code of Conduct?"), the count of that text's numbered and preambular paragraphs in the index: the
     structure the chunker parsed, which no passage states. "" when the question asks no such count or names no text
     with numbered paragraphs."""
-    if question_kind(question) != "count" or not PARTS_RE.search(question):
+    if not PARTS_RE.search(question):
         return ""
     counted = [c for d in named_texts(question, docs, first_cited)[:3] if (c := _counted(d, doc_chunks(d.id)))]
     return "Counted in the index: " + "; ".join(counted) + "." if counted else ""
@@ -226,11 +234,9 @@ def _counted(doc: DocMeta, chunks: Iterable[Chunk]) -> str:
     spans = [
         f"{head + ' ' if head else ''}¶{min(ns)}" + (f"–¶{max(ns)}" if len(ns) > 1 else "") for head, ns in runs.items()
     ]
-    total = sum(map(len, runs.values()))
-    shown = f"{_many(total, 'numbered paragraph')} ({spans[0]})"
-    if len(runs) > 1:
-        first = "; ".join(spans[:2])
-        shown = f"{_many(total, 'numbered paragraph')}, numbered afresh under {len(runs)} headings ({first}; …)"
+    total = _many(sum(map(len, runs.values())), "numbered paragraph")
+    more = "; …" if len(runs) > 2 else ""
+    shown = f"{total} ({spans[0]})" if len(runs) == 1 else f"{total} in {len(runs)} runs ({'; '.join(spans[:2])}{more})"
     pre = sum(p.startswith("PP") for p in labels)
     return f"{doc.label}: {shown}" + (f", after {_many(pre, 'preambular paragraph')}" if pre else "")
 

@@ -7,12 +7,13 @@ import re
 from pathlib import Path
 
 from ..catalog import DocMeta
-from ..chunk import Chunk, piece_of
+from ..chunk import para_pieces, piece_of
 from ..retrieve import PARA_REF_RE, Hit, cites_label, paragraph_refs, phrases
 from ..settings import Settings
 from ..text import normalise
 from . import rank as rk
 from . import support as sp
+from .leadin import ChunksOf, lead_in
 from .records import NOTHING, Answer, Citation, Sentence, quote_text, to_citation, with_lead
 
 ITEM_NUMBER_RE = re.compile(r"^\(?\d{1,3}[.)]?\s+")
@@ -145,28 +146,19 @@ def asked_for(question: str, hits: list[Hit], s: Settings, n: int) -> tuple[list
     return [h for i, h in enumerate(cited) if i in keep], len(cited) - len(keep)
 
 
-LEAD_WORDS = 30  # a longer lead-in is shown as its first and last words, "…" between
-NUMBER_RE = re.compile(r"^\s*\d{1,3}(?:\.\d{1,2})*\.\s+")
-
-
-def lead_in(c: Chunk, sentence: str) -> tuple[str, bool]:
-    """The lead-in of a sentence that is a bullet or a lettered sub-paragraph, and whether text between them is left
-    out: whom a commitment binds and how ("Calls upon Member States …", "commit to:") is in the lead-in, not in the
-    item. ("", False) for any other sentence."""
-    lines = c.text.split("\n")
-    at = next((i for i, line in enumerate(lines) if sentence in line), None)
-    if at is not None and lines[at].lstrip().startswith("•"):
-        own = not lines[0].lstrip().startswith("•")  # the lead-in opens this part, or an earlier one (context)
-        lead = lines[0] if own else c.context
-        gap = not (own and at == 1) or not lines[at].lstrip(" •").startswith(sentence)
-    elif c.para.endswith(")") and c.context and at == 0:
-        lead, gap = c.context, not c.para.endswith("(a)") or not lines[0].lstrip().startswith(sentence)
-    else:
-        return "", False
-    words = NUMBER_RE.sub("", lead.strip()).split()
-    if len(words) > LEAD_WORDS:
-        words = [*words[:12], "…", *words[-12:]]
-    return " ".join(words), gap
+def _asked_sentences(question: str, top: list[Hit], cands: list[rk.Candidate]) -> list[rk.Candidate]:
+    """For a question asking for paragraphs by number: the best sentence of each paragraph asked for, in the text's
+    order; in a run of short paragraphs ("[12]–[13]"), of each one asked for ("paragraphs 12 and 13": both), else
+    of the passage."""
+    refs = paragraph_refs(question)
+    best: dict[tuple[int, int], rk.Candidate] = {}
+    for c in cands:  # best first
+        pieces = para_pieces(top[c.hit].chunk)
+        label = piece_of(top[c.hit].chunk, c.text)[0]
+        at = next((i for i, (p, _) in enumerate(pieces) if p == label), -1)
+        best.setdefault((c.hit, at if cites_label(label, refs) else -1), c)
+    asked = {h for h, at in best if at >= 0}
+    return [best[k] for k in sorted(best) if k[1] >= 0 or k[0] not in asked]
 
 
 def extract(
@@ -176,9 +168,11 @@ def extract(
     n_passages: int = 5,
     unindexed: tuple[DocMeta, ...] = (),
     sides: tuple[str, ...] = (),
+    doc_chunks: ChunksOf | None = None,
 ) -> Answer:
     """Pick the sentences of the top passages that best answer the question, each cited, best first; of `sides`,
-    the forums it compares, each one's best sentence too (`choose`)."""
+    the forums it compares, each one's best sentence too (`choose`). A bullet or sub-paragraph is shown after its
+    lead-in (`leadin`), read whole through `doc_chunks` (the store's) when given."""
     if not hits:
         return nothing(question, unindexed, corpus_dir=s.corpus_dir)
     cited, more = asked_for(question, hits, s, n_passages)  # a paragraph asked for by number: it, not its neighbours
@@ -191,24 +185,24 @@ def extract(
     citations: list[Citation] = []
     out: list[Sentence] = []
     if cited:  # every paragraph of that number ("¶[8]", "Statement on AI ¶8"): its best sentence each, in order
-        refs = paragraph_refs(question)  # in a run of short paragraphs ("[7]–[8]"), a sentence of the one asked for
-        first = sorted(cands, key=lambda c: not cites_label(piece_of(top[c.hit].chunk, c.text)[0], refs))
-        chosen = [next(c for c in first if c.hit == i) for i in sorted({c.hit for c in cands})]
+        chosen = _asked_sentences(question, top, cands)
     else:
         kind = rk.question_kind(question)
         forums = tuple(h.doc.collection if h.doc.collection in sides else "" for h in top) if sides else ()
         chosen = arrange(choose(cands, s.answer_sentences, kind, forums, s.answer_direct_sentence), top, kind)
-    said: set[str] = set()  # quoted already, or shown as a lead-in: not again
+    quoted = [c.text for c in chosen]
+    shown: set[str] = set()  # the paragraphs whose lead-in is shown: once each
     for c in chosen:
         piece = piece_of(top[c.hit].chunk, c.text)
         if (c.hit, piece[0]) not in keys:
             keys[c.hit, piece[0]] = len(keys) + 1
             citations.append(to_citation(keys[c.hit, piece[0]], top[c.hit], piece))
-        intro, gap = lead_in(top[c.hit].chunk, c.text)
-        if intro in said or any(x in intro for x in said):
-            intro, gap = "", False
-        said.update(x for x in (c.text, intro) if x)
-        out.append(Sentence(c.text, keys[c.hit, piece[0]], intro, gap))
+        intro = lead_in(top[c.hit].chunk, c.text, doc_chunks)
+        if intro and (intro.source in shown or any(q != c.text and q in intro.full for q in quoted)):
+            intro = None  # shown already, or its words are quoted in the answer
+        if intro:
+            shown.add(intro.source)
+        out.append(Sentence(c.text, keys[c.hit, piece[0]], intro.text if intro else "", bool(intro and intro.gap)))
     opening, notes = lead(support, unindexed, s.corpus_dir)
     if more:
         left = f"{more} more sub-paragraph(s) of {citations[0].citation} not shown"

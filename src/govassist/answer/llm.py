@@ -16,6 +16,7 @@ from ..settings import Settings
 from . import rank as rk
 from . import support as sp
 from .extractive import evidence, lead, nothing
+from .leadin import context
 from .records import Answer, Citation, Sentence, cite_label, to_citation
 
 KEY_RE = re.compile(r"\[P(\d{1,3})\]")
@@ -32,7 +33,7 @@ def build_messages(question: str, hits: list[Hit]) -> list[dict[str, str]]:
     blocks = []
     for i, h in enumerate(hits, start=1):
         c = h.chunk  # a sub-paragraph or later bullets with their lead-in: whom it binds and how ("Calls upon …")
-        shown = f"[lead-in: {c.context}]\n{c.text}" if c.context and c.context != c.section else c.text
+        shown = f"[lead-in: {context(c)}]\n{c.text}" if c.context and c.context != c.section else c.text
         text, source = (DELIMITER.sub("‹", x) for x in (shown, cite_label(h.doc, c, page=False)))
         blocks.append(f'<passage key="P{i}" source="{source}">\n{text}\n</passage>')
     user = (
