@@ -176,6 +176,7 @@ def test_key_terms_are_names_years_and_acronyms() -> None:
     latest = [_hit("The Apulia Communiqué is the text.", title="Apulia Communiqué")]
     assert sp.missing_terms("Latest Apulia Communiqué text on AI?", latest) == ()  # found without its first word
     assert sp.missing_terms("Paris AI Action Summit – commitments?", latest) == ("Paris AI Action Summit",)
+    assert sp.missing_terms("What does the Apulia Communique say on AI?", latest) == ()  # typed without the accent
 
 
 def test_missing_terms_look_for_names_as_phrases_and_aliases() -> None:
@@ -606,6 +607,8 @@ def test_a_when_question_about_a_named_text_gets_its_catalog_date(mini_store, mi
     assert catalog_dates("When was the Secret Draft circulated?", open_draft)
     assert not catalog_dates("What must be done when the Secret Draft is read?", open_draft)
     assert not catalog_dates("When will the Secret Draft be final?", open_draft)  # a date to come is not its own
+    assert not catalog_dates("When did Norway join the Secret Draft?", open_draft)  # a party's date, not the text's
+    assert catalog_dates("What year is the Secret Draft from?", open_draft)
     two = {**open_draft, "e": DocMeta("e", "Public Compact", "Pub. Compact", "e.txt", date="2023-01-02")}
     assert not catalog_dates("When was the secret text circulated?", two)  # named loosely: only if cited first
     assert (
@@ -673,7 +676,7 @@ def test_a_bullets_lead_in_is_the_sentence_that_introduces_it() -> None:
     assert lead_in(part2, "more bullets here.", _store_of(part1, part2)).text == "We commit to:"  # read from ~p1
     alone = lead_in(part2, "more bullets here.")  # no store: the context, cut where the chunker cut it
     assert alone.gap and alone.text.endswith(" …") and alone.text.split()[:2] == ["Since", "the"]
-    assert len(alone.text.split()) == 13 and "spyw …" not in alone.text
+    assert len(alone.text.split()) == 31 and "spyw …" not in alone.text
     assert lead_in(replace(part2, context=""), "more bullets here.") is None  # nothing to show
     plain = Chunk("d#5", "d", "5", ("5",), "", None, "We commit to open data.", "Some heading")
     assert lead_in(plain, "We commit to open data.") is None
@@ -696,10 +699,12 @@ def test_a_sub_paragraphs_lead_in_is_its_parents_last_sentence() -> None:
     assert lead_in(roman, roman.text) is None  # no store: ¶4's context is not (a)'s lead-in
     later = replace(sub_a, id="u#4(a)~p2", text="and more of (a);")  # the second part of (a): its first is left out
     assert lead_in(later, later.text, store).gap
-    long = replace(head, text="4. Calls " + " ".join(f"w{i}" for i in range(40)) + ", including by:")
+    long = replace(head, text="4. Calls " + " ".join(f"w{i}" for i in range(60)) + ", including by:")
     shown = lead_in(sub_a, sub_a.text, _store_of(long, sub_a)).text
-    assert shown.startswith("Calls w0") and " … " in shown and shown.endswith("including by:")
-    assert len(shown.split()) == 25
+    assert shown.startswith("Calls w0 w1") and " w28 … w50 " in shown and shown.endswith("w59, including by:")
+    assert len(shown.split()) == 43  # its first 30 words (whom it addresses, its verb) and last 12
+    fits = replace(head, text="4. Calls " + " ".join(f"w{i}" for i in range(40)) + ", including by:")
+    assert "…" not in lead_in(sub_a, sub_a.text, _store_of(fits, sub_a)).text  # 43 words: shown whole
 
 
 def test_the_answer_shows_a_lead_in_once_and_quotes_the_items_verbatim(mini_settings: Settings) -> None:
@@ -725,7 +730,10 @@ def test_the_answer_shows_a_lead_in_once_and_quotes_the_items_verbatim(mini_sett
 def test_a_question_on_how_many_paragraphs_a_named_text_has_gets_the_count(mini_store, mini_settings) -> None:
     from govassist.answer import paragraph_count
 
-    a = ask(mini_store, "How many actions does the Syn. Compact list?", mini_settings)
+    high = mini_settings.model_copy(update={"answer_direct_cosine": 0.99, "answer_direct_sentence": 0.99})
+    assert ask(mini_store, "Which actions does the Syn. Compact list?", high).support == "closest"
+    a = ask(mini_store, "How many actions does the Syn. Compact list?", high)
+    assert a.support == "direct" and not a.text.startswith(CLOSEST_LEAD)  # the count answers it
     numbered = {p for c in mini_store.doc_chunks("syn-compact") for p in c.paras if p.isdigit()}
     preamble = {p for c in mini_store.doc_chunks("syn-compact") for p in c.paras if p.startswith("PP")}
     n, pp = len(numbered), len(preamble)
@@ -752,8 +760,12 @@ def test_a_question_on_how_many_paragraphs_a_named_text_has_gets_the_count(mini_
         for i, p in enumerate(["PP1", "1", "1", "2", "2(a)", "[5]", "B ¶1"])
     ]
     two = paragraph_count("How many actions are in the TTC 2021 statement?", {"c": doc}, lambda i: code)
-    want = "TTC 2021: 3 numbered paragraphs in 2 runs (¶1–¶2; B ¶1), after 1 preambular paragraph."
+    want = "TTC 2021: 3 numbered paragraphs in 2 runs (¶1–¶2; B ¶1), after 1 preambular paragraph; 1 unnumbered"
+    want += " paragraph (¶[1]–¶[1])."
     assert two == f"Counted in the index: {want}"
+    plain = [Chunk(f"c#[{i}]", "c", f"[{i}]", (f"[{i}]",), "", None, "x", order=i) for i in (1, 2, 3)]
+    none = paragraph_count("How many paragraphs are in the TTC 2021 statement?", {"c": doc}, lambda i: plain)
+    assert none == "Counted in the index: TTC 2021: no numbered paragraphs; 3 unnumbered paragraphs (¶[1]–¶[3])."
     said = paragraph_count("How many paragraphs are in the TTC 2021 statement?", {"t": doc}, lambda i: heads)
     assert said == (
         "Counted in the index: TTC 2021: 5 numbered paragraphs in 3 runs (¶1–¶2; Statement on AI ¶1–¶2; …)."

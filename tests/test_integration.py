@@ -160,6 +160,7 @@ def test_a_paragraph_asked_for_by_number_is_quoted_and_cited(real_store, real_se
 
     for question, (doc, para) in {
         "What does paragraph 38 of the Hiroshima Communiqué say?": ("g7-hiroshima-2023", "38"),
+        "What does paragraph 38 of the Hiroshima Communique say?": ("g7-hiroshima-2023", "38"),  # typed unaccented
         "Show me OP12 of the UN resolution": ("unga-78-265-2024", "12"),
         "What does A/RES/78/265 paragraph 6(g) say?": ("unga-78-265-2024", "6(g)"),
     }.items():
@@ -171,3 +172,5 @@ def test_a_paragraph_asked_for_by_number_is_quoted_and_cited(real_store, real_se
     assert {c.para for c in a.citations} == {"Principles ¶8", "Statement on AI ¶8", "[8]"}
     a = ask(real_store, "What does paragraph 99 of the Hiroshima Communiqué say?", real_settings)
     assert a.support == "closest" and "Hiroshima Communiqué has no paragraph 99" in " ".join(a.notes)
+    a = ask(real_store, "What does paragraph 99 of the UN resolution say?", real_settings)  # named by its words
+    assert a.support == "closest" and "A/RES/78/265 has no paragraph 99" in " ".join(a.notes)

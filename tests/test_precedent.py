@@ -241,3 +241,18 @@ def test_free_flow_of_data_with_trust_finds_more_than_one(real_store, real_setti
     found = find_precedents(real_store, "free flow of data with trust", real_settings)
     assert len(found) > 1 and {"near-verbatim", "other words"} <= {p.tier for p in found}
     assert len({p.doc_id for p in found}) > 1
+
+
+def test_a_precedent_in_a_run_of_short_paragraphs_cites_its_own_paragraph() -> None:
+    from types import SimpleNamespace
+
+    from govassist.catalog import DocMeta
+    from govassist.chunk import Chunk
+    from govassist.precedent import _precedent
+
+    doc = DocMeta("b", "Chair's statement", "Chair", "b.pdf", date="2023-11-02")
+    run = Chunk(
+        "b#[33]–[34]", "b", "[33]–[34]", ("[33]", "[34]"), "", 5, "Key themes were collated.\nWe promote safe AI."
+    )
+    p = _precedent(SimpleNamespace(docs={"b": doc}), run, 1, 100.0, "We promote safe AI.", "We promote safe AI.", True)
+    assert (p.para, p.citation) == ("[34]", "Chair ¶[34], p. 5")  # not ¶[33]–[34]

@@ -1,6 +1,7 @@
 """Hybrid retrieval on the synthetic corpus: fusion, filters, exact phrases, de-duplication, bounds."""
 
 import contextlib
+import dataclasses
 import shutil
 
 import pytest
@@ -411,6 +412,8 @@ def test_a_question_citing_paragraphs_by_number_is_read(query: str, refs: tuple)
 
 def test_a_paragraph_cited_by_number_comes_first(mini_store, mini_settings: Settings) -> None:
     assert labelled("What does paragraph 2 of the Syn. Compact say?", mini_store.docs) == ["syn-compact"]
+    accented = {"d": dataclasses.replace(mini_store.docs["syn-compact"], label="Luleå Communiqué")}
+    assert labelled("What does paragraph 2 of the Lulea Communique say?", accented) == ["d"]  # typed unaccented
     hits = search(mini_store, "What does paragraph 2 of the Syn. Compact say?", mini_settings, k=8)
     assert [h.chunk.id for h in hits[:5]] == [f"syn-compact#{p}" for p in ("2", "2(a)", "2(b)", "2(c)", "2(d)")]
     assert [h.cited for h in hits[:6]] == [True] * 5 + [False]

@@ -20,7 +20,7 @@ from itertools import pairwise
 
 from .answer import cite_label
 from .catalog import DocMeta
-from .chunk import Chunk
+from .chunk import Chunk, piece_of
 from .compare import Segment, encode, escape_md, word_diff, word_keys
 from .errors import QueryError
 from .retrieve import Filters, allowed_docs, check_query, maxsim, query_vector
@@ -176,9 +176,10 @@ def _precedent(store: Store, c: Chunk, rank: int, score: float, run: str, text: 
     words = word_diff(span, text, equal_from="old")
     identical = all(w.op == "=" for w in words)
     tier = kw.pop("tier", None) or ("verbatim" if score >= 100 else "near-verbatim")
+    para = piece_of(c, run)[0]  # in a run of short paragraphs, the one that holds the words
     return Precedent(
-        rank, round(score, 1), identical, c.id, c.doc_id, doc.label, cite_label(doc, c), c.para, c.page, doc.title,
-        doc.date, doc.status, run, before, words, after, tier, **kw,
+        rank, round(score, 1), identical, c.id, c.doc_id, doc.label, cite_label(doc, c, para=para), para, c.page,
+        doc.title, doc.date, doc.status, run, before, words, after, tier, **kw,
     )  # fmt: skip
 
 

@@ -21,7 +21,7 @@ from .embed import ModelKey, embed_queries, make_embedder, model_key
 from .errors import QueryError
 from .settings import Settings
 from .store import Store
-from .text import normalise, safe_line, sentences
+from .text import fold, normalise, safe_line, sentences
 
 MODES = ("default", "fused", "dense", "bm25")
 PHRASE_RE = re.compile(r"[\"“”]([^\"“”]{3,})[\"“”]")
@@ -126,10 +126,10 @@ def cites_label(para: str, refs: tuple[tuple[str, bool], ...]) -> bool:
 def labelled(query: str, docs: dict[str, DocMeta]) -> list[str]:
     """The documents whose citation label or title the query spells out ("the Hiroshima Communiqué"), the longest
     such name only: "Code of Conduct" rather than the texts that merely share "Hiroshima"."""
-    q = normalise(query)
+    q = fold(normalise(query))  # "Communique" names the "Communiqué"
     found: dict[str, int] = {}
     for i, d in docs.items():
-        names = {n for n in (normalise(d.label), normalise(d.title)) if len(n) > 3}
+        names = {n for n in (fold(normalise(d.label)), fold(normalise(d.title))) if len(n) > 3}
         hit = [n for n in names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", q)]
         if hit:
             found[i] = max(map(len, hit))
@@ -305,7 +305,7 @@ def kind_score(kind: str, text: str) -> float:
 
 def _names(text: str) -> set[str]:
     """The distinctive words of a text, a hyphenated word's parts too ("anti-spyware" names the spyware texts)."""
-    words = NAME_RE.findall(text.lower())
+    words = NAME_RE.findall(fold(text.lower()))
     words += [p for w in words if "-" in w for p in w.split("-") if p]
     return {w for w in words if w not in GENERIC and not YEAR_RE.fullmatch(w)}
 

@@ -20,6 +20,12 @@ STOP = frozenset(
 )
 
 
+def fold(text: str) -> str:
+    """The text without accents, for matching names as users type them: "Communique" finds "Communiqué", "Lulea"
+    "Luleå"."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+
 @lru_cache(maxsize=65536)
 def normalise(text: str) -> str:
     """Lower-case, unify quotes and dashes, drop bullets, collapse spaces: for phrase and duplicate matching.

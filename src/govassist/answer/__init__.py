@@ -167,9 +167,17 @@ def compose(
         first = answer.citations[0].doc_id
         counted = paragraph_count(question, indexed, doc_chunks, first) if doc_chunks is not None else ""
         answer = answer.with_notes(*(x for x in (catalog_dates(question, indexed, first), counted) if x))
+        if counted and answer.support == CLOSEST:  # the count answers it: the passages are not merely the closest
+            answer = replace(answer, support=DIRECT, text=answer.text.replace(f"{CLOSEST_LEAD} ", "", 1))
     return replace(answer, not_indexed=notice(unindexed, s.corpus_dir)) if unindexed else answer
 
 
+ISSUED_RE = re.compile(  # a question on when a text itself came out
+    r"\b(?:adopt|agree|issu|publish|releas|launch|endors|approv|pass|sign|circulat|convene|dated|came out|come out"
+    r"|made public)\w*|\b(?:held|hold|meet|met)\b"
+    r"|\bwhat (?:year|date)\b",
+    re.IGNORECASE,
+)
 FUTURE_RE = re.compile(r"\b(?:will|shall|would|should|must|is due|are due|next)\b", re.IGNORECASE)
 
 
@@ -181,6 +189,8 @@ def catalog_dates(question: str, docs: Mapping[str, DocMeta], first_cited: str =
     question about a future date ("When will …?") is not about the text's own. Restricted texts are never named
     (the caller's roles are not known here)."""
     if answer_kind(question) != "date" or FUTURE_RE.search(question):  # "When was …?", not "… do when …?"
+        return ""
+    if not ISSUED_RE.search(question):  # "When did New Zealand join the Bletchley Declaration?" is not its date
         return ""
     dated = [d for d in named_texts(question, docs, first_cited) if d.date][:3]
     if not dated:
@@ -221,15 +231,17 @@ def paragraph_count(
 
 
 def _counted(doc: DocMeta, chunks: Iterable[Chunk]) -> str:
-    """ "Code of Conduct: 11 numbered paragraphs (¶1–¶11), after 12 preambular ones"; a text numbered afresh under
-    several headings says so, naming the first two runs; "" for a text without numbered paragraphs."""
+    """ "Code of Conduct: 11 numbered paragraphs (¶1–¶11), after 12 preambular paragraphs"; a text whose numbering
+    starts again (under headings) counts its runs and names the first two; unnumbered paragraphs, cited ¶[1], ¶[2]…
+    in the order they come, are counted too; "" for a text with neither."""
     labels = dict.fromkeys(p for c in sorted(chunks, key=lambda c: c.order) for p in c.paras)
     runs: dict[str, set[int]] = {}
     for p in labels:
         head, number = plain_para(p)
         if number.isdigit():
             runs.setdefault(head, set()).add(int(number))
-    if not runs:
+    plain = sum(p.startswith("[") for p in labels)
+    if not runs and not plain:
         return ""
     spans = [
         f"{head + ' ' if head else ''}¶{min(ns)}" + (f"–¶{max(ns)}" if len(ns) > 1 else "") for head, ns in runs.items()
@@ -237,8 +249,11 @@ def _counted(doc: DocMeta, chunks: Iterable[Chunk]) -> str:
     total = _many(sum(map(len, runs.values())), "numbered paragraph")
     more = "; …" if len(runs) > 2 else ""
     shown = f"{total} ({spans[0]})" if len(runs) == 1 else f"{total} in {len(runs)} runs ({'; '.join(spans[:2])}{more})"
+    shown = shown if runs else "no numbered paragraphs"
     pre = sum(p.startswith("PP") for p in labels)
-    return f"{doc.label}: {shown}" + (f", after {_many(pre, 'preambular paragraph')}" if pre else "")
+    shown += f", after {_many(pre, 'preambular paragraph')}" if pre else ""
+    shown += f"; {_many(plain, 'unnumbered paragraph')} (¶[1]–¶[{plain}])" if plain else ""
+    return f"{doc.label}: {shown}"
 
 
 def _many(n: int, what: str) -> str:
@@ -251,7 +266,7 @@ def _no_such_paragraph(question: str, hits: list[Hit], docs: Mapping[str, DocMet
     ref = PARA_REF_RE.search(question)
     if ref is None or any(h.cited for h in hits):
         return ""
-    named = [docs[i] for i in labelled(question, docs) if not docs[i].restricted]
+    named = named_texts(question, docs, hits[0].doc.id if hits else "")  # "the UN resolution": its words name it
     if not named:
         return ""
     return (

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from ..chunk import NUM_RE, PART_RE, Chunk
 from ..text import sentences
 
-LEAD_WORDS = 30  # a longer lead-in is shown as its first and last words, "…" between
+LEAD_WORDS = 45  # a longer lead-in (4 of the 31 in the corpus) is shown as its first 30 and last 12 words
+HEAD_WORDS, TAIL_WORDS = 30, 12  # the first words hold whom it addresses and its verb, the last what introduces items
 CONTEXT_CHARS = 300  # a chunk's context holds at most this much of its lead-in (chunk.chunk_blocks)
 FIRST_ITEM_RE = re.compile(r"\((?:a|[a-z]\)\(i)\)$")  # "6(a)", "6(a)(i)": the first item after its lead-in
 
@@ -19,7 +20,7 @@ ChunksOf = Callable[[str], Iterable[Chunk]]
 
 @dataclass(frozen=True)
 class LeadIn:
-    """A lead-in as shown (`text`: its last sentence, the middle cut to "…" past LEAD_WORDS words), whether items
+    """A lead-in as shown (`text`: its last sentence, its middle cut past LEAD_WORDS words), whether items
     between it and the quoted sentence are left out (`gap`), the paragraph it comes from (`source`, "doc#label":
     shown once per answer) and that paragraph's text as read (`full`)."""
 
@@ -77,10 +78,10 @@ def _paragraph_text(doc_id: str, label: str, doc_chunks: ChunksOf | None) -> str
 
 def _shown(full: str) -> str:
     """The lead-in as shown: the last sentence of its paragraph (the one that introduces the items), without the
-    paragraph's number, its middle cut to "…" past LEAD_WORDS words."""
+    paragraph's number, its middle cut to "…" past LEAD_WORDS words (of a context the chunker cut, its end)."""
     cut = full.endswith(" …")  # the context as cut by the chunker: its last sentence is incomplete
     last = full if cut else (sentences(full) or [full])[-1]
     words = NUM_RE.sub("", last.strip()).split()
     if len(words) > LEAD_WORDS:
-        words = [*words[:12], "…"] if cut else [*words[:12], "…", *words[-12:]]
+        words = [*words[:HEAD_WORDS], "…"] if cut else [*words[:HEAD_WORDS], "…", *words[-TAIL_WORDS:]]
     return " ".join(words)

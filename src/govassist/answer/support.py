@@ -16,7 +16,7 @@ from ..catalog import DocMeta, load_catalog
 from ..errors import ConfigError
 from ..retrieve import PARA_REF_RE, YEAR_RE, Hit
 from ..settings import Settings
-from ..text import normalise, safe_line
+from ..text import fold, normalise, safe_line
 
 DIRECT, CLOSEST, NONE = "direct", "closest", "none"
 CLOSEST_LEAD = "The indexed texts do not appear to address this directly; the closest passages are:"
@@ -141,7 +141,8 @@ def missing_terms(question: str, hits: list[Hit]) -> tuple[str, ...]:
     """Key terms of the question (a name of several words as one phrase) that appear in no retrieved passage, nor
     in its document's title, label, forum or date."""
     texts = (f"{h.chunk.text} {h.chunk.section} {h.doc.title} {h.doc.label} {h.doc.forum} {h.doc.date}" for h in hits)
-    blob = " | ".join(" ".join(WORD_RE.findall(normalise(t).lower())) for t in texts)
+    blob = " | ".join(" ".join(WORD_RE.findall(fold(normalise(t)).lower())) for t in texts)  # "Communique" too
+    question = fold(question)  # names as typed, with or without accents
     first = (TOKEN_RE.findall(question) or [""])[0]
     return tuple(
         term
@@ -156,7 +157,7 @@ def _found(term: str, blob: str) -> bool:
     compound each on their own ('Geneva-Tunis'), or one of its ALIASES."""
     if "-" in term and " " not in term:
         return all(_found(part, blob) for part in term.split("-") if part)
-    words = WORD_RE.findall(term.lower())
+    words = WORD_RE.findall(fold(term).lower())
     if not words:
         return True
     phrase = " ".join(words)
