@@ -165,3 +165,14 @@ def test_a_forum_followed_by_one_of_its_own_meetings_is_still_that_forum() -> No
         "u": DocMeta("u", "UN General Assembly resolution 78/265", "A/RES/78/265", "u.pdf", collection="UN"),
     }
     assert qn.own_words(docs) == {"G7": frozenset({"apulia", "communiqué"}), "UN": frozenset({"res"})}
+
+
+def test_a_text_named_beside_a_forum_is_searched_as_one_more_side(mini_store) -> None:
+    from govassist.question import reading
+    from govassist.retrieve import visible_docs
+
+    docs = visible_docs(mini_store, ())
+    turn = reading("Do the G7 and the Syn. Report agree on open data?", None, docs)
+    assert turn.collections == ("G7", "TTC") and "TTC" in turn.named  # the report's forum too
+    assert reading("What does the Syn. Report say on open data?", None, docs).collections == ()  # no forum: no scope
+    assert reading("Do the G7 ministers agree on open data?", None, docs).collections == ("G7",)

@@ -19,7 +19,7 @@ from .chat_auth import hash_password as hash_password
 from .chat_auth import roles_for as roles_for
 from .chat_auth import verify_password as verify_password
 from .errors import GovassistError, QueryError
-from .question import Turn, aliases_for, own_words, scoped, search_turn, sides, understand
+from .question import Turn, reading, scoped, search_turn, sides
 from .retrieve import Filters, visible_docs
 from .settings import Settings
 from .store import Store, open_store
@@ -266,7 +266,7 @@ def answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: t
 
 def _answer_turn(store: Store, question: str, s: Settings, prefs: Prefs, roles: tuple[str, ...], prev: Turn | None):
     docs = visible_docs(store, roles)
-    turn = understand(question, prev, aliases_for(docs), own_words(docs))
+    turn = reading(question, prev, docs)
     f, desc = filters_for(prefs, turn, roles)
     t0 = time.perf_counter()
     hits = search_turn(store, turn, f, s, k=prefs.k)

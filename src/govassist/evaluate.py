@@ -679,17 +679,16 @@ def build_qrels(questions: list[Question], store: Store) -> dict[str, dict[str, 
 
 
 def previous_turn(store: Store, history: tuple[str, ...]) -> Any:
-    """The chat's reading of the last of these turns, each read with the one before (`question.understand`)."""
+    """The chat's reading of the last of these turns, each read with the one before (`question.reading`)."""
     docs = visible_docs(store, ())
-    aliases, own = qn.aliases_for(docs), qn.own_words(docs)
     prev = None
     for h in history:
-        prev = qn.understand(h, prev, aliases, own)
+        prev = qn.reading(h, prev, docs)
     return prev
 
 
 def question_turn(store: Store, q: Question) -> Any:
-    """The question as the chat and `answer.ask` read it (`question.understand`): after earlier turns, the chat's
+    """The question as the chat and `answer.ask` read it (`question.reading`): after earlier turns, the chat's
     rewriting of it. `question.scoped` turns the forums and years it names into its filters."""
     return previous_turn(store, (*q.history, q.query))
 

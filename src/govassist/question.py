@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from .catalog import DocMeta
-from .retrieve import Filters, Hit, search, visible_docs
+from .retrieve import Filters, Hit, labelled, search, visible_docs
 from .settings import Settings
 from .store import Store
 from .text import STOP
@@ -360,9 +360,21 @@ def scope_note(base: Filters, f: Filters) -> str:
 def read(store: Store, text: str, base: Filters) -> tuple[Turn, Filters]:
     """A single question read against the indexed documents the caller may see: its turn, and `base` narrowed
     as it asks (`scoped`)."""
-    docs = visible_docs(store, base.roles)
-    turn = understand(text, None, aliases_for(docs), own_words(docs))
+    turn = reading(text, None, visible_docs(store, base.roles))
     return turn, scoped(turn, base)
+
+
+def reading(question: str, prev: Turn | None, docs: dict[str, DocMeta]) -> Turn:
+    """`understand` with the documents the reader may see (their forums' names and label words). A question that
+    names forums and also a text of another forum by its label or title ("Do the UN resolution and the Hiroshima
+    Code of Conduct agree …?") searches that text's forum too, as one more side of the comparison."""
+    turn = understand(question, prev, aliases_for(docs), own_words(docs))
+    if not turn.collections:
+        return turn
+    extra = [docs[i].collection for i in labelled(question, docs) if docs[i].collection not in turn.collections]
+    if not (extra := [c for c in dict.fromkeys(extra) if c]):
+        return turn
+    return replace(turn, collections=(*turn.collections, *extra), named=(*turn.named, *extra))
 
 
 SIDE_DEPTH = 5  # a question naming several forums ("Do the G7 and the TTC agree …?") sees each within this many hits
