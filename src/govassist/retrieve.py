@@ -130,7 +130,7 @@ def labelled(query: str, docs: dict[str, DocMeta]) -> list[str]:
     found: dict[str, int] = {}
     for i, d in docs.items():
         names = {n for n in (fold(normalise(d.label)), fold(normalise(d.title))) if len(n) > 3}
-        hit = [n for n in names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", q)]
+        hit = [n for n in names if n in q and re.search(rf"(?<!\w){re.escape(n)}(?!\w)", q)]  # cheap test first
         if hit:
             found[i] = max(map(len, hit))
     best = max(found.values(), default=0)
@@ -303,11 +303,13 @@ def kind_score(kind: str, text: str) -> float:
     return 0.0
 
 
-def _names(text: str) -> set[str]:
-    """The distinctive words of a text, a hyphenated word's parts too ("anti-spyware" names the spyware texts)."""
+@lru_cache(maxsize=65536)
+def _names(text: str) -> frozenset[str]:
+    """The distinctive words of a text, a hyphenated word's parts too ("anti-spyware" names the spyware texts).
+    Cached: every query reads every document's names (`doc_prior`)."""
     words = NAME_RE.findall(fold(text.lower()))
     words += [p for w in words if "-" in w for p in w.split("-") if p]
-    return {w for w in words if w not in GENERIC and not YEAR_RE.fullmatch(w)}
+    return frozenset(w for w in words if w not in GENERIC and not YEAR_RE.fullmatch(w))
 
 
 def doc_prior(query: str, docs: dict[str, DocMeta]) -> dict[str, float]:

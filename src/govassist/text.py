@@ -20,6 +20,7 @@ STOP = frozenset(
 )
 
 
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """The text without accents, for matching names as users type them: "Communique" finds "Communiqué", "Lulea"
     "Luleå"."""
