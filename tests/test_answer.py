@@ -452,6 +452,34 @@ def test_a_question_in_another_latin_script_language_is_answered_as_closest_with
     assert not sp.other_language("Que disent les textes sur les écoles ?", multi)
 
 
+def test_a_question_on_another_bodys_instrument_is_closest_with_a_note(mini_store, mini_settings: Settings) -> None:
+    from govassist.answer import ask
+
+    s = _hash_floors(mini_settings)
+    for q, name in (
+        ("What does the Digital Markets Act require of gatekeepers?", "Digital Markets Act"),
+        ("When do the obligations of the EU Cyber Resilience Act start?", "EU Cyber Resilience Act"),
+        ("Which countries signed the Council of Europe AI convention?", "Council of Europe AI convention"),
+        ("How does the revised 2024 OECD text define an AI system?", "OECD text"),
+        ("Is the Budapest Convention on submarine cables?", "Budapest Convention"),
+    ):
+        assert sp.instrument(q, s) == name, q
+    for q in (
+        "Does the G7 welcome the EU AI Act?",  # what a forum of the texts says of it
+        "Which texts mention the OECD AI Principles?",
+        "Is the Synthetic Compact on Digital Cooperation binding?",  # catalogued: its own notice, if not indexed
+        "What does the Compact on Digital Cooperation say on schools?",  # a catalogued title, shortened
+        "What did ministers agree on submarine cables?",
+    ):
+        assert sp.instrument(q, s) == "", q
+    plain = ask(mini_store, "What will be done about connecting schools and hospitals?", s)
+    assert plain.support == DIRECT and not any("not among the indexed texts" in n for n in plain.notes)
+    a = ask(mini_store, "What will the Budapest Convention do about connecting schools and hospitals?", s)
+    assert a.citations and a.support == CLOSEST  # the same passage is found, and is not the convention's text
+    assert a.text.startswith("The Budapest Convention is not among the indexed texts") and CLOSEST_LEAD in a.text
+    assert sp.instrument_note("Budapest Convention") in a.notes
+
+
 def test_the_same_item_numbered_in_one_text_and_not_in_another_is_quoted_once() -> None:
     from govassist.answer.extractive import choose
 
@@ -545,6 +573,9 @@ def test_a_paragraph_asked_for_with_many_sub_paragraphs_shows_those_closest_to_t
     paras = [c.para for c in a.citations]
     assert paras[0] == "6" and "6(g)" in paras and "7" not in paras and len(paras) == 5
     assert "3 more sub-paragraph(s) of A/RES/78/265 ¶6, p. 7 not shown" in " ".join(a.notes)
+    shown = [(c.para, x.gap) for x in a.sentences for c in a.citations if c.key == x.key]
+    assert shown == [("6", False), ("6(a)", False), ("6(b)", False), ("6(f)", True), ("6(g)", False)]  # text order
+    assert "[A/RES/78/265 ¶6(b), p. 7] […] (f) Protecting rivers" in a.text  # (c)–(e) left out between them
 
 
 def _forum_hit(text: str, doc_id: str, collection: str, rank: int) -> Hit:
@@ -680,6 +711,20 @@ def test_a_bullets_lead_in_is_the_sentence_that_introduces_it() -> None:
     assert lead_in(replace(part2, context=""), "more bullets here.") is None  # nothing to show
     plain = Chunk("d#5", "d", "5", ("5",), "", None, "We commit to open data.", "Some heading")
     assert lead_in(plain, "We commit to open data.") is None
+
+
+def test_a_line_of_a_run_is_led_in_by_the_line_before_that_ends_with_a_colon() -> None:
+    from govassist.answer.leadin import lead_in
+
+    head = "In addition, we launched three expert groups which focus on:"
+    items = "1. AI terminology and taxonomy, 2. Cooperation on standards, and 3. Monitoring AI risks."
+    run = Chunk("t#[14]–[15]", "t", "[14]–[15]", ("[14]", "[15]"), "", None, f"{head}\n{items}", order=13)
+    led = lead_in(run, items)
+    assert led and (led.text, led.gap) == (head, False)
+    assert lead_in(run, "2. Cooperation on standards").gap  # a later item: the first is left out
+    assert lead_in(run, head) is None  # the lead-in's own line
+    flat = replace(run, text=f"We met on Monday.\n{items}")
+    assert lead_in(flat, items) is None  # the line before introduces nothing
 
 
 def test_a_sub_paragraphs_lead_in_is_its_parents_last_sentence() -> None:

@@ -174,3 +174,21 @@ def test_a_paragraph_asked_for_by_number_is_quoted_and_cited(real_store, real_se
     assert a.support == "closest" and "Hiroshima Communiqué has no paragraph 99" in " ".join(a.notes)
     a = ask(real_store, "What does paragraph 99 of the UN resolution say?", real_settings)  # named by its words
     assert a.support == "closest" and "A/RES/78/265 has no paragraph 99" in " ".join(a.notes)
+
+
+def test_other_bodies_instruments_are_told_apart_from_the_catalogued_texts(real_store, real_settings) -> None:
+    from govassist.answer import ask
+    from govassist.answer import support as sp
+
+    a = ask(real_store, "What does the EU AI Act ban?", real_settings)  # the TTC texts mention it
+    assert a.support == "closest" and sp.instrument_note("EU AI Act") in a.notes
+    for q in (  # catalogued texts, named as users shorten them, and what the texts make of another instrument
+        "Does the Hiroshima AI Process Code of Conduct cover watermarking?",
+        "Is the Bletchley Declaration binding?",
+        "What do the Hiroshima Guiding Principles say about risk?",
+        "Did the G7 welcome the Council of Europe AI convention?",
+    ):
+        assert sp.instrument(q, real_settings) == "", q
+    assert sp.instrument("What does the Global Digital Compact say on data?", real_settings) == ""  # catalogued
+    a = ask(real_store, "What does the paragraph on labelling AI content in the Code of Conduct say?", real_settings)
+    assert not any("not among the indexed texts" in n for n in a.notes)

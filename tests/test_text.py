@@ -27,3 +27,18 @@ def test_british_spellings_in_american_form() -> None:
         == "the promise of enterprise exercise, otherwise wise"
     )
     assert american("Operationalising DFFT, G7") == "Operationalising DFFT, G7"  # unknown forms stay as written
+
+
+def test_a_list_run_into_a_sentence_is_one_sentence() -> None:
+    from govassist.text import sentences
+
+    listed = "focus on:\n1. AI terminology and taxonomy, 2. Cooperation on standards, and 3. Monitoring AI risks."
+    assert sentences(listed) == [
+        "focus on:",
+        "1. AI terminology and taxonomy, 2. Cooperation on standards, and 3. Monitoring AI risks.",
+    ]
+    assert sentences("Groups on: 1. Terms, 2. Tools; 3. Risks.") == ["Groups on: 1. Terms, 2. Tools; 3. Risks."]
+    # a paragraph's own number, a year and a paragraph cited by number still end where they did
+    assert sentences("12. Looks to the review. It notes.") == ["12.", "Looks to the review.", "It notes."]
+    assert sentences("We met in 2025. The text follows.") == ["We met in 2025.", "The text follows."]
+    assert sentences("As in paragraph 12. We agree.") == ["As in paragraph 12.", "We agree."]

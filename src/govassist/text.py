@@ -10,6 +10,9 @@ from functools import lru_cache
 SENTENCE_RE = re.compile(r"(?<=[.!?;])[\"”’)]?\s+(?=[A-Z(\"“‘•])|\n+")
 # a full stop that ends no sentence: initials ("U.S.", "U.K.") and common abbreviations
 NO_END_RE = re.compile(r"(?:\b(?:[A-Z]\.){2,}|\b(?:e\.g|i\.e|etc|cf|vs|No|Nos|Mr|Mrs|Ms|Dr|St|Art|Inc|Ltd|Jr|Sr)\.)$")
+# the number of an item in a list run into a sentence ("focus on: 1. AI terminology and taxonomy, 2. Cooperation …,
+# and 3. Monitoring …"): it ends no sentence ("paragraph 12. We …" still ends one)
+LIST_NUMBER_RE = re.compile(r"(?:(?<=[,:;] )|(?<=\band )|(?<=\bor ))\d{1,2}\.$")
 PUNCT = str.maketrans("‘’“”–—•", "''\"\"-- ")
 
 # words that carry no topic (also for the chat's follow-up reading and the topics of /compare)
@@ -39,12 +42,21 @@ def normalise(text: str) -> str:
 
 def sentences(text: str) -> list[str]:
     """Split a passage into sentences and bullet items, verbatim (bullet marks removed)."""
-    out = []
+    out: list[str] = []
     for piece in _pieces(text):
         piece = piece.strip().lstrip("•").strip()
-        if len(piece) > 1 and re.search(r"\w", piece):
+        if out and _first_item(out[-1], piece):  # "1." opening a line, then "AI terminology …, 2. Cooperation …"
+            out[-1] = f"{out[-1]} {piece}"
+        elif len(piece) > 1 and re.search(r"\w", piece):
             out.append(piece)
     return out
+
+
+def _first_item(number: str, piece: str) -> bool:
+    """Whether `number` ("1.") opens the list run on into `piece` (", 2. …" follows): not a paragraph's number."""
+    return re.fullmatch(r"\d{1,2}\.", number) is not None and bool(
+        re.search(rf"[,;:] (?:and |or )?{int(number[:-1]) + 1}\. ", piece)
+    )
 
 
 def _pieces(text: str) -> list[str]:
@@ -52,6 +64,8 @@ def _pieces(text: str) -> list[str]:
     pieces, start = [], 0
     for m in SENTENCE_RE.finditer(text):
         if "\n" not in m.group(0) and NO_END_RE.search(text, max(start, m.start() - 12), m.start()):
+            continue
+        if "\n" not in m.group(0) and LIST_NUMBER_RE.search(text, max(start, m.start() - 3), m.start()):
             continue
         pieces.append(text[start : m.start()])
         start = m.end()

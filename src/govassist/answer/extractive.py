@@ -30,9 +30,14 @@ def _phrase_found(hits: list[Hit], question: str) -> bool:
 
 
 def evidence(
-    question: str, hits: list[Hit], cands: list[rk.Candidate], unindexed: tuple[DocMeta, ...] = ()
+    question: str,
+    hits: list[Hit],
+    cands: list[rk.Candidate],
+    unindexed: tuple[DocMeta, ...] = (),
+    foreign: str = "",
 ) -> sp.Evidence:
-    """What the support flag of an answer from these hits and ranked sentences is decided from."""
+    """What the support flag of an answer from these hits and ranked sentences is decided from (`foreign`: another
+    body's instrument the question asks about, `support.instrument`)."""
     top = None if _phrase_found(hits, question) else max((h.cosine for h in hits if h.cosine is not None), default=None)
     looked_up = any(h.cited for h in hits)  # the paragraph asked for by number is quoted, whatever its cosines
     ref = PARA_REF_RE.search(question)  # one asked for and not found counts as a missing term
@@ -45,6 +50,7 @@ def evidence(
         unindexed,
         sp.covered(unindexed, hits),
         sp.language(question),
+        foreign,
     )
 
 
@@ -58,9 +64,13 @@ def nothing(
     return Answer(question, NOTHING, (), (), False, mode, (), sp.NONE)
 
 
-def lead(support: str, unindexed: tuple[DocMeta, ...], corpus_dir: Path | None = None) -> tuple[str, tuple[str, ...]]:
-    """What opens an answer's text (the notice of an unindexed text, the 'closest passages' line) and its notes."""
+def lead(
+    support: str, unindexed: tuple[DocMeta, ...], corpus_dir: Path | None = None, foreign: str = ""
+) -> tuple[str, tuple[str, ...]]:
+    """What opens an answer's text (the notice of an unindexed text or of another body's instrument, the 'closest
+    passages' line) and its notes."""
     notes = (sp.notice(unindexed, corpus_dir),) if unindexed else ()
+    notes += (sp.instrument_note(foreign),) if foreign and not unindexed else ()
     parts = [*notes, *((sp.CLOSEST_LEAD,) if support == sp.CLOSEST else ())]
     return "".join(f"{x} " for x in parts), notes
 
@@ -161,6 +171,18 @@ def _asked_sentences(question: str, top: list[Hit], cands: list[rk.Candidate]) -
     return [best[k] for k in sorted(best) if k[1] >= 0 or k[0] not in asked]
 
 
+def _skipped(chosen: list[rk.Candidate], top: list[Hit]) -> list[bool]:
+    """For the paragraphs quoted in a lookup, in the text's order: whether passages of the same text are left out
+    before each (6(a), then 6(e): "[…] (e) …")."""
+    out: list[bool] = []
+    prev: Hit | None = None
+    for c in chosen:
+        h = top[c.hit]
+        out.append(prev is not None and prev.doc.id == h.doc.id and h.chunk.order > prev.chunk.order + 1)
+        prev = h
+    return out
+
+
 def extract(
     question: str,
     hits: list[Hit],
@@ -178,7 +200,8 @@ def extract(
     cited, more = asked_for(question, hits, s, n_passages)  # a paragraph asked for by number: it, not its neighbours
     top = cited or hits[:n_passages]
     cands = rk.rank(question, top, s)
-    support = sp.decide(evidence(question, hits, cands, unindexed), s)
+    foreign = sp.instrument(question, s)
+    support = sp.decide(evidence(question, hits, cands, unindexed, foreign), s)
     if support == sp.NONE or not cands:
         return nothing(question, unindexed, corpus_dir=s.corpus_dir)
     keys: dict[tuple[int, str], int] = {}  # by passage and paragraph: a run of short ones cites each it is quoted from
@@ -192,7 +215,8 @@ def extract(
         chosen = arrange(choose(cands, s.answer_sentences, kind, forums, s.answer_direct_sentence), top, kind)
     quoted = [c.text for c in chosen]
     shown: set[str] = set()  # the paragraphs whose lead-in is shown: once each
-    for c in chosen:
+    skipped = _skipped(chosen, top) if cited else [False] * len(chosen)
+    for c, skips in zip(chosen, skipped, strict=True):
         piece = piece_of(top[c.hit].chunk, c.text)
         if (c.hit, piece[0]) not in keys:
             keys[c.hit, piece[0]] = len(keys) + 1
@@ -202,8 +226,9 @@ def extract(
             intro = None  # shown already, or its words are quoted in the answer
         if intro:
             shown.add(intro.source)
-        out.append(Sentence(c.text, keys[c.hit, piece[0]], intro.text if intro else "", bool(intro and intro.gap)))
-    opening, notes = lead(support, unindexed, s.corpus_dir)
+        gap = bool(intro.gap) if intro else skips
+        out.append(Sentence(c.text, keys[c.hit, piece[0]], intro.text if intro else "", gap))
+    opening, notes = lead(support, unindexed, s.corpus_dir, foreign)
     if more:
         left = f"{more} more sub-paragraph(s) of {citations[0].citation} not shown"
         notes = (*notes, f"{left}: ask for one by its letter")

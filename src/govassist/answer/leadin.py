@@ -31,8 +31,9 @@ class LeadIn:
 
 
 def lead_in(c: Chunk, sentence: str, doc_chunks: ChunksOf | None = None) -> LeadIn | None:
-    """The lead-in of a sentence of this passage that is a bullet or a lettered sub-paragraph, else None. The whole
-    lead-in is read from the paragraph's first part, or the parent paragraph of a sub-paragraph, through
+    """The lead-in of a sentence of this passage that is a bullet, a lettered sub-paragraph or a line after one that
+    ends with ":" (a run of short paragraphs: "… expert groups which focus on:", "1. AI terminology …"), else None.
+    The whole lead-in is read from the paragraph's first part, or the parent paragraph of a sub-paragraph, through
     `doc_chunks` (the store's); without it, from the passage's context (its first CONTEXT_CHARS characters)."""
     lines = c.text.split("\n")
     at = next((i for i, line in enumerate(lines) if sentence in line), None)
@@ -49,6 +50,8 @@ def lead_in(c: Chunk, sentence: str, doc_chunks: ChunksOf | None = None) -> Lead
         full = _paragraph_text(c.doc_id, parent, doc_chunks) or ("" if parent.endswith(")") else context(c))
         gap = not (FIRST_ITEM_RE.search(c.para) and not PART_RE.search(c.id) and line.startswith(sentence))
         source = f"{c.doc_id}#{parent}"
+    elif at > 0 and lines[at - 1].rstrip().endswith(":"):  # a line of a run introduced by the line before it
+        full, gap, source = lines[at - 1], not line.startswith(sentence), f"{c.doc_id}#{c.para}@{at - 1}"
     else:
         return None
     return LeadIn(_shown(full), gap, source, full) if full.strip() else None

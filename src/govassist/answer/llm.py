@@ -93,7 +93,8 @@ def llm_answer(
     flag is decided before the LLM is asked, from the same evidence as the extractive answer's."""
     if not hits:
         return nothing(question, unindexed, "llm", s.corpus_dir)
-    support = sp.decide(evidence(question, hits, rk.rank(question, hits[:5], s), unindexed), s)
+    foreign = sp.instrument(question, s)
+    support = sp.decide(evidence(question, hits, rk.rank(question, hits[:5], s), unindexed, foreign), s)
     if support == sp.NONE:
         return nothing(question, unindexed, "llm", s.corpus_dir)
     given = hits[:6]
@@ -106,7 +107,7 @@ def llm_answer(
     sents, cites, dropped = parse_reply(reply, given)
     if not sents:
         return fallback().with_notes("LLM reply cited no given passage; extractive answer shown", mode="extractive")
-    opening, notes = lead(support, unindexed, s.corpus_dir)
+    opening, notes = lead(support, unindexed, s.corpus_dir, foreign)
     if dropped:
         notes = (*notes, f"dropped {dropped} citation(s) to passages the model was not given")
     text = opening + " ".join(f"{x.text} [{cites[x.key - 1].citation}]" for x in sents)

@@ -46,7 +46,9 @@ class Citation:
 class Sentence:
     """A quoted sentence and the key of the citation it quotes. `lead`: the words that introduce it when it is a
     bullet or a lettered sub-paragraph ("… commit to:", "Calls upon Member States … including by:"), verbatim but
-    for a long one's middle; `gap`: whether text between the lead-in and the sentence is left out."""
+    for a long one's middle; `gap`: whether text between the lead-in and the sentence is left out, or, without a
+    lead-in, between the sentence quoted before and this one (the sub-paragraphs of a paragraph asked for by number:
+    "(a) … […] (e) …")."""
 
     text: str
     key: int
@@ -86,8 +88,11 @@ class Answer:
 
 def with_lead(s: Sentence, quoted: str, mark: Callable[[str], str] = str) -> str:
     """A sentence as shown (`quoted`: its text as the caller shows it), after its lead-in (as `mark` shows it) when
-    it has one: "To advance these interests, we … commit to: […] engaging additional partner governments …"."""
-    return f"{mark(s.lead)}{' […]' if s.gap else ''} {quoted}" if s.lead else quoted
+    it has one: "To advance these interests, we … commit to: […] engaging additional partner governments …"; after
+    "[…]" when text before it is left out."""
+    if not s.lead:
+        return f"[…] {quoted}" if s.gap else quoted
+    return f"{mark(s.lead)}{' […]' if s.gap else ''} {quoted}"
 
 
 def quote_text(s: Sentence) -> str:

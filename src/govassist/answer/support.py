@@ -54,6 +54,7 @@ class Evidence:
     unindexed: tuple[DocMeta, ...] = ()  # catalogued texts the question names that the index does not hold
     covered_unindexed: bool = False  # an indexed document's title names that text (a fact sheet about it)
     language: str = ""  # a Latin-script language other than English the question is in ("French"; `language`)
+    foreign: str = ""  # another body's instrument the question asks about ("the Digital Markets Act"; `instrument`)
 
 
 def _key(token: str, first: bool) -> bool:
@@ -250,11 +251,71 @@ def decide(e: Evidence, s: Settings) -> str:
         return CLOSEST
     if e.language and english_only(s):  # read by shared words only (`other_language`)
         return CLOSEST
+    if e.foreign:  # the texts only mention it
+        return CLOSEST
     if e.top_cosine is not None and e.top_cosine < s.answer_direct_cosine:
         return CLOSEST
     if e.best_sentence < s.answer_direct_sentence:
         return CLOSEST
     return DIRECT
+
+
+# ---------------------------------------------------------------- other bodies' instruments
+
+OWNERS = r"Council of Europe|OECD|EU|European Union|European Commission|UNESCO|G20|ITU|WTO|NATO|African Union|APEC|OAS"
+INSTRUMENT_NOUNS = (
+    r"Act|Convention|Regulation|Directive|Treaty|Charter|Recommendation|Principles|Commitments|Guidelines|Agreement"
+    r"|Accord|Code of Conduct|Declaration"
+)
+NAMED_INSTRUMENT_RE = re.compile(  # "the Digital Markets Act", "the EU Cyber Resilience Act", "Frontier AI Safety
+    # Commitments": capitalised words ending in the name of a kind of instrument
+    rf"\b(?:[A-Z][\w'’.-]*\s+(?:(?:of|on|for|and|the|de)\s+)?)+(?:{INSTRUMENT_NOUNS})\b"
+)
+OWNED_INSTRUMENT_RE = re.compile(  # "the Council of Europe AI convention", "the revised 2024 OECD text"
+    rf"\b(?:{OWNERS})(?:['’]s)?\s+(?:[\w-]+\s+){{0,3}}?(?:convention|act|principles|recommendation|text|definition"
+    r"|regulation|directive|treaty|guidelines|charter|agreement)\b"
+)
+# a question on what the indexed texts make of an instrument ("Does the G7 welcome the AI Act?", "Which texts
+# mention the OECD principles?"), not on the instrument itself
+STANCE_RE = re.compile(
+    r"\b(?:mention\w*|refer\w*|cite[sd]?|citing|welcom\w*|support\w*|endors\w*|note[sd]?|noting|recogni[sz]\w*"
+    r"|acknowledg\w*|calls? for|texts?|documents?|statements?|communiqu\w*|declarations?|any ?one|any ?body|anything"
+    r"|G7|TTC|Quad|ASEAN|Bletchley|UN|UNGA|DFI|WSIS|GDC|Summit for Democracy)\b",
+    re.IGNORECASE,
+)
+
+
+def instrument(question: str, s: Settings) -> str:
+    """Another body's instrument that the question asks about, as it names it ("Digital Markets Act", "Council of
+    Europe AI convention"), or "": its text is not indexed, and the passages that mention it do not answer what it
+    says, who signed it or when it applies. Not a catalogued text (`unindexed_named` tells of those), nor a question
+    on what the indexed texts or a forum of theirs say of it ("Does the G7 welcome the AI Act?")."""
+    m = NAMED_INSTRUMENT_RE.search(question) or OWNED_INSTRUMENT_RE.search(question)
+    if m is None or STANCE_RE.search(question[: m.start()] + " " + question[m.end() :]):
+        return ""
+    words = m.group(0).split()
+    while len(words) > 1 and (words[0] in GENERIC or words[0] in NOT_A_NAME or words[0] in ("the", "a", "an")):
+        words.pop(0)  # "Is the Hiroshima Code …"
+    shown = " ".join(words)
+    return "" if any(_names_it(shown, d) for d in catalog_docs(s)) else shown
+
+
+NAME_FILLER = frozenset(("the", "a", "an", "of", "on", "for", "and", "de", "ai"))
+
+
+def _names_it(name: str, d: DocMeta) -> bool:
+    """Whether an instrument's name, as a question shortens it, is a catalogued text's: its last word and three in
+    four of its words are the title's or label's ("Hiroshima AI Process Code of Conduct", "the Code of Conduct")."""
+    words = [w for w in WORD_RE.findall(fold(normalise(name))) if w not in NAME_FILLER]
+    title = set(WORD_RE.findall(fold(normalise(f"{d.title} {d.label}"))))
+    return bool(words) and words[-1] in title and sum(w in title for w in words) >= 0.75 * len(words)
+
+
+def instrument_note(name: str) -> str:
+    return (
+        f"The {name} is not among the indexed texts: what it says cannot be quoted here, and the passages below are "
+        "from other texts."
+    )
 
 
 # ---------------------------------------------------------------- catalogued texts that are not indexed
