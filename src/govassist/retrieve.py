@@ -234,8 +234,15 @@ def lexical_weight(query: str, base: float = 0.1, step: float = 0.15, top: float
     return min(top, base + step * cues)
 
 
-def hub_score(c: Chunk) -> float:
-    return _hub(c.text.strip())
+def hub_score(c: Chunk, issued: str = "") -> float:
+    """`_hub`; and 0.5 for a postscript, a passage opening with an event dated after its text was issued (`issued`,
+    the document's date): "On 23 October 2024, New Zealand joined the commitment to the Bletchley Declaration" names
+    the declaration and its signatories, and so matches most questions on it, while it answers who joined, when."""
+    text = c.text.strip()
+    hub = _hub(text)
+    if not hub and issued and (m := POSTSCRIPT_RE.match(text)) and m.group(1) > issued[:4]:
+        return 0.5
+    return hub
 
 
 @lru_cache(maxsize=65536)
@@ -279,6 +286,7 @@ COUNT_RE = re.compile(
 )
 NAME_WORD_RE = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w&.-]+")  # capitalised, not opening a sentence
 DATE_RE = re.compile(rf"\b(?:{MONTH})\b|\b(?:19|20)\d\d\b")
+POSTSCRIPT_RE = re.compile(rf"^\W*On (?:\d{{1,2}} (?:{MONTH})|(?:{MONTH}) \d{{1,2}},?) ((?:19|20)\d\d)\b")
 
 
 def answer_kind(query: str) -> str:
@@ -453,14 +461,26 @@ def dense_scores(dense: list[tuple[Chunk, float]], ms: dict[str, float], weight:
 
 
 def passage_prior(
-    c: Chunk, prior: dict[str, float], doc_weight: float, hub_penalty: float, kind: str = "", kind_weight: float = 0.0
+    c: Chunk,
+    prior: dict[str, float],
+    doc_weight: float,
+    hub_penalty: float,
+    kind: str = "",
+    kind_weight: float = 0.0,
+    issued: str = "",
 ) -> float:
     """The factor a passage's score is multiplied by: the document prior lifts passages of a document the query
     names, and the answer-kind cue passages that carry the kind of answer asked for (`answer_kind`), except
-    structural ones (headings, title lists, opening formulas), which lose `hub_penalty` instead."""
-    hub = hub_score(c) if hub_penalty else 0.0
+    structural ones (headings, title lists, opening formulas, postscripts dated after `issued`, the document's
+    date), which lose `hub_penalty` instead; a postscript asked for by a date or names question does not."""
+    hub = hub_score(c, "" if kind in ("date", "names") else issued) if hub_penalty else 0.0
     lift = doc_weight * prior.get(c.doc_id, 0.0) + (kind_weight * kind_score(kind, c.text) if kind else 0.0)
     return (1 + lift * (1 - hub)) * (1 - hub_penalty * hub)
+
+
+def _issued(store: Store, c: Chunk) -> str:
+    d = store.docs.get(c.doc_id)
+    return d.date if d else ""
 
 
 def _dedupe(order: list[Chunk]) -> list[tuple[Chunk, tuple[Chunk, ...]]]:
@@ -543,7 +563,10 @@ def _search(
             prior = {}
         hub_penalty, kind = (s.hub_penalty, answer_kind(q)) if s.fusion != "rrf" else (0.0, "")
         scored = {
-            i: sc * passage_prior(by_id[i], prior, s.doc_prior_weight, hub_penalty, kind, s.answer_kind_weight)
+            i: sc
+            * passage_prior(
+                by_id[i], prior, s.doc_prior_weight, hub_penalty, kind, s.answer_kind_weight, _issued(store, by_id[i])
+            )
             for i, sc in scored.items()
         }
     order = [by_id[i] for i in sorted(scored, key=lambda i: -scored[i])]
