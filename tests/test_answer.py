@@ -470,6 +470,8 @@ def test_a_question_on_another_bodys_instrument_is_closest_with_a_note(mini_stor
         "Is the Synthetic Compact on Digital Cooperation binding?",  # catalogued: its own notice, if not indexed
         "What does the Compact on Digital Cooperation say on schools?",  # a catalogued title, shortened
         "What did ministers agree on submarine cables?",
+        "What did ministers say about the Budapest Convention?",  # what the texts say of it
+        "Does the CHIPS and Science Act come up?",
     ):
         assert sp.instrument(q, s) == "", q
     plain = ask(mini_store, "What will be done about connecting schools and hospitals?", s)

@@ -279,10 +279,13 @@ OWNED_INSTRUMENT_RE = re.compile(  # "the Council of Europe AI convention", "the
 # mention the OECD principles?"), not on the instrument itself
 STANCE_RE = re.compile(
     r"\b(?:mention\w*|refer\w*|cite[sd]?|citing|welcom\w*|support\w*|endors\w*|note[sd]?|noting|recogni[sz]\w*"
-    r"|acknowledg\w*|calls? for|texts?|documents?|statements?|communiqu\w*|declarations?|any ?one|any ?body|anything"
+    r"|acknowledg\w*|calls? for|discuss\w*|appear\w*|come up|comes up|feature\w*|texts?|documents?|statements?"
+    r"|communiqu\w*|declarations?|any ?one|any ?body|anything"
     r"|G7|TTC|Quad|ASEAN|Bletchley|UN|UNGA|DFI|WSIS|GDC|Summit for Democracy)\b",
     re.IGNORECASE,
 )
+
+ABOUT_RE = re.compile(r"\b(?:about|on|regarding|concerning|towards?)\s+(?:the\s+|an?\s+)?$", re.IGNORECASE)
 
 
 def instrument(question: str, s: Settings) -> str:
@@ -292,6 +295,8 @@ def instrument(question: str, s: Settings) -> str:
     on what the indexed texts or a forum of theirs say of it ("Does the G7 welcome the AI Act?")."""
     m = NAMED_INSTRUMENT_RE.search(question) or OWNED_INSTRUMENT_RE.search(question)
     if m is None or STANCE_RE.search(question[: m.start()] + " " + question[m.end() :]):
+        return ""
+    if ABOUT_RE.search(question[: m.start()]):  # "What did ministers say about the Budapest Convention?"
         return ""
     words = m.group(0).split()
     while len(words) > 1 and (words[0] in GENERIC or words[0] in NOT_A_NAME or words[0] in ("the", "a", "an")):
