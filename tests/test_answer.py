@@ -187,6 +187,26 @@ def test_missing_terms_look_for_names_as_phrases_and_aliases() -> None:
     assert sp.missing_terms("What does the Digital Markets Act say about the European Union?", hits) == (
         "Digital Markets Act",
     )
+    code = [_hit("Organizations should label AI content.", title="Hiroshima Process International Code of Conduct")]
+    assert sp.missing_terms("What does the Hiroshima Code of Conduct say?", code) == ()  # the title, shortened
+    assert sp.missing_terms("What does the Kyoto Code of Conduct say?", code) == ("Kyoto Code of Conduct",)
+
+
+def test_a_paragraph_asked_for_by_number_opens_with_its_first_sentence_unless_asked_about_something(
+    mini_settings: Settings,
+) -> None:
+    from dataclasses import replace as _replace
+
+    text = (
+        "7 Develop and deploy reliable content authentication and provenance mechanisms such as watermarking\n"
+        "This includes provenance data for content created with an advanced AI system. Organizations are further "
+        "encouraged to implement labeling or disclaimers to let users know when they interact with an AI system."
+    )
+    item = _replace(_part("un#7", 7, text), cited=True)
+    plain = extract("What does paragraph 7 say?", [item], mini_settings)
+    assert plain.sentences[0].text.startswith("7 Develop and deploy")  # the commitment itself
+    topical = extract("What does paragraph 7 say about labeling or disclaimers for users?", [item], mini_settings)
+    assert topical.sentences[0].text.startswith("Organizations are further encouraged")  # what it says of that
 
 
 def test_apart_needs_the_year_and_the_name_in_one_passage() -> None:

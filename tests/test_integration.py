@@ -163,10 +163,16 @@ def test_a_paragraph_asked_for_by_number_is_quoted_and_cited(real_store, real_se
         "What does paragraph 38 of the Hiroshima Communique say?": ("g7-hiroshima-2023", "38"),  # typed unaccented
         "Show me OP12 of the UN resolution": ("unga-78-265-2024", "12"),
         "What does A/RES/78/265 paragraph 6(g) say?": ("unga-78-265-2024", "6(g)"),
+        "What does subparagraph 6(h) of the UN resolution say?": ("unga-78-265-2024", "6(h)"),
+        "What does paragraph 7 of the Hiroshima Code of Conduct say?": ("g7-hiroshima-code-of-conduct-2023", "7"),
     }.items():
         a = ask(real_store, question, real_settings)
         assert (a.citations[0].doc_id, a.citations[0].para, a.support) == (doc, para, "direct"), question
         assert {c.para for c in a.citations} == {para}, question  # not ¶66 between two quotes of ¶38
+    a = ask(real_store, "What does paragraph 7 of the Hiroshima Code of Conduct say?", real_settings)
+    assert a.sentences[0].text.startswith("7 Develop and deploy reliable content authentication")  # its commitment
+    a = ask(real_store, "What do paragraphs 6(g) and 6(h) of the UN resolution say?", real_settings)
+    assert [c.para for c in a.citations] == ["6(g)", "6(h)"]
     # every paragraph of that number: TTC 2021 numbers its annexed statements afresh
     a = ask(real_store, "What does paragraph 8 of the TTC Pittsburgh statement say?", real_settings)
     assert {c.para for c in a.citations} == {"Principles ¶8", "Statement on AI ¶8", "[8]"}
@@ -192,3 +198,10 @@ def test_other_bodies_instruments_are_told_apart_from_the_catalogued_texts(real_
     assert sp.instrument("What does the Global Digital Compact say on data?", real_settings) == ""  # catalogued
     a = ask(real_store, "What does the paragraph on labelling AI content in the Code of Conduct say?", real_settings)
     assert not any("not among the indexed texts" in n for n in a.notes)
+    # a text named alone is searched alone: Apulia does not mention the convention, the TTC and Bletchley texts do
+    a = ask(real_store, "Does the Apulia communique mention the Council of Europe convention on AI?", real_settings)
+    assert a.support == "closest" and {c.doc_id for c in a.citations} == {"g7-apulia-2024"}
+    a = ask(real_store, "Does the Apulia communique refer to the Seoul AI Summit?", real_settings)
+    assert (a.support, a.citations[0].doc_id, a.citations[0].para) == ("direct", "g7-apulia-2024", "[113]")
+    a = ask(real_store, "Did the TTC encourage companies to apply the Hiroshima Code of Conduct?", real_settings)
+    assert a.citations[0].doc_id == "ttc-2024-04"  # the TTC's words on the Code, not the Code

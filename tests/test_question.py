@@ -174,5 +174,29 @@ def test_a_text_named_beside_a_forum_is_searched_as_one_more_side(mini_store) ->
     docs = visible_docs(mini_store, ())
     turn = reading("Do the G7 and the Syn. Report agree on open data?", None, docs)
     assert turn.collections == ("G7", "TTC") and "TTC" in turn.named  # the report's forum too
-    assert reading("What does the Syn. Report say on open data?", None, docs).collections == ()  # no forum: no scope
     assert reading("Do the G7 ministers agree on open data?", None, docs).collections == ("G7",)
+    alone = reading("Did the G7 ministers say the Syn. Report was useful?", None, docs)
+    assert alone.collections == ("G7",)  # no comparison: the forum's own texts, not the report's forum too
+
+
+def test_a_text_named_without_a_forum_is_searched_alone(mini_store) -> None:
+    from govassist.question import read, reading
+    from govassist.retrieve import Filters, visible_docs
+
+    docs = visible_docs(mini_store, ())
+    report = next(i for i, d in docs.items() if d.label == "Syn. Report")
+    turn = reading("What does the Syn. Report say on open data?", None, docs)
+    assert (turn.texts, turn.collections) == ((report,), ("TTC",))
+    assert "Report" not in turn.core and "open data" in turn.core  # matched without the words of its name
+    _turn, f = read(mini_store, "What does the Syn. Report say on open data?", Filters())
+    assert f.doc_ids == (report,)
+    from govassist.question import scope_note
+
+    assert scope_note(Filters(), f) == f"searched within what the question names: collection TTC; text {report}"
+    for q in (
+        'Where is "the Syn. Report" quoted?',  # agreed language is searched wherever it is
+        "Which texts cite the Syn. Report?",  # other texts than the one named
+        "What does the syn. report say on open data?",  # its words, not written as its name
+    ):
+        assert reading(q, None, docs).texts == (), q
+    assert read(mini_store, "Which texts cite the Syn. Report?", Filters())[1].doc_ids == ()

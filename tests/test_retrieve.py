@@ -412,6 +412,13 @@ def test_typed_filters_become_full_dates_and_the_index_spelling(mini_store) -> N
         ("see pp 12-14 of the report", ()),  # pages
         ("What does paragraph 6 (AI) say?", (("6", True), ("[6]", False))),
         ("section 1.2, paragraph 1.2", ()),
+        ("What does subparagraph 6(h) say?", (("6(h)", False),)),
+        ("sub-paragraphs 6(g) and 6(h)", (("6(g)", False), ("6(h)", False))),  # not 6(g) twice
+        ("paragraph 6(g) and (h)", (("6(g)", False), ("6(h)", False))),
+        ("OP6(g), 7 and 8", (("6(g)", False), ("7", True), ("[7]", False), ("8", True), ("[8]", False))),
+        ("principle 7 of the Guiding Principles", (("7", True), ("[7]", False))),
+        ("item 3 of the Code", (("3", True), ("[3]", False))),
+        ("the 11 principles of 2023", ()),
     ],
 )
 def test_a_question_citing_paragraphs_by_number_is_read(query: str, refs: tuple) -> None:

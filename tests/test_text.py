@@ -42,3 +42,11 @@ def test_a_list_run_into_a_sentence_is_one_sentence() -> None:
     assert sentences("12. Looks to the review. It notes.") == ["12.", "Looks to the review.", "It notes."]
     assert sentences("We met in 2025. The text follows.") == ["We met in 2025.", "The text follows."]
     assert sentences("As in paragraph 12. We agree.") == ["As in paragraph 12.", "We agree."]
+
+
+def test_markdown_residue_is_dropped_from_a_line() -> None:
+    from govassist.blocks import clean_inline
+
+    assert clean_inline("on computing technologies*.* We also task") == "on computing technologies. We also task"
+    assert clean_inline("**Bold** words, a [link](https://x.org) and <b>tags</b>") == "Bold words, a link and tags"
+    assert clean_inline("a * b * c, and *emphasis*") == "a * b * c, and *emphasis*"  # not a mark of its own

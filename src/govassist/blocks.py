@@ -32,6 +32,7 @@ class Block:
 
 
 MARKUP_RE = re.compile(r"[<\[*_\\⁰¹²³⁴⁵⁶⁷⁸⁹]")
+EMPHASISED_MARK_RE = re.compile(r"\*([.,;:!?])\*")
 TAG_RE = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
 # bounded, and a URL may hold one level of parentheses ("...defenders%20(HRDs)%20online"): linear on hostile input
 LINK_RE = re.compile(r"!?\[([^\]\[\n]{0,1000})\]\((?:[^()\n]|\([^()\n]{0,200}\)){0,2000}\)")
@@ -46,6 +47,7 @@ def clean_inline(text: str) -> str:
     text = TAG_RE.sub("", text)
     text = LINK_RE.sub(r"\1", text)
     text = text.replace("**", "").replace("__", "")
+    text = EMPHASISED_MARK_RE.sub(r"\1", text)  # "computing technologies*.*": an italic full stop
     text = ESCAPE_RE.sub(r"\1", text)
     return text.translate(SUPERSCRIPTS)
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from .catalog import DocMeta
-from .retrieve import Filters, Hit, labelled, search, visible_docs
+from .retrieve import Filters, Hit, labelled, phrases, search, visible_docs
 from .settings import Settings
 from .store import Store
-from .text import STOP
+from .text import STOP, fold
 
 ALIASES = {
     "g7": "G7",
@@ -164,6 +164,7 @@ class Turn:
     previous: str = ""  # the earlier question a follow-up was read with
     named: tuple[str, ...] = ()  # forums and years the question itself names
     core: str = ""  # the query without the names of the forums it names (see `match_text`)
+    texts: tuple[str, ...] = ()  # the documents it names by label or title, naming no forum: searched alone
 
 
 def aliases_for(docs: dict[str, DocMeta]) -> dict[str, str]:
@@ -342,9 +343,10 @@ def scoped(turn: Turn, base: Filters) -> Filters:
     """`base` narrowed as the question asks: the forums it names replace the collections (unless documents were
     chosen), and its years give the dates (unless `base` has dates of its own)."""
     cols = turn.collections if turn.collections and not base.doc_ids else base.collections
+    ids = turn.texts if turn.texts and not base.doc_ids else base.doc_ids
     if base.date_from or base.date_to:
-        return replace(base, collections=cols)
-    return replace(base, collections=cols, date_from=turn.date_from, date_to=turn.date_to)
+        return replace(base, collections=cols, doc_ids=ids)
+    return replace(base, collections=cols, doc_ids=ids, date_from=turn.date_from, date_to=turn.date_to)
 
 
 def scope_note(base: Filters, f: Filters) -> str:
@@ -352,6 +354,8 @@ def scope_note(base: Filters, f: Filters) -> str:
     parts = []
     if f.collections != base.collections:
         parts.append("collection " + ", ".join(f.collections))
+    if f.doc_ids != base.doc_ids:
+        parts.append(("text " if len(f.doc_ids) == 1 else "texts ") + ", ".join(f.doc_ids))
     if (f.date_from, f.date_to) != (base.date_from, base.date_to):
         parts.append(f"dated {f.date_from or '…'} to {f.date_to or '…'}")
     return "searched within what the question names: " + "; ".join(parts) if parts else ""
@@ -370,11 +374,52 @@ def reading(question: str, prev: Turn | None, docs: dict[str, DocMeta]) -> Turn:
     Code of Conduct agree …?") searches that text's forum too, as one more side of the comparison."""
     turn = understand(question, prev, aliases_for(docs), own_words(docs))
     if not turn.collections:
+        return turn if turn.followup or OTHER_TEXTS_RE.search(question) else _of_texts_named(question, turn, docs)
+    if not COMPARING_RE.search(question):  # "Did the TTC encourage firms to apply the Code of Conduct?": the TTC's
         return turn
     extra = [docs[i].collection for i in labelled(question, docs) if docs[i].collection not in turn.collections]
     if not (extra := [c for c in dict.fromkeys(extra) if c]):
         return turn
     return replace(turn, collections=(*turn.collections, *extra), named=(*turn.named, *extra))
+
+
+# a question on other texts than the one it names ("Which texts cite the Code of Conduct?"), or comparing texts
+OTHER_TEXTS_RE = re.compile(
+    r"\b(?:which|what|other|any|all|later|earlier)\b(?:\s+[\w-]+){0,2}?\s+(?:texts?|documents?|statements?"
+    r"|communiqu\w*|declarations?|forums?|summits?)\b",
+    re.IGNORECASE,
+)
+COMPARING_RE = re.compile(
+    r"\b(?:compar\w*|agree\w*|differ\w*|contrast\w*|versus|vs\.?|similar\w*|both|align\w*|same|consistent)\b",
+    re.IGNORECASE,
+)
+
+
+def _as_name(question: str, d: DocMeta) -> bool:
+    """Whether the question writes a text's label or title as a name, capitalised ("the Code of Conduct"), not as
+    words of its own ("principles and code of conduct")."""
+    q = fold(question)
+    for name in (d.label, d.title):
+        pattern = r"\s+".join(re.escape(w) for w in fold(name).split())
+        m = re.search(rf"(?<!\w){pattern}(?!\w)", q, re.IGNORECASE) if pattern else None
+        if m and not m.group(0)[:1].islower():
+            return True
+    return False
+
+
+def _of_texts_named(question: str, turn: Turn, docs: dict[str, DocMeta]) -> Turn:
+    """A question that names no forum but a text by its label or title ("Does the Apulia communique mention …?")
+    is searched within that text alone (and its forum, as if it named it), and matched without the words of that
+    name, which otherwise draw the passages that say them ("… the Heads of the AfDB … who joined us in Apulia")."""
+    if phrases(question):  # agreed language searched for: wherever it is
+        return turn
+    named = [i for i in labelled(question, docs) if _as_name(question, docs[i])]
+    cols = [c for c in dict.fromkeys(docs[i].collection for i in named) if c]
+    if not cols:
+        return turn
+    words = {w for i in named for w in WORD.findall(fold(docs[i].label.lower())) if len(w) > 2 and w not in STOP}
+    core = " ".join(w for w in turn.query.split() if fold(w.lower()).strip("?!.,;:'’") not in words)
+    return replace(turn, collections=tuple(cols), named=(*turn.named, *cols), core=core, texts=tuple(named))
 
 
 SIDE_DEPTH = 5  # a question naming several forums ("Do the G7 and the TTC agree …?") sees each within this many hits

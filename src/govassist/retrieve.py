@@ -86,25 +86,30 @@ def phrases(query: str) -> list[str]:
 
 
 PARA_REF_RE = re.compile(
-    r"(?:(?P<pre>\bpreambular\s+paragraphs?\s*|(?-i:\bPP)\s*)|\b(?:paragraphs?|paras?\.?|OP)\s*|¶\s*)"
+    r"(?:(?P<pre>\bpreambular\s+paragraphs?\s*|(?-i:\bPP)\s*)"
+    r"|\b(?:sub-?paragraphs?|paragraphs?|paras?\.?|OP|items?|principles?)\s*|¶\s*)"
     r"(?P<n>\d{1,3})(?:\s*\((?P<sub>(?-i:[a-z]{1,4}))\))?(?![\w/]|\.\d)"
-    r"(?P<more>(?:\s*(?:,|and|&)\s*\d{1,3}(?![\w/]|\.\d))*)",
+    r"(?P<more>(?:\s*(?:,|and|&)\s*(?:\d{1,3}(?:\s*\((?-i:[a-z]{1,4})\))?|\((?-i:[a-z]{1,4})\))(?![\w/]|\.\d))*)",
     re.IGNORECASE,
 )
+MORE_RE = re.compile(r"(?P<n>\d{1,3})(?:\s*\((?P<sub>[a-z]{1,4})\))?|\((?P<alone>[a-z]{1,4})\)")
 
 
 def paragraph_refs(query: str) -> tuple[tuple[str, bool], ...]:
     """The paragraphs a question cites by number, as labels and whether a label's sub-paragraphs count too:
     "paragraph 38" is ¶38 of a numbered text or ¶[38] of an unnumbered one, "paragraph 6" takes 6(a), 6(b)… too,
-    "6(g)" and "¶29(d)" are that sub-paragraph, "PP3" and "preambular paragraph 3" the third preambular one;
-    "paragraphs 3 and 4" both. Not pages ("pp 12"), a "(AI)" after a number, nor "paragraph 1.2"."""
+    "6(g)", "subparagraph 6(h)" and "¶29(d)" are that sub-paragraph, "PP3" and "preambular paragraph 3" the third
+    preambular one; "paragraphs 3 and 4", "6(g) and 6(h)" and "6(g) and (h)" both; "item 7" and "principle 7" are ¶7
+    of a text that numbers its items. Not pages ("pp 12"), a "(AI)" after a number, nor "paragraph 1.2"."""
     out: list[tuple[str, bool]] = []
     for m in PARA_REF_RE.finditer(query):
-        sub = m["sub"] or ""
-        for n in [m["n"], *re.findall(r"\d{1,3}", m["more"] or "")]:
+        items = [(m["n"], m["sub"] or "")]
+        for x in MORE_RE.finditer(m["more"] or ""):
+            items.append((x["n"], x["sub"] or "") if x["n"] else (m["n"], x["alone"]))
+        for n, sub in items:
             if m["pre"]:
                 out.append((f"PP{n}", False))
-            elif sub and n == m["n"]:
+            elif sub:
                 out.append((f"{n}({sub})", False))
             else:
                 out += [(n, True), (f"[{n}]", False)]

@@ -156,12 +156,19 @@ def asked_for(question: str, hits: list[Hit], s: Settings, n: int) -> tuple[list
     return [h for i, h in enumerate(cited) if i in keep], len(cited) - len(keep)
 
 
+# a question on what a paragraph asked for by number says of something ("OP6 … about privacy")
+TOPICAL_RE = re.compile(r"\b(?:about|regarding|concerning|on the (?:topic|subject|issue) of|with regard to)\b", re.I)
+
+
 def _asked_sentences(question: str, top: list[Hit], cands: list[rk.Candidate]) -> list[rk.Candidate]:
-    """For a question asking for paragraphs by number: the best sentence of each paragraph asked for, in the text's
-    order; in a run of short paragraphs ("[12]–[13]"), of each one asked for ("paragraphs 12 and 13": both), else
-    of the passage."""
+    """For a question asking for paragraphs by number: a sentence of each paragraph asked for, in the text's order
+    (the best for the question when it asks about something, "OP6 … about privacy"; else the paragraph's first,
+    "What does paragraph 7 say?"); in a run of short paragraphs ("[12]–[13]"), of each one asked for ("paragraphs 12
+    and 13": both), else of the passage."""
     refs = paragraph_refs(question)
     best: dict[tuple[int, int], rk.Candidate] = {}
+    if not TOPICAL_RE.search(question):  # "What does paragraph 7 say?": its opening words, the commitment itself
+        cands = sorted(cands, key=lambda c: (c.hit, c.pos))
     for c in cands:  # best first
         pieces = para_pieces(top[c.hit].chunk)
         label = piece_of(top[c.hit].chunk, c.text)[0]

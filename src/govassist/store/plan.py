@@ -22,7 +22,7 @@ from ..settings import Settings
 from ..text import american, safe_line, utf8
 
 FORMAT = 1
-CHUNKER_VERSION = 16  # bump whenever load.py or chunk.py changes what they produce
+CHUNKER_VERSION = 17  # bump whenever load.py or chunk.py changes what they produce
 
 
 @dataclass(frozen=True, kw_only=True)
