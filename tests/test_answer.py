@@ -482,6 +482,7 @@ def test_a_question_on_another_bodys_instrument_is_closest_with_a_note(mini_stor
         ("Which countries signed the Council of Europe AI convention?", "Council of Europe AI convention"),
         ("How does the revised 2024 OECD text define an AI system?", "OECD text"),
         ("Is the Budapest Convention on submarine cables?", "Budapest Convention"),
+        ("Does the GDPR apply to AI training data?", "GDPR"),
     ):
         assert sp.instrument(q, s) == name, q
     for q in (
@@ -500,6 +501,7 @@ def test_a_question_on_another_bodys_instrument_is_closest_with_a_note(mini_stor
     assert a.citations and a.support == CLOSEST  # the same passage is found, and is not the convention's text
     assert a.text.startswith("The Budapest Convention is not among the indexed texts") and CLOSEST_LEAD in a.text
     assert sp.instrument_note("Budapest Convention") in a.notes
+    assert sp.instrument_note("OECD AI Principles").startswith("The OECD AI Principles are not among")
 
 
 def test_the_same_item_numbered_in_one_text_and_not_in_another_is_quoted_once() -> None:
@@ -598,6 +600,15 @@ def test_a_paragraph_asked_for_with_many_sub_paragraphs_shows_those_closest_to_t
     shown = [(c.para, x.gap) for x in a.sentences for c in a.citations if c.key == x.key]
     assert shown == [("6", False), ("6(a)", False), ("6(b)", False), ("6(f)", True), ("6(g)", False)]  # text order
     assert "[A/RES/78/265 ¶6(b), p. 7] […] (f) Protecting rivers" in a.text  # (c)–(e) left out between them
+
+
+def test_paragraphs_of_one_number_in_several_sections_are_not_marked_as_cut(mini_settings: Settings) -> None:
+    from dataclasses import replace as _replace
+
+    annex = _replace(_part("un#Statement on AI ¶6", 3, "6. The parties will cooperate on AI standards."), cited=True)
+    body = _replace(_part("un#[6]", 9, "The parties will meet again next year to review AI standards."), cited=True)
+    a = extract("What does paragraph 6 say?", [annex, body], mini_settings)
+    assert len(a.sentences) == 2 and not any(x.gap for x in a.sentences) and "[…]" not in a.text
 
 
 def _forum_hit(text: str, doc_id: str, collection: str, rank: int) -> Hit:

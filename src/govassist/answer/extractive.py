@@ -179,15 +179,21 @@ def _asked_sentences(question: str, top: list[Hit], cands: list[rk.Candidate]) -
 
 
 def _skipped(chosen: list[rk.Candidate], top: list[Hit]) -> list[bool]:
-    """For the paragraphs quoted in a lookup, in the text's order: whether passages of the same text are left out
-    before each (6(a), then 6(e): "[…] (e) …")."""
+    """For the paragraphs quoted in a lookup, in the text's order: whether sub-paragraphs of the same paragraph are
+    left out before each (6(a), then 6(e): "[…] (e) …"); not between paragraphs that are cited apart ("Statement on
+    AI ¶6", then "¶[6]")."""
     out: list[bool] = []
     prev: Hit | None = None
     for c in chosen:
         h = top[c.hit]
-        out.append(prev is not None and prev.doc.id == h.doc.id and h.chunk.order > prev.chunk.order + 1)
+        same = prev is not None and prev.doc.id == h.doc.id and _parent(prev.chunk.para) == _parent(h.chunk.para)
+        out.append(bool(same and prev and h.chunk.order > prev.chunk.order + 1))
         prev = h
     return out
+
+
+def _parent(para: str) -> str:
+    return para.split("(", 1)[0]
 
 
 def extract(

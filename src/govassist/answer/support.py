@@ -279,8 +279,9 @@ INSTRUMENT_NOUNS = (
     r"|Accord|Code of Conduct|Declaration"
 )
 NAMED_INSTRUMENT_RE = re.compile(  # "the Digital Markets Act", "the EU Cyber Resilience Act", "Frontier AI Safety
-    # Commitments": capitalised words ending in the name of a kind of instrument
+    # Commitments": capitalised words ending in the name of a kind of instrument; the usual acronyms of EU acts
     rf"\b(?:[A-Z][\w'’.-]*\s+(?:(?:of|on|for|and|the|de)\s+)?)+(?:{INSTRUMENT_NOUNS})\b"
+    r"|\b(?:GDPR|DSA|DMA|NIS2|CCPA)\b"
 )
 OWNED_INSTRUMENT_RE = re.compile(  # "the Council of Europe AI convention", "the revised 2024 OECD text"
     rf"\b(?:{OWNERS})(?:['’]s)?\s+(?:[\w-]+\s+){{0,3}}?(?:convention|act|principles|recommendation|text|definition"
@@ -328,9 +329,10 @@ def _names_it(name: str, d: DocMeta) -> bool:
 
 
 def instrument_note(name: str) -> str:
+    plural = re.search(r"(?:Principles|Commitments|Guidelines)$", name) is not None  # "The OECD AI Principles are"
     return (
-        f"The {name} is not among the indexed texts: what it says cannot be quoted here, and the passages below are "
-        "from other texts."
+        f"The {name} {'are' if plural else 'is'} not among the indexed texts: what "
+        f"{'they say' if plural else 'it says'} cannot be quoted here, and the passages below are from other texts."
     )
 
 
