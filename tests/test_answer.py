@@ -370,6 +370,10 @@ def test_quotes_from_two_parts_of_one_paragraph_cite_it_once_with_its_whole_text
     assert merged.citations[0].text == f"{one} {two}" and [x.key for x in merged.sentences] == [1, 2, 1]
     gap = by_paragraph(a, [hits[0], hits[2], _part("un#9~p4", 13, "and more;")])  # ~p3 not retrieved
     assert gap.citations[0].text == f"{one} {two} […] and more;"
+    listed = [_part("un#4~p1", 20, "We commit to:\n• one item; and"), _part("un#4~p2", 21, "• another item.")]
+    cited = Answer("q", "t", (Sentence("one item; and", 1), Sentence("another item.", 2)), (), True)
+    cited = replace(cited, citations=tuple(to_citation(i, h) for i, h in enumerate(listed, start=1)))
+    assert by_paragraph(cited, listed).citations[0].text == "We commit to:\n• one item; and\n• another item."
     # a label its text uses for several paragraphs (the Code of Conduct's "3 Publicly report …" and the paragraphs
     # explaining it): one citation, as a diplomat cites it, showing the paragraphs quoted in the text's order
     repeated = [_part("un#3~2", 30, "3. Another three."), _part("un#3", 3, "3. First three.")]
@@ -414,7 +418,7 @@ def test_a_paragraph_shown_whole_takes_only_its_own_parts() -> None:
         True,
     )
     out = by_paragraph(a, [short, list2], lambda doc_id: store)  # one label, one citation: both, in the text's order
-    assert [c.text for c in out.citations] == ["1. As follows: • an item; 1. We agree."]
+    assert [c.text for c in out.citations] == ["1. As follows:\n• an item; 1. We agree."]  # a bullet on its line
     big = _part("un#1~p3", 4, "x" * WHOLE_MAX_CHARS)
     out = by_paragraph(a, [short, list2], lambda doc_id: [list1.chunk, list2.chunk, big.chunk])
     assert out.citations[0].text == "• an item; 1. We agree."  # the long list's cited part only, not the whole
@@ -754,7 +758,10 @@ def test_a_line_of_a_run_is_led_in_by_the_line_before_that_ends_with_a_colon() -
     run = Chunk("t#[14]–[15]", "t", "[14]–[15]", ("[14]", "[15]"), "", None, f"{head}\n{items}", order=13)
     led = lead_in(run, items)
     assert led and (led.text, led.gap) == (head, False)
-    assert lead_in(run, "2. Cooperation on standards").gap  # a later item: the first is left out
+    assert lead_in(run, "2. Cooperation on standards") is None  # not the start of its line: no lead-in before it
+    two = Chunk("a#[4]", "a", "[4]", ("[4]",), "", 1, "We are:\n• deepening cooperation on AI. We will launch a plan.")
+    assert lead_in(two, "deepening cooperation on AI.").text == "We are:"
+    assert lead_in(two, "We will launch a plan.") is None  # "We are: […] We will launch …" would misread the text
     assert lead_in(run, head) is None  # the lead-in's own line
     flat = replace(run, text=f"We met on Monday.\n{items}")
     assert lead_in(flat, items) is None  # the line before introduces nothing
@@ -848,3 +855,24 @@ def test_a_question_on_how_many_paragraphs_a_named_text_has_gets_the_count(mini_
     assert said == (
         "Counted in the index: TTC 2021: 5 numbered paragraphs in 3 runs (¶1–¶2; Statement on AI ¶1–¶2; …)."
     )
+
+
+def test_a_question_on_what_was_committed_to_quotes_every_item_of_the_list(mini_settings: Settings) -> None:
+    doc = DocMeta("s", "Spyware statement", "Spyware", "s.txt", date="2023-03-30")
+    bullets = [
+        "• working within our systems to establish guardrails on government use of commercial spyware;",
+        "• preventing the export of software and equipment to end-users likely to misuse it;",
+        "• robust information sharing on commercial spyware proliferation and misuse;",
+        "• engaging additional partner governments to align export control policies on spyware.",
+    ]
+    part1 = Chunk("s#[4]~p1", "s", "[4]", ("[4]",), "", None, "\n".join([LEAD, *bullets[:3]]), order=4)
+    part2 = Chunk("s#[4]~p2", "s", "[4]", ("[4]",), "", None, bullets[3], LEAD, order=5)
+    other = Chunk("s#[5]", "s", "[5]", ("[5]",), "", None, "Our efforts on spyware will continue.", order=6)
+    hits = [Hit(part2, doc, 1.0, 1, 0.9), Hit(part1, doc, 0.9, 2, 0.9), Hit(other, doc, 0.8, 3, 0.9)]
+    store = _store_of(part1, part2, other)
+    a = extract("What did the governments commit to on spyware export controls?", hits, mini_settings, doc_chunks=store)
+    items = [x.text for x in a.sentences if x.text in {b[2:] for b in bullets}]
+    assert items == [b[2:] for b in bullets]  # all four, in the text's order, though the best is the last
+    assert a.sentences[0].lead == "We commit to:" and not a.sentences[0].gap  # led in once, from the first
+    b = extract("How do the governments control spyware exports?", hits, mini_settings, doc_chunks=store)
+    assert len([x for x in b.sentences if x.text in {i[2:] for i in bullets}]) < 4  # not a question on commitments

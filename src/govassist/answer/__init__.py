@@ -132,8 +132,9 @@ def _joined(parts: list[Chunk]) -> str:
     if not ordered:
         return ""
     text = ordered[0].text
-    for a, b in pairwise(ordered):
-        text += (" " if b.order == a.order + 1 else " […] ") + b.text
+    for a, b in pairwise(ordered):  # a part that opens with a bullet starts its own line, as in the text
+        joint = "\n" if b.text.lstrip().startswith("•") else " "
+        text += (joint if b.order == a.order + 1 else " […] ") + b.text
     return text
 
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from ..catalog import DocMeta
-from ..chunk import para_pieces, piece_of
+from ..chunk import Chunk, para_pieces, piece_of
 from ..retrieve import PARA_REF_RE, Hit, cites_label, paragraph_refs, phrases
 from ..settings import Settings
 from ..text import normalise
@@ -178,6 +178,35 @@ def _asked_sentences(question: str, top: list[Hit], cands: list[rk.Candidate]) -
     return [best[k] for k in sorted(best) if k[1] >= 0 or k[0] not in asked]
 
 
+# "What exactly did governments commit to …?", "What did they pledge?": the items of the commitment, all of them
+COMMITTED_RE = re.compile(
+    r"\bwhat\b.*\b(?:commit(?:ted|ments?|s)?|pledge[sd]?|promise[sd]?|undert(?:ake|ook|akes)|agree[sd]? to)\b", re.I
+)
+LIST_MOST = 8  # bullet items quoted for such a question
+
+
+def _bullet(c: Chunk, sentence: str) -> bool:
+    return any(sentence in line and line.lstrip().startswith("•") for line in c.text.split("\n"))
+
+
+def _whole_list(chosen: list[rk.Candidate], cands: list[rk.Candidate], top: list[Hit]) -> list[rk.Candidate]:
+    """For a question on what was committed to: where the first quote from a bulleted list is, every item of that
+    list among the passages (the parts of a long paragraph too; at most LIST_MOST), in the text's order; the other
+    quotes before and after it as they were."""
+    first = next((i for i, c in enumerate(chosen) if _bullet(top[c.hit].chunk, c.text)), None)
+    if first is None:
+        return chosen
+    at = top[chosen[first].hit].chunk
+    parts = {i for i, h in enumerate(top) if h.chunk.doc_id == at.doc_id and h.chunk.para == at.para}
+    items = sorted(
+        (c for c in cands if c.hit in parts and _bullet(top[c.hit].chunk, c.text)),
+        key=lambda c: (top[c.hit].chunk.order, c.pos),
+    )[:LIST_MOST]
+    rest = [c for c in chosen if c.hit not in parts]
+    before = [c for c in chosen[:first] if c.hit not in parts]
+    return before + items + [c for c in rest if c not in before]
+
+
 def _skipped(chosen: list[rk.Candidate], top: list[Hit]) -> list[bool]:
     """For the paragraphs quoted in a lookup, in the text's order: whether sub-paragraphs of the same paragraph are
     left out before each (6(a), then 6(e): "[…] (e) …"); not between paragraphs that are cited apart ("Statement on
@@ -226,6 +255,8 @@ def extract(
         kind = rk.question_kind(question)
         forums = tuple(h.doc.collection if h.doc.collection in sides else "" for h in top) if sides else ()
         chosen = arrange(choose(cands, s.answer_sentences, kind, forums, s.answer_direct_sentence), top, kind)
+        if COMMITTED_RE.search(question) and not sides:
+            chosen = _whole_list(chosen, cands, top)
     quoted = [c.text for c in chosen]
     shown: set[str] = set()  # the paragraphs whose lead-in is shown: once each
     skipped = _skipped(chosen, top) if cited else [False] * len(chosen)

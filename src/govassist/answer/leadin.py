@@ -40,6 +40,8 @@ def lead_in(c: Chunk, sentence: str, doc_chunks: ChunksOf | None = None) -> Lead
     if at is None:
         return None
     line = lines[at].lstrip()
+    if not line.lstrip("• ").startswith(sentence):  # a later sentence of an item ("… on AI. We will launch …"):
+        return None  # the lead-in introduces its first
     if line.startswith("•"):
         own = not lines[0].lstrip().startswith("•")  # the lead-in opens this part, or the paragraph's first part
         full = lines[0] if own else _first_part_lead(c, doc_chunks)
