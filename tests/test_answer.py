@@ -499,6 +499,17 @@ def test_a_question_on_another_bodys_instrument_is_closest_with_a_note(mini_stor
         "Does the CHIPS and Science Act come up?",
     ):
         assert sp.instrument(q, s) == "", q
+    bletchley = DocMeta(
+        "b", "The Bletchley Declaration by Countries Attending the AI Safety Summit", "Bletchley Declaration", "b.pdf"
+    )
+    tunis = DocMeta("t", "Tunis Commitment", "Tunis Commitment", "t.txt")
+    takasaki = DocMeta("k", "G7 Digital and Tech Ministers' Declaration, Takasaki", "Takasaki Declaration", "k.txt")
+    assert sp._names_it("Bletchley Park Declaration", bletchley)  # every word of its label
+    assert sp._names_it("Tunis Commitments", tunis) and sp._names_it("Takasaki Ministerial Declaration", takasaki)
+    assert not sp._names_it("Seoul Declaration", bletchley) and not sp._names_it(
+        "Paris AI Action Declaration", bletchley
+    )
+    assert sp.instrument("What does the US-EU text from Leuven say on AI?", s) == ""  # the EU is a TTC party
     plain = ask(mini_store, "What will be done about connecting schools and hospitals?", s)
     assert plain.support == DIRECT and not any("not among the indexed texts" in n for n in plain.notes)
     a = ask(mini_store, "What will the Budapest Convention do about connecting schools and hospitals?", s)
@@ -876,3 +887,17 @@ def test_a_question_on_what_was_committed_to_quotes_every_item_of_the_list(mini_
     assert a.sentences[0].lead == "We commit to:" and not a.sentences[0].gap  # led in once, from the first
     b = extract("How do the governments control spyware exports?", hits, mini_settings, doc_chunks=store)
     assert len([x for x in b.sentences if x.text in {i[2:] for i in bullets}]) < 4  # not a question on commitments
+
+
+def test_a_sentence_pointing_back_follows_the_one_it_points_to() -> None:
+    from govassist.answer.extractive import arrange
+
+    def cand(hit: int, pos: int, text: str, score: float) -> rk.Candidate:
+        return rk.Candidate(hit, pos, text, score, 0.0, score)
+
+    endorse = cand(0, 2, "To that end we endorse our Digital Ministers' Roadmap on data flows.", 0.9)
+    cue = cand(0, 1, "Championing data free flow with trust across borders.", 0.8)
+    other = cand(1, 0, "We will work on data flows with partners.", 0.85)
+    assert [c.text for c in arrange([endorse, other, cue], [], "")] == [cue.text, endorse.text, other.text]
+    plain = cand(0, 2, "We endorse our Digital Ministers' Roadmap on data flows.", 0.9)
+    assert [c.text for c in arrange([plain, other, cue], [], "")] == [plain.text, cue.text, other.text]  # best first

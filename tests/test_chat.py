@@ -1100,6 +1100,19 @@ def _stub(support: str, text: str, found: bool = True):
     return Stub("q", text, sentences, (c,) if found else (), found, support=support), c
 
 
+def test_the_not_indexed_notice_follows_a_direct_answer_and_opens_any_other() -> None:
+    from dataclasses import replace
+
+    notice = "The Declaration for the Future of the Internet (DFI) is catalogued but not indexed here."
+    direct, _ = _stub("direct", "The quoted one, with (brackets) & stars*. [Doc ¶1]")
+    out = r.answer_markdown(replace(direct, not_indexed=notice), {1: "Doc ¶1" + r.MARK}, {}, {})
+    assert out.split("\n\n")[-1].startswith("⚠ **Not in the index.**") and out.count("catalogued") == 1
+    assert out.split("\n\n")[0].startswith("“The quoted one")  # the fact sheet's answer first
+    closest, _ = _stub("closest", r.CLOSEST + " The quoted one, with (brackets) & stars*. [Doc ¶1]")
+    out = r.answer_markdown(replace(closest, not_indexed=notice), {1: "Doc ¶1" + r.MARK}, {}, {})
+    assert out.startswith("⚠ **Not in the index.**")
+
+
 def test_closest_and_none_open_the_answer_with_the_notice_once() -> None:
     a, _ = _stub("closest", r.CLOSEST + "\n“The quoted one…” [1]")
     out = r.answer_markdown(a, {1: "Doc ¶1" + r.MARK}, {}, {}, lead=["**Filtered to\\:** G7"])

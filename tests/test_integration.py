@@ -196,6 +196,11 @@ def test_other_bodies_instruments_are_told_apart_from_the_catalogued_texts(real_
     ):
         assert sp.instrument(q, real_settings) == "", q
     assert sp.instrument("What does the Global Digital Compact say on data?", real_settings) == ""  # catalogued
+    for a, b in (
+        ("OECD AI Principles", "Hiroshima Guiding Principles"),
+        ("Hiroshima Guiding Principles", "OECD AI Principles"),
+    ):
+        assert sp.instrument(f"How do the {a} and the {b} differ?", real_settings) == "OECD AI Principles"  # any order
     a = ask(real_store, "What does the paragraph on labelling AI content in the Code of Conduct say?", real_settings)
     assert not any("not among the indexed texts" in n for n in a.notes)
     # a text named alone is searched alone: Apulia does not mention the convention, the TTC and Bletchley texts do

@@ -193,6 +193,18 @@ def test_a_text_named_without_a_forum_is_searched_alone(mini_store) -> None:
     from govassist.question import scope_note
 
     assert scope_note(Filters(), f) == f"searched within what the question names: collection TTC; text {report}"
+    assert scope_note(Filters(), f, docs).endswith("; text Syn. Report")  # by its label for the reader
+    compact = next(i for i, d in docs.items() if d.label == "Syn. Compact")
+    both = reading("Do the Syn. Report and the Syn. Compact differ on open data?", None, docs)
+    assert set(both.texts) == {report, compact} and set(both.collections) == {"TTC", "UN"}  # both searched
+    assert reading("Does the Syn. Report agree with what ministers said?", None, docs).texts == ()  # compared
+    assert reading("Did the Syn. Report agree to open data?", None, docs).texts == (report,)  # no comparison
+    follow = reading("And on cables?", turn, docs)
+    assert follow.followup and follow.texts == (report,)  # carried, as a forum is
+    other = reading("And in the Syn. Compact?", turn, docs)
+    assert other.texts == (compact,)  # a follow-up naming a text of its own
+    source = reading("Does the Syn. Report require open source code?", None, docs)
+    assert "code" in source.core and "Report" not in source.core  # only the name is left out
     for q in (
         'Where is "the Syn. Report" quoted?',  # agreed language is searched wherever it is
         "Which texts cite the Syn. Report?",  # other texts than the one named

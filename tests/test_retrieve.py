@@ -415,6 +415,7 @@ def test_typed_filters_become_full_dates_and_the_index_spelling(mini_store) -> N
         ("What does subparagraph 6(h) say?", (("6(h)", False),)),
         ("sub-paragraphs 6(g) and 6(h)", (("6(g)", False), ("6(h)", False))),  # not 6(g) twice
         ("paragraph 6(g) and (h)", (("6(g)", False), ("6(h)", False))),
+        ("paragraphs 6(g), 7(a) and (b)", (("6(g)", False), ("7(a)", False), ("7(b)", False))),
         ("OP6(g), 7 and 8", (("6(g)", False), ("7", True), ("[7]", False), ("8", True), ("[8]", False))),
         ("principle 7 of the Guiding Principles", (("7", True), ("[7]", False))),
         ("item 3 of the Code", (("3", True), ("[3]", False))),

@@ -42,6 +42,10 @@ def test_a_list_run_into_a_sentence_is_one_sentence() -> None:
     assert sentences("12. Looks to the review. It notes.") == ["12.", "Looks to the review.", "It notes."]
     assert sentences("We met in 2025. The text follows.") == ["We met in 2025.", "The text follows."]
     assert sentences("As in paragraph 12. We agree.") == ["As in paragraph 12.", "We agree."]
+    assert sentences("We recall SDGs 9 and 17. We act.") == ["We recall SDGs 9 and 17.", "We act."]  # no list
+    assert sentences("Articles 3, 4 and 5. The parties agree.") == ["Articles 3, 4 and 5.", "The parties agree."]
+    spaced = sentences("on:\n1.  AI terms, 2. Tools, and 3. Risks.")  # kept verbatim: not joined over two spaces
+    assert spaced == ["on:", "1.", "AI terms, 2. Tools, and 3. Risks."]
 
 
 def test_markdown_residue_is_dropped_from_a_line() -> None:
@@ -50,3 +54,4 @@ def test_markdown_residue_is_dropped_from_a_line() -> None:
     assert clean_inline("on computing technologies*.* We also task") == "on computing technologies. We also task"
     assert clean_inline("**Bold** words, a [link](https://x.org) and <b>tags</b>") == "Bold words, a link and tags"
     assert clean_inline("a * b * c, and *emphasis*") == "a * b * c, and *emphasis*"  # not a mark of its own
+    assert clean_inline("*AI*,*data*") == "*AI*,*data*"  # two emphasised words, not an emphasised comma

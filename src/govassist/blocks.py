@@ -32,7 +32,7 @@ class Block:
 
 
 MARKUP_RE = re.compile(r"[<\[*_\\⁰¹²³⁴⁵⁶⁷⁸⁹]")
-EMPHASISED_MARK_RE = re.compile(r"\*([.,;:!?])\*")
+EMPHASISED_MARK_RE = re.compile(r"\*([.,;:!?])\*(?!\w)")  # not "*AI*,*data*"
 TAG_RE = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
 # bounded, and a URL may hold one level of parentheses ("...defenders%20(HRDs)%20online"): linear on hostile input
 LINK_RE = re.compile(r"!?\[([^\]\[\n]{0,1000})\]\((?:[^()\n]|\([^()\n]{0,200}\)){0,2000}\)")

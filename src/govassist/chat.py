@@ -315,9 +315,10 @@ def lead_lines(prefs: Prefs, turn: Turn, f: Filters, docs: dict[str, DocMeta]) -
     years = _years_of(f.date_from, f.date_to)
     parts += [years] if years else []
     parts += [prefs.status.lower()] if f.statuses else []
-    named = [x for x in turn.named if x in f.collections or x in years]
+    texts = [docs[i].label for i in turn.texts if i in docs and i in f.doc_ids]  # named alone, or carried
+    named = [x for x in turn.named if x in f.collections or x in years] + ([] if turn.followup else texts)
     carried = [x for x in parts if turn.followup and x not in named and x not in prefs.collections]
-    carried = [x for x in carried if x in turn.collections or x == years]
+    carried = [x for x in carried if x in turn.collections or x == years or x in texts]
     where = []
     if named:
         where.append("named in your question: " + ", ".join(named))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .answer import CLOSEST_LEAD, Answer, Citation
+from .answer import CLOSEST_LEAD, DIRECT, Answer, Citation
 from .answer.records import quote_text, with_lead
 from .catalog import DocMeta
 from .chunk import para_words, plain_para
@@ -180,7 +180,9 @@ def answer_markdown(
     its citation chip, then the sources with title, date and status."""
     notice, taken = support_notice(a)
     missing = a.not_indexed  # decided by the answer (answer.compose), shown once: not again from its notes or text
-    head = [*lead, *([f"{NOT_INDEXED} {with_code(missing)}"] if missing else []), *([notice] if notice else [])]
+    after = a.found and a.support == DIRECT  # a text about it answers (the DFI fact sheet): the notice comes last
+    warning = [f"{NOT_INDEXED} {with_code(missing)}"] if missing else []
+    head = [*lead, *([] if after else warning), *([notice] if notice else [])]
     head += [f"*{inert(n)}*" for n in (*notes, *a.notes) if n.strip() not in (taken, missing)]
     if not a.found:
         rest = without_opening(without_opening(a.text.strip(), missing), taken)
@@ -206,7 +208,7 @@ def answer_markdown(
         pdf = f" · {pdf_names[c.key]}" if c.key in pdf_names else ""
         sources.append(f"{c.key}\\. {names[c.key]} {inert(c.title)} · {' · '.join(facts)}{pdf}")
         sources.append("")
-    return "\n\n".join([*head, *body, "\n".join(sources).rstrip()])
+    return "\n\n".join([*head, *body, "\n".join(sources).rstrip(), *(warning if after else [])])
 
 
 def retrieval_markdown(query: str, filters: list[str], hits: list[tuple[str, float]], ms: float) -> str:

@@ -13,7 +13,7 @@ from .catalog import DocMeta
 from .retrieve import Filters, Hit, labelled, phrases, search, visible_docs
 from .settings import Settings
 from .store import Store
-from .text import STOP, fold
+from .text import STOP, fold, normalise
 
 ALIASES = {
     "g7": "G7",
@@ -276,6 +276,7 @@ def understand(
         previous=prev.question,
         named=named,
         core=f"{core} {said}".strip(),
+        texts=() if cols else prev.texts,  # "And on privacy?" after a question on the Apulia Communiqué: Apulia
     )
 
 
@@ -349,13 +350,15 @@ def scoped(turn: Turn, base: Filters) -> Filters:
     return replace(base, collections=cols, doc_ids=ids, date_from=turn.date_from, date_to=turn.date_to)
 
 
-def scope_note(base: Filters, f: Filters) -> str:
-    """What the question added to the filters (`f`, scoped from `base`), for the reader ("" when nothing)."""
+def scope_note(base: Filters, f: Filters, docs: dict[str, DocMeta] | None = None) -> str:
+    """What the question added to the filters (`f`, scoped from `base`), for the reader ("" when nothing); the
+    texts by their labels when `docs` is given."""
     parts = []
     if f.collections != base.collections:
         parts.append("collection " + ", ".join(f.collections))
     if f.doc_ids != base.doc_ids:
-        parts.append(("text " if len(f.doc_ids) == 1 else "texts ") + ", ".join(f.doc_ids))
+        names = [docs[i].label if docs and i in docs else i for i in f.doc_ids]
+        parts.append(("text " if len(names) == 1 else "texts ") + ", ".join(names))
     if (f.date_from, f.date_to) != (base.date_from, base.date_to):
         parts.append(f"dated {f.date_from or '…'} to {f.date_to or '…'}")
     return "searched within what the question names: " + "; ".join(parts) if parts else ""
@@ -373,6 +376,8 @@ def reading(question: str, prev: Turn | None, docs: dict[str, DocMeta]) -> Turn:
     names forums and also a text of another forum by its label or title ("Do the UN resolution and the Hiroshima
     Code of Conduct agree …?") searches that text's forum too, as one more side of the comparison."""
     turn = understand(question, prev, aliases_for(docs), own_words(docs))
+    if turn.followup and not turn.named:  # the texts it names, or those of the question before
+        return turn if OTHER_TEXTS_RE.search(question) else _of_texts_named(question, turn, docs)
     if not turn.collections:
         return turn if turn.followup or OTHER_TEXTS_RE.search(question) else _of_texts_named(question, turn, docs)
     if not COMPARING_RE.search(question):  # "Did the TTC encourage firms to apply the Code of Conduct?": the TTC's
@@ -383,43 +388,66 @@ def reading(question: str, prev: Turn | None, docs: dict[str, DocMeta]) -> Turn:
     return replace(turn, collections=(*turn.collections, *extra), named=(*turn.named, *extra))
 
 
-# a question on other texts than the one it names ("Which texts cite the Code of Conduct?"), or comparing texts
+# a question on other texts than the one it names ("Which texts cite the Code of Conduct?"), or on how language
+# moved since it ("What has changed since the Hiroshima Communiqué?")
 OTHER_TEXTS_RE = re.compile(
     r"\b(?:which|what|other|any|all|later|earlier)\b(?:\s+[\w-]+){0,2}?\s+(?:texts?|documents?|statements?"
-    r"|communiqu\w*|declarations?|forums?|summits?)\b",
+    r"|communiqu\w*|declarations?|forums?|summits?)\b|\b(?:since|changed?|evolv\w*|developed)\b",
     re.IGNORECASE,
 )
-COMPARING_RE = re.compile(
-    r"\b(?:compar\w*|agree\w*|differ\w*|contrast\w*|versus|vs\.?|similar\w*|both|align\w*|same|consistent)\b",
+COMPARING_RE = re.compile(  # not "Did the TTC agree to apply the Code of Conduct?"
+    r"\b(?:compar\w*|agree(?:s|d)?\s+(?:on|with|about)|in agreement|differ\w*|contrast\w*|versus|vs\.?|similar\w*"
+    r"|both|align\w*|same|consistent)\b",
     re.IGNORECASE,
 )
 
 
-def _as_name(question: str, d: DocMeta) -> bool:
-    """Whether the question writes a text's label or title as a name, capitalised ("the Code of Conduct"), not as
+def _name_spans(question: str, d: DocMeta) -> list[tuple[int, int]]:
+    """Where the question writes a text's label or title as a name, capitalised ("the Code of Conduct"), not as
     words of its own ("principles and code of conduct")."""
-    q = fold(question)
+    q = fold(question)  # as long as the question: accents dropped, letters kept
+    spans = []
     for name in (d.label, d.title):
         pattern = r"\s+".join(re.escape(w) for w in fold(name).split())
         m = re.search(rf"(?<!\w){pattern}(?!\w)", q, re.IGNORECASE) if pattern else None
         if m and not m.group(0)[:1].islower():
-            return True
-    return False
+            spans.append(m.span())
+    return spans
+
+
+def texts_named(question: str, docs: dict[str, DocMeta]) -> dict[str, tuple[int, int]]:
+    """The texts a question names as names (`_name_spans`), each with the span of its longest name; a name inside
+    another's span is not a text of its own."""
+    q = fold(normalise(question))
+    spans: dict[str, tuple[int, int]] = {}
+    for i, d in docs.items():
+        if not any(len(n) > 3 and n in q for n in (fold(normalise(d.label)), fold(normalise(d.title)))):
+            continue  # the cheap test first: thousands of documents at scale
+        if found := _name_spans(question, d):
+            spans[i] = max(found, key=lambda x: x[1] - x[0])
+    return {
+        i: (a, b)
+        for i, (a, b) in spans.items()
+        if not any((c, e) != (a, b) and c <= a and b <= e for c, e in spans.values())
+    }
 
 
 def _of_texts_named(question: str, turn: Turn, docs: dict[str, DocMeta]) -> Turn:
-    """A question that names no forum but a text by its label or title ("Does the Apulia communique mention …?")
-    is searched within that text alone (and its forum, as if it named it), and matched without the words of that
-    name, which otherwise draw the passages that say them ("… the Heads of the AfDB … who joined us in Apulia")."""
+    """A question that names no forum but texts by their labels or titles ("Does the Apulia communique mention …?",
+    "Do the Code of Conduct and the Guiding Principles differ on risk?") is searched within those texts alone (and
+    their forums, as if it named them), and matched without their names, which otherwise draw the passages that say
+    them ("… the Heads of the AfDB … who joined us in Apulia"). Not one text compared with what it does not name."""
     if phrases(question):  # agreed language searched for: wherever it is
         return turn
-    named = [i for i in labelled(question, docs) if _as_name(question, docs[i])]
-    cols = [c for c in dict.fromkeys(docs[i].collection for i in named) if c]
-    if not cols:
+    named = texts_named(question, docs)
+    if not named or (len(named) == 1 and COMPARING_RE.search(question)):
         return turn
-    words = {w for i in named for w in WORD.findall(fold(docs[i].label.lower())) if len(w) > 2 and w not in STOP}
-    core = " ".join(w for w in turn.query.split() if fold(w.lower()).strip("?!.,;:'’") not in words)
-    return replace(turn, collections=tuple(cols), named=(*turn.named, *cols), core=core, texts=tuple(named))
+    cols = [c for c in dict.fromkeys(docs[i].collection for i in named) if c]
+    core = turn.query if turn.followup else question  # a follow-up's query carries the words of the one before
+    for a, b in sorted(named.values(), reverse=True):  # only the names: "Code of Conduct … source code" keeps "code"
+        core = core[:a] + " " + core[b:] if not turn.followup else core.replace(question[a:b], " ", 1)
+    core = " ".join(core.split())
+    return replace(turn, collections=tuple(cols), named=(*turn.named, *cols), core=core, texts=tuple(sorted(named)))
 
 
 SIDE_DEPTH = 5  # a question naming several forums ("Do the G7 and the TTC agree …?") sees each within this many hits

@@ -104,8 +104,8 @@ def paragraph_refs(query: str) -> tuple[tuple[str, bool], ...]:
     out: list[tuple[str, bool]] = []
     for m in PARA_REF_RE.finditer(query):
         items = [(m["n"], m["sub"] or "")]
-        for x in MORE_RE.finditer(m["more"] or ""):
-            items.append((x["n"], x["sub"] or "") if x["n"] else (m["n"], x["alone"]))
+        for x in MORE_RE.finditer(m["more"] or ""):  # "(b)" alone is of the number before it
+            items.append((x["n"], x["sub"] or "") if x["n"] else (items[-1][0], x["alone"]))
         for n, sub in items:
             if m["pre"]:
                 out.append((f"PP{n}", False))

@@ -11,8 +11,8 @@ SENTENCE_RE = re.compile(r"(?<=[.!?;])[\"”’)]?\s+(?=[A-Z(\"“‘•])|\n+")
 # a full stop that ends no sentence: initials ("U.S.", "U.K.") and common abbreviations
 NO_END_RE = re.compile(r"(?:\b(?:[A-Z]\.){2,}|\b(?:e\.g|i\.e|etc|cf|vs|No|Nos|Mr|Mrs|Ms|Dr|St|Art|Inc|Ltd|Jr|Sr)\.)$")
 # the number of an item in a list run into a sentence ("focus on: 1. AI terminology and taxonomy, 2. Cooperation …,
-# and 3. Monitoring …"): it ends no sentence ("paragraph 12. We …" still ends one)
-LIST_NUMBER_RE = re.compile(r"(?:(?<=[,:;] )|(?<=\band )|(?<=\bor ))\d{1,2}\.$")
+# and 3. Monitoring …"), opening its line or after a comma, colon, "and" or "or"
+LIST_NUMBER_RE = re.compile(r"(?m)(?:^\s*|(?:[,:;]|\band|\bor) )(\d{1,2})\.$")
 PUNCT = str.maketrans("‘’“”–—•", "''\"\"-- ")
 
 # words that carry no topic (also for the chat's follow-up reading and the topics of /compare)
@@ -42,35 +42,40 @@ def normalise(text: str) -> str:
 
 def sentences(text: str) -> list[str]:
     """Split a passage into sentences and bullet items, verbatim (bullet marks removed)."""
-    out: list[str] = []
+    out = []
     for piece in _pieces(text):
         piece = piece.strip().lstrip("•").strip()
-        if out and _first_item(out[-1], piece):  # "1." opening a line, then "AI terminology …, 2. Cooperation …"
-            out[-1] = f"{out[-1]} {piece}"
-        elif len(piece) > 1 and re.search(r"\w", piece):
+        if len(piece) > 1 and re.search(r"\w", piece):
             out.append(piece)
     return out
 
 
-def _first_item(number: str, piece: str) -> bool:
-    """Whether `number` ("1.") opens the list run on into `piece` (", 2. …" follows): not a paragraph's number."""
-    return re.fullmatch(r"\d{1,2}\.", number) is not None and bool(
-        re.search(rf"[,;:] (?:and |or )?{int(number[:-1]) + 1}\. ", piece)
-    )
-
-
 def _pieces(text: str) -> list[str]:
-    """The text cut at sentence ends, but not after initials or an abbreviation ("ASEAN-U.S. Digital")."""
+    """The text cut at sentence ends, but not after initials or an abbreviation ("ASEAN-U.S. Digital"), nor after
+    an item number of a list run into a sentence (`_in_list`)."""
     pieces, start = [], 0
     for m in SENTENCE_RE.finditer(text):
         if "\n" not in m.group(0) and NO_END_RE.search(text, max(start, m.start() - 12), m.start()):
             continue
-        if "\n" not in m.group(0) and LIST_NUMBER_RE.search(text, max(start, m.start() - 3), m.start()):
+        if m.group(0) == " " and _in_list(text, start, m.start()):
             continue
         pieces.append(text[start : m.start()])
         start = m.end()
     pieces.append(text[start:])
     return pieces
+
+
+def _in_list(text: str, start: int, end: int) -> bool:
+    """Whether the full stop at `end` closes the number of a list's item, not a sentence: "1." or ", 2." with the
+    next item (", 3.") after it, or ", and 3." with the item before it (", 2.") in the same sentence. "SDGs 9 and
+    17. We …" and "paragraph 12. We …" end sentences."""
+    m = LIST_NUMBER_RE.search(text, start, end)
+    if m is None:
+        return False
+    n = int(m.group(1))
+    after = re.match(rf".{{0,300}}?[,;:] (?:and |or )?{n + 1}\. ", text[end : end + 320], re.S) is not None
+    before = n > 1 and re.search(rf"(?:^|[,:;] |\n){n - 1}\. ", text[start : m.start() + 1]) is not None
+    return after or before
 
 
 # C0/C1 control characters (ESC, BEL, CR, NUL…) and Unicode line/paragraph separators and bidi overrides

@@ -306,5 +306,5 @@ def ask_scoped(
         hits = search_turn(store, turn, scope, s, k=k)
         compared = sides(turn, scope)
         answer = compose(question, hits, s, mode, indexed=store.docs, doc_chunks=store.doc_chunks, sides=compared)
-    note = scope_note(base, scope)
+    note = scope_note(base, scope, store.docs)
     return (answer.with_notes(note) if note else answer), scope

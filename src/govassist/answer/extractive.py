@@ -10,7 +10,7 @@ from ..catalog import DocMeta
 from ..chunk import Chunk, para_pieces, piece_of
 from ..retrieve import PARA_REF_RE, Hit, cites_label, paragraph_refs, phrases
 from ..settings import Settings
-from ..text import normalise
+from ..text import STOP, fold, normalise
 from . import rank as rk
 from . import support as sp
 from .leadin import ChunksOf, lead_in
@@ -68,10 +68,11 @@ def lead(
     support: str, unindexed: tuple[DocMeta, ...], corpus_dir: Path | None = None, foreign: str = ""
 ) -> tuple[str, tuple[str, ...]]:
     """What opens an answer's text (the notice of an unindexed text or of another body's instrument, the 'closest
-    passages' line) and its notes."""
+    passages' line) and its notes; a direct answer opens with its quotes, the notice only among its notes."""
     notes = (sp.notice(unindexed, corpus_dir),) if unindexed else ()
     notes += (sp.instrument_note(foreign),) if foreign and not unindexed else ()
-    parts = [*notes, *((sp.CLOSEST_LEAD,) if support == sp.CLOSEST else ())]
+    opening = () if support == sp.DIRECT else notes  # a text about it answers (the DFI fact sheet): a note, after
+    parts = [*opening, *((sp.CLOSEST_LEAD,) if support == sp.CLOSEST else ())]
     return "".join(f"{x} " for x in parts), notes
 
 
@@ -132,13 +133,23 @@ def choose(
     return chosen
 
 
+# a sentence that opens by pointing back to the one before it
+REFERS_BACK_RE = re.compile(
+    r"(?:To (?:that|this) end|In (?:this|that) (?:regard|respect|context)|To do so|In doing so|Therefore|Thus|Hence"
+    r"|Accordingly|Building on (?:this|these|that)|(?:This|These|That|Those|Such|It|They)\b)",
+)
+
+
 def arrange(chosen: list[rk.Candidate], hits: list[Hit], kind: str) -> list[rk.Candidate]:
     """The order of the quotes: by date for 'how has … evolved' questions (`kind` "evolution"); otherwise the best
-    sentence first, each passage's sentences together, passages in the order of their best sentence."""
+    sentence first, each passage's sentences together, passages in the order of their best sentence; a passage's
+    sentences in the text's order when one of them points back to another ("To that end we endorse …")."""
     if kind == "evolution":
         return rk.by_date(chosen, hits)
     first = {c.hit: i for i, c in reversed(list(enumerate(chosen)))}
-    return sorted(chosen, key=lambda c: first[c.hit])  # stable: by score within a passage
+    ordered = sorted(chosen, key=lambda c: first[c.hit])  # stable: by score within a passage
+    refers = {c.hit for c in ordered if REFERS_BACK_RE.match(c.text)}  # "To that end we endorse …": after its cue
+    return sorted(ordered, key=lambda c: (first[c.hit], c.pos if c.hit in refers else 0))
 
 
 def asked_for(question: str, hits: list[Hit], s: Settings, n: int) -> tuple[list[Hit], int]:
@@ -156,8 +167,22 @@ def asked_for(question: str, hits: list[Hit], s: Settings, n: int) -> tuple[list
     return [h for i, h in enumerate(cited) if i in keep], len(cited) - len(keep)
 
 
-# a question on what a paragraph asked for by number says of something ("OP6 … about privacy")
-TOPICAL_RE = re.compile(r"\b(?:about|regarding|concerning|on the (?:topic|subject|issue) of|with regard to)\b", re.I)
+# the words of a question that asks for a paragraph and nothing more ("What does paragraph 7 of … say?")
+LOOKUP_WORDS = frozenset(
+    "what does do did say says said state states provide provides contain contains read reads mean means quote show "
+    "tell give me us please full whole text exactly paragraph paragraphs subparagraph subparagraphs sub para paras op "
+    "pp preambular operative item items principle principles of the in and is are its".split()
+)
+WORDS_RE = re.compile(r"[a-z][a-z-]+")
+
+
+def _topical(question: str, top: list[Hit]) -> bool:
+    """Whether a question asking for paragraphs by number also asks what they say of something ("Does OP6 mention
+    privacy?", "… say on watermarking?"): a word left that is neither a lookup's nor the text's name's."""
+    names = " ".join(f"{h.doc.label} {h.doc.title} {h.doc.forum} {h.doc.collection}" for h in top)
+    known = LOOKUP_WORDS | set(WORDS_RE.findall(fold(names.lower())))
+    rest = PARA_REF_RE.sub(" ", fold(question.lower()))
+    return any(w not in known and w not in STOP for w in WORDS_RE.findall(rest))
 
 
 def _asked_sentences(question: str, top: list[Hit], cands: list[rk.Candidate]) -> list[rk.Candidate]:
@@ -167,9 +192,9 @@ def _asked_sentences(question: str, top: list[Hit], cands: list[rk.Candidate]) -
     and 13": both), else of the passage."""
     refs = paragraph_refs(question)
     best: dict[tuple[int, int], rk.Candidate] = {}
-    if not TOPICAL_RE.search(question):  # "What does paragraph 7 say?": its opening words, the commitment itself
+    if not _topical(question, top):  # "What does paragraph 7 say?": its opening words, the commitment itself
         cands = sorted(cands, key=lambda c: (c.hit, c.pos))
-    for c in cands:  # best first
+    for c in cands:  # the first taken for each paragraph
         pieces = para_pieces(top[c.hit].chunk)
         label = piece_of(top[c.hit].chunk, c.text)[0]
         at = next((i for i, (p, _) in enumerate(pieces) if p == label), -1)
@@ -191,17 +216,19 @@ def _bullet(c: Chunk, sentence: str) -> bool:
 
 def _whole_list(chosen: list[rk.Candidate], cands: list[rk.Candidate], top: list[Hit]) -> list[rk.Candidate]:
     """For a question on what was committed to: where the first quote from a bulleted list is, every item of that
-    list among the passages (the parts of a long paragraph too; at most LIST_MOST), in the text's order; the other
-    quotes before and after it as they were."""
+    list among the passages (the parts of a long paragraph too; past LIST_MOST, only those chosen anyway), in the
+    text's order; the other quotes before and after it as they were."""
     first = next((i for i, c in enumerate(chosen) if _bullet(top[c.hit].chunk, c.text)), None)
     if first is None:
         return chosen
     at = top[chosen[first].hit].chunk
     parts = {i for i, h in enumerate(top) if h.chunk.doc_id == at.doc_id and h.chunk.para == at.para}
+    chosen_items = {(c.hit, c.pos) for c in chosen if c.hit in parts}
     items = sorted(
         (c for c in cands if c.hit in parts and _bullet(top[c.hit].chunk, c.text)),
         key=lambda c: (top[c.hit].chunk.order, c.pos),
-    )[:LIST_MOST]
+    )
+    items = [c for i, c in enumerate(items) if i < LIST_MOST or (c.hit, c.pos) in chosen_items]  # the best kept
     rest = [c for c in chosen if c.hit not in parts]
     before = [c for c in chosen[:first] if c.hit not in parts]
     return before + items + [c for c in rest if c not in before]

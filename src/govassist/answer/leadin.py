@@ -32,7 +32,8 @@ class LeadIn:
 
 def lead_in(c: Chunk, sentence: str, doc_chunks: ChunksOf | None = None) -> LeadIn | None:
     """The lead-in of a sentence of this passage that is a bullet, a lettered sub-paragraph or a line after one that
-    ends with ":" (a run of short paragraphs: "… expert groups which focus on:", "1. AI terminology …"), else None.
+    ends with ":" (a run of short paragraphs: "… expert groups which focus on:", "1. AI terminology …"), when the
+    sentence opens its item or line (a later sentence of an item is not what the lead-in introduces), else None.
     The whole lead-in is read from the paragraph's first part, or the parent paragraph of a sub-paragraph, through
     `doc_chunks` (the store's); without it, from the passage's context (its first CONTEXT_CHARS characters)."""
     lines = c.text.split("\n")
@@ -45,15 +46,15 @@ def lead_in(c: Chunk, sentence: str, doc_chunks: ChunksOf | None = None) -> Lead
     if line.startswith("•"):
         own = not lines[0].lstrip().startswith("•")  # the lead-in opens this part, or the paragraph's first part
         full = lines[0] if own else _first_part_lead(c, doc_chunks)
-        gap = not (own and at == 1 and line.lstrip("• ").startswith(sentence))
+        gap = not (own and at == 1)  # the first item, right after its lead-in
         source = f"{c.doc_id}#{c.para}"
     elif c.para.endswith(")") and "(" in c.para and at == 0:
         parent = c.para[: c.para.rindex("(")]  # "6(a)" → "6", "6(a)(i)" → "6(a)"
         full = _paragraph_text(c.doc_id, parent, doc_chunks) or ("" if parent.endswith(")") else context(c))
-        gap = not (FIRST_ITEM_RE.search(c.para) and not PART_RE.search(c.id) and line.startswith(sentence))
+        gap = not (FIRST_ITEM_RE.search(c.para) and not PART_RE.search(c.id))
         source = f"{c.doc_id}#{parent}"
     elif at > 0 and lines[at - 1].rstrip().endswith(":"):  # a line of a run introduced by the line before it
-        full, gap, source = lines[at - 1], not line.startswith(sentence), f"{c.doc_id}#{c.para}@{at - 1}"
+        full, gap, source = lines[at - 1], False, f"{c.doc_id}#{c.para}@{at - 1}"
     else:
         return None
     return LeadIn(_shown(full), gap, source, full) if full.strip() else None

@@ -143,8 +143,7 @@ def missing_terms(question: str, hits: list[Hit]) -> tuple[str, ...]:
     in its document's title, label, forum or date."""
     texts = (f"{h.chunk.text} {h.chunk.section} {h.doc.title} {h.doc.label} {h.doc.forum} {h.doc.date}" for h in hits)
     blob = " | ".join(" ".join(WORD_RE.findall(fold(normalise(t)).lower())) for t in texts)  # "Communique" too
-    titles = [set(WORD_RE.findall(fold(normalise(f"{h.doc.title} {h.doc.label}")).lower())) for h in hits]
-    titles += [set(WORD_RE.findall(fold(normalise(h.chunk.text)).lower())) for h in hits]  # "the AI Seoul Summit"
+    titles = [WORD_RE.findall(fold(normalise(f"{h.doc.title} {h.doc.label}")).lower()) for h in hits]
     question = fold(question)  # names as typed, with or without accents
     first = (TOKEN_RE.findall(question) or [""])[0]
     return tuple(
@@ -153,15 +152,26 @@ def missing_terms(question: str, hits: list[Hit]) -> tuple[str, ...]:
         if not _found(term, blob)  # a name opening the question may open with a plain word: "Latest Apulia text"
         and not (term.startswith(f"{first} ") and _found(term.removeprefix(f"{first} "), blob))
         and not _shortened(term, titles)
+        and not _reordered(term, [WORD_RE.findall(fold(normalise(h.chunk.text)).lower()) for h in hits])
     )
 
 
-def _shortened(term: str, titles: list[set[str]]) -> bool:
-    """Whether a name of several words is a retrieved text's title, or a passage's name, as users shorten or reorder
-    it, every word of it in that title or passage: "Hiroshima Code of Conduct" for the "Hiroshima Process
-    International Code of Conduct for …", "Seoul AI Summit" for "the AI Seoul Summit"."""
+def _shortened(term: str, titles: list[list[str]]) -> bool:
+    """Whether a name of several words is a retrieved text's title as users shorten it, every word of it in that
+    title: "Hiroshima Code of Conduct" for the "Hiroshima Process International Code of Conduct for …"."""
     words = [w for w in WORD_RE.findall(fold(term).lower()) if w not in LINKS]
-    return len(words) > 1 and any(all(w in t for w in words) for t in titles)
+    return len(words) > 1 and any(all(w in set(t) for w in words) for t in titles)
+
+
+def _reordered(term: str, passages: list[list[str]]) -> bool:
+    """Whether a name of several words is in a passage in another order, its words (but "AI") within as many words
+    again: "Seoul AI Summit" for "the AI Seoul Summit", "AI Code of Conduct" for "the … Code of Conduct for … AI
+    Systems" (not "Seoul Ministerial Statement" for "… Seoul Summit … Ministerial meetings … a statement")."""
+    words = {w for w in WORD_RE.findall(fold(term).lower()) if w not in LINKS and w != "ai"}  # "AI Code of Conduct"
+    span = 2 * len(words) + 1
+    return len(words) > 1 and any(
+        words <= set(p[i : i + span]) for p in passages for i, w in enumerate(p) if w in words
+    )
 
 
 def _found(term: str, blob: str) -> bool:
@@ -273,14 +283,16 @@ def decide(e: Evidence, s: Settings) -> str:
 
 # ---------------------------------------------------------------- other bodies' instruments
 
-OWNERS = r"Council of Europe|OECD|EU|European Union|European Commission|UNESCO|G20|ITU|WTO|NATO|African Union|APEC|OAS"
+# bodies whose instruments a question may name in lower case ("the Council of Europe AI convention"); not the EU,
+# a party to the TTC's texts ("the US-EU text from Leuven"): its acts go by their names (the AI Act, GDPR)
+OWNERS = r"Council of Europe|OECD|UNESCO|G20|ITU|WTO|NATO|African Union|APEC|OAS"
 INSTRUMENT_NOUNS = (
     r"Act|Convention|Regulation|Directive|Treaty|Charter|Recommendation|Principles|Commitments|Guidelines|Agreement"
     r"|Accord|Code of Conduct|Declaration"
 )
 NAMED_INSTRUMENT_RE = re.compile(  # "the Digital Markets Act", "the EU Cyber Resilience Act", "Frontier AI Safety
-    # Commitments": capitalised words ending in the name of a kind of instrument; the usual acronyms of EU acts
-    rf"\b(?:[A-Z][\w'’.-]*\s+(?:(?:of|on|for|and|the|de)\s+)?)+(?:{INSTRUMENT_NOUNS})\b"
+    # Commitments": up to eight capitalised words ending in the name of a kind of instrument; EU acts' acronyms
+    rf"\b(?:[A-Z][\w'’.-]*\s+(?:(?:of|on|for|and|the|de)\s+)?){{1,8}}(?:{INSTRUMENT_NOUNS})\b"
     r"|\b(?:GDPR|DSA|DMA|NIS2|CCPA)\b"
 )
 OWNED_INSTRUMENT_RE = re.compile(  # "the Council of Europe AI convention", "the revised 2024 OECD text"
@@ -304,28 +316,41 @@ def instrument(question: str, s: Settings) -> str:
     """Another body's instrument that the question asks about, as it names it ("Digital Markets Act", "Council of
     Europe AI convention"), or "": its text is not indexed, and the passages that mention it do not answer what it
     says, who signed it or when it applies. Not a catalogued text (`unindexed_named` tells of those), nor a question
-    on what the indexed texts or a forum of theirs say of it ("Does the G7 welcome the AI Act?")."""
-    m = NAMED_INSTRUMENT_RE.search(question) or OWNED_INSTRUMENT_RE.search(question)
-    if m is None or STANCE_RE.search(question[: m.start()] + " " + question[m.end() :]):
-        return ""
-    if ABOUT_RE.search(question[: m.start()]):  # "What did ministers say about the Budapest Convention?"
-        return ""
-    words = m.group(0).split()
-    while len(words) > 1 and (words[0] in GENERIC or words[0] in NOT_A_NAME or words[0] in ("the", "a", "an")):
-        words.pop(0)  # "Is the Hiroshima Code …"
-    shown = " ".join(words)
-    return "" if any(_names_it(shown, d) for d in catalog_docs(s)) else shown
+    on what the indexed texts or a forum of theirs say of it ("Does the G7 welcome the AI Act?"). Of several
+    instruments named, the first that is another body's, in whichever order they are named."""
+    found = [*NAMED_INSTRUMENT_RE.finditer(question), *OWNED_INSTRUMENT_RE.finditer(question)]
+    for m in sorted(found, key=lambda m: m.start()):
+        if STANCE_RE.search(question[: m.start()] + " " + question[m.end() :]):
+            return ""  # the question is on what the texts make of it
+        if ABOUT_RE.search(question[: m.start()]):  # "What did ministers say about the Budapest Convention?"
+            continue
+        words = m.group(0).split()
+        while len(words) > 1 and (words[0] in GENERIC or words[0] in NOT_A_NAME or words[0] in ("the", "a", "an")):
+            words.pop(0)  # "Is the Hiroshima Code …"
+        shown = " ".join(words)
+        if not any(_names_it(shown, d) for d in catalog_docs(s)):
+            return shown
+    return ""
 
 
-NAME_FILLER = frozenset(("the", "a", "an", "of", "on", "for", "and", "de", "ai"))
+NAME_FILLER = frozenset(("the", "a", "an", "of", "on", "for", "and", "de", "ai", "g7"))
+
+
+def _stems(text: str) -> list[str]:
+    return [w.removesuffix("s") for w in WORD_RE.findall(fold(normalise(text))) if w not in NAME_FILLER]
 
 
 def _names_it(name: str, d: DocMeta) -> bool:
-    """Whether an instrument's name, as a question shortens it, is a catalogued text's: its last word and three in
-    four of its words are the title's or label's ("Hiroshima AI Process Code of Conduct", "the Code of Conduct")."""
-    words = [w for w in WORD_RE.findall(fold(normalise(name))) if w not in NAME_FILLER]
-    title = set(WORD_RE.findall(fold(normalise(f"{d.title} {d.label}"))))
-    return bool(words) and words[-1] in title and sum(w in title for w in words) >= 0.75 * len(words)
+    """Whether an instrument's name, as a question writes it, is a catalogued text's: every word of its label in it
+    ("Bletchley Park Declaration", "the Tunis Commitments"), or its last word and two in three of its words in the
+    title or label ("Hiroshima AI Process Code of Conduct", "Takasaki Ministerial Declaration")."""
+    words = _stems(name)
+    label, title = set(_stems(d.label)), set(_stems(f"{d.title} {d.label}"))
+    if not words:
+        return False
+    if label and label <= set(words):
+        return True
+    return words[-1] in title and sum(w in title for w in words) >= 2 / 3 * len(words)
 
 
 def instrument_note(name: str) -> str:
