@@ -203,6 +203,10 @@ def test_a_text_named_without_a_forum_is_searched_alone(mini_store) -> None:
     assert follow.followup and follow.texts == (report,)  # carried, as a forum is
     other = reading("And in the Syn. Compact?", turn, docs)
     assert other.texts == (compact,)  # a follow-up naming a text of its own
+    ministerial = next(i for i, d in docs.items() if d.label == "Syn. G7 Ministerial")
+    inside = reading("What does the Syn. G7 Ministerial say on cables?", None, docs)  # "G7" only within its name
+    assert inside.texts == (ministerial,) and inside.collections == ("G7",)
+    assert reading("Did the G7 ministers welcome the Syn. Report?", None, docs).texts == ()  # the G7 on its own
     source = reading("Does the Syn. Report require open source code?", None, docs)
     assert "code" in source.core and "Report" not in source.core  # only the name is left out
     for q in (

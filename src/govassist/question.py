@@ -380,6 +380,8 @@ def reading(question: str, prev: Turn | None, docs: dict[str, DocMeta]) -> Turn:
         return turn if OTHER_TEXTS_RE.search(question) else _of_texts_named(question, turn, docs)
     if not turn.collections:
         return turn if turn.followup or OTHER_TEXTS_RE.search(question) else _of_texts_named(question, turn, docs)
+    if not turn.followup and not OTHER_TEXTS_RE.search(question) and _forum_only_in_names(question, turn, docs):
+        return _of_texts_named(question, turn, docs)  # "What did the Bletchley Declaration say …?": that text
     if not COMPARING_RE.search(question):  # "Did the TTC encourage firms to apply the Code of Conduct?": the TTC's
         return turn
     extra = [docs[i].collection for i in labelled(question, docs) if docs[i].collection not in turn.collections]
@@ -430,6 +432,22 @@ def texts_named(question: str, docs: dict[str, DocMeta]) -> dict[str, tuple[int,
         for i, (a, b) in spans.items()
         if not any((c, e) != (a, b) and c <= a and b <= e for c, e in spans.values())
     }
+
+
+def _forum_only_in_names(question: str, turn: Turn, docs: dict[str, DocMeta]) -> bool:
+    """Whether every forum the question names is named within the name of a text ("the Bletchley Declaration",
+    "the G7 Hiroshima AI Process Statement"), not on its own ("Did the G7 welcome the Bletchley Declaration?")."""
+    spans = list(texts_named(question, docs).values())
+    if not spans:
+        return False
+    q = fold(question)
+    for alias, col in aliases_for(docs).items():
+        if col not in turn.collections:
+            continue
+        for m in re.finditer(rf"(?<![\w-]){re.escape(alias)}(?![\w-])", q, re.IGNORECASE):
+            if not any(a <= m.start() and m.end() <= b for a, b in spans):
+                return False
+    return True
 
 
 def _of_texts_named(question: str, turn: Turn, docs: dict[str, DocMeta]) -> Turn:
