@@ -210,3 +210,6 @@ def test_other_bodies_instruments_are_told_apart_from_the_catalogued_texts(real_
     assert (a.support, a.citations[0].doc_id, a.citations[0].para) == ("direct", "g7-apulia-2024", "[113]")
     a = ask(real_store, "Did the TTC encourage companies to apply the Hiroshima Code of Conduct?", real_settings)
     assert a.citations[0].doc_id == "ttc-2024-04"  # the TTC's words on the Code, not the Code
+    q = "Do the UN resolution and the Bletchley Declaration agree on inclusion of developing countries?"
+    a = ask(real_store, q, real_settings)  # each side by its own texts' words, not by the names
+    assert [c.para for c in a.citations if c.doc_id == "bletchley-declaration-2023"] == ["[6]"]

@@ -487,18 +487,20 @@ def search_turn(
         return hits
     out = list(hits)
     at = max(1, min(SIDE_DEPTH, len(out)) - len(missing))  # the best passage keeps the first place
-    for col in missing:  # its best passage: further down this ranking, or from a search of its texts alone
-        best = next((h for h in out if col in forums(h)), None)
-        if best is not None:
+    for col in missing:  # its best passage from a search of its texts alone, matched without the names (the
+        # names draw the passages that say them: "… joined the commitment to the Bletchley Declaration"), else
+        # further down this ranking
+        one = replace(f, collections=(col,))
+        match = match_text(replace(turn, collections=(col,)), one) or turn.query
+        for a, b in texts_named(turn.question, store.docs).values():  # "the Bletchley Declaration" too
+            match = match.replace(turn.question[a:b], " ")
+        own = search(store, turn.query, s, k=1, filters=one, match=" ".join(match.split()))
+        best = next((h for h in out if own and h.chunk.id == own[0].chunk.id), None) or (own[0] if own else None)
+        best = best or next((h for h in out if col in forums(h)), None)
+        if best is None:
+            continue
+        if best in out:
             out.remove(best)
-        else:
-            one = replace(f, collections=(col,))
-            own = search(
-                store, turn.query, s, k=1, filters=one, match=match_text(replace(turn, collections=(col,)), one)
-            )
-            if not own:
-                continue
-            best = own[0]
         out.insert(at, best)
         at += 1
     return [replace(h, rank=i) for i, h in enumerate(out[: len(hits)], start=1)]

@@ -240,13 +240,13 @@ def lexical_weight(query: str, base: float = 0.1, step: float = 0.15, top: float
 
 
 def hub_score(c: Chunk, issued: str = "") -> float:
-    """`_hub`; and 0.5 for a postscript, a passage opening with an event dated after its text was issued (`issued`,
+    """`_hub`; and 1 for a postscript, a passage opening with an event dated after its text was issued (`issued`,
     the document's date): "On 23 October 2024, New Zealand joined the commitment to the Bletchley Declaration" names
     the declaration and its signatories, and so matches most questions on it, while it answers who joined, when."""
     text = c.text.strip()
     hub = _hub(text)
     if not hub and issued and (m := POSTSCRIPT_RE.match(text)) and m.group(1) > issued[:4]:
-        return 0.5
+        return 1.0
     return hub
 
 
