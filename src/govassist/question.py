@@ -376,12 +376,14 @@ def reading(question: str, prev: Turn | None, docs: dict[str, DocMeta]) -> Turn:
     names forums and also a text of another forum by its label or title ("Do the UN resolution and the Hiroshima
     Code of Conduct agree …?") searches that text's forum too, as one more side of the comparison."""
     turn = understand(question, prev, aliases_for(docs), own_words(docs))
+    others = OTHER_TEXTS_RE.search(question) is not None
+    named = {} if others or (turn.followup and turn.named) else texts_named(question, docs)  # read once
     if turn.followup and not turn.named:  # the texts it names, or those of the question before
-        return turn if OTHER_TEXTS_RE.search(question) else _of_texts_named(question, turn, docs)
+        return turn if others else _of_texts_named(question, turn, docs, named)
     if not turn.collections:
-        return turn if turn.followup or OTHER_TEXTS_RE.search(question) else _of_texts_named(question, turn, docs)
-    if not turn.followup and not OTHER_TEXTS_RE.search(question) and _forum_only_in_names(question, turn, docs):
-        return _of_texts_named(question, turn, docs)  # "What did the Bletchley Declaration say …?": that text
+        return turn if turn.followup or others else _of_texts_named(question, turn, docs, named)
+    if not turn.followup and not others and _forum_only_in_names(question, turn, docs, named):
+        return _of_texts_named(question, turn, docs, named)  # "What did the Bletchley Declaration say …?": that text
     if not COMPARING_RE.search(question):  # "Did the TTC encourage firms to apply the Code of Conduct?": the TTC's
         return turn
     extra = [docs[i].collection for i in labelled(question, docs) if docs[i].collection not in turn.collections]
@@ -434,10 +436,21 @@ def texts_named(question: str, docs: dict[str, DocMeta]) -> dict[str, tuple[int,
     }
 
 
-def _forum_only_in_names(question: str, turn: Turn, docs: dict[str, DocMeta]) -> bool:
-    """Whether every forum the question names is named within the name of a text ("the Bletchley Declaration",
-    "the G7 Hiroshima AI Process Statement"), not on its own ("Did the G7 welcome the Bletchley Declaration?")."""
-    spans = list(texts_named(question, docs).values())
+def without_names(text: str, question: str, named: dict[str, tuple[int, int]]) -> str:
+    """`text` without the names the question gives its texts (`named`, spans of `question`), and only them: "Does
+    the Code of Conduct require source code?" keeps "code"."""
+    for a, b in named.values():
+        text = text.replace(question[a:b], " ")
+    return " ".join(text.split())
+
+
+def _forum_only_in_names(
+    question: str, turn: Turn, docs: dict[str, DocMeta], named: dict[str, tuple[int, int]]
+) -> bool:
+    """Whether every forum the question names is named within the name of a text (`named`, `texts_named`: "the
+    Bletchley Declaration", "the G7 Hiroshima AI Process Statement"), not on its own ("Did the G7 welcome the
+    Bletchley Declaration?")."""
+    spans = list(named.values())
     if not spans:
         return False
     q = fold(question)
@@ -450,21 +463,19 @@ def _forum_only_in_names(question: str, turn: Turn, docs: dict[str, DocMeta]) ->
     return True
 
 
-def _of_texts_named(question: str, turn: Turn, docs: dict[str, DocMeta]) -> Turn:
+def _of_texts_named(question: str, turn: Turn, docs: dict[str, DocMeta], named: dict[str, tuple[int, int]]) -> Turn:
     """A question that names no forum but texts by their labels or titles ("Does the Apulia communique mention …?",
     "Do the Code of Conduct and the Guiding Principles differ on risk?") is searched within those texts alone (and
     their forums, as if it named them), and matched without their names, which otherwise draw the passages that say
-    them ("… the Heads of the AfDB … who joined us in Apulia"). Not one text compared with what it does not name."""
+    them ("… the Heads of the AfDB … who joined us in Apulia"). Not one text compared with what it does not name.
+    `named`: the question's `texts_named`."""
     if phrases(question):  # agreed language searched for: wherever it is
         return turn
-    named = texts_named(question, docs)
     if not named or (len(named) == 1 and COMPARING_RE.search(question)):
         return turn
     cols = [c for c in dict.fromkeys(docs[i].collection for i in named) if c]
-    core = turn.query if turn.followup else question  # a follow-up's query carries the words of the one before
-    for a, b in sorted(named.values(), reverse=True):  # only the names: "Code of Conduct … source code" keeps "code"
-        core = core[:a] + " " + core[b:] if not turn.followup else core.replace(question[a:b], " ", 1)
-    core = " ".join(core.split())
+    core = without_names(turn.query if turn.followup else question, question, named)  # a follow-up's query carries
+    # the words of the one before
     return replace(turn, collections=tuple(cols), named=(*turn.named, *cols), core=core, texts=tuple(sorted(named)))
 
 
@@ -487,16 +498,17 @@ def search_turn(
         return hits
     out = list(hits)
     at = max(1, min(SIDE_DEPTH, len(out)) - len(missing))  # the best passage keeps the first place
+    named = texts_named(turn.question, store.docs)  # "the Bletchley Declaration": a name, left out of the match too
     for col in missing:  # its best passage from a search of its texts alone, matched without the names (the
         # names draw the passages that say them: "… joined the commitment to the Bletchley Declaration"), else
         # further down this ranking
         one = replace(f, collections=(col,))
-        match = match_text(replace(turn, collections=(col,)), one) or turn.query
-        for a, b in texts_named(turn.question, store.docs).values():  # "the Bletchley Declaration" too
-            match = match.replace(turn.question[a:b], " ")
-        own = search(store, turn.query, s, k=1, filters=one, match=" ".join(match.split()))
-        best = next((h for h in out if own and h.chunk.id == own[0].chunk.id), None) or (own[0] if own else None)
-        best = best or next((h for h in out if col in forums(h)), None)
+        match = without_names(match_text(replace(turn, collections=(col,)), one) or turn.query, turn.question, named)
+        own = search(store, turn.query, s, k=1, filters=one, match=match)
+        if own:  # as ranked here when it is among these hits
+            best = next((h for h in out if h.chunk.id == own[0].chunk.id), own[0])
+        else:
+            best = next((h for h in out if col in forums(h)), None)
         if best is None:
             continue
         if best in out:

@@ -143,7 +143,8 @@ def missing_terms(question: str, hits: list[Hit]) -> tuple[str, ...]:
     in its document's title, label, forum or date."""
     texts = (f"{h.chunk.text} {h.chunk.section} {h.doc.title} {h.doc.label} {h.doc.forum} {h.doc.date}" for h in hits)
     blob = " | ".join(" ".join(WORD_RE.findall(fold(normalise(t)).lower())) for t in texts)  # "Communique" too
-    titles = [WORD_RE.findall(fold(normalise(f"{h.doc.title} {h.doc.label}")).lower()) for h in hits]
+    titles = [set(WORD_RE.findall(fold(normalise(f"{h.doc.title} {h.doc.label}")).lower())) for h in hits]
+    passages = [WORD_RE.findall(fold(normalise(h.chunk.text)).lower()) for h in hits]
     question = fold(question)  # names as typed, with or without accents
     first = (TOKEN_RE.findall(question) or [""])[0]
     return tuple(
@@ -152,15 +153,15 @@ def missing_terms(question: str, hits: list[Hit]) -> tuple[str, ...]:
         if not _found(term, blob)  # a name opening the question may open with a plain word: "Latest Apulia text"
         and not (term.startswith(f"{first} ") and _found(term.removeprefix(f"{first} "), blob))
         and not _shortened(term, titles)
-        and not _reordered(term, [WORD_RE.findall(fold(normalise(h.chunk.text)).lower()) for h in hits])
+        and not _reordered(term, passages)
     )
 
 
-def _shortened(term: str, titles: list[list[str]]) -> bool:
+def _shortened(term: str, titles: list[set[str]]) -> bool:
     """Whether a name of several words is a retrieved text's title as users shorten it, every word of it in that
     title: "Hiroshima Code of Conduct" for the "Hiroshima Process International Code of Conduct for …"."""
     words = [w for w in WORD_RE.findall(fold(term).lower()) if w not in LINKS]
-    return len(words) > 1 and any(all(w in set(t) for w in words) for t in titles)
+    return len(words) > 1 and any(all(w in t for w in words) for t in titles)
 
 
 def _reordered(term: str, passages: list[list[str]]) -> bool:
